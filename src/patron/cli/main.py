@@ -1,0 +1,287 @@
+"""`patron ...`: every reading command prints a Rich table, or one JSON document with --format json."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from patron.cli.render import Format, emit_json, err, out, table
+from patron.config import ConfigProblems, load_project
+from patron.errors import PatronError
+from patron.ingest import IngestResult
+from patron.project import Project, as_dicts
+
+app = typer.Typer(
+    help="patron: the customer command center. Start with `patron demo`.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+)
+
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: patron.yml's, else ./patron.duckdb).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (readable) or json (for scripts).")]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Project file.")]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+                    console=err, transient=True, disable=not err.is_terminal)
+
+
+class _IngestBar:
+    """One bar per file: read (the engine's own %), then check and load."""
+
+    def __init__(self, bar: Progress):
+        self.bar, self.tasks = bar, {}
+
+    def __call__(self, file: str, step: str, pct: float) -> None:
+        if file not in self.tasks:
+            self.tasks[file] = self.bar.add_task(file, total=100)
+        shown = {"read": 0.8 * pct, "check": 85, "load": 92, "done": 100}[step]
+        self.bar.update(self.tasks[file], completed=shown, description=f"{step:>5} {file}")
+
+
+def _render_ingest(result: IngestResult, fmt: Format) -> None:
+    if fmt is Format.json:
+        emit_json(result.to_dict())
+        return
+    rows = [[f.source, f.table, f.file, f.read, f.loaded, f.updated, f.already_loaded, f.quarantined]
+            for f in result.files]
+    t = result.to_dict()["totals"]
+    rows.append(["total", "", "", t["read"], t["loaded"], t["updated"], t["already_loaded"], t["quarantined"]])
+    table("Ingest", ["source", "table", "file", "read", "loaded", "of which updated", "already loaded",
+                     "quarantined"], rows, {"read", "loaded", "of which updated", "already loaded", "quarantined"})
+    if t["quarantined"]:
+        out.print(f"[yellow]{t['quarantined']:,} rows quarantined[/]: see why with `patron quarantine`.")
+    ignored = {c for f in result.files for c in f.ignored_columns}
+    if ignored:
+        out.print(f"[dim]Columns not mapped to the model (kept in the files, not loaded): {', '.join(sorted(ignored))}[/]")
+
+
+@app.command()
+def init(
+    config: ConfigOpt = Path("patron.yml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented patron.yml to start from."""
+    if config.exists() and not force:
+        raise PatronError(f"{config}: already exists; use --force to overwrite it")
+    config.write_text(resources.files("patron").joinpath("project_template.yml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    out.print(f"Wrote {config}. Add your sources under [bold]sources:[/], then run [bold]patron check[/].")
+
+
+@app.command()
+def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """List every problem in patron.yml at once (exit code 1 if any)."""
+    try:
+        cfg = load_project(config)
+        problems: list[str] = []
+    except ConfigProblems as e:
+        cfg, problems = None, e.problems
+    if fmt is Format.json:
+        emit_json({"file": str(config), "ok": not problems, "problems": problems,
+                   "sources": list(cfg.sources) if cfg else []})
+    elif problems:
+        for p in problems:
+            err.print(f"[red]{config}[/]: {p}", highlight=False, soft_wrap=True)
+    else:
+        out.print(f"{config}: ok — {len(cfg.sources)} sources, {len(cfg.journey)} journey stages")
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path | None, typer.Argument(help="A one-off file whose columns carry canonical names.")] = None,
+    into: Annotated[str | None, typer.Option("--into", help="Canonical table for FILE.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only these configured sources.")] = None,
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Load the configured sources (or FILE --into TABLE); bad rows go to quarantine."""
+    if file is not None and into is None:
+        raise PatronError(f"{file}: say which table it loads into with --into (e.g. --into responses)")
+    if into is not None and file is None:
+        raise PatronError("--into needs a FILE to load")
+    with Project.open(config, db) as project, _progress() as bar:
+        cb = _IngestBar(bar)
+        result = (project.ingest_file(file, into, progress=cb) if file is not None
+                  else project.ingest(source, progress=cb))
+    _render_ingest(result, fmt)
+
+
+@app.command()
+def quarantine(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    rows: Annotated[bool, typer.Option("--rows", help="List rejected rows instead of a summary.")] = False,
+    limit: Annotated[int, typer.Option(help="With --rows: at most this many.")] = 50,
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show what was rejected and why."""
+    with Project.open(config, db) as project:
+        if rows:
+            data = project.quarantine_rows(source, limit)
+            if fmt is Format.json:
+                emit_json(data)
+            else:
+                table("Quarantined rows", ["source", "file", "row", "field", "value", "reason"],
+                      [[d["source"], d["file"], d["row"], d["field"], d["value"], d["reason"]] for d in data], {"row"})
+            return
+        summary = project.quarantine_summary(source)
+    if fmt is Format.json:
+        emit_json(as_dicts(summary))
+    elif not summary:
+        out.print("Quarantine is empty: every row read was loaded.")
+    else:
+        table("Quarantine", ["source", "table", "field", "reason", "rows", "first example"],
+              [[s.source, s.table, s.field or "(line)", s.reason, s.rows,
+                f"{s.example_file} row {s.example_row}: {s.example_value!r}"] for s in summary], {"rows"})
+
+
+@app.command()
+def status(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Rows in each canonical table, and when they were last loaded."""
+    with Project.open(config, db) as project:
+        data = project.status()
+        where = str(project.db)
+    if fmt is Format.json:
+        emit_json({"warehouse": where, "tables": as_dicts(data)})
+    else:
+        table(f"Warehouse {where}", ["table", "rows", "sources", "last loaded"],
+              [[s.table, s.rows, s.sources, s.last_loaded_at] for s in data], {"rows", "sources"})
+
+
+@app.command()
+def briefing(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML.")] = Path("briefing.html"),
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write the briefing: one self-contained HTML file that opens with no network."""
+    from patron.report import build, render_html
+
+    with Project.open(config, db) as project:
+        b = build(project.warehouse)
+    out_file.write_text(render_html(b), encoding="utf-8")
+    if fmt is Format.json:
+        emit_json({"path": str(out_file), "briefing": b.to_dict()})
+    else:
+        out.print(f"Briefing written to [bold]{out_file}[/]")
+
+
+@app.command()
+def generate(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same company.")] = 42,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for exports/, truth/ and patron.yml.")] = Path("patron-demo"),
+    as_of: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")] = None,
+    usage_days: Annotated[int, typer.Option(min=1, help="Days of daily product usage.")] = 90,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write a realistic demo company's exports, a patron.yml that maps them, and the planted truth."""
+    from patron.demo import generate as run
+
+    day = _parse_day(as_of)
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task("generating customers", total=customers)
+        result = _generate(run, customers, seed, out_dir, day, usage_days, lambda done, total: bar.update(task, completed=done))
+    if fmt is Format.json:
+        emit_json(result.to_dict() | {"seconds": round(time.perf_counter() - t0, 2)})
+        return
+    table(f"Demo company: {customers:,} customers, seed {seed}, data through {result.as_of}",
+          ["file", "rows"], [[k, v] for k, v in result.files.items()], {"rows"})
+    out.print(f"Next: [bold]cd {out_dir} && patron ingest[/]")
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PatronError(f"--as-of: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _generate(run, customers, seed, out_dir, day, usage_days, progress):
+    try:
+        return run(customers, seed, out_dir, as_of=day, usage_days=usage_days, progress=progress)
+    except FileExistsError as e:
+        raise PatronError(str(e)) from None
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 42,
+    directory: Annotated[Path, typer.Option("--dir", help="Folder for the demo project.")] = Path("patron-demo"),
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Generate a company, load it, run every stage, and write briefing.html."""
+    from patron.demo import generate as run
+    from patron.report import build, render_html
+
+    if directory.exists() and any(directory.iterdir()):
+        raise PatronError(f"{directory}: is not empty; choose another --dir or remove it")
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task("generating the demo company", total=customers)
+        _generate(run, customers, seed, directory, None, 90, lambda d, t: bar.update(task, completed=d))
+    with Project.open(directory / "patron.yml", require_config=True) as project:
+        with _progress() as bar:
+            result = project.ingest(progress=_IngestBar(bar))
+        b = build(project.warehouse)
+        db = project.db
+    path = directory / "briefing.html"
+    path.write_text(render_html(b), encoding="utf-8")
+    seconds = time.perf_counter() - t0
+    if fmt is Format.json:
+        emit_json({"dir": str(directory), "warehouse": str(db), "briefing": str(path),
+                   "ingest": result.to_dict()["totals"], "seconds": round(seconds, 1),
+                   "headlines": [h.__dict__ for h in b.headlines]})
+        return
+    from patron.report.html import format_value, interval
+
+    t = result.to_dict()["totals"]
+    out.print(f"[bold]patron demo[/]: {customers:,} customers, {len(result.files)} files, "
+              f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['quarantined']:,} quarantined "
+              f"({seconds:.0f} s)")
+    table("Headline numbers", ["metric", "value", "95% interval", "n"],
+          [[h.name, format_value(h.value, h.unit), interval(h).removeprefix("95% CI "), h.n] for h in b.headlines],
+          {"value", "n"})
+    out.print(f"Briefing: [bold]{path.resolve()}[/]")
+    out.print(f"Explore: [bold]cd {directory}[/] then [bold]patron status[/], [bold]patron quarantine[/]")
+
+
+def run() -> None:
+    """Entry point: the one place a PatronError becomes one line on stderr and exit code 1."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    as_json = any(a in ("--format=json", "-f=json") for a in sys.argv) or any(
+        a in ("--format", "-f") and i + 1 < len(sys.argv) and sys.argv[i + 1] == "json"
+        for i, a in enumerate(sys.argv))
+    try:
+        app()
+    except PatronError as e:
+        if debug:
+            raise
+        if as_json:
+            sys.stderr.write(json.dumps({"error": str(e)}) + "\n")
+        else:
+            err.print(f"[red]error[/]: {e}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was half-loaded (each load is all or nothing)")
+        sys.exit(130)

@@ -1,0 +1,166 @@
+"""patron.yml as pydantic models. The loader reports every problem at once, each with its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from patron.errors import ConfigError
+from patron.model import TABLES
+
+FORMATS = ("csv", "parquet", "json", "jsonl")
+ENCODINGS = ("utf-8", "utf-16", "latin-1")
+EXTENSIONS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet",
+    ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceConfig(_Strict):
+    path: str = Field(description="A file or a glob, relative to patron.yml.")
+    table: str = Field(description="The canonical table the rows load into.")
+    format: Literal["csv", "parquet", "json", "jsonl"] | None = None
+    customer_ref: str | None = Field(None, description="The file's column holding the customer id.")
+    columns: dict[str, str] = Field(default_factory=dict, description="canonical -> file column")
+    key: list[str] | None = Field(None, description="Canonical columns that identify a row.")
+    date_format: list[str] = Field(default_factory=list, description="strptime formats, tried in order.")
+    values: dict[str, dict[str, str]] = Field(default_factory=dict, description="column -> {raw: canonical}")
+    constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> fixed value")
+    encoding: str = "utf-8"
+    delimiter: str | None = None
+
+    @field_validator("date_format", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: object) -> object:
+        return [v] if isinstance(v, str) else v
+
+    def file_format(self, file: Path) -> str | None:
+        return self.format or EXTENSIONS.get(file.suffix.lower()) or (
+            EXTENSIONS.get(Path(file.stem).suffix.lower()) if file.suffix.lower() == ".gz" else None
+        )
+
+    def key_columns(self) -> tuple[str, ...]:
+        return tuple(self.key) if self.key else TABLES[self.table].key
+
+
+class JourneyStage(_Strict):
+    stage: str
+    touchpoints: list[str]
+
+
+class IngestSettings(_Strict):
+    future_tolerance_days: int = Field(1, ge=0, description="How far ahead a date may be.")
+
+
+class ProjectConfig(_Strict):
+    warehouse: str = "patron.duckdb"
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+    journey: list[JourneyStage] = Field(default_factory=list)
+
+    # where the file lives; paths inside are relative to it
+    root: Path = Field(default=Path("."), exclude=True)
+
+    def touchpoint_stage(self) -> dict[str, str]:
+        return {tp: s.stage for s in self.journey for tp in s.touchpoints}
+
+
+def source_problems(name: str, src: SourceConfig) -> list[str]:
+    """Every mapping problem of one source, each naming its key."""
+    out: list[str] = []
+    at = f"sources.{name}"
+    if src.table not in TABLES:
+        return [f"{at}.table: unknown table {src.table!r}; tables are: {', '.join(TABLES)}"]
+    names = TABLES[src.table].names
+    for section in ("columns", "values", "constants"):
+        for col in getattr(src, section):
+            if col not in names:
+                out.append(
+                    f"{at}.{section}.{col}: {src.table} has no column {col!r}; "
+                    f"its columns are: {', '.join(names)}"
+                )
+    if src.customer_ref is not None:
+        if "customer_ref" not in names:
+            out.append(f"{at}.customer_ref: table {src.table} has no customer_ref")
+        elif "customer_ref" in src.columns:
+            out.append(f"{at}.customer_ref: given twice (also under columns)")
+    for col in src.key or ():
+        if col not in names:
+            out.append(f"{at}.key: {src.table} has no column {col!r}")
+    for fmt in src.date_format:
+        if "%" not in fmt:
+            out.append(f"{at}.date_format: {fmt!r} is not a strptime format (e.g. '%d/%m/%Y')")
+    if src.encoding.lower() not in ENCODINGS:
+        out.append(f"{at}.encoding: {src.encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
+    if src.format is None and Path(src.path).suffix.lower() not in (*EXTENSIONS, ".gz", ""):
+        out.append(f"{at}.format: cannot tell the format of {src.path!r}; set format: {'|'.join(FORMATS)}")
+    return out
+
+
+def project_problems(cfg: ProjectConfig) -> list[str]:
+    out = [p for name, src in cfg.sources.items() for p in source_problems(name, src)]
+    seen: dict[str, str] = {}
+    for stage in cfg.journey:
+        for tp in stage.touchpoints:
+            if tp in seen:
+                out.append(f"journey: touchpoint {tp!r} is in both {seen[tp]!r} and {stage.stage!r}")
+            seen[tp] = stage.stage
+    return out
+
+
+def _pydantic_problems(e: ValidationError) -> list[str]:
+    out = []
+    for err in e.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        msg = "unknown key (typo?)" if err["type"] == "extra_forbidden" else err["msg"]
+        out.append(f"{key}: {msg}")
+    return out
+
+
+def parse_project(data: object, file: str = "patron.yml", root: Path | None = None) -> ProjectConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("the file must hold a mapping of keys (warehouse, sources, journey...)", file)
+    try:
+        cfg = ProjectConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigProblems(file, _pydantic_problems(e)) from None
+    cfg.root = root or Path(".")
+    problems = project_problems(cfg)
+    if problems:
+        raise ConfigProblems(file, problems)
+    return cfg
+
+
+def load_project(path: str | Path) -> ProjectConfig:
+    """Read and check patron.yml; every problem is reported in one ConfigProblems."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError("not found; run `patron init` to write one", str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError("is not UTF-8 text", str(p)) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{where}invalid YAML ({problem})", str(p)) from None
+    return parse_project(data, str(p), p.parent.resolve())
+
+
+class ConfigProblems(ConfigError):
+    """Several problems in one file, all reported together."""
+
+    def __init__(self, file: str, problems: list[str]):
+        self.problems = problems
+        n = len(problems)
+        super().__init__(f"{n} problem{'s' if n > 1 else ''}: " + "; ".join(problems), file)

@@ -1,0 +1,145 @@
+"""The patron.yml that maps the demo company's exports: also a worked example of every option."""
+
+from patron.demo.simulate import JOURNEY
+
+
+def project_yaml() -> str:
+    journey = "\n".join(
+        f"  - stage: {stage}\n    touchpoints: [{', '.join(tps)}]" for stage, tps in JOURNEY.items()
+    )
+    return f"""\
+# patron project file for the demo company. Paths are relative to this file.
+warehouse: patron.duckdb
+
+ingest:
+  future_tolerance_days: 1
+
+sources:
+  # CRM: accounts and contacts, US dates, labels mapped to patron's values
+  crm_accounts:
+    path: exports/crm/accounts.csv
+    table: customers
+    customer_ref: Account ID
+    columns:
+      name: Account Name
+      domain: Website
+      segment: Segment
+      region: Region
+      industry: Industry
+      owner: Account Owner
+      created_at: Created Date
+      phone: Phone
+    date_format: "%m/%d/%Y"
+    values:
+      segment: {{SMB: smb, Mid-Market: mid_market, Enterprise: enterprise}}
+      region: {{North America: north_america, EMEA: emea, APAC: apac, LATAM: latam}}
+  crm_contacts:
+    path: exports/crm/contacts.csv
+    table: contacts
+    customer_ref: Account ID
+    columns: {{contact_id: Contact ID, name: Full Name, email: Email, phone: Phone, role: Title}}
+
+  # billing: its own customer ids; one row per price period of a subscription
+  billing_customers:
+    path: exports/billing/customers.csv
+    table: customers
+    customer_ref: id
+    columns: {{name: company, email: email, created_at: created}}
+  billing_subscriptions:
+    path: exports/billing/subscriptions.csv
+    table: subscriptions
+    customer_ref: customer
+    columns:
+      start_date: period_start
+      end_date: period_end
+      renewal_date: renews_on
+  billing_orders:
+    path: exports/billing/orders.csv
+    table: orders
+    customer_ref: customer
+
+  # helpdesk: organisations and tickets (JSON lines)
+  helpdesk_orgs:
+    path: exports/helpdesk/organizations.csv
+    table: customers
+    customer_ref: organization_id
+    columns: {{domain: domain_names}}
+  helpdesk_tickets:
+    path: exports/helpdesk/tickets.jsonl
+    table: tickets
+    customer_ref: organization_id
+    columns:
+      ticket_id: id
+      contact_email: requester_email
+      opened_at: created_at
+      first_response_at: first_reply_at
+      resolved_at: solved_at
+      channel: via
+      category: type
+      body: description
+      csat: satisfaction_score
+
+  # survey tool: NPS, CSAT and CES in one export, European dates
+  survey_responses:
+    path: exports/surveys/responses.csv
+    table: responses
+    customer_ref: Account
+    columns:
+      response_id: Response ID
+      survey: Survey
+      score: Score
+      submitted_at: Recorded Date
+      contact_email: Email
+      touchpoint: Touchpoint
+      journey_stage: Stage
+      channel: Channel
+      comment: Comment
+    date_format: "%d/%m/%Y %H:%M"
+    values:
+      survey: {{NPS: nps, CSAT: csat, CES: ces}}
+
+  # listening pipes
+  feedback_web:
+    path: exports/feedback/web_widget.jsonl
+    table: feedback
+    customer_ref: workspace
+    columns: {{feedback_id: id, author: user_email, received_at: created, text: message, rating: stars}}
+    constants: {{channel: web}}
+  feedback_social:
+    path: exports/feedback/social_mentions.csv
+    table: feedback
+    columns: {{feedback_id: post_id, author: handle, received_at: posted_at}}
+    constants: {{channel: social}}
+  feedback_reviews:
+    path: exports/feedback/reviews.parquet
+    table: feedback
+    columns: {{feedback_id: review_id, author: reviewer, received_at: published, rating: stars, text: review}}
+    constants: {{channel: review}}
+  feedback_field:
+    path: exports/feedback/field_notes.csv
+    table: feedback
+    customer_ref: account_id
+    columns: {{feedback_id: note_id, author: written_by, received_at: note_date, text: note}}
+    date_format: "%m/%d/%Y"
+    constants: {{channel: field}}
+
+  # product: workspaces and daily usage (one Parquet file per block)
+  product_workspaces:
+    path: exports/product/workspaces.csv
+    table: customers
+    customer_ref: workspace_id
+    columns: {{name: workspace_name, email: owner_email, created_at: created}}
+  product_usage:
+    path: exports/product/usage/*.parquet
+    table: usage
+    customer_ref: workspace_id
+    columns: {{day: date}}
+
+  finance_costs:
+    path: exports/finance/costs.csv
+    table: costs
+
+# the customer journey: stages in order, and the touchpoints where customers meet the company
+journey:
+{journey}
+"""

@@ -1,0 +1,196 @@
+"""The hidden life of each account: who it is, how healthy it is month by month, what it pays.
+
+A latent health process per account (an AR(1) on the logit scale) drives everything the
+exports show later. Churn is a competing-risks draw with three planted causes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from patron.demo.words import PLANS, PRICE_PER_SEAT, REGION_SHARE, REGIONS, SEGMENT_SHARE, SEGMENTS
+
+MONTHS = 24
+TOUCHPOINTS = (
+    "sales_handoff", "implementation", "training",
+    "product", "support", "documentation",
+    "billing", "renewal", "account_management",
+)
+JOURNEY = {
+    "onboard": ("sales_handoff", "implementation", "training"),
+    "adopt": ("product", "support", "documentation"),
+    "renew": ("billing", "renewal", "account_management"),
+}
+DRIVER = "implementation"  # the touchpoint whose experience drives relationship NPS
+DRIVER_EFFECT = 1.6  # NPS points per standard deviation of experience there (others: 0.3)
+CAUSES = ("low_usage", "support_pain", "price")
+
+
+@dataclass
+class Accounts:
+    idx: np.ndarray  # global customer index
+    segment: np.ndarray  # index into SEGMENTS
+    region: np.ndarray
+    industry: np.ndarray
+    seats: np.ndarray
+    plan: np.ndarray  # index into PLANS
+    term: np.ndarray  # 1 or 12 months
+    start_day: np.ndarray  # days since epoch of the first subscription
+    start_month: np.ndarray  # month index (0 = first month of the window; may be negative)
+    quality: np.ndarray  # (n, touchpoints) experience at each touchpoint, standard normal
+    pain: np.ndarray  # planted support pain
+    price_sensitive: np.ndarray
+    health: np.ndarray  # (n, MONTHS) hidden health 0-1
+
+
+@dataclass
+class Subscriptions:
+    cust: np.ndarray  # row -> position in the chunk
+    seq: np.ndarray  # subscription number of that customer (reactivation starts a new one)
+    start: np.ndarray
+    end: np.ndarray  # -1 while active
+    mrr: np.ndarray
+    plan: np.ndarray
+    term: np.ndarray
+    churned_on: np.ndarray  # per customer: day of leaving, -1 if a customer at the end
+    cause: np.ndarray  # per customer: index into CAUSES, -1 if none
+    active: np.ndarray  # (n, MONTHS) a paying customer at the month's end
+
+
+def month_starts(as_of: np.datetime64) -> np.ndarray:
+    last = as_of.astype("datetime64[M]")
+    return (last - np.arange(MONTHS - 1, -1, -1)).astype("datetime64[D]").astype(np.int64)
+
+
+def make_accounts(rng: np.random.Generator, idx: np.ndarray, as_of: np.datetime64) -> Accounts:
+    n = len(idx)
+    segment = rng.choice(len(SEGMENTS), n, p=SEGMENT_SHARE)
+    region = rng.choice(len(REGIONS), n, p=REGION_SHARE)
+    industry = rng.integers(0, 12, n)
+    seats = np.maximum(1, np.round(np.exp(rng.normal(2.4, 0.6, n)))).astype(np.int64)
+    for s, mu in ((1, 3.9), (2, 5.7)):
+        m = segment == s
+        seats[m] = np.maximum(5, np.round(np.exp(rng.normal(mu, 0.6, m.sum()))))
+    plan = np.where(segment == 0, (rng.random(n) < 0.3).astype(int),
+                    np.where(segment == 1, 1 + (rng.random(n) < 0.3), 2))
+    term = np.where((segment == 0) & (rng.random(n) < 0.7), 1, 12)
+    starts = month_starts(as_of)
+    start_month = rng.integers(-30, MONTHS, n)
+    first = starts[0]
+    month_day = (np.datetime64(int(first), "D").astype("datetime64[M]") + start_month).astype("datetime64[D]")
+    start_day = month_day.astype(np.int64) + rng.integers(0, 28, n)
+    start_day = np.minimum(start_day, as_of.astype(np.int64))
+    quality = rng.normal(0, 1, (n, len(TOUCHPOINTS)))
+    pain = rng.random(n) < 0.12
+    quality[pain, TOUCHPOINTS.index("support")] -= 1.2
+    price_sensitive = rng.random(n) < 0.15
+    mu = rng.normal(0.9, 0.9, n) + 0.35 * quality[:, TOUCHPOINTS.index(DRIVER)]
+    z = np.empty((n, MONTHS))
+    z[:, 0] = mu + rng.normal(0, 0.6, n)
+    for m in range(1, MONTHS):
+        z[:, m] = mu + 0.8 * (z[:, m - 1] - mu) + 0.4 * rng.normal(0, 1, n) - 0.08 * pain
+    health = 1 / (1 + np.exp(-z))
+    return Accounts(idx, segment, region, industry, seats, plan, term, start_day, start_month,
+                    quality, pain, price_sensitive, health)
+
+
+def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime64) -> Subscriptions:
+    """Month by month: churn (three competing causes), upgrades, downgrades, price rises, returns."""
+    n = len(acc.idx)
+    starts = month_starts(as_of)
+    today = int(as_of.astype(np.int64))
+    cap = n * 6
+    cust = np.empty(cap, np.int64)
+    seq = np.empty(cap, np.int64)
+    start = np.empty(cap, np.int64)
+    end = np.full(cap, -1, np.int64)
+    mrr = np.empty(cap)
+    plan = np.empty(cap, np.int64)
+    term = np.empty(cap, np.int64)
+    rows = 0
+
+    def open_rows(who: np.ndarray, day: np.ndarray, value: np.ndarray, sub: np.ndarray) -> np.ndarray:
+        nonlocal rows, cust, seq, start, end, mrr, plan, term
+        k = len(who)
+        while rows + k > len(cust):
+            cust, seq, start, mrr, plan, term = (np.resize(a, len(a) * 2) for a in (cust, seq, start, mrr, plan, term))
+            end = np.concatenate([end, np.full(len(end), -1, np.int64)])
+        sl = slice(rows, rows + k)
+        cust[sl], seq[sl], start[sl], mrr[sl] = who, sub[who], day, np.round(value, 2)
+        plan[sl], term[sl] = acc.plan[who], acc.term[who]
+        rows += k
+        return np.arange(sl.start, sl.stop)
+
+    price = np.array(PRICE_PER_SEAT)[acc.plan] * acc.seats
+    cur = np.full(n, -1, np.int64)  # current open row per customer
+    sub = np.zeros(n, np.int64)
+    value = price.copy()
+    churned_on = np.full(n, -1, np.int64)
+    cause = np.full(n, -1, np.int64)
+    left_month = np.full(n, -999, np.int64)
+    active = np.zeros((n, MONTHS), bool)
+
+    early = acc.start_month < 0
+    cur[early] = open_rows(np.flatnonzero(early), acc.start_day[early], value[early], sub)
+    for m in range(MONTHS):
+        first, last = starts[m], min(starts[m] + 27, today)
+        h = acc.health[:, m]
+        joining = acc.start_month == m
+        if joining.any():
+            w = np.flatnonzero(joining)
+            cur[w] = open_rows(w, acc.start_day[w], value[w], sub)
+        on = cur >= 0
+        tenure = m - acc.start_month
+        renewal = on & ~joining & ((acc.term == 1) | ((tenure > 0) & (tenure % 12 == 0)))
+        base = np.where(acc.term == 1, 0.012, 0.11)
+        k_usage = base * np.exp(3.2 * (0.45 - h))
+        k_support = base * acc.pain * (1.5 + 2.0 * (1 - h))
+        price_rise = renewal & (m >= 12)
+        k_price = np.where(price_rise & acc.price_sensitive, np.where(acc.term == 1, 0.06, 0.4), 0.0)
+        total = k_usage + k_support + k_price
+        leaves = renewal & (rng.random(n) < total)
+        if leaves.any():
+            w = np.flatnonzero(leaves)
+            pick = rng.random(len(w)) * total[w]
+            cause[w] = np.where(pick < k_usage[w], 0, np.where(pick < k_usage[w] + k_support[w], 1, 2))
+            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            end[cur[w]] = day
+            churned_on[w] = day
+            left_month[w] = m
+            cur[w] = -1
+        on = cur >= 0
+        stay = on & ~joining
+        up = stay & (rng.random(n) < 0.022 * h + 0.01 * (acc.segment == 2))
+        down = stay & ~up & (rng.random(n) < 0.018 * (1 - h))
+        rise = stay & price_rise & ~up & ~down
+        factor = np.ones(n)
+        factor[up] = rng.uniform(1.15, 1.6, up.sum())
+        factor[down] = rng.uniform(0.55, 0.85, down.sum())
+        factor[rise] = 1.08
+        change = up | down | rise
+        if change.any():
+            w = np.flatnonzero(change)
+            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            end[cur[w]] = day
+            value[w] = value[w] * factor[w]
+            cur[w] = open_rows(w, day, value[w], sub)
+        back = (cur < 0) & (left_month >= 0) & (m - left_month >= 2) & (rng.random(n) < 0.03)
+        if back.any():
+            w = np.flatnonzero(back)
+            sub[w] += 1
+            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            value[w] = price[w]
+            cur[w] = open_rows(w, day, value[w], sub)
+            churned_on[w] = -1
+            cause[w] = -1
+            left_month[w] = -999
+        active[:, m] = cur >= 0
+    sl = slice(0, rows)
+    return Subscriptions(cust[sl], seq[sl], start[sl], end[sl], mrr[sl], plan[sl], term[sl],
+                         churned_on, cause, active)
+
+
+def plan_names(plan_idx: np.ndarray) -> list[str]:
+    return [PLANS[p] for p in plan_idx]

@@ -1,0 +1,29 @@
+"""One error tree. Every error says where the problem is, so the CLI can print one line."""
+
+from __future__ import annotations
+
+
+class PatronError(Exception):
+    """Base of every error patron raises on purpose; the CLI prints it as one line."""
+
+
+class ConfigError(PatronError):
+    """A problem in patron.yml: names the file and the key."""
+
+    def __init__(self, message: str, file: str | None = None, key: str | None = None):
+        self.file, self.key = file, key
+        where = ": ".join(p for p in (file, key) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class SourceError(PatronError):
+    """A problem with an input file: names the file and, where known, the row and field."""
+
+    def __init__(self, message: str, file: str, row: int | None = None, field: str | None = None):
+        self.file, self.row, self.field = file, row, field
+        where = file + (f", row {row}" if row is not None else "") + (f", field {field!r}" if field else "")
+        super().__init__(f"{where}: {message}")
+
+
+class WarehouseError(PatronError):
+    """The warehouse file cannot be opened, is not patron's, or is of a schema this version cannot read."""

@@ -1,0 +1,204 @@
+"""Mapping and validation of one staged file, compiled to SQL.
+
+Each canonical column gets a text expression (renamed, trimmed, value-mapped) and a typed
+expression; each rule is a condition over them with a reason a person can act on. User values
+(value maps, constants, date formats) are bound parameters, never spliced into the SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from patron.config import SourceConfig
+from patron.errors import SourceError
+from patron.model import Column, Table
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@dataclass
+class Params:
+    values: list[object] = field(default_factory=list)
+
+    def add(self, value: object) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    field: str
+    condition: str  # true when the row breaks the rule
+    reason: str
+
+
+@dataclass
+class Plan:
+    """Everything needed to check and load one staged file."""
+
+    table: Table
+    text: dict[str, str]  # canonical column -> text expression over the staged row
+    typed: dict[str, str]  # canonical column -> typed expression over m_<col>
+    rules: list[Rule]
+    key: tuple[str, ...]
+    params: Params
+    ignored: list[str]  # file columns nobody asked for
+
+    def row_number_sql(self, first_rowid: int) -> str:
+        return f"(rowid - {int(first_rowid)} + 1)"
+
+    def checked_sql(self, raw: str, first_rowid: int) -> str:
+        """rows with _row, m_<col> (text) and t_<col> (typed) for every mapped column."""
+        texts = ", ".join(f"{expr} AS m_{c}" for c, expr in self.text.items())
+        typed = ", ".join(f"{expr} AS t_{c}" for c, expr in self.typed.items())
+        mcols = ", ".join(f"m_{c}" for c in self.text)
+        return (
+            f"SELECT _row, {mcols}, {typed} FROM "
+            f"(SELECT {self.row_number_sql(first_rowid)} AS _row, {texts} FROM {raw})"
+        )
+
+
+def _text_expr(col: Column, source_col: str | None, src: SourceConfig, params: Params) -> str:
+    if col.name in src.constants:
+        return f"CAST({params.add(src.constants[col.name])} AS VARCHAR)"
+    if source_col is None:
+        return "CAST(NULL AS VARCHAR)"
+    expr = f"NULLIF(trim(CAST({ident(source_col)} AS VARCHAR)), '')"
+    mapping = src.values.get(col.name)
+    if mapping:
+        whens = " ".join(f"WHEN {params.add(k)} THEN {params.add(v)}" for k, v in mapping.items())
+        expr = f"(CASE {expr} {whens} ELSE {expr} END)"
+    if col.type in ("email", "enum"):
+        expr = f"lower({expr})"
+    return expr
+
+
+def _typed_expr(col: Column, src: SourceConfig, params: Params) -> str:
+    m = f"m_{col.name}"
+    if col.type in ("text", "email", "enum"):
+        return m
+    if col.type == "int":
+        return f"CASE WHEN TRY_CAST({m} AS DOUBLE) = round(TRY_CAST({m} AS DOUBLE)) THEN TRY_CAST(TRY_CAST({m} AS DOUBLE) AS BIGINT) END"
+    if col.type == "float":
+        return f"TRY_CAST({m} AS DOUBLE)"
+    iso = f"(TRY_CAST({m} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+    parsed = []
+    for fmt in src.date_format:
+        p = f"try_strptime({m}, {params.add(fmt)})"
+        parsed.append(f"({p} AT TIME ZONE 'UTC')" if "%z" in fmt or "%Z" in fmt else p)
+    ts = f"COALESCE({', '.join([*parsed, iso])})" if parsed else iso
+    if col.type == "date":
+        # a plain date never needs a time zone; only fall back to the timestamp parse
+        return f"COALESCE({'' if parsed else f'TRY_CAST({m} AS DATE), '}CAST({ts} AS DATE))"
+    return ts
+
+
+def _type_reason(col: Column, src: SourceConfig) -> str:
+    if col.type == "int":
+        return "not a whole number"
+    if col.type == "float":
+        return "not a number"
+    formats = " or ".join(src.date_format)
+    kind = "date" if col.type == "date" else "date and time"
+    return f"not a {kind}" + (f" in format {formats} or ISO 8601" if formats else " (ISO 8601 expected, e.g. 2024-03-31)")
+
+
+def plan_load(
+    table: Table, src: SourceConfig, file_columns: list[str], file: str, tolerance_days: int
+) -> Plan:
+    """Decide where each canonical column comes from and which rules each row must keep."""
+    params = Params()
+    present = set(file_columns)
+    mapped = dict(src.columns)
+    if src.customer_ref:
+        mapped["customer_ref"] = src.customer_ref
+    missing = [f"{s!r} (for {c})" for c, s in mapped.items() if s not in present]
+    if missing:
+        raise SourceError(
+            f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the file; "
+            f"its columns are: {', '.join(file_columns)}",
+            file,
+        )
+    source_of: dict[str, str | None] = {}
+    for col in table.columns:
+        if col.name == "customer_id":
+            continue  # the master id is identity resolution's to set
+        source_of[col.name] = mapped.get(col.name, col.name if col.name in present else None)
+    key = src.key_columns()
+    required = {c.name for c in table.columns if c.required} | set(key)
+    absent = [
+        c for c in table.columns
+        if c.name in required and source_of.get(c.name) is None and c.name not in src.constants
+    ]
+    if absent:
+        names = ", ".join(c.name for c in absent)
+        raise SourceError(
+            f"no column for required field{'s' if len(absent) > 1 else ''} {names}; "
+            f"the file's columns are: {', '.join(file_columns)} (map them under columns: in patron.yml)",
+            file,
+        )
+    text = {c.name: _text_expr(c, source_of[c.name], src, params) for c in table.columns if c.name in source_of}
+    typed = {c.name: _typed_expr(c, src, params) for c in table.columns if c.name in source_of}
+    used = {s for s in source_of.values() if s}
+    ignored = [c for c in file_columns if c not in used]
+    rules = _rules(table, src, source_of, required, tolerance_days, params)
+    return Plan(table, text, typed, rules, key, params, ignored)
+
+
+def _rules(
+    table: Table, src: SourceConfig, source_of: dict[str, str | None], required: set[str],
+    tolerance_days: int, params: Params,
+) -> list[Rule]:
+    rules: list[Rule] = []
+    tol: str | None = None  # bound only when some rule uses it: every parameter must be referenced
+    for col in table.columns:
+        name = col.name
+        if name not in source_of:
+            continue
+        m, t = f"m_{name}", f"t_{name}"
+        if name in required:
+            rules.append(Rule(name, f"{m} IS NULL", "required value is missing"))
+        if source_of[name] is None and name not in src.constants:
+            continue
+        if col.type in ("int", "float", "date", "timestamp"):
+            rules.append(Rule(name, f"{m} IS NOT NULL AND {t} IS NULL", _type_reason(col, src)))
+        if col.type == "email":
+            rules.append(Rule(name, f"NOT regexp_full_match({m}, {literal(EMAIL_PATTERN)})", "not an email address"))
+        if col.allowed:
+            allowed = ", ".join(literal(a) for a in col.allowed)
+            rules.append(Rule(name, f"{m} NOT IN ({allowed})", f"must be one of: {', '.join(col.allowed)}"))
+        if col.min is not None:
+            rules.append(Rule(name, f"{t} < {col.min}", f"must be at least {col.min:g}"))
+        if col.max is not None:
+            rules.append(Rule(name, f"{t} > {col.max}", f"must be at most {col.max:g}"))
+        if col.type in ("date", "timestamp"):
+            rules.append(Rule(name, f"{t} < DATE '1900-01-01'", "implausible date (before 1900)"))
+            if not col.future_ok:
+                tol = tol or params.add(tolerance_days)
+                now = "current_date" if col.type == "date" else "now()::TIMESTAMP"
+                rules.append(Rule(
+                    name, f"{t} > {now} + to_days(CAST({tol} AS INTEGER))",
+                    f"in the future (more than {tolerance_days} day{'s' if tolerance_days != 1 else ''} ahead)",
+                ))
+    for later, earlier in table.order_checks:
+        if later in source_of and earlier in source_of:
+            rules.append(Rule(later, f"t_{later} < t_{earlier}", f"before {earlier}"))
+    if table.any_of and all(c in source_of for c in table.any_of):
+        cond = " AND ".join(f"m_{c} IS NULL" for c in table.any_of)
+        rules.append(Rule(table.any_of[0], cond, f"needs at least one of: {', '.join(table.any_of)}"))
+    for name, (by, ranges) in table.ranges_by.items():
+        if name in source_of and by in source_of:
+            for value, (lo, hi) in ranges.items():
+                rules.append(Rule(
+                    name, f"m_{by} = {literal(value)} AND (t_{name} < {lo} OR t_{name} > {hi})",
+                    f"{value} score must be {lo:g}-{hi:g}",
+                ))
+    return rules

@@ -1,0 +1,145 @@
+"""Find a source's files and read one into a staging table, every value as text.
+
+Reading everything as text lets validation say exactly which value in which row was wrong,
+instead of the reader guessing a type and failing the whole file.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patron.config import SourceConfig
+from patron.errors import SourceError
+from patron.warehouse import QueryFailed, Warehouse
+
+RAW = "_patron_raw"
+_REJECTS, _REJECT_SCANS = "_patron_rejects", "_patron_reject_scans"
+
+
+@dataclass
+class Rejected:
+    """A line the CSV parser could not split into the header's columns."""
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass
+class Staged:
+    file: Path
+    columns: list[str]
+    rows: int
+    first_rowid: int = 0  # rowids of a table made in a transaction start high; row 1 is this one
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def find_files(src: SourceConfig, root: Path, name: str) -> list[Path]:
+    pattern = src.path if Path(src.path).is_absolute() else str(root / src.path)
+    if any(ch in src.path for ch in "*?["):
+        files = sorted(Path(p) for p in globlib.glob(pattern, recursive=True) if Path(p).is_file())
+        if not files:
+            raise SourceError(f"source {name!r}: no file matches {src.path!r}", pattern)
+        return files
+    p = Path(pattern)
+    if not p.exists():
+        raise SourceError(f"source {name!r}: file not found", str(p))
+    if p.is_dir():
+        raise SourceError(f"source {name!r}: is a folder; give a file or a glob such as dir/*.csv", str(p))
+    return [p]
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _reader_sql(src: SourceConfig, file: Path, fmt: str) -> str:
+    path = _quote(str(file))
+    if fmt == "csv":
+        opts = [
+            "all_varchar = true", "header = true", "quote = '\"'", "escape = '\"'",
+            f"encoding = {_quote(src.encoding.lower())}",
+            "store_rejects = true", f"rejects_table = '{_REJECTS}'", f"rejects_scan = '{_REJECT_SCANS}'",
+        ]
+        if src.delimiter:
+            opts.append(f"delim = {_quote(src.delimiter)}")
+        elif file.suffix.lower() == ".tsv":
+            opts.append("delim = '\\t'")
+        return f"SELECT * FROM read_csv({path}, {', '.join(opts)})"
+    if fmt == "parquet":
+        return f"SELECT * FROM read_parquet({path})"
+    layout = "newline_delimited" if fmt == "jsonl" else "auto"
+    return f"SELECT * FROM read_json({path}, format = '{layout}')"
+
+
+def _explain(message: str, fmt: str, src: SourceConfig) -> str:
+    first = message.splitlines()[0] if message else "unreadable"
+    low = message.lower()
+    if "unicode" in low or "utf-8" in low or "encoding" in low:
+        return f"not valid {src.encoding} text; set encoding: latin-1 or utf-16 for this source"
+    if fmt == "parquet" and ("magic" in low or "parquet" in low):
+        return "not a Parquet file"
+    if fmt in ("json", "jsonl") and ("json" in low):
+        return f"not valid JSON ({first.split('Error: ', 1)[-1]})"
+    if "sniff" in low or "dialect" in low:
+        return "cannot be read as CSV (unbalanced quotes or an unknown delimiter); set delimiter: in patron.yml"
+    return f"cannot be read ({first.split('Error: ', 1)[-1]})"
+
+
+def stage_file(
+    wh: Warehouse, src: SourceConfig, file: Path, progress: Callable[[float], None] | None = None
+) -> Staged:
+    """Read `file` into the RAW temp table; file-level problems raise SourceError."""
+    fmt = src.file_format(file)
+    if fmt is None:
+        raise SourceError("cannot tell the file format; set format: csv|parquet|json|jsonl", str(file))
+    try:
+        if file.stat().st_size == 0:
+            raise SourceError("the file is empty (no header, no rows)", str(file))
+    except OSError as e:
+        raise SourceError(f"cannot be opened ({e.strerror})", str(file)) from None
+    try:
+        with open(file, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        raise SourceError(f"cannot be opened ({e.strerror})", str(file)) from None
+    for t in (RAW, _REJECTS, _REJECT_SCANS):
+        wh.execute(f"DROP TABLE IF EXISTS {t}")
+    sql = f"CREATE TEMP TABLE {RAW} AS {_reader_sql(src, file, fmt)}"
+    try:
+        if progress:
+            wh.run_with_progress(sql, progress)
+        else:
+            wh.execute(sql)
+    except QueryFailed as e:
+        raise SourceError(_explain(str(e), fmt, src), str(file)) from None
+    columns = wh.columns(RAW)
+    rows, first_rowid = wh.rows(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}")[0]
+    rejected: list[Rejected] = []
+    if fmt == "csv" and wh.scalar(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS]
+    ):
+        rejected = [
+            Rejected(int(line), f"unreadable line: {msg}", text)
+            for line, msg, text in wh.rows(
+                f"SELECT line, error_message, csv_line FROM {_REJECTS} ORDER BY line"
+            )
+        ]
+    return Staged(file, columns, rows, first_rowid, rejected)
+
+
+def drop_staging(wh: Warehouse) -> None:
+    for t in (RAW, _REJECTS, _REJECT_SCANS):
+        wh.execute(f"DROP TABLE IF EXISTS {t}")

@@ -1,0 +1,115 @@
+"""The facade: open a project (patron.yml + warehouse) and run its stages in order."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from patron.config import ProjectConfig, load_project
+from patron.errors import ConfigError
+from patron.ingest import IngestResult, ingest_file, ingest_sources
+from patron.ingest.load import Progress
+from patron.model import TABLES
+from patron.warehouse import Warehouse, open_warehouse
+
+
+@dataclass
+class TableStatus:
+    table: str
+    rows: int
+    sources: int
+    last_loaded_at: str | None
+
+
+@dataclass
+class QuarantineSummary:
+    source: str
+    table: str
+    field: str | None
+    reason: str
+    rows: int
+    example_file: str
+    example_row: int | None
+    example_value: str | None
+
+
+class Project:
+    """A patron.yml (optional: one-off loads need none) and the warehouse it points to."""
+
+    def __init__(self, config: ProjectConfig | None, db: Path):
+        self.config = config
+        self.db = db
+        self._wh: Warehouse | None = None
+
+    @classmethod
+    def open(cls, config: str | Path | None = "patron.yml", db: str | Path | None = None,
+             require_config: bool = False) -> Project:
+        cfg = None
+        if config is not None and (Path(config).exists() or require_config):
+            cfg = load_project(config)
+        if db is None:
+            db = (cfg.root / cfg.warehouse) if cfg else Path("patron.duckdb")
+        return cls(cfg, Path(db))
+
+    @property
+    def warehouse(self) -> Warehouse:
+        if self._wh is None:
+            self._wh = open_warehouse(self.db)
+        return self._wh
+
+    def close(self) -> None:
+        if self._wh is not None:
+            self._wh.close()
+            self._wh = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # stages -------------------------------------------------------------------------------
+    def ingest(self, sources: list[str] | None = None, progress: Progress | None = None) -> IngestResult:
+        if self.config is None:
+            raise ConfigError("not found; run `patron init`, or load one file with --into TABLE", "patron.yml")
+        return ingest_sources(self.warehouse, self.config, sources, progress)
+
+    def ingest_file(self, file: str | Path, table: str, source: str | None = None,
+                    progress: Progress | None = None) -> IngestResult:
+        if table not in TABLES:
+            raise ConfigError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}", key="--into")
+        tol = self.config.ingest.future_tolerance_days if self.config else 1
+        return ingest_file(self.warehouse, Path(file), table, source, tol, progress=progress,
+                           root=self.config.root if self.config else Path.cwd())
+
+    # reading ------------------------------------------------------------------------------
+    def status(self) -> list[TableStatus]:
+        wh = self.warehouse
+        out = []
+        for name in TABLES:
+            rows, sources, last = wh.rows(
+                f"SELECT count(*), count(DISTINCT source), strftime(max(loaded_at), '%Y-%m-%d %H:%M:%S') FROM {name}"
+            )[0]
+            out.append(TableStatus(name, rows, sources, last))
+        return out
+
+    def quarantine_summary(self, source: str | None = None) -> list[QuarantineSummary]:
+        rows = self.warehouse.rows(
+            "SELECT source, table_name, field, reason, count(DISTINCT (file, row_number)), "
+            "arg_min(file, row_number), min(row_number), arg_min(value, row_number) FROM quarantine "
+            "WHERE ? IS NULL OR source = ? GROUP BY ALL ORDER BY 5 DESC, 1, 3",
+            [source, source],
+        )
+        return [QuarantineSummary(*r) for r in rows]
+
+    def quarantine_rows(self, source: str | None = None, limit: int = 50) -> list[dict]:
+        df = self.warehouse.df(
+            "SELECT source, table_name AS table, file, row_number AS row, field, value, reason, record "
+            "FROM quarantine WHERE ? IS NULL OR source = ? ORDER BY source, file, row_number, field LIMIT ?",
+            [source, source, limit],
+        )
+        return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+
+def as_dicts(items: list) -> list[dict]:
+    return [asdict(i) for i in items]

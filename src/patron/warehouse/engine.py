@@ -1,0 +1,143 @@
+"""An embedded DuckDB warehouse file: connection, transactions, progress."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from patron.errors import PatronError, WarehouseError
+
+
+class QueryFailed(PatronError):
+    """The engine refused a statement; carries the engine's own message."""
+
+
+class Warehouse:
+    """A connection to one warehouse file. Open it with `open_warehouse`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None):
+        self.con = con
+        self.path = path
+        self._in_tx = False
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> duckdb.DuckDBPyConnection:
+        try:
+            return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.Error as e:
+            raise QueryFailed(str(e).strip()) from e
+
+    def rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
+        row = self.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+        return self.execute(sql, params).df()
+
+    def has_table(self, name: str) -> bool:
+        return bool(
+            self.scalar(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
+                "AND table_name = ? AND table_type = 'BASE TABLE'",
+                [name],
+            )
+        )
+
+    def columns(self, name: str) -> list[str]:
+        return [
+            r[0]
+            for r in self.rows(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+                "AND table_name = ? ORDER BY ordinal_position",
+                [name],
+            )
+        ]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: any exception rolls every statement inside back."""
+        if self._in_tx:
+            yield
+            return
+        self.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._in_tx = False
+            self.con.execute("ROLLBACK")
+            raise
+        self._in_tx = False
+        self.execute("COMMIT")
+
+    def run_with_progress(self, sql: str, on_progress: Callable[[float], None]) -> None:
+        """Run one long statement while reporting the engine's own percentage done."""
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.wait(0.2):
+                pct = self.con.query_progress()
+                if pct >= 0:
+                    on_progress(pct)
+
+        watcher = threading.Thread(target=poll, daemon=True)
+        watcher.start()
+        try:
+            self.execute(sql)
+        finally:
+            done.set()
+            watcher.join()
+        on_progress(100.0)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
+    target = str(path) if path is not None else ":memory:"
+    try:
+        con = duckdb.connect(target)
+    except duckdb.IOException as e:
+        msg = str(e)
+        if "lock" in msg.lower():
+            raise WarehouseError(f"{path}: the warehouse is in use by another patron process") from e
+        raise WarehouseError(f"{path}: not a DuckDB warehouse file ({msg.splitlines()[0]})") from e
+    except duckdb.Error as e:
+        raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = true")
+    con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
+def open_warehouse(path: str | Path | None) -> Warehouse:
+    """Open (creating or upgrading as needed) the warehouse at `path`; None is in memory."""
+    from patron.warehouse.schema import migrate
+
+    p = Path(path) if path is not None else None
+    if p is not None:
+        if p.is_dir():
+            raise WarehouseError(f"{p}: is a folder, not a warehouse file")
+        if not p.parent.exists():
+            raise WarehouseError(f"{p}: folder {p.parent} does not exist")
+    wh = Warehouse(_connect(p), p)
+    try:
+        migrate(wh)
+    except BaseException:
+        wh.close()
+        raise
+    return wh

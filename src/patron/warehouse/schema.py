@@ -1,0 +1,136 @@
+"""The warehouse schema, derived from the canonical model, and its migrations.
+
+Additions to the model (a new table, a new column) are applied to old files automatically;
+anything else needs a numbered step in MIGRATIONS. The version table records where a file is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from patron import __version__
+from patron.errors import WarehouseError
+from patron.model import LINEAGE, TABLES, Column
+
+if TYPE_CHECKING:
+    from patron.warehouse.engine import Warehouse
+
+SCHEMA_VERSION = 1
+
+SYSTEM_DDL = {
+    "patron_schema": """
+        CREATE TABLE patron_schema (
+            version INTEGER NOT NULL,
+            patron_version VARCHAR NOT NULL,
+            migrated_at TIMESTAMP NOT NULL
+        )""",
+    "loads": """
+        CREATE TABLE loads (
+            load_id BIGINT NOT NULL,
+            source VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            file_sha256 VARCHAR,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            rows_read BIGINT,
+            rows_loaded BIGINT,
+            rows_updated BIGINT,
+            rows_quarantined BIGINT,
+            rows_already_loaded BIGINT
+        )""",
+    "quarantine": """
+        CREATE TABLE quarantine (
+            load_id BIGINT NOT NULL,
+            source VARCHAR NOT NULL,
+            table_name VARCHAR NOT NULL,
+            file VARCHAR NOT NULL,
+            row_number BIGINT,
+            field VARCHAR,
+            value VARCHAR,
+            reason VARCHAR NOT NULL,
+            record VARCHAR,
+            record_hash UBIGINT,
+            quarantined_at TIMESTAMP NOT NULL
+        )""",
+}
+
+# Numbered steps for changes that are not plain additions: version -> step that reaches it.
+MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {}
+
+
+def canonical_columns(name: str) -> tuple[Column, ...]:
+    return TABLES[name].columns + LINEAGE
+
+
+def create_table_sql(name: str) -> str:
+    cols = ",\n  ".join(f"{c.name} {c.sql_type}" for c in canonical_columns(name))
+    return f"CREATE TABLE {name} (\n  {cols}\n)"
+
+
+def _sync_additions(wh: Warehouse) -> None:
+    """Create missing tables and add missing columns: the additive part of every upgrade."""
+    for name, ddl in SYSTEM_DDL.items():
+        if not wh.has_table(name):
+            wh.execute(ddl)
+    if not wh.scalar("SELECT count(*) FROM duckdb_sequences() WHERE sequence_name = 'load_ids'"):
+        wh.execute("CREATE SEQUENCE load_ids START 1")
+    for name in TABLES:
+        if not wh.has_table(name):
+            wh.execute(create_table_sql(name))
+            continue
+        present = set(wh.columns(name))
+        for col in canonical_columns(name):
+            if col.name not in present:
+                wh.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {col.sql_type}")
+
+
+def file_version(wh: Warehouse) -> int | None:
+    if not wh.has_table("patron_schema"):
+        return None
+    return wh.scalar("SELECT max(version) FROM patron_schema")
+
+
+def migrate(wh: Warehouse) -> None:
+    """Bring the file to SCHEMA_VERSION, or say clearly why it cannot be."""
+    where = str(wh.path) if wh.path else "in-memory warehouse"
+    version = file_version(wh)
+    if version is None:
+        foreign = wh.scalar(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+        )
+        if foreign:
+            raise WarehouseError(
+                f"{where}: this DuckDB file holds tables but was not created by patron "
+                "(no patron_schema table); choose another file with --db"
+            )
+        version = 0
+    if version > SCHEMA_VERSION:
+        raise WarehouseError(
+            f"{where}: written by a newer patron (schema version {version}; this patron reads up "
+            f"to {SCHEMA_VERSION}); upgrade patron to open it"
+        )
+    if version == SCHEMA_VERSION and _is_complete(wh):
+        return
+    with wh.transaction():
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            if step in MIGRATIONS:
+                MIGRATIONS[step](wh)
+        _sync_additions(wh)
+        wh.execute(
+            "INSERT INTO patron_schema VALUES (?, ?, now()::TIMESTAMP)", [SCHEMA_VERSION, __version__]
+        )
+
+
+def _is_complete(wh: Warehouse) -> bool:
+    have = {
+        (t, c)
+        for t, c in wh.rows(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'main'"
+        )
+    }
+    need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
+    need |= {(t, "load_id") for t in ("loads", "quarantine")}
+    return need <= have
