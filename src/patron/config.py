@@ -86,6 +86,10 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
                     f"{at}.{section}.{col}: {src.table} has no column {col!r}; "
                     f"its columns are: {', '.join(names)}"
                 )
+    for section in ("columns", "constants"):
+        if "customer_id" in getattr(src, section):
+            out.append(f"{at}.{section}.customer_id: customer_id is set by identity resolution; "
+                       "map the source's own id to customer_ref")
     if src.customer_ref is not None:
         if "customer_ref" not in names:
             out.append(f"{at}.customer_ref: table {src.table} has no customer_ref")

@@ -167,9 +167,12 @@ def responses(ctx: Context, contact_cust: np.ndarray, emails: list[str]) -> tupl
     n = len(acc.idx)
     q = acc.quality
     parts = []
-    # relationship NPS: every contact of active accounts, months 5, 11, 17, 23; 30% answer
-    for m in (5, 11, 17, 23):
-        answered = subs.active[contact_cust, m] & (rng.random(len(contact_cust)) < 0.3)
+    # relationship NPS, a rolling programme: each month a sixth of the contacts of active
+    # accounts are asked (so each is asked twice a year) and 30% of them answer
+    wave = rng.integers(0, 6, len(contact_cust))
+    for m in range(MONTHS):
+        answered = (subs.active[contact_cust, m] & (wave == m % 6)
+                    & (rng.random(len(contact_cust)) < 0.3))
         who = np.flatnonzero(answered)
         c = contact_cust[who]
         others = np.delete(q[c], TOUCHPOINTS.index(DRIVER), axis=1).sum(1)

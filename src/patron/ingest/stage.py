@@ -18,6 +18,12 @@ from patron.warehouse import QueryFailed, Warehouse
 
 RAW = "_patron_raw"
 _REJECTS, _REJECT_SCANS = "_patron_rejects", "_patron_reject_scans"
+_REJECT_REASONS = {
+    "TOO MANY COLUMNS": "more fields than the header",
+    "MISSING COLUMNS": "fewer fields than the header",
+    "UNQUOTED VALUE": "a quote in the middle of an unquoted field",
+    "LINE SIZE OVER MAXIMUM": "line too long",
+}
 
 
 @dataclass
@@ -131,11 +137,18 @@ def stage_file(
     if fmt == "csv" and wh.scalar(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS]
     ):
+        found = wh.rows(
+            f"SELECT line, any_value(error_type), any_value(csv_line) FROM {_REJECTS} GROUP BY line ORDER BY line"
+        )
+        bad_text = [line for line, kind, _ in found if kind == "INVALID ENCODING"]
+        if bad_text:
+            raise SourceError(
+                f"line {bad_text[0]} is not valid {src.encoding} text; set encoding: latin-1 or utf-16 "
+                "for this source", str(file))
         rejected = [
-            Rejected(int(line), f"unreadable line: {msg}", text)
-            for line, msg, text in wh.rows(
-                f"SELECT line, error_message, csv_line FROM {_REJECTS} ORDER BY line"
-            )
+            Rejected(int(line), f"unreadable line: {_REJECT_REASONS.get(kind, kind.lower())} "
+                     f"(the header has {len(columns)})", text)
+            for line, kind, text in found
         ]
     return Staged(file, columns, rows, first_rowid, rejected)
 

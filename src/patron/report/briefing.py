@@ -108,9 +108,9 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date) -> None:
     mrr_then, accounts_then = _mrr_at(wh, year_ago)
     if wh.scalar("SELECT count(*) FROM subscriptions"):
         b.headlines.append(Headline("Active accounts", accounts, "count", previous=accounts_then,
-                                    note="billing accounts with an active subscription; a year earlier: previous"))
+                                    note="billing accounts with an active subscription today"))
         b.headlines.append(Headline("MRR", mrr_now, "currency", previous=mrr_then,
-                                    note="monthly recurring revenue today; a year earlier: previous"))
+                                    note="sum of active subscriptions' monthly recurring revenue today"))
         kept, base = wh.rows(
             "WITH earlier AS (SELECT DISTINCT customer_ref FROM subscriptions WHERE start_date <= ? "
             "AND (end_date IS NULL OR end_date > ?)), current_ AS (SELECT DISTINCT customer_ref FROM subscriptions "

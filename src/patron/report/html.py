@@ -61,7 +61,7 @@ def _charts(b: Briefing) -> dict[str, str]:
         fig = go.Figure(go.Scatter(x=[m for m, _ in b.mrr_by_month], y=[v for _, v in b.mrr_by_month],
                                    mode="lines+markers", line=dict(color="#2563eb"), name="MRR"))
         fig.update_layout(title="MRR at each month end", yaxis_tickprefix="$", **layout)
-        charts["mrr"] = fig.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+        charts["mrr"] = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
     if b.nps_by_month:
         rows = [r for r in b.nps_by_month if r[1] is not None]
         fig = go.Figure(go.Scatter(
@@ -70,7 +70,7 @@ def _charts(b: Briefing) -> dict[str, str]:
                          arrayminus=[r[1] - r[3] for r in rows]),
             text=[f"n = {r[2]}" for r in rows], marker=dict(color="#16a34a", size=9), name="NPS"))
         fig.update_layout(title="NPS by month, with 95% intervals", **layout)
-        charts["nps"] = fig.to_html(include_plotlyjs=False, full_html=False, config={"displaylogo": False})
+        charts["nps"] = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
     return charts
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: one seeded demo company per session (the demo is the fixture)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from patron.demo import generate
+from patron.project import Project
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_AS_OF = date(2026, 6, 30)
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    path = Path(os.environ.get("PATRON_DATASETS", REPO.parent / "shared" / "datasets"))
+    if not path.is_dir():
+        pytest.skip(f"real datasets not found at {path} (set PATRON_DATASETS to run these tests)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "company"
+    generate(1500, seed=3, out=out, as_of=DEMO_AS_OF, usage_days=30)
+    return out
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """(project path, db path, first ingest result) of the demo company, loaded once."""
+    db = tmp_path_factory.mktemp("wh") / "demo.duckdb"
+    with Project.open(demo_dir / "patron.yml", db, require_config=True) as project:
+        result = project.ingest()
+    return demo_dir / "patron.yml", db, result
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_text(text, encoding=encoding)
+    return path

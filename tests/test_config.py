@@ -1,0 +1,69 @@
+"""patron.yml: every problem is reported at once, each naming its key."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write
+
+from patron.config import ConfigProblems, load_project, parse_project
+from patron.errors import ConfigError
+
+
+def test_every_mapping_problem_is_reported_together():
+    data = {
+        "sources": {
+            "crm": {"path": "a.csv", "table": "customer"},
+            "billing": {"path": "b.csv", "table": "subscriptions", "columns": {"price": "Price"},
+                        "values": {"tier": {"A": "a"}}, "key": ["nope"], "date_format": "dd/mm/yyyy",
+                        "encoding": "cp1252"},
+            "social": {"path": "c.csv", "table": "costs", "customer_ref": "Acct"},
+            "survey": {"path": "d.csv", "table": "responses", "colums": {}},
+            "notes": {"path": "e.csv", "table": "feedback", "columns": {"customer_id": "Id"}},
+        },
+        "journey": [{"stage": "a", "touchpoints": ["x"]}, {"stage": "b", "touchpoints": ["x"]}],
+    }
+    with pytest.raises(ConfigProblems) as e:
+        parse_project(data)
+    # pydantic shape errors come first (all of them), then the semantic checks
+    assert e.value.problems == ["sources.survey.colums: unknown key (typo?)"]
+    del data["sources"]["survey"]
+    with pytest.raises(ConfigProblems) as e:
+        parse_project(data)
+    got = "\n".join(e.value.problems)
+    for expected in (
+        "sources.crm.table: unknown table 'customer'",
+        "sources.billing.columns.price: subscriptions has no column 'price'",
+        "sources.billing.values.tier: subscriptions has no column 'tier'",
+        "sources.billing.key: subscriptions has no column 'nope'",
+        "sources.billing.date_format: 'dd/mm/yyyy' is not a strptime format",
+        "sources.billing.encoding: 'cp1252' is not supported",
+        "sources.social.customer_ref: table costs has no customer_ref",
+        "sources.notes.columns.customer_id: customer_id is set by identity resolution",
+        "journey: touchpoint 'x' is in both 'a' and 'b'",
+    ):
+        assert expected in got
+    assert len(e.value.problems) == 9
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    f = write(tmp_path / "patron.yml", "sources:\n  crm:\n    path: [a.csv\n")
+    with pytest.raises(ConfigError, match=r"patron.yml: line \d+, column \d+: invalid YAML"):
+        load_project(f)
+
+
+def test_missing_and_non_mapping_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found; run `patron init`"):
+        load_project(tmp_path / "patron.yml")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_project(write(tmp_path / "patron.yml", "- just\n- a list\n"))
+
+
+def test_the_init_template_and_the_demo_file_are_valid(tmp_path):
+    from importlib import resources
+
+    from patron.demo.project_file import project_yaml
+
+    template = resources.files("patron").joinpath("project_template.yml").read_text()
+    assert load_project(write(tmp_path / "t.yml", template)).sources == {}
+    demo = load_project(write(tmp_path / "d.yml", project_yaml()))
+    assert len(demo.sources) == 15 and demo.touchpoint_stage()["implementation"] == "onboard"

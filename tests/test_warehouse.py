@@ -1,0 +1,57 @@
+"""The warehouse file: created, upgraded, or refused with a reason."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from patron.errors import WarehouseError
+from patron.model import TABLES
+from patron.warehouse import SCHEMA_VERSION, open_warehouse
+
+
+def test_a_new_file_gets_every_canonical_table_with_lineage(tmp_path):
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        for name, t in TABLES.items():
+            cols = wh.columns(name)
+            assert [c for c in cols if c in t.names] == list(t.names)
+            assert {"source", "source_key", "loaded_at", "source_row", "load_id"} <= set(cols)
+        assert wh.scalar("SELECT max(version) FROM patron_schema") == SCHEMA_VERSION
+
+
+def test_an_old_file_is_upgraded_without_losing_rows(tmp_path):
+    db = tmp_path / "old.duckdb"
+    with open_warehouse(db) as wh:
+        wh.execute("INSERT INTO customers (customer_ref, name, source) VALUES ('A', 'Acme', 'crm')")
+        wh.execute("ALTER TABLE customers DROP COLUMN phone")  # as a file from before that column
+        wh.execute("DROP TABLE costs")
+        wh.execute("UPDATE patron_schema SET version = 0")
+    with open_warehouse(db) as wh:
+        assert "phone" in wh.columns("customers") and wh.has_table("costs")
+        assert wh.rows("SELECT customer_ref, name FROM customers") == [("A", "Acme")]
+        assert wh.scalar("SELECT max(version) FROM patron_schema") == SCHEMA_VERSION
+
+
+def test_a_file_from_a_newer_patron_is_refused(tmp_path):
+    db = tmp_path / "new.duckdb"
+    with open_warehouse(db) as wh:
+        wh.execute("INSERT INTO patron_schema VALUES (?, '99.0', now()::TIMESTAMP)", [SCHEMA_VERSION + 1])
+    with pytest.raises(WarehouseError, match="written by a newer patron"):
+        open_warehouse(db)
+
+
+def test_foreign_and_broken_files_are_refused(tmp_path):
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE sales (x INT)")
+    con.close()
+    with pytest.raises(WarehouseError, match="was not created by patron"):
+        open_warehouse(other)
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("hello, this is not a database\n" * 100)
+    with pytest.raises(WarehouseError, match="junk.duckdb"):
+        open_warehouse(junk)
+    with pytest.raises(WarehouseError, match="is a folder"):
+        open_warehouse(tmp_path)
+    with pytest.raises(WarehouseError, match="does not exist"):
+        open_warehouse(tmp_path / "missing" / "w.duckdb")
