@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write
 
+from conftest import write
 from patron.config import ConfigProblems, load_project, parse_project
 from patron.errors import ConfigError
 

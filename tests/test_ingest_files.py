@@ -11,8 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import write
 
+from conftest import write
 from patron.config import parse_project
 from patron.errors import ConfigError, SourceError
 from patron.ingest import ingest_file, ingest_sources

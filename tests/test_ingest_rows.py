@@ -6,8 +6,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write
 
+from conftest import write
 from patron.config import parse_project
 from patron.ingest import ingest_file, ingest_sources
 from patron.warehouse import open_warehouse

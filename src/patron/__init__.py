@@ -1,3 +1,12 @@
 """patron: the customer command center a Chief Customer Officer runs."""
 
-__version__ = "0.1.0"
+from patron._version import __version__
+from patron.errors import ConfigError, PatronError, SourceError, WarehouseError
+from patron.model import TABLES
+from patron.project import Project
+from patron.warehouse import open_warehouse
+
+__all__ = [
+    "TABLES", "ConfigError", "PatronError", "Project", "SourceError", "WarehouseError", "__version__",
+    "open_warehouse",
+]

@@ -24,7 +24,9 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
 )
 
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (default: patron.yml's, else ./patron.duckdb).")]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", help="Warehouse file (default: patron.yml's, else ./patron.duckdb).")
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (readable) or json (for scripts).")]
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Project file.")]
 
@@ -61,7 +63,8 @@ def _render_ingest(result: IngestResult, fmt: Format) -> None:
         out.print(f"[yellow]{t['quarantined']:,} rows quarantined[/]: see why with `patron quarantine`.")
     ignored = {c for f in result.files for c in f.ignored_columns}
     if ignored:
-        out.print(f"[dim]Columns not mapped to the model (kept in the files, not loaded): {', '.join(sorted(ignored))}[/]")
+        names = ", ".join(sorted(ignored))
+        out.print(f"[dim]Columns not mapped to the model (kept in the files, not loaded): {names}[/]")
 
 
 @app.command()
@@ -184,7 +187,9 @@ def briefing(
 def generate(
     customers: Annotated[int, typer.Option(min=1, help="How many customers.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same company.")] = 42,
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for exports/, truth/ and patron.yml.")] = Path("patron-demo"),
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for exports/, truth/ and patron.yml.")
+    ] = Path("patron-demo"),
     as_of: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")] = None,
     usage_days: Annotated[int, typer.Option(min=1, help="Days of daily product usage.")] = 90,
     fmt: FormatOpt = Format.table,
@@ -196,7 +201,8 @@ def generate(
     t0 = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("generating customers", total=customers)
-        result = _generate(run, customers, seed, out_dir, day, usage_days, lambda done, total: bar.update(task, completed=done))
+        result = _generate(run, customers, seed, out_dir, day, usage_days,
+                           lambda done, total: bar.update(task, completed=done))
     if fmt is Format.json:
         emit_json(result.to_dict() | {"seconds": round(time.perf_counter() - t0, 2)})
         return

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from patron.demo.comments import SENTIMENTS, THEMES, write_comments, write_subjects
 from patron.demo.identities import person_names
 from patron.demo.simulate import DRIVER, DRIVER_EFFECT, MONTHS, TOUCHPOINTS, Accounts, Subscriptions, month_starts
 from patron.demo.words import (
-    FEATURE_PROPENSITY, FEATURES, PRIORITIES, ROLES, TICKET_CHANNEL_SHARE, TICKET_CHANNELS,
+    FEATURE_PROPENSITY,
+    FEATURES,
+    PRIORITIES,
+    ROLES,
+    TICKET_CHANNEL_SHARE,
+    TICKET_CHANNELS,
 )
 
 TOUCHPOINT_THEMES = {
@@ -238,33 +244,30 @@ def responses(ctx: Context, contact_cust: np.ndarray, emails: list[str]) -> tupl
     return df, truth[with_comment].drop(columns="survey")
 
 
-def usage(ctx: Context, days: int) -> pd.DataFrame:
-    """Daily usage per feature for the last `days` days; a row only where something happened."""
+def usage(ctx: Context, days: int) -> pa.Table:
+    """Daily usage per feature for the last `days` days; a row only where something happened.
+
+    Built as an Arrow table with dictionary-encoded ids: this is the bulk of the demo's rows.
+    """
     acc, rng, subs = ctx.acc, ctx.rng, ctx.subs
     today = int(ctx.as_of.astype(np.int64))
     day = np.arange(today - days + 1, today + 1)
     starts = month_starts(ctx.as_of)
     month = np.searchsorted(starts, day, side="right") - 1
-    alive = subs.active[:, month]  # (n, days) approx: paying at that month's end
-    h = acc.health[:, month]
-    weekday = ((day + 3) % 7) < 5  # 1970-01-01 was a Thursday
-    wf = np.where(weekday, 1.0, 0.25)
-    seats = acc.seats[:, None]
-    frames = []
-    for f, prop in enumerate(FEATURE_PROPENSITY):
-        lam = (seats ** 0.7) * (0.15 + h) * prop * wf * 1.5 * alive
-        used = rng.random(lam.shape) < (1 - np.exp(-lam / 3))
-        c, d = np.nonzero(used)
-        events = 1 + rng.poisson(lam[c, d])
-        users = np.minimum(acc.seats[c], 1 + rng.poisson(0.1 * seats[c, 0] * h[c, d] * wf[d]))
-        frames.append(pd.DataFrame({"c": c, "d": d, "feature": FEATURES[f], "events": events, "users": users}))
-    u = pd.concat(frames, ignore_index=True).sort_values(["c", "d"], kind="stable")
-    return pd.DataFrame({
-        "workspace_id": np.array(ctx.refs["product"], dtype=object)[u["c"].to_numpy()],
-        "date": day[u["d"].to_numpy()].astype("datetime64[D]"),
-        "feature": u["feature"].to_numpy(),
-        "events": u["events"].to_numpy().astype(np.int64),
-        "active_users": u["users"].to_numpy().astype(np.int64),
+    wf = np.where(((day + 3) % 7) < 5, 1.0, 0.25).astype(np.float32)  # 1970-01-01 was a Thursday
+    base = ((acc.seats[:, None] ** 0.7) * (0.15 + acc.health[:, month]) * subs.active[:, month]).astype(np.float32)
+    lam = base[:, :, None] * wf[None, :, None] * (1.5 * np.asarray(FEATURE_PROPENSITY, np.float32))
+    used = rng.random(lam.shape, dtype=np.float32) < (1 - np.exp(-lam / 3))
+    c, d, f = np.nonzero(used)  # C order: sorted by customer, then day, then feature
+    events = 1 + rng.poisson(lam[c, d, f])
+    h = acc.health[c, month[d]]
+    users = np.minimum(acc.seats[c], 1 + rng.poisson(0.1 * acc.seats[c] * h * wf[d]))
+    return pa.table({
+        "workspace_id": pa.DictionaryArray.from_arrays(pa.array(c.astype(np.int32)), pa.array(ctx.refs["product"])),
+        "date": pa.array(day[d].astype(np.int32), pa.date32()),
+        "feature": pa.DictionaryArray.from_arrays(pa.array(f.astype(np.int8)), pa.array(FEATURES)),
+        "events": pa.array(events.astype(np.int64)),
+        "active_users": pa.array(users.astype(np.int64)),
     })
 
 

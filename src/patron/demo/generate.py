@@ -22,7 +22,13 @@ from patron.demo import activity
 from patron.demo.identities import coded, company_names, domains, name_variant, person_names
 from patron.demo.project_file import project_yaml
 from patron.demo.simulate import (
-    CAUSES, DRIVER, DRIVER_EFFECT, MONTHS, make_accounts, month_starts, simulate_billing,
+    CAUSES,
+    DRIVER,
+    DRIVER_EFFECT,
+    MONTHS,
+    make_accounts,
+    month_starts,
+    simulate_billing,
 )
 from patron.demo.words import INDUSTRIES, OWNERS, PLANS, REGION_LABEL, REGIONS, SEGMENT_LABEL, SEGMENTS
 
@@ -51,7 +57,7 @@ class _Sink:
         self.writers: dict[str, object] = {}
         self.rows: dict[str, int] = {}
 
-    def write(self, rel: str, df: pd.DataFrame) -> None:
+    def write(self, rel: str, df: pd.DataFrame | pa.Table) -> None:
         path = self.out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         self.rows[rel] = self.rows.get(rel, 0) + len(df)
@@ -60,12 +66,13 @@ class _Sink:
                 df.to_json(f, orient="records", lines=True, date_format="iso")
             return
         if rel.endswith(".parquet"):
-            table = pa.Table.from_pandas(df, preserve_index=False)
+            table = df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
             if rel not in self.writers:
                 self.writers[rel] = pq.ParquetWriter(path, table.schema, compression="zstd")
             self.writers[rel].write_table(table)
             return
-        table = pa.Table.from_pandas(df.astype(object).where(df.notna(), None).astype("string"), preserve_index=False)
+        # every column as text, so each block has the same schema whatever its values
+        table = pa.table({c: pa.array(df[c].to_numpy(), from_pandas=True).cast(pa.string()) for c in df.columns})
         if rel not in self.writers:
             self.writers[rel] = pacsv.CSVWriter(path, table.schema)
         self.writers[rel].write_table(table)
@@ -183,7 +190,8 @@ def _block(
     dups.loc[r2 < 0.5, "Website"] = ""
     dups.loc[r1 < 0.5, "Phone"] = ""
     sink.write("crm/accounts.csv", pd.concat([accounts, dups]))
-    ids += [_ids("crm_accounts", refs["crm"], true_id), _ids("crm_accounts", dups["Account ID"], [true_id[i] for i in dup])]
+    ids += [_ids("crm_accounts", refs["crm"], true_id),
+            _ids("crm_accounts", dups["Account ID"], [true_id[i] for i in dup])]
 
     contacts, contact_cust, emails = activity.contacts(ctx)
     sink.write("crm/contacts.csv", contacts)
@@ -225,7 +233,8 @@ def _block(
     when = np.concatenate([acc.start_day[onboarding], acc.start_day[training] + rng.integers(30, 400, len(training))])
     keep = when <= int(today.astype(np.int64))
     who, when = who[keep], when[keep]
-    amount = np.concatenate([np.where(acc.segment[onboarding] == 2, 12000.0, 3500.0), np.full(len(training), 1800.0)])[keep]
+    amount = np.concatenate([np.where(acc.segment[onboarding] == 2, 12000.0, 3500.0),
+                             np.full(len(training), 1800.0)])[keep]
     product = np.array(["onboarding_package"] * len(onboarding) + ["training"] * len(training))[keep]
     sink.write("billing/orders.csv", pd.DataFrame({
         "order_id": [f"ord_{prefix}{i:07d}" for i in range(len(who))],
@@ -252,7 +261,8 @@ def _block(
     ids.append(_ids("helpdesk_orgs", refs["helpdesk"], true_id))
     tickets, t_truth = activity.tickets(ctx, contact_cust, emails)
     sink.write("helpdesk/tickets.jsonl", tickets)
-    m_ticket = np.searchsorted(starts, tickets["created_at"].str[:10].to_numpy().astype("datetime64[D]").astype(np.int64), side="right") - 1
+    opened_day = tickets["created_at"].str[:10].to_numpy().astype("datetime64[D]").astype(np.int64)
+    m_ticket = np.searchsorted(starts, opened_day, side="right") - 1
     np.add.at(totals.tickets, m_ticket, 1)
 
     responses, r_truth = activity.responses(ctx, contact_cust, emails)

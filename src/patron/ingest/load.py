@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from patron.config import ProjectConfig, SourceConfig
-from patron.errors import PatronError
+from patron.errors import PatronError, SourceError
 from patron.ingest.rules import Plan, literal, plan_load
 from patron.ingest.stage import RAW, Staged, drop_staging, find_files, sha256, stage_file
 from patron.model import LINEAGE, TABLES
@@ -163,6 +163,11 @@ def load_file(
     return report
 
 
+def _records_sql(plan: Plan, staged: Staged) -> str:
+    """Each staged row as it was read, as JSON: what quarantine keeps so nothing is lost."""
+    return f"SELECT {plan.row_number_sql(staged.first_rowid)} AS _row, to_json({RAW})::VARCHAR AS _rec FROM {RAW}"
+
+
 def _quarantine(
     wh: Warehouse, plan: Plan, staged: Staged, name: str, table: str, shown: str, load_id: int
 ) -> int:
@@ -175,18 +180,18 @@ def _quarantine(
     if plan.rules:
         wh.execute(
             "INSERT INTO _patron_problems SELECT e._row, e.err.field, e.err.value, e.err.reason, "
-            "to_json(r)::VARCHAR FROM (SELECT _row, unnest(" + _errors_sql(plan) + ") AS err FROM ("
+            "r._rec FROM (SELECT _row, unnest(" + _errors_sql(plan) + ") AS err FROM ("
             + plan.checked_sql(RAW, staged.first_rowid)
             + ") WHERE _row IN (SELECT _row FROM _patron_checked WHERE _bad)) e "
-            f"JOIN (SELECT {plan.row_number_sql(staged.first_rowid)} AS _row, * FROM {RAW}) r ON r._row = e._row",
+            f"JOIN ({_records_sql(plan, staged)}) r ON r._row = e._row",
             plan.params.values,
         )
     key_cols = ", ".join(plan.key)
     wh.execute(
         "INSERT INTO _patron_problems SELECT d._row, ?, d._key, "
         "'duplicate key (' || ? || ' = ' || d._key || ') already on row ' || d.first_row, "
-        "to_json(r)::VARCHAR FROM _patron_dups d "
-        f"JOIN (SELECT {plan.row_number_sql(staged.first_rowid)} AS _row, * FROM {RAW}) r ON r._row = d._row",
+        "r._rec FROM _patron_dups d "
+        f"JOIN ({_records_sql(plan, staged)}) r ON r._row = d._row",
         [key_cols, key_cols],
     )
     for rej in staged.rejected:
@@ -235,6 +240,10 @@ def ingest_file(
     fmt: str | None = None, progress: Progress | None = None, root: Path | None = None,
 ) -> IngestResult:
     """Load a one-off file whose columns already carry canonical names."""
+    if not file.exists():
+        raise SourceError("file not found", str(file))
+    if file.is_dir():
+        raise SourceError("is a folder; load its files one at a time or configure a glob in patron.yml", str(file))
     src = SourceConfig(path=str(file), table=table, format=fmt)
     name = source or f"file:{file.name}"
     with wh.transaction():

@@ -86,7 +86,8 @@ def _typed_expr(col: Column, src: SourceConfig, params: Params) -> str:
     if col.type in ("text", "email", "enum"):
         return m
     if col.type == "int":
-        return f"CASE WHEN TRY_CAST({m} AS DOUBLE) = round(TRY_CAST({m} AS DOUBLE)) THEN TRY_CAST(TRY_CAST({m} AS DOUBLE) AS BIGINT) END"
+        num = f"TRY_CAST({m} AS DOUBLE)"
+        return f"CASE WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
     if col.type == "float":
         return f"TRY_CAST({m} AS DOUBLE)"
     iso = f"(TRY_CAST({m} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
@@ -108,7 +109,8 @@ def _type_reason(col: Column, src: SourceConfig) -> str:
         return "not a number"
     formats = " or ".join(src.date_format)
     kind = "date" if col.type == "date" else "date and time"
-    return f"not a {kind}" + (f" in format {formats} or ISO 8601" if formats else " (ISO 8601 expected, e.g. 2024-03-31)")
+    hint = f" in format {formats} or ISO 8601" if formats else " (ISO 8601 expected, e.g. 2024-03-31)"
+    return f"not a {kind}{hint}"
 
 
 def plan_load(

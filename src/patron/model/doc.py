@@ -74,9 +74,12 @@ def render() -> str:
 
 | table | what it holds |
 | --- | --- |
-| `patron_schema` | the schema version of the file and the patron that wrote it; opening an older file upgrades it |
-| `loads` | one row per file loaded: source, table, file, its SHA-256, when, and the counts read = loaded + quarantined + already loaded (`rows_updated` counts loaded rows that replaced a changed row) |
-| `quarantine` | one row per problem of each rejected row: load, source, table, file, row_number, field, value, reason, and the whole raw record as JSON |
+| `patron_schema` | the schema version of the file and the patron that wrote it; \
+opening an older file upgrades it |
+| `loads` | one row per file loaded: source, table, file, its SHA-256, when, and the counts \
+read = loaded + quarantined + already loaded (`rows_updated` counts loaded rows that replaced a changed row) |
+| `quarantine` | one row per problem of each rejected row: load, source, table, file, row_number, field, \
+value, reason, and the whole raw record as JSON |
 
 Loading is idempotent: a row whose key this source already loaded with the same values is
 counted as *already loaded* and written nowhere; with changed values it replaces the old row.

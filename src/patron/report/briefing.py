@@ -47,7 +47,8 @@ class Briefing:
     nps_by_month: list[tuple[str, float | None, int, float | None, float | None]] = field(default_factory=list)
     sources: list[SourceLoad] = field(default_factory=list)
     tables: list[tuple[str, int]] = field(default_factory=list)
-    quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)  # source, field, reason, rows, example
+    # source, field, reason, rows, first example
+    quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     feedback_by_channel: list[tuple[str, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict:

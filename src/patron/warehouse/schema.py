@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from patron import __version__
+from patron._version import __version__
 from patron.errors import WarehouseError
 from patron.model import LINEAGE, TABLES, Column
 

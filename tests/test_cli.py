@@ -1,0 +1,119 @@
+"""The command line end to end, as a user or a script runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import write
+
+PATRON = [sys.executable, "-c", "from patron.cli.main import run; run()"]
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.found += [f"<{tag} {k}={v}>" for k, v in attrs if k in ("src", "href") and v and "://" in v]
+
+
+def external_references(html: str) -> list[str]:
+    p = _Refs()
+    p.feed(html)
+    return p.found
+
+
+def patron(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = os.environ | {"COLUMNS": "160"}
+    return subprocess.run([*PATRON, *args], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_init_check_ingest_quarantine_status(tmp_path):
+    assert patron("init", cwd=tmp_path).returncode == 0
+    assert patron("init", cwd=tmp_path).returncode == 1  # never overwrites silently
+    cfg = (tmp_path / "patron.yml").read_text().replace("sources: {}", (
+        "sources:\n"
+        "  crm:\n    path: accounts.csv\n    table: customers\n    customer_ref: Id\n"
+        "    columns: {name: Company}\n"
+    ))
+    (tmp_path / "patron.yml").write_text(cfg)
+    write(tmp_path / "accounts.csv", "Id,Company\nA,Acme\nB,\n")
+    check = patron("check", "--format", "json", cwd=tmp_path)
+    assert check.returncode == 0 and json.loads(check.stdout)["ok"] is True
+
+    first = patron("ingest", "--format", "json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    totals = json.loads(first.stdout)["totals"]
+    assert (totals["read"], totals["loaded"], totals["quarantined"]) == (2, 1, 1)
+    second = json.loads(patron("ingest", "--format", "json", cwd=tmp_path).stdout)["totals"]
+    assert (second["loaded"], second["already_loaded"], second["quarantined"]) == (0, 1, 1)
+
+    q = json.loads(patron("quarantine", "--format", "json", cwd=tmp_path).stdout)
+    assert [(x["source"], x["field"], x["reason"], x["rows"]) for x in q] == [
+        ("crm", "name", "required value is missing", 1)]
+    rows = json.loads(patron("quarantine", "--rows", "--format", "json", cwd=tmp_path).stdout)
+    assert rows[0]["row"] == 2 and json.loads(rows[0]["record"]) == {"Id": "B", "Company": None}
+    table = patron("quarantine", cwd=tmp_path)
+    assert "required value is missing" in table.stdout
+
+    status = json.loads(patron("status", "--format", "json", cwd=tmp_path).stdout)
+    assert {t["table"]: t["rows"] for t in status["tables"]}["customers"] == 1
+    assert (tmp_path / "patron.duckdb").exists()
+
+
+def test_one_off_file_into_a_table_with_db_option(tmp_path):
+    write(tmp_path / "nps.csv", "response_id,customer_ref,survey,score,submitted_at\n1,A,nps,10,2024-01-01\n")
+    db = tmp_path / "elsewhere.duckdb"
+    r = patron("ingest", "nps.csv", "--into", "responses", "--db", str(db), "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["totals"]["loaded"] == 1
+    assert db.exists() and not (tmp_path / "patron.duckdb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "message"),
+    [
+        (["ingest", "nope.csv", "--into", "responses"], {}, "nope.csv: file not found"),
+        (["ingest", "x.csv", "--into", "respones"], {"x.csv": "a\n1\n"}, "unknown table 'respones'"),
+        (["ingest", "x.csv"], {"x.csv": "a\n1\n"}, "say which table it loads into with --into"),
+        (["ingest"], {}, "patron.yml: not found"),
+        (["check"], {"patron.yml": "sources:\n  a: {path: a.csv, table: nope}\n"}, "unknown table 'nope'"),
+        (["status", "--db", "junk.duckdb"], {"junk.duckdb": "not a database\n" * 50}, "junk.duckdb"),
+        (["generate", "--as-of", "yesterday"], {}, "--as-of: 'yesterday' is not a date"),
+    ],
+)
+def test_errors_are_one_line_on_stderr_with_exit_code_1(tmp_path, args, files, message):
+    for name, text in files.items():
+        write(tmp_path / name, text)
+    r = patron(*args, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stdout == ""
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    j = patron(*args, "--format", "json", cwd=tmp_path)
+    if args[0] != "check":
+        assert message in json.loads(j.stderr.strip().splitlines()[-1])["error"]
+
+
+def test_demo_end_to_end(tmp_path):
+    r = patron("demo", "--customers", "400", "--dir", "co", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    html = (tmp_path / "co" / "briefing.html").read_text()
+    counts = out["ingest"]
+    assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["already_loaded"]
+    assert {h["name"] for h in out["headlines"]} >= {"MRR", "NPS, last 90 days", "Active accounts"}
+    # self-contained: no tag loads anything (scripts are inline; their text is not parsed as tags)
+    assert external_references(html) == [] and "Plotly" in html
+    again = patron("demo", "--customers", "400", "--dir", "co", cwd=tmp_path)
+    assert again.returncode == 1 and "is not empty" in again.stderr
+    status = patron("status", cwd=tmp_path / "co")
+    assert status.returncode == 0 and "usage" in status.stdout
