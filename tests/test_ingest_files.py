@@ -101,12 +101,14 @@ def test_a_crash_in_the_middle_of_a_load_leaves_the_warehouse_as_it_was(tmp_path
         import os
         from pathlib import Path
         import patron.ingest.load as load
-        from patron.warehouse import open_warehouse
-        original = load._quarantine
-        def crash(*args, **kwargs):
-            original(*args, **kwargs)
-            os._exit(9)  # the rows are inserted, the transaction is open: die now
-        load._quarantine = crash
+        from patron.warehouse import Warehouse, open_warehouse
+        original = Warehouse.execute
+        def execute(self, sql, params=None):
+            result = original(self, sql, params)
+            if sql.startswith("INSERT INTO customers"):
+                os._exit(9)  # the rows are inserted, the transaction is open: die now
+            return result
+        Warehouse.execute = execute
         wh = open_warehouse({str(db)!r})
         load.ingest_file(wh, Path({str(tmp_path / "b.csv")!r}), "customers", source="second")
     """)

@@ -8,13 +8,16 @@ are checked to add up before the transaction commits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from patron.config import ProjectConfig, SourceConfig
 from patron.errors import PatronError, SourceError
 from patron.ingest.rules import Plan, literal, plan_load
-from patron.ingest.stage import RAW, Staged, drop_staging, find_files, sha256, stage_file
+from patron.ingest.stage import (
+    RAW, Reader, Rejected, drop_staging, find_files, open_reader, read_as, rejected_lines, sha256,
+)
 from patron.model import LINEAGE, TABLES
 from patron.warehouse import Warehouse
 
@@ -75,75 +78,93 @@ def load_file(
     wh: Warehouse, name: str, src: SourceConfig, file: Path, root: Path, tolerance_days: int,
     progress: Progress | None = None,
 ) -> FileLoad:
-    """Check and load one file inside the caller's transaction."""
+    """Check and load one file inside the caller's transaction.
+
+    The file is read, mapped, typed and checked in one pass into one temp table (in file order,
+    so its rowid gives the row number); the file is read a second time only when some rows are
+    bad, to keep their raw records in quarantine.
+    """
     shown = _display(file, root)
     report = FileLoad(name, src.table, shown)
-    staged: Staged = stage_file(wh, src, file, (lambda p: progress(shown, "read", p)) if progress else None)
-    plan = plan_load(TABLES[src.table], src, staged.columns, shown, tolerance_days)
+    reader = open_reader(wh, src, file)
+    plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days)
     report.ignored_columns = plan.ignored
-    if progress:
-        progress(shown, "check", 0)
     load_id = wh.scalar("SELECT nextval('load_ids')")
     report.load_id = load_id
+    with ThreadPoolExecutor(1) as pool:  # hash the file while the engine reads it
+        digest = pool.submit(sha256, file)
+        cols = list(plan.typed)
+        typed = ", ".join(f"t_{c}" for c in cols)
+        key_expr = " || '|' || ".join(f"CAST(t_{c} AS VARCHAR)" for c in plan.key)
+        # bad rows keep their text values and raw record here, so a file is read once
+        mcols = ", ".join(f"m_{c} := m_{c}" for c in plan.text)
+        read_as(
+            wh, reader, "_patron_checked_t",
+            f"SELECT {typed}, _key, _hash, _bad, CASE WHEN _bad THEN struct_pack({mcols}) END AS _m, "
+            "CASE WHEN _bad THEN to_json(_raw)::VARCHAR END AS _rec FROM ("
+            f"SELECT *, {key_expr} AS _key, hash({typed}) AS _hash, ({_bad_sql(plan)}) AS _bad "
+            f"FROM ({plan.checked_sql(reader.sql(), keep_raw=True)}))",
+            plan.params.values, (lambda p: progress(shown, "read", p)) if progress else None,
+        )
+        rejected = rejected_lines(wh, reader)
+        file_hash = digest.result()
+    if progress:
+        progress(shown, "check", 0)
+    first = wh.scalar("SELECT coalesce(min(rowid), 0) FROM _patron_checked_t")
+    wh.execute(f"CREATE OR REPLACE TEMP VIEW _patron_checked AS SELECT rowid - {int(first)} + 1 AS _row, * "
+               "FROM _patron_checked_t")
+    target = src.table
     wh.execute(
         "INSERT INTO loads (load_id, source, table_name, file, file_sha256, started_at) "
         "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [load_id, name, src.table, shown, sha256(file)],
+        [load_id, name, target, shown, file_hash],
     )
-    cols = [c for c in plan.typed]
-    key_expr = " || '|' || ".join(f"CAST(t_{c} AS VARCHAR)" for c in plan.key)
-    hash_expr = f"hash({', '.join(f't_{c}' for c in cols)})"
-    params = plan.params.values
-    wh.execute("DROP TABLE IF EXISTS _patron_checked")
+    # duplicate keys inside the file: the first good row wins, later ones are quarantined
     wh.execute(
-        f"CREATE TEMP TABLE _patron_checked AS SELECT _row, {', '.join(f't_{c}' for c in cols)}, "
-        f"{key_expr} AS _key, {hash_expr} AS _hash, ({_bad_sql(plan)}) AS _bad "
-        f"FROM ({plan.checked_sql(RAW, staged.first_rowid)})",
-        params,
-    )
-    # duplicate keys inside the file: the first row wins, later ones are quarantined
-    wh.execute("DROP TABLE IF EXISTS _patron_dups")
-    wh.execute(
-        "CREATE TEMP TABLE _patron_dups AS SELECT c._row, d.first_row, c._key FROM _patron_checked c "
+        "CREATE OR REPLACE TEMP TABLE _patron_dups AS SELECT c._row, d.first_row, c._key FROM _patron_checked c "
         "JOIN (SELECT _key, min(_row) AS first_row FROM _patron_checked WHERE NOT _bad "
         "GROUP BY _key HAVING count(*) > 1) d USING (_key) WHERE NOT c._bad AND c._row <> d.first_row"
     )
-    # compare with what this source already loaded
-    target = src.table
-    wh.execute("DROP TABLE IF EXISTS _patron_good")
+    good = "NOT _bad AND _row NOT IN (SELECT _row FROM _patron_dups)"
+    # rows of this source already in the warehouse under the same key: same values or changed
     wh.execute(
-        "CREATE TEMP TABLE _patron_good AS SELECT c.*, e.row_hash AS _old_hash FROM _patron_checked c "
-        f"LEFT JOIN (SELECT source_key, row_hash FROM {target} WHERE source = ?) e ON e.source_key = c._key "
-        "WHERE NOT c._bad AND c._row NOT IN (SELECT _row FROM _patron_dups)",
+        "CREATE OR REPLACE TEMP TABLE _patron_old AS SELECT c._row, c._key, e.row_hash = c._hash AS same "
+        f"FROM _patron_checked c JOIN {target} e ON e.source = ? AND e.source_key = c._key WHERE {good}",
         [name],
     )
-    good, same, changed = wh.rows(
-        "SELECT count(*), count(*) FILTER (WHERE _old_hash = _hash), "
-        "count(*) FILTER (WHERE _old_hash IS NOT NULL AND _old_hash <> _hash) FROM _patron_good"
+    good_n, bad_n, dup_n = wh.rows(
+        f"SELECT count(*) FILTER (WHERE {good}), count(*) FILTER (WHERE _bad), "
+        "(SELECT count(*) FROM _patron_dups) FROM _patron_checked"
     )[0]
+    same, changed = wh.rows("SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _patron_old")[0]
     if progress:
         progress(shown, "load", 0)
     if changed:
         wh.execute(
-            f"DELETE FROM {target} WHERE source = ? AND source_key IN "
-            "(SELECT _key FROM _patron_good WHERE _old_hash <> _hash)",
+            f"DELETE FROM {target} WHERE source = ? AND source_key IN (SELECT _key FROM _patron_old WHERE NOT same)",
             [name],
         )
     lineage = [c.name for c in LINEAGE]
+    # straight from the temp table, with the anti-joins only when there is something to skip
+    row = f"(rowid - {int(first)} + 1)"
+    skip = ["NOT _bad"]
+    if dup_n:
+        skip.append(f"{row} NOT IN (SELECT _row FROM _patron_dups)")
+    if same:
+        skip.append(f"{row} NOT IN (SELECT _row FROM _patron_old WHERE same)")
     wh.execute(
         f"INSERT INTO {target} ({', '.join(cols + lineage)}) "
-        f"SELECT {', '.join(f't_{c}' for c in cols)}, ?, _key, ?, _row, ?, now()::TIMESTAMP, _hash "
-        "FROM _patron_good WHERE _old_hash IS NULL OR _old_hash <> _hash ORDER BY _row",
+        f"SELECT {typed}, ?, _key, ?, {row}, ?, now()::TIMESTAMP, _hash FROM _patron_checked_t "
+        f"WHERE {' AND '.join(skip)}",
         [name, shown, load_id],
     )
-    new_q = _quarantine(wh, plan, staged, name, target, shown, load_id)
-    bad_rows = wh.scalar("SELECT count(*) FROM _patron_checked WHERE _bad")
-    dups = wh.scalar("SELECT count(*) FROM _patron_dups")
-    report.read = staged.rows + len(staged.rejected)
-    report.loaded = good - same
+    rows_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
+    new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id) if bad_n + dup_n + len(rejected) else 0
+    report.read = rows_read + len(rejected)
+    report.loaded = good_n - same
     report.updated = changed
     report.already_loaded = same
-    report.quarantined = bad_rows + dups + len(staged.rejected)
+    report.quarantined = bad_n + dup_n + len(rejected)
     report.new_in_quarantine = new_q
     if not report.adds_up():  # an internal invariant; refuse to commit if it ever breaks
         raise PatronError(
@@ -155,7 +176,8 @@ def load_file(
         "rows_quarantined = ?, rows_already_loaded = ? WHERE load_id = ?",
         [report.read, report.loaded, report.updated, report.quarantined, report.already_loaded, load_id],
     )
-    for t in ("_patron_checked", "_patron_dups", "_patron_good"):
+    wh.execute("DROP VIEW IF EXISTS _patron_checked")
+    for t in ("_patron_checked_t", "_patron_dups", "_patron_old"):
         wh.execute(f"DROP TABLE IF EXISTS {t}")
     drop_staging(wh)
     if progress:
@@ -163,38 +185,36 @@ def load_file(
     return report
 
 
-def _records_sql(plan: Plan, staged: Staged) -> str:
-    """Each staged row as it was read, as JSON: what quarantine keeps so nothing is lost."""
-    return f"SELECT {plan.row_number_sql(staged.first_rowid)} AS _row, to_json({RAW})::VARCHAR AS _rec FROM {RAW}"
-
-
 def _quarantine(
-    wh: Warehouse, plan: Plan, staged: Staged, name: str, table: str, shown: str, load_id: int
+    wh: Warehouse, plan: Plan, reader: Reader, rejected: list[Rejected], name: str, table: str, shown: str,
+    load_id: int,
 ) -> int:
-    """Write every problem of every bad row; a problem already on file is not written twice."""
-    wh.execute("DROP TABLE IF EXISTS _patron_problems")
+    """Write every problem of every bad row, with its raw record; a problem already on file is not
+    written twice. Duplicates' records come from a second read, needed only when there are some."""
     wh.execute(
-        "CREATE TEMP TABLE _patron_problems (row_number BIGINT, field VARCHAR, value VARCHAR, "
+        "CREATE OR REPLACE TEMP TABLE _patron_problems (row_number BIGINT, field VARCHAR, value VARCHAR, "
         "reason VARCHAR, record VARCHAR)"
     )
     if plan.rules:
+        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.text)
+        typed = ", ".join(f"t_{c}" for c in plan.typed)
         wh.execute(
-            "INSERT INTO _patron_problems SELECT e._row, e.err.field, e.err.value, e.err.reason, "
-            "r._rec FROM (SELECT _row, unnest(" + _errors_sql(plan) + ") AS err FROM ("
-            + plan.checked_sql(RAW, staged.first_rowid)
-            + ") WHERE _row IN (SELECT _row FROM _patron_checked WHERE _bad)) e "
-            f"JOIN ({_records_sql(plan, staged)}) r ON r._row = e._row",
-            plan.params.values,
+            "INSERT INTO _patron_problems SELECT _row, err.field, err.value, err.reason, _rec "
+            f"FROM (SELECT _row, _rec, unnest({_errors_sql(plan)}) AS err "
+            f"FROM (SELECT _row, _rec, {fields}, {typed} FROM _patron_checked WHERE _bad))",
         )
-    key_cols = ", ".join(plan.key)
-    wh.execute(
-        "INSERT INTO _patron_problems SELECT d._row, ?, d._key, "
-        "'duplicate key (' || ? || ' = ' || d._key || ') already on row ' || d.first_row, "
-        "r._rec FROM _patron_dups d "
-        f"JOIN ({_records_sql(plan, staged)}) r ON r._row = d._row",
-        [key_cols, key_cols],
-    )
-    for rej in staged.rejected:
+    if wh.scalar("SELECT count(*) FROM _patron_dups"):
+        read_as(wh, reader, RAW, reader.sql(keep_rejects=True), [])
+        first = wh.scalar(f"SELECT coalesce(min(rowid), 0) FROM {RAW}")
+        raw = f"SELECT rowid - {int(first)} + 1 AS _row, to_json({RAW})::VARCHAR AS _rec FROM {RAW}"
+        key_cols = ", ".join(plan.key)
+        wh.execute(
+            "INSERT INTO _patron_problems SELECT d._row, ?, d._key, "
+            "'duplicate key (' || ? || ' = ' || d._key || ') already on row ' || d.first_row, "
+            f"r._rec FROM _patron_dups d JOIN ({raw}) r ON r._row = d._row",
+            [key_cols, key_cols],
+        )
+    for rej in rejected:
         wh.execute(
             "INSERT INTO _patron_problems VALUES (?, NULL, NULL, ?, ?)",
             [rej.line, f"line {rej.line}: {rej.reason}", rej.text],

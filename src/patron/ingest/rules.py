@@ -52,17 +52,18 @@ class Plan:
     params: Params
     ignored: list[str]  # file columns nobody asked for
 
-    def row_number_sql(self, first_rowid: int) -> str:
-        return f"(rowid - {int(first_rowid)} + 1)"
-
-    def checked_sql(self, raw: str, first_rowid: int) -> str:
-        """rows with _row, m_<col> (text) and t_<col> (typed) for every mapped column."""
+    def checked_sql(self, rows_sql: str, row_number: str | None = None, keep_raw: bool = False) -> str:
+        """m_<col> (text) and t_<col> (typed) for every mapped column of the rows `rows_sql` gives;
+        with `row_number` (an expression over those rows) also _row; with keep_raw, _raw: the
+        whole row as it was read (a struct)."""
         texts = ", ".join(f"{expr} AS m_{c}" for c, expr in self.text.items())
         typed = ", ".join(f"{expr} AS t_{c}" for c, expr in self.typed.items())
         mcols = ", ".join(f"m_{c}" for c in self.text)
+        row = f"{row_number} AS _row, " if row_number else ""
+        raw = ", _raw" if keep_raw else ""
         return (
-            f"SELECT _row, {mcols}, {typed} FROM "
-            f"(SELECT {self.row_number_sql(first_rowid)} AS _row, {texts} FROM {raw})"
+            f"SELECT {'_row, ' if row else ''}{mcols}{raw}, {typed} FROM "
+            f"(SELECT {row}{texts}{', _patron_r AS _raw' if keep_raw else ''} FROM ({rows_sql}) _patron_r)"
         )
 
 
@@ -160,7 +161,7 @@ def _rules(
     tolerance_days: int, params: Params,
 ) -> list[Rule]:
     rules: list[Rule] = []
-    tol: str | None = None  # bound only when some rule uses it: every parameter must be referenced
+    tol = int(tolerance_days)  # a validated integer, not user text; rules carry no parameters
     for col in table.columns:
         name = col.name
         if name not in source_of:
@@ -184,10 +185,9 @@ def _rules(
         if col.type in ("date", "timestamp"):
             rules.append(Rule(name, f"{t} < DATE '1900-01-01'", "implausible date (before 1900)"))
             if not col.future_ok:
-                tol = tol or params.add(tolerance_days)
                 now = "current_date" if col.type == "date" else "now()::TIMESTAMP"
                 rules.append(Rule(
-                    name, f"{t} > {now} + to_days(CAST({tol} AS INTEGER))",
+                    name, f"{t} > {now} + to_days({tol})",
                     f"in the future (more than {tolerance_days} day{'s' if tolerance_days != 1 else ''} ahead)",
                 ))
     for later, earlier in table.order_checks:

@@ -1,15 +1,15 @@
-"""Find a source's files and read one into a staging table, every value as text.
+"""Find a source's files, and read them with every value as text.
 
 Reading everything as text lets validation say exactly which value in which row was wrong,
-instead of the reader guessing a type and failing the whole file.
+instead of the reader guessing a type and failing the whole file. CSV lines the parser cannot
+split are set aside by the engine (its reject tables) and quarantined with their line number.
 """
 
 from __future__ import annotations
 
 import glob as globlib
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from patron.config import SourceConfig
@@ -36,12 +36,16 @@ class Rejected:
 
 
 @dataclass
-class Staged:
+class Reader:
+    """How to read one file: its format, its columns, and the SELECT that reads it."""
+
     file: Path
+    format: str
     columns: list[str]
-    rows: int
-    first_rowid: int = 0  # rowids of a table made in a transaction start high; row 1 is this one
-    rejected: list[Rejected] = field(default_factory=list)
+    src: SourceConfig
+
+    def sql(self, keep_rejects: bool = True) -> str:
+        return _reader_sql(self.src, self.file, self.format, keep_rejects)
 
 
 def find_files(src: SourceConfig, root: Path, name: str) -> list[Path]:
@@ -71,14 +75,15 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _reader_sql(src: SourceConfig, file: Path, fmt: str) -> str:
+def _reader_sql(src: SourceConfig, file: Path, fmt: str, keep_rejects: bool) -> str:
     path = _quote(str(file))
     if fmt == "csv":
         opts = [
             "all_varchar = true", "header = true", "quote = '\"'", "escape = '\"'",
             f"encoding = {_quote(src.encoding.lower())}",
-            "store_rejects = true", f"rejects_table = '{_REJECTS}'", f"rejects_scan = '{_REJECT_SCANS}'",
         ]
+        if keep_rejects:
+            opts += ["store_rejects = true", f"rejects_table = '{_REJECTS}'", f"rejects_scan = '{_REJECT_SCANS}'"]
         if src.delimiter:
             opts.append(f"delim = {_quote(src.delimiter)}")
         elif file.suffix.lower() == ".tsv":
@@ -104,53 +109,58 @@ def _explain(message: str, fmt: str, src: SourceConfig) -> str:
     return f"cannot be read ({first.split('Error: ', 1)[-1]})"
 
 
-def stage_file(
-    wh: Warehouse, src: SourceConfig, file: Path, progress: Callable[[float], None] | None = None
-) -> Staged:
-    """Read `file` into the RAW temp table; file-level problems raise SourceError."""
+def open_reader(wh: Warehouse, src: SourceConfig, file: Path) -> Reader:
+    """Check the file can be read and learn its columns; file-level problems raise SourceError."""
     fmt = src.file_format(file)
     if fmt is None:
         raise SourceError("cannot tell the file format; set format: csv|parquet|json|jsonl", str(file))
     try:
         if file.stat().st_size == 0:
             raise SourceError("the file is empty (no header, no rows)", str(file))
-    except OSError as e:
-        raise SourceError(f"cannot be opened ({e.strerror})", str(file)) from None
-    try:
         with open(file, "rb") as f:
             f.read(1)
     except OSError as e:
         raise SourceError(f"cannot be opened ({e.strerror})", str(file)) from None
-    for t in (RAW, _REJECTS, _REJECT_SCANS):
-        wh.execute(f"DROP TABLE IF EXISTS {t}")
-    sql = f"CREATE TEMP TABLE {RAW} AS {_reader_sql(src, file, fmt)}"
     try:
-        if progress:
-            wh.run_with_progress(sql, progress)
-        else:
-            wh.execute(sql)
+        columns = [r[0] for r in wh.rows(f"DESCRIBE {_reader_sql(src, file, fmt, keep_rejects=True)}")]
     except QueryFailed as e:
         raise SourceError(_explain(str(e), fmt, src), str(file)) from None
-    columns = wh.columns(RAW)
-    rows, first_rowid = wh.rows(f"SELECT count(*), coalesce(min(rowid), 0) FROM {RAW}")[0]
-    rejected: list[Rejected] = []
-    if fmt == "csv" and wh.scalar(
+    return Reader(file, fmt, columns, src)
+
+
+def read_as(wh: Warehouse, reader: Reader, table: str, select: str, params: list, progress=None) -> None:
+    """CREATE TEMP TABLE `table` AS `select` over the file (in file order); read errors name the file."""
+    drop_staging(wh)
+    wh.execute(f"DROP TABLE IF EXISTS {table}")
+    sql = f"CREATE TEMP TABLE {table} AS {select}"
+    try:
+        if progress:
+            wh.run_with_progress(sql, progress, params)
+        else:
+            wh.execute(sql, params)
+    except QueryFailed as e:
+        raise SourceError(_explain(str(e), reader.format, reader.src), str(reader.file)) from None
+
+
+def rejected_lines(wh: Warehouse, reader: Reader) -> list[Rejected]:
+    """The lines the last CSV read set aside; a wrong encoding fails the whole file instead."""
+    if reader.format != "csv" or not wh.scalar(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS]
     ):
-        found = wh.rows(
-            f"SELECT line, any_value(error_type), any_value(csv_line) FROM {_REJECTS} GROUP BY line ORDER BY line"
-        )
-        bad_text = [line for line, kind, _ in found if kind == "INVALID ENCODING"]
-        if bad_text:
-            raise SourceError(
-                f"line {bad_text[0]} is not valid {src.encoding} text; set encoding: latin-1 or utf-16 "
-                "for this source", str(file))
-        rejected = [
-            Rejected(int(line), f"unreadable line: {_REJECT_REASONS.get(kind, kind.lower())} "
-                     f"(the header has {len(columns)})", text)
-            for line, kind, text in found
-        ]
-    return Staged(file, columns, rows, first_rowid, rejected)
+        return []
+    found = wh.rows(
+        f"SELECT line, any_value(error_type), any_value(csv_line) FROM {_REJECTS} GROUP BY line ORDER BY line"
+    )
+    bad_text = [line for line, kind, _ in found if kind == "INVALID ENCODING"]
+    if bad_text:
+        raise SourceError(
+            f"line {bad_text[0]} is not valid {reader.src.encoding} text; set encoding: latin-1 or utf-16 "
+            "for this source", str(reader.file))
+    return [
+        Rejected(int(line), f"unreadable line: {_REJECT_REASONS.get(kind, kind.lower())} "
+                 f"(the header has {len(reader.columns)})", text)
+        for line, kind, text in found
+    ]
 
 
 def drop_staging(wh: Warehouse) -> None:

@@ -78,7 +78,9 @@ class Warehouse:
         self._in_tx = False
         self.execute("COMMIT")
 
-    def run_with_progress(self, sql: str, on_progress: Callable[[float], None]) -> None:
+    def run_with_progress(
+        self, sql: str, on_progress: Callable[[float], None], params: Sequence[Any] | None = None
+    ) -> None:
         """Run one long statement while reporting the engine's own percentage done."""
         done = threading.Event()
 
@@ -91,7 +93,7 @@ class Warehouse:
         watcher = threading.Thread(target=poll, daemon=True)
         watcher.start()
         try:
-            self.execute(sql)
+            self.execute(sql, params)
         finally:
             done.set()
             watcher.join()
