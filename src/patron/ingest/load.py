@@ -16,7 +16,15 @@ from patron.config import ProjectConfig, SourceConfig
 from patron.errors import PatronError, SourceError
 from patron.ingest.rules import Plan, literal, plan_load
 from patron.ingest.stage import (
-    RAW, Reader, Rejected, drop_staging, find_files, open_reader, read_as, rejected_lines, sha256,
+    RAW,
+    Reader,
+    Rejected,
+    drop_staging,
+    find_files,
+    open_reader,
+    read_as,
+    rejected_lines,
+    sha256,
 )
 from patron.model import LINEAGE, TABLES
 from patron.warehouse import Warehouse
@@ -159,7 +167,9 @@ def load_file(
         [name, shown, load_id],
     )
     rows_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
-    new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id) if bad_n + dup_n + len(rejected) else 0
+    new_q = 0
+    if bad_n + dup_n + len(rejected):
+        new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id)
     report.read = rows_read + len(rejected)
     report.loaded = good_n - same
     report.updated = changed
