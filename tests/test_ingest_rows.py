@@ -162,3 +162,13 @@ def test_mapping_renames_formats_values_and_constants(wh, tmp_path):
     assert problems(wh) == {(4, "submitted_at", "not a date and time in format %d/%m/%Y %H:%M or ISO 8601")}
     lineage = wh.rows("SELECT source, source_key, source_file, source_row FROM responses WHERE response_id = '2'")
     assert lineage == [("survey", "2", "survey.csv", 2)]
+
+
+def test_progress_is_reported_for_each_file_and_step(wh, tmp_path):
+    f = write(tmp_path / "c.csv", "customer_ref,name\n" + "".join(f"C{i},Name {i}\n" for i in range(2000)))
+    seen: list[tuple[str, str]] = []
+    ingest_file(wh, f, "customers", progress=lambda file, step, pct: seen.append((file, step)))
+    steps = [s for _, s in seen]
+    assert steps[0] == "read" and steps[-1] == "done"
+    assert {"read", "check", "load", "done"} <= set(steps)
+    assert {file for file, _ in seen} == {str(f)}

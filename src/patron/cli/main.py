@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -53,12 +54,13 @@ def _render_ingest(result: IngestResult, fmt: Format) -> None:
     if fmt is Format.json:
         emit_json(result.to_dict())
         return
-    rows = [[f.source, f.table, f.file, f.read, f.loaded, f.updated, f.already_loaded, f.quarantined]
-            for f in result.files]
+    files_of = Counter(f.source for f in result.files)
+    rows = [[f.source if files_of[f.source] == 1 else f"{f.source} {Path(f.file).name}",
+             f.read, f.loaded, f.updated, f.already_loaded, f.quarantined] for f in result.files]
     t = result.to_dict()["totals"]
-    rows.append(["total", "", "", t["read"], t["loaded"], t["updated"], t["already_loaded"], t["quarantined"]])
-    table("Ingest", ["source", "table", "file", "read", "loaded", "of which updated", "already loaded",
-                     "quarantined"], rows, {"read", "loaded", "of which updated", "already loaded", "quarantined"})
+    rows.append(["total", t["read"], t["loaded"], t["updated"], t["already_loaded"], t["quarantined"]])
+    numbers = ["read", "loaded", "updated", "already", "quarantined"]
+    table("Ingest: read = loaded + already + quarantined", ["source", *numbers], rows, set(numbers))
     if t["quarantined"]:
         out.print(f"[yellow]{t['quarantined']:,} rows quarantined[/]: see why with `patron quarantine`.")
     ignored = {c for f in result.files for c in f.ignored_columns}

@@ -36,7 +36,8 @@ def emit_json(data: Any) -> None:
 def table(title: str | None, columns: list[str], rows: list[list[Any]], numeric: set[str] = frozenset()) -> None:
     t = Table(title=title, title_justify="left", header_style="bold")
     for c in columns:
-        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold")
+        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold",
+                     no_wrap=c in numeric or c == columns[0])
     for r in rows:
         t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
                     for v in r))

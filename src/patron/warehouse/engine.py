@@ -120,6 +120,7 @@ def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
         raise WarehouseError(f"{path}: not a DuckDB warehouse file ({msg.splitlines()[0]})") from e
     except duckdb.Error as e:
         raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
+    con.execute("SET autoinstall_known_extensions = false")  # offline: never fetch an extension
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
