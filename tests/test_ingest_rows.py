@@ -160,7 +160,8 @@ def test_mapping_renames_formats_values_and_constants(wh, tmp_path):
         ("3", "nps", "A3", "z@example.com", "email", "2024-02-03 10:00"),
     ]
     assert problems(wh) == {(4, "submitted_at", "not a date and time in format %d/%m/%Y %H:%M or ISO 8601")}
-    lineage = wh.rows("SELECT source, source_key, source_file, source_row FROM responses WHERE response_id = '2'")
+    lineage = wh.rows("SELECT r.source, r.source_key, l.file, r.source_row FROM responses r "
+                      "JOIN loads l USING (load_id) WHERE response_id = '2'")
     assert lineage == [("survey", "2", "survey.csv", 2)]
 
 

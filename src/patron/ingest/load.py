@@ -128,15 +128,22 @@ def load_file(
         [load_id, name, target, shown, file_hash],
     )
     # duplicate keys inside the file: the first good row wins, later ones are quarantined
+    # (grouping 64-bit hashes of the keys first is much cheaper than grouping the key strings;
+    # only rows whose hash repeats are then compared by their real key)
     wh.execute(
-        "CREATE OR REPLACE TEMP TABLE _patron_dups AS SELECT c._row, d.first_row, c._key FROM _patron_checked c "
-        "JOIN (SELECT _key, min(_row) AS first_row FROM _patron_checked WHERE NOT _bad "
-        "GROUP BY _key HAVING count(*) > 1) d USING (_key) WHERE NOT c._bad AND c._row <> d.first_row"
+        "CREATE OR REPLACE TEMP TABLE _patron_dups AS "
+        "WITH repeated AS (SELECT hash(_key) AS h FROM _patron_checked_t WHERE NOT _bad "
+        "GROUP BY h HAVING count(*) > 1), "
+        "suspects AS (SELECT _row, _key FROM _patron_checked WHERE NOT _bad "
+        "AND hash(_key) IN (SELECT h FROM repeated)), "
+        "firsts AS (SELECT _key, min(_row) AS first_row FROM suspects GROUP BY _key HAVING count(*) > 1) "
+        "SELECT s._row, f.first_row, s._key FROM suspects s JOIN firsts f USING (_key) WHERE s._row <> f.first_row"
     )
     good = "NOT _bad AND _row NOT IN (SELECT _row FROM _patron_dups)"
     # rows of this source already in the warehouse under the same key: same values or changed
     wh.execute(
-        "CREATE OR REPLACE TEMP TABLE _patron_old AS SELECT c._row, c._key, e.row_hash = c._hash AS same "
+        "CREATE OR REPLACE TEMP TABLE _patron_old AS SELECT c._row, c._key, "
+        f"hash({', '.join(f'e.{c}' for c in cols)}) = c._hash AS same "
         f"FROM _patron_checked c JOIN {target} e ON e.source = ? AND e.source_key = c._key WHERE {good}",
         [name],
     )
@@ -162,9 +169,9 @@ def load_file(
         skip.append(f"{row} NOT IN (SELECT _row FROM _patron_old WHERE same)")
     wh.execute(
         f"INSERT INTO {target} ({', '.join(cols + lineage)}) "
-        f"SELECT {typed}, ?, _key, ?, {row}, ?, now()::TIMESTAMP, _hash FROM _patron_checked_t "
+        f"SELECT {typed}, ?, _key, {row}, ?, now()::TIMESTAMP FROM _patron_checked_t "
         f"WHERE {' AND '.join(skip)}",
-        [name, shown, load_id],
+        [name, load_id],
     )
     rows_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     new_q = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["text", "int", "float", "date", "timestamp", "email", "enum", "hash"]
+ColumnType = Literal["text", "int", "float", "date", "timestamp", "email", "enum"]
 
 SQL_TYPES: dict[str, str] = {
     "text": "VARCHAR",
@@ -19,7 +19,6 @@ SQL_TYPES: dict[str, str] = {
     "float": "DOUBLE",
     "date": "DATE",
     "timestamp": "TIMESTAMP",
-    "hash": "UBIGINT",
 }
 
 
@@ -240,14 +239,13 @@ TABLES: dict[str, Table] = {
 }
 
 # Every canonical row carries these, so any number traces back to a file and a row in it.
+# (Kept few on purpose: each column on every row is paid for on every load.)
 LINEAGE: tuple[Column, ...] = (
     _c("source", "text", "The configured source the row came from (a name in patron.yml)."),
     _c("source_key", "text", "The row's key in its source (key columns joined with '|')."),
-    _c("source_file", "text", "The file the row was read from."),
     _c("source_row", "int", "The row's record number in that file (1 is the first data row)."),
-    _c("load_id", "int", "The load that wrote the row (see the loads table)."),
+    _c("load_id", "int", "The load that wrote the row; the loads table gives its file and counts."),
     _c("loaded_at", "timestamp", "When the row was loaded (UTC)."),
-    _c("row_hash", "hash", "Hash of the row's canonical values; a changed row gets a new one."),
 )
 
 
