@@ -117,3 +117,22 @@ def test_demo_end_to_end(tmp_path):
     assert again.returncode == 1 and "is not empty" in again.stderr
     status = patron("status", cwd=tmp_path / "co")
     assert status.returncode == 0 and "usage" in status.stdout
+
+
+def test_check_reads_the_files_and_reports_every_mapping_problem(tmp_path):
+    write(tmp_path / "a.csv", "Id,Company\nA,Acme\n")
+    write(tmp_path / "b.csv", "x\n1\n")
+    write(tmp_path / "patron.yml", (
+        "sources:\n"
+        "  crm: {path: a.csv, table: customers, customer_ref: AccountId, columns: {name: Company}}\n"
+        "  other: {path: b.csv, table: customers}\n"
+        "  gone: {path: missing/*.csv, table: tickets}\n"
+    ))
+    r = patron("check", "--format", "json", cwd=tmp_path)
+    assert r.returncode == 1
+    problems = json.loads(r.stdout)["problems"]
+    assert len(problems) == 3
+    assert "sources.crm" in problems[0] and "'AccountId' (for customer_ref) not in the file" in problems[0]
+    assert "sources.other" in problems[1] and "no column for required fields customer_ref, name" in problems[1]
+    assert "sources.gone" in problems[2] and "no file matches" in problems[2]
+    assert not (tmp_path / "patron.duckdb").exists()  # checking loads nothing

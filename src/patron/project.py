@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from patron.config import ProjectConfig, load_project
+from patron.config import ConfigProblems, ProjectConfig, load_project
 from patron.errors import ConfigError
-from patron.ingest import IngestResult, ingest_file, ingest_sources
+from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.model import TABLES
 from patron.warehouse import Warehouse, open_warehouse
@@ -81,6 +81,16 @@ class Project:
         tol = self.config.ingest.future_tolerance_days if self.config else 1
         return ingest_file(self.warehouse, Path(file), table, source, tol, progress=progress,
                            root=self.config.root if self.config else Path.cwd())
+
+    @staticmethod
+    def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:
+        """Every problem in patron.yml and in the files its sources point to, all at once."""
+        try:
+            cfg = load_project(config)
+        except ConfigProblems as e:
+            return None, e.problems
+        with open_warehouse(None) as scratch:
+            return cfg, check_sources(scratch, cfg)
 
     # reading ------------------------------------------------------------------------------
     def status(self) -> list[TableStatus]:

@@ -15,7 +15,6 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from patron.cli.render import Format, emit_json, err, out, table
-from patron.config import ConfigProblems, load_project
 from patron.errors import PatronError
 from patron.ingest import IngestResult
 from patron.project import Project, as_dicts
@@ -84,12 +83,8 @@ def init(
 
 @app.command()
 def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
-    """List every problem in patron.yml at once (exit code 1 if any)."""
-    try:
-        cfg = load_project(config)
-        problems: list[str] = []
-    except ConfigProblems as e:
-        cfg, problems = None, e.problems
+    """List every problem in patron.yml and its sources' files at once (exit code 1 if any)."""
+    cfg, problems = Project.check(config)
     if fmt is Format.json:
         emit_json({"file": str(config), "ok": not problems, "problems": problems,
                    "sources": list(cfg.sources) if cfg else []})

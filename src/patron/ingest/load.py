@@ -286,3 +286,22 @@ def ingest_file(
     with wh.transaction():
         result = load_file(wh, name, src, file, root or Path.cwd(), tolerance_days, progress)
     return IngestResult([result])
+
+
+def check_sources(wh: Warehouse, cfg: ProjectConfig) -> list[str]:
+    """Every file and mapping problem of every source, without loading a row."""
+    problems: list[str] = []
+    for name, src in cfg.sources.items():
+        try:
+            files = find_files(src, cfg.root, name)
+        except SourceError as e:
+            problems.append(f"sources.{name}: {e}")
+            continue
+        for file in files:
+            try:
+                reader = open_reader(wh, src, file)
+                plan_load(TABLES[src.table], src, reader.columns, _display(file, cfg.root),
+                          cfg.ingest.future_tolerance_days)
+            except SourceError as e:
+                problems.append(f"sources.{name}: {e}")
+    return problems
