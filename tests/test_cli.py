@@ -88,6 +88,9 @@ def test_one_off_file_into_a_table_with_db_option(tmp_path):
         (["check"], {"patron.yml": "sources:\n  a: {path: a.csv, table: nope}\n"}, "unknown table 'nope'"),
         (["status", "--db", "junk.duckdb"], {"junk.duckdb": "not a database\n" * 50}, "junk.duckdb"),
         (["generate", "--as-of", "yesterday"], {}, "--as-of: 'yesterday' is not a date"),
+        (["status", "--db", "nowhere.duckdb"], {}, "nowhere.duckdb: no warehouse here yet"),
+        (["quarantine"], {}, "patron.duckdb: no warehouse here yet"),
+        (["briefing"], {}, "patron.duckdb: no warehouse here yet"),
     ],
 )
 def test_errors_are_one_line_on_stderr_with_exit_code_1(tmp_path, args, files, message):

@@ -10,6 +10,9 @@ from patron.config import parse_project
 from patron.ingest import ingest_sources
 from patron.warehouse import open_warehouse
 
+COMPLAINT_COLUMNS = {"feedback_id": "Complaint ID", "received_at": "Date received",
+                     "text": "Consumer complaint narrative", "author": "Company", "channel": "Submitted via"}
+
 
 def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Path, tmp_path: Path):
     cfg = parse_project({
@@ -17,8 +20,7 @@ def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Pat
             "cfpb_2015_2020": {
                 "path": str(datasets / "cfpb_complaints" / "cfpb_complaints_sample_2015_2020.csv"),
                 "table": "feedback",
-                "columns": {"feedback_id": "Complaint ID", "received_at": "Date received",
-                            "text": "Consumer complaint narrative", "author": "Company", "channel": "Submitted via"},
+                "columns": COMPLAINT_COLUMNS,
                 "date_format": "%Y/%m/%d",
                 "values": {"channel": {"Web": "web", "Phone": "call", "Referral": "referral",
                                        "Postal mail": "mail", "Fax": "fax", "Email": "email"}},
@@ -26,8 +28,7 @@ def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Pat
             "cfpb_payday_2023": {
                 "path": str(datasets / "cfpb_complaints" / "cfpb_complaints_payday_loans_2023_with_narratives.csv"),
                 "table": "feedback",
-                "columns": {"feedback_id": "Complaint ID", "received_at": "Date received",
-                            "text": "Consumer complaint narrative", "author": "Company", "channel": "Submitted via"},
+                "columns": COMPLAINT_COLUMNS,
                 "date_format": "%m/%d/%y",
             },
             "spotify_tweets": {

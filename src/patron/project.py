@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from patron.config import ConfigProblems, ProjectConfig, load_project
-from patron.errors import ConfigError
+from patron.errors import ConfigError, WarehouseError
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.model import TABLES
@@ -57,6 +57,13 @@ class Project:
             self._wh = open_warehouse(self.db)
         return self._wh
 
+    def existing_warehouse(self) -> Warehouse:
+        """For commands that only read: a missing file is a mistake, not a cue to create one."""
+        if self._wh is None and not self.db.exists():
+            raise WarehouseError(f"{self.db}: no warehouse here yet; load data with `patron ingest` "
+                                 "(or point --db at an existing file)")
+        return self.warehouse
+
     def close(self) -> None:
         if self._wh is not None:
             self._wh.close()
@@ -94,7 +101,7 @@ class Project:
 
     # reading ------------------------------------------------------------------------------
     def status(self) -> list[TableStatus]:
-        wh = self.warehouse
+        wh = self.existing_warehouse()
         out = []
         for name in TABLES:
             rows, sources, last = wh.rows(
@@ -104,7 +111,7 @@ class Project:
         return out
 
     def quarantine_summary(self, source: str | None = None) -> list[QuarantineSummary]:
-        rows = self.warehouse.rows(
+        rows = self.existing_warehouse().rows(
             "SELECT source, table_name, field, reason, count(DISTINCT (file, row_number)), "
             "arg_min(file, row_number), min(row_number), arg_min(value, row_number) FROM quarantine "
             "WHERE ? IS NULL OR source = ? GROUP BY ALL ORDER BY 5 DESC, 1, 3",
@@ -113,7 +120,7 @@ class Project:
         return [QuarantineSummary(*r) for r in rows]
 
     def quarantine_rows(self, source: str | None = None, limit: int = 50) -> list[dict]:
-        df = self.warehouse.df(
+        df = self.existing_warehouse().df(
             "SELECT source, table_name AS table, file, row_number AS row, field, value, reason, record "
             "FROM quarantine WHERE ? IS NULL OR source = ? ORDER BY source, file, row_number, field LIMIT ?",
             [source, source, limit],

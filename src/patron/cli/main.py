@@ -172,7 +172,7 @@ def briefing(
     from patron.report import build, render_html
 
     with Project.open(config, db) as project:
-        b = build(project.warehouse)
+        b = build(project.existing_warehouse())
     out_file.write_text(render_html(b), encoding="utf-8")
     if fmt is Format.json:
         emit_json({"path": str(out_file), "briefing": b.to_dict()})
