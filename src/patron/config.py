@@ -35,6 +35,9 @@ class SourceConfig(_Strict):
     constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> fixed value")
     encoding: str = "utf-8"
     delimiter: str | None = None
+    system: str | None = Field(
+        None, description="The system whose ids customer_ref holds (sources of one system share ids); "
+        "default: the source's own name.")
 
     @field_validator("date_format", mode="before")
     @classmethod
@@ -48,6 +51,15 @@ class SourceConfig(_Strict):
 
     def key_columns(self) -> tuple[str, ...]:
         return tuple(self.key) if self.key else TABLES[self.table].key
+
+
+class IdentitySettings(_Strict):
+    match_threshold: float = Field(0.9, gt=0, le=1, description="Link two records at this match probability.")
+    review_below: float = Field(0.5, ge=0, le=1, description="Pairs from here up to match_threshold need review.")
+    free_email_domains: list[str] = Field(
+        default_factory=lambda: ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com",
+                                 "aol.com", "proton.me", "protonmail.com", "gmx.de", "live.com"],
+        description="Email domains that say nothing about the company.")
 
 
 class JourneyStage(_Strict):
@@ -64,9 +76,14 @@ class ProjectConfig(_Strict):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     journey: list[JourneyStage] = Field(default_factory=list)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     # where the file lives; paths inside are relative to it
     root: Path = Field(default=Path("."), exclude=True)
+
+    def systems(self) -> dict[str, str]:
+        """source name -> the system whose customer ids it carries."""
+        return {name: src.system or name for name, src in self.sources.items()}
 
     def touchpoint_stage(self) -> dict[str, str]:
         return {tp: s.stage for s in self.journey for tp in s.touchpoints}

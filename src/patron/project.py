@@ -7,6 +7,7 @@ from pathlib import Path
 
 from patron.config import ConfigProblems, ProjectConfig, load_project
 from patron.errors import ConfigError, WarehouseError
+from patron.identity import ResolveResult, resolve
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.model import TABLES
@@ -88,6 +89,11 @@ class Project:
         tol = self.config.ingest.future_tolerance_days if self.config else 1
         return ingest_file(self.warehouse, Path(file), table, source, tol, progress=progress,
                            root=self.config.root if self.config else Path.cwd())
+
+    def resolve_identities(self) -> ResolveResult:
+        if self.config is None:
+            raise ConfigError("not found; identity resolution needs the sources' systems from it", "patron.yml")
+        return resolve(self.existing_warehouse(), self.config)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

@@ -118,6 +118,27 @@ def ingest(
     _render_ingest(result, fmt)
 
 
+identity_app = typer.Typer(help="Who is who: master customers across every source.", no_args_is_help=True)
+app.add_typer(identity_app, name="identity")
+
+
+@identity_app.command("resolve")
+def identity_resolve(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Link every source's customer ids to master customers and write customer_id everywhere."""
+    with Project.open(config, db, require_config=True) as project:
+        result = project.resolve_identities()
+    if fmt is Format.json:
+        emit_json(result.to_dict())
+        return
+    r = result
+    table("Identity resolution", ["", "count"], [
+        ["source records", r.records], ["master customers", r.customers],
+        ["links by rule (same domain or email)", r.rule_links], ["links by the model", r.model_links],
+        ["pairs to review", r.to_review], ["records with nothing to match on", r.alone],
+        ["master ids kept from the last run", r.kept_ids], ["records with a new master id", r.new_ids],
+    ], {"count"})
+
+
 @app.command()
 def quarantine(
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
@@ -244,6 +265,7 @@ def demo(
     with Project.open(directory / "patron.yml", require_config=True) as project:
         with _progress() as bar:
             result = project.ingest(progress=_IngestBar(bar))
+        identities = project.resolve_identities()
         b = build(project.warehouse)
         db = project.db
     path = directory / "briefing.html"
@@ -251,7 +273,8 @@ def demo(
     seconds = time.perf_counter() - t0
     if fmt is Format.json:
         emit_json({"dir": str(directory), "warehouse": str(db), "briefing": str(path),
-                   "ingest": result.to_dict()["totals"], "seconds": round(seconds, 1),
+                   "ingest": result.to_dict()["totals"], "identity": identities.to_dict(),
+                   "seconds": round(seconds, 1),
                    "headlines": [h.__dict__ for h in b.headlines]})
         return
     from patron.report.html import format_value, interval
@@ -260,6 +283,7 @@ def demo(
     out.print(f"[bold]patron demo[/]: {customers:,} customers, {len(result.files)} files, "
               f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['quarantined']:,} quarantined "
               f"({seconds:.0f} s)")
+    out.print(f"Identity: {identities.records:,} source records resolved to {identities.customers:,} customers")
     table("Headline numbers", ["metric", "value", "95% interval", "n"],
           [[h.name, format_value(h.value, h.unit), interval(h).removeprefix("95% CI "), h.n] for h in b.headlines],
           {"value", "n"})

@@ -17,6 +17,7 @@ ingest:
 sources:
   # CRM: accounts and contacts, US dates, labels mapped to patron's values
   crm_accounts:
+    system: crm
     path: exports/crm/accounts.csv
     table: customers
     customer_ref: Account ID
@@ -34,6 +35,7 @@ sources:
       segment: {{SMB: smb, Mid-Market: mid_market, Enterprise: enterprise}}
       region: {{North America: north_america, EMEA: emea, APAC: apac, LATAM: latam}}
   crm_contacts:
+    system: crm
     path: exports/crm/contacts.csv
     table: contacts
     customer_ref: Account ID
@@ -41,11 +43,13 @@ sources:
 
   # billing: its own customer ids; one row per price period of a subscription
   billing_customers:
+    system: billing
     path: exports/billing/customers.csv
     table: customers
     customer_ref: id
     columns: {{name: company, email: email, created_at: created}}
   billing_subscriptions:
+    system: billing
     path: exports/billing/subscriptions.csv
     table: subscriptions
     customer_ref: customer
@@ -54,17 +58,20 @@ sources:
       end_date: period_end
       renewal_date: renews_on
   billing_orders:
+    system: billing
     path: exports/billing/orders.csv
     table: orders
     customer_ref: customer
 
   # helpdesk: organisations and tickets (JSON lines)
   helpdesk_orgs:
+    system: helpdesk
     path: exports/helpdesk/organizations.csv
     table: customers
     customer_ref: organization_id
     columns: {{domain: domain_names}}
   helpdesk_tickets:
+    system: helpdesk
     path: exports/helpdesk/tickets.jsonl
     table: tickets
     customer_ref: organization_id
@@ -79,8 +86,9 @@ sources:
       body: description
       csat: satisfaction_score
 
-  # survey tool: NPS, CSAT and CES in one export, European dates
+  # survey tool: NPS, CSAT and CES in one export, European dates; its Account column holds CRM ids
   survey_responses:
+    system: crm
     path: exports/surveys/responses.csv
     table: responses
     customer_ref: Account
@@ -100,6 +108,7 @@ sources:
 
   # listening pipes
   feedback_web:
+    system: product
     path: exports/feedback/web_widget.jsonl
     table: feedback
     customer_ref: workspace
@@ -116,6 +125,7 @@ sources:
     columns: {{feedback_id: review_id, author: reviewer, received_at: published, rating: stars, text: review}}
     constants: {{channel: review}}
   feedback_field:
+    system: crm
     path: exports/feedback/field_notes.csv
     table: feedback
     customer_ref: account_id
@@ -125,11 +135,13 @@ sources:
 
   # product: workspaces and daily usage (one Parquet file per block)
   product_workspaces:
+    system: product
     path: exports/product/workspaces.csv
     table: customers
     customer_ref: workspace_id
     columns: {{name: workspace_name, email: owner_email, created_at: created}}
   product_usage:
+    system: product
     path: exports/product/usage/*.parquet
     table: usage
     customer_ref: workspace_id
@@ -138,6 +150,11 @@ sources:
   finance_costs:
     path: exports/finance/costs.csv
     table: costs
+
+# identity resolution: records of different systems that are the same customer share a master id
+identity:
+  match_threshold: 0.9     # link two records at this match probability or above
+  review_below: 0.5        # pairs between this and match_threshold are listed for review
 
 # the customer journey: stages in order, and the touchpoints where customers meet the company
 journey:

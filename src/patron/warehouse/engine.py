@@ -42,6 +42,15 @@ class Warehouse:
     def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         return self.execute(sql, params).df()
 
+    @contextmanager
+    def frame(self, name: str, df: pd.DataFrame) -> Iterator[str]:
+        """Make a DataFrame readable as `name` in SQL for the duration of the block."""
+        self.con.register(name, df)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
+
     def has_table(self, name: str) -> bool:
         return bool(
             self.scalar(

@@ -54,6 +54,27 @@ SYSTEM_DDL = {
             record_hash UBIGINT,
             quarantined_at TIMESTAMP NOT NULL
         )""",
+    "identity_map": """
+        CREATE TABLE identity_map (
+            system VARCHAR NOT NULL,
+            ref VARCHAR NOT NULL,
+            customer_id VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,
+            resolved_at TIMESTAMP NOT NULL
+        )""",
+    "identity_links": """
+        CREATE TABLE identity_links (
+            record_l VARCHAR NOT NULL,
+            record_r VARCHAR NOT NULL,
+            method VARCHAR NOT NULL,
+            match_probability DOUBLE NOT NULL,
+            linked BOOLEAN NOT NULL
+        )""",
+    "identity_model": """
+        CREATE TABLE identity_model (
+            fitted_at TIMESTAMP NOT NULL,
+            model VARCHAR NOT NULL
+        )""",
 }
 
 # Numbered steps for changes that are not plain additions: version -> step that reaches it.
@@ -132,5 +153,6 @@ def _is_complete(wh: Warehouse) -> bool:
         )
     }
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
-    need |= {(t, "load_id") for t in ("loads", "quarantine")}
+    need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
+                                  ("identity_links", "linked"), ("identity_model", "model"))}
     return need <= have

@@ -1,0 +1,77 @@
+"""Which records are the same customer: deterministic rules first, then Splink for the rest.
+
+Rules (certain): the same company web domain, or the same email address under two refs.
+Probabilistic (Fellegi-Sunter, Splink on DuckDB, m estimated by EM, u by random sampling):
+compares normalised name (Jaro-Winkler), domain and phone. Blocking rules, stated:
+pairs are only scored when they share the first four letters of the normalised name, the
+domain, or the phone number.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import pandas as pd
+
+BLOCKING = ("substr(name_norm, 1, 4)", "domain", "phone")
+
+
+@dataclass
+class Links:
+    pairs: pd.DataFrame  # unique_id_l, unique_id_r, method, match_probability
+    params: dict  # the fitted model, as Splink's JSON settings
+
+
+def rule_links(records: pd.DataFrame) -> pd.DataFrame:
+    """Pairs that share a company domain or an email address (one edge per record to the first)."""
+    out = []
+    by_domain = records.dropna(subset=["domain"])
+    first = by_domain.groupby("domain")["unique_id"].transform("first")
+    keep = by_domain["unique_id"] != first
+    out.append(pd.DataFrame({"unique_id_l": first[keep], "unique_id_r": by_domain.loc[keep, "unique_id"],
+                             "method": "rule:domain", "match_probability": 1.0}))
+    mails = records[["unique_id", "emails"]].explode("emails").dropna(subset=["emails"])
+    first = mails.groupby("emails")["unique_id"].transform("first")
+    keep = mails["unique_id"] != first
+    out.append(pd.DataFrame({"unique_id_l": first[keep], "unique_id_r": mails.loc[keep, "unique_id"],
+                             "method": "rule:email", "match_probability": 1.0}))
+    pairs = pd.concat(out, ignore_index=True)
+    return pairs.drop_duplicates(["unique_id_l", "unique_id_r"])
+
+
+def model_links(records: pd.DataFrame, review_below: float, seed: int = 1) -> Links:
+    """Splink's scored pairs at or above `review_below`, with the fitted parameters."""
+    # Splink brings its own DuckDB session; records go in as a frame and pairs come back,
+    # so none of its working tables lands in the warehouse.
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    data = records[["unique_id", "name_norm", "domain", "phone"]].copy()
+    if len(data) < 2 or data["name_norm"].notna().sum() < 2:
+        return Links(_empty(), {})
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[block_on(b) for b in BLOCKING],
+        comparisons=[
+            cl.JaroWinklerAtThresholds("name_norm", [0.97, 0.9, 0.8]),
+            cl.ExactMatch("domain"),
+            cl.ExactMatch("phone"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    db = DuckDBAPI()
+    linker = Linker(db.register(data), settings, log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match([block_on("domain")], recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+    for rule in ("substr(name_norm, 1, 4)", "domain"):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            block_on(rule), record_sample_proportion=1.0)
+    scored = linker.inference.predict(threshold_match_probability=review_below).as_pandas_dataframe()
+    pairs = scored[["unique_id_l", "unique_id_r", "match_probability"]].assign(method="model")
+    return Links(pairs[["unique_id_l", "unique_id_r", "method", "match_probability"]],
+                 linker.misc.save_model_to_json())
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({"unique_id_l": [], "unique_id_r": [], "method": [], "match_probability": []})

@@ -1,0 +1,100 @@
+"""Resolve every source's customer_ref to a master customer_id and write it everywhere.
+
+Reads the canonical tables, writes identity_map (every record and its master id, with how it
+was linked), identity_links (every pair with its method and probability) and customer_id on
+every canonical row. Runs again at any time: master ids that did not change are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+from patron.config import ProjectConfig
+from patron.identity.clusters import components, stable_ids
+from patron.identity.linkage import model_links, rule_links
+from patron.identity.records import build_records, sources_table
+from patron.model import TABLES
+from patron.warehouse import Warehouse
+
+
+@dataclass
+class ResolveResult:
+    records: int
+    customers: int
+    rule_links: int
+    model_links: int
+    to_review: int
+    alone: int  # records with nothing to match on: their own customer, flagged
+    kept_ids: int
+    new_ids: int
+
+    def to_dict(self) -> dict:
+        return self.__dict__.copy()
+
+
+def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
+    settings = cfg.identity
+    sources_table(wh, cfg.systems())
+    records = build_records(wh, settings.free_email_domains)
+    rules = rule_links(records)
+    model = model_links(records, settings.review_below)
+    links = pd.concat([rules, model.pairs], ignore_index=True)
+    accepted = links[links["match_probability"] >= settings.match_threshold]
+    labels = components(records["unique_id"], accepted)
+    previous = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
+    master = stable_ids(records["unique_id"], labels, previous)
+    linked_by = (pd.concat([accepted[["unique_id_l", "method"]].rename(columns={"unique_id_l": "u"}),
+                            accepted[["unique_id_r", "method"]].rename(columns={"unique_id_r": "u"})])
+                 .groupby("u")["method"].agg(lambda m: ",".join(sorted(set(m)))))
+    nothing = records["name_norm"].isna() & records["domain"].isna() & records["phone"].isna() & (
+        records["emails"].map(len) == 0)
+    out = pd.DataFrame({
+        "system": records["system"], "ref": records["ref"], "customer_id": master,
+        "method": records["unique_id"].map(linked_by).fillna("alone").where(~nothing, "nothing_to_match"),
+    })
+    review = links[(links["match_probability"] < settings.match_threshold)]
+    with wh.transaction():
+        wh.execute("DELETE FROM identity_map")
+        with wh.frame("_patron_resolved", out) as f:
+            wh.execute(f"INSERT INTO identity_map SELECT system, ref, customer_id, method, now()::TIMESTAMP FROM {f}")
+        wh.execute("DELETE FROM identity_links")
+        with wh.frame("_patron_links", links) as f:
+            wh.execute(f"INSERT INTO identity_links SELECT unique_id_l, unique_id_r, method, match_probability, "
+                       f"match_probability >= ? FROM {f}", [settings.match_threshold])
+        wh.execute("DELETE FROM identity_model")
+        wh.execute("INSERT INTO identity_model VALUES (now()::TIMESTAMP, ?)", [json.dumps(model.params)])
+        _assign(wh)
+    kept = sum(1 for r, m in zip(records["unique_id"], master, strict=True) if previous.get(r) == m)
+    return ResolveResult(
+        records=len(records), customers=len(set(master)), rule_links=len(rules),
+        model_links=int((model.pairs["match_probability"] >= settings.match_threshold).sum()),
+        to_review=len(review), alone=int(nothing.sum()), kept_ids=kept, new_ids=len(records) - kept,
+    )
+
+
+def _assign(wh: Warehouse) -> None:
+    """customer_id on every canonical row: by its ref, else (tickets, responses) by its email."""
+    for name, table in TABLES.items():
+        if "customer_ref" not in table.names:
+            continue
+        wh.execute(
+            f"UPDATE {name} t SET customer_id = m.customer_id FROM identity_map m "
+            "WHERE m.ref = t.customer_ref AND m.system = coalesce("
+            "(SELECT system FROM _patron_systems s WHERE s.source = t.source), t.source)"
+        )
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE _patron_email_ids AS SELECT email, mode(customer_id) AS customer_id FROM ("
+        + " UNION ALL ".join(
+            f"SELECT lower({col}) AS email, customer_id FROM {name} WHERE customer_id IS NOT NULL AND {col} IS NOT NULL"
+            for name, col in (("contacts", "email"), ("customers", "email"), ("tickets", "contact_email"),
+                              ("responses", "contact_email"))
+        ) + ") GROUP BY email"
+    )
+    for name, col in (("tickets", "contact_email"), ("responses", "contact_email")):
+        wh.execute(
+            f"UPDATE {name} t SET customer_id = e.customer_id FROM _patron_email_ids e "
+            f"WHERE t.customer_id IS NULL AND lower(t.{col}) = e.email"
+        )

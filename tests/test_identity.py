@@ -1,0 +1,94 @@
+"""Identity resolution on the demo company's planted duplicates, and stable master ids."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import write
+from patron.identity.clusters import pair_quality, stable_ids
+from patron.project import Project
+
+
+@pytest.fixture(scope="module")
+def resolved(demo_loaded, demo_dir, tmp_path_factory):
+    config, db, _ = demo_loaded
+    copy = tmp_path_factory.mktemp("identity") / "w.duckdb"
+    shutil.copy(db, copy)
+    with Project.open(config, copy, require_config=True) as project:
+        first = project.resolve_identities()
+    return config, copy, first
+
+
+def _quality(project: Project, demo_dir) -> dict:
+    m = project.warehouse.df("SELECT system, ref, customer_id FROM identity_map")
+    truth = pd.read_csv(demo_dir / "truth" / "identities.csv", dtype=str)
+    truth["system"] = truth["source"].map(project.config.systems())
+    joined = truth.merge(m, left_on=["system", "customer_ref"], right_on=["system", "ref"], how="left")
+    assert joined["customer_id"].notna().all()
+    return pair_quality(joined["customer_id"], joined["true_customer"])
+
+
+def test_planted_duplicates_are_found_with_precision_and_recall_above_095(resolved, demo_dir):
+    config, db, first = resolved
+    with Project.open(config, db) as project:
+        q = _quality(project, demo_dir)
+    assert q["precision"] >= 0.95 and q["recall"] >= 0.95, q
+    assert first.customers < first.records
+
+
+def test_every_row_with_a_ref_gets_a_master_id(resolved):
+    config, db, _ = resolved
+    with Project.open(config, db) as project:
+        wh = project.warehouse
+        for table in ("customers", "contacts", "subscriptions", "orders", "usage", "feedback"):
+            missing = f"SELECT count(*) FROM {table} WHERE customer_ref IS NOT NULL AND customer_id IS NULL"
+            assert wh.scalar(missing) == 0
+        # tickets without an organisation are attributed through the requester's email
+        orphan, attributed = wh.rows(
+            "SELECT count(*), count(customer_id) FROM tickets WHERE customer_ref IS NULL")[0]
+        assert orphan > 0 and attributed / orphan > 0.9
+        # one customer's billing and CRM records meet under one id
+        assert wh.scalar("SELECT count(DISTINCT source) FROM customers WHERE customer_id = "
+                         "(SELECT customer_id FROM customers WHERE source = 'crm_accounts' LIMIT 1)") >= 3
+
+
+def test_running_again_keeps_ids_and_new_data_gets_its_own(resolved, tmp_path):
+    config, db, _ = resolved
+    with Project.open(config, db) as project:
+        before = dict(project.warehouse.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
+        existing = project.warehouse.rows(
+            "SELECT name, domain FROM customers WHERE source = 'crm_accounts' AND domain IS NOT NULL LIMIT 1")[0]
+        write(tmp_path / "new.csv", (
+            "customer_ref,name,domain\n"
+            f"NEW-1,Zyxwvut Quasar Holdings,zyxwvutquasar.example\n"
+            f"NEW-2,{existing[0]},{existing[1]}\n"
+        ))
+        project.ingest_file(tmp_path / "new.csv", "customers", source="crm_import")
+        again = project.resolve_identities()
+        after = dict(project.warehouse.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
+        assert all(after[k] == v for k, v in before.items())
+        assert again.kept_ids == len(before)
+        assert after["crm_import:NEW-1"] not in before.values()
+        crm_id = project.warehouse.scalar(
+            "SELECT customer_id FROM customers WHERE source = 'crm_accounts' AND name = ?", [existing[0]])
+        assert after["crm_import:NEW-2"] == crm_id
+
+
+def test_stable_ids_keep_the_majority_id_and_give_splits_new_ones():
+    ids = pd.Series(["a", "b", "c", "d", "e"])
+    previous = {"a": "C0000001", "b": "C0000001", "c": "C0000001", "d": "C0000002"}
+    # a, b stay together; c splits off; d and e merge
+    got = stable_ids(ids, [0, 0, 1, 2, 2], previous)
+    assert got[:2] == ["C0000001", "C0000001"]
+    assert got[2] == "C0000003"  # the smaller side of the split gets a new id
+    assert got[3] == got[4] == "C0000002"
+
+
+def test_pair_quality_by_hand():
+    truth = pd.Series(["x", "x", "x", "y"])
+    pred = pd.Series([1, 1, 2, 2])  # finds 1 of 3 true pairs, 1 of 2 predicted pairs is right
+    q = pair_quality(pred, truth)
+    assert (q["precision"], round(q["recall"], 4)) == (0.5, 0.3333)
