@@ -92,3 +92,20 @@ def test_pair_quality_by_hand():
     pred = pd.Series([1, 1, 2, 2])  # finds 1 of 3 true pairs, 1 of 2 predicted pairs is right
     q = pair_quality(pred, truth)
     assert (q["precision"], round(q["recall"], 4)) == (0.5, 0.3333)
+
+
+def test_golden_record_takes_the_most_trusted_source_first(resolved):
+    config, db, _ = resolved
+    with Project.open(config, db) as project:
+        wh = project.warehouse
+        assert wh.scalar("SELECT count(*) FROM customer_golden") == wh.scalar(
+            "SELECT count(DISTINCT customer_id) FROM customers")
+        # crm_accounts is first in patron.yml: its name and segment win where it has them
+        mismatched = wh.scalar(
+            "SELECT count(*) FROM customer_golden g JOIN customers c ON c.customer_id = g.customer_id "
+            "AND c.source = 'crm_accounts' WHERE g.segment IS DISTINCT FROM c.segment AND "
+            "g.customer_id IN (SELECT customer_id FROM customers WHERE source = 'crm_accounts' "
+            "GROUP BY 1 HAVING count(*) = 1)")
+        assert mismatched == 0
+        assert wh.scalar("SELECT min(records) FROM customer_golden") >= 1
+        assert wh.scalar("SELECT count(*) FROM customer_golden WHERE len(sources) >= 3") > 0

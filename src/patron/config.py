@@ -60,6 +60,12 @@ class IdentitySettings(_Strict):
         default_factory=lambda: ["gmail.com", "yahoo.com", "hotmail.com", "outlook.com", "icloud.com",
                                  "aol.com", "proton.me", "protonmail.com", "gmx.de", "live.com"],
         description="Email domains that say nothing about the company.")
+    trusted_sources: list[str] = Field(
+        default_factory=list, description="Sources in order of trust for the golden record (default: "
+        "the order of sources in this file).")
+    survivorship: dict[str, Literal["most_trusted", "most_recent", "most_frequent", "earliest"]] = Field(
+        default_factory=dict, description="customers column -> rule that picks the golden value "
+        "(default: most_trusted; created_at: earliest).")
 
 
 class JourneyStage(_Strict):
@@ -127,6 +133,12 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
 
 def project_problems(cfg: ProjectConfig) -> list[str]:
     out = [p for name, src in cfg.sources.items() for p in source_problems(name, src)]
+    for s in cfg.identity.trusted_sources:
+        if s not in cfg.sources:
+            out.append(f"identity.trusted_sources: no source named {s!r}")
+    for col in cfg.identity.survivorship:
+        if col not in TABLES["customers"].names or col in ("customer_id", "customer_ref"):
+            out.append(f"identity.survivorship.{col}: not a customers column with a golden value")
     seen: dict[str, str] = {}
     for stage in cfg.journey:
         for tp in stage.touchpoints:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from patron.config import ProjectConfig
 from patron.identity.clusters import components, stable_ids
+from patron.identity.golden import build_golden
 from patron.identity.linkage import model_links, rule_links
 from patron.identity.records import build_records, sources_table
 from patron.model import TABLES
@@ -67,6 +68,7 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         wh.execute("DELETE FROM identity_model")
         wh.execute("INSERT INTO identity_model VALUES (now()::TIMESTAMP, ?)", [json.dumps(model.params)])
         _assign(wh)
+        build_golden(wh, cfg)
     kept = sum(1 for r, m in zip(records["unique_id"], master, strict=True) if previous.get(r) == m)
     return ResolveResult(
         records=len(records), customers=len(set(master)), rule_links=len(rules),

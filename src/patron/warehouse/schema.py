@@ -70,6 +70,15 @@ SYSTEM_DDL = {
             match_probability DOUBLE NOT NULL,
             linked BOOLEAN NOT NULL
         )""",
+    "customer_golden": """
+        CREATE TABLE customer_golden (
+            customer_id VARCHAR NOT NULL,
+            name VARCHAR, domain VARCHAR, segment VARCHAR, region VARCHAR, industry VARCHAR, plan VARCHAR,
+            owner VARCHAR, created_at DATE, email VARCHAR, phone VARCHAR,
+            records BIGINT NOT NULL,
+            sources VARCHAR[] NOT NULL,
+            built_at TIMESTAMP NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -154,5 +163,6 @@ def _is_complete(wh: Warehouse) -> bool:
     }
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
     need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
-                                  ("identity_links", "linked"), ("identity_model", "model"))}
+                                  ("identity_links", "linked"), ("identity_model", "model"),
+                                  ("customer_golden", "built_at"))}
     return need <= have

@@ -1,0 +1,36 @@
+"""The golden record: one row per master customer, each field chosen by a survivorship rule."""
+
+from __future__ import annotations
+
+from patron.config import ProjectConfig
+from patron.warehouse import Warehouse
+
+FIELDS = ("name", "domain", "segment", "region", "industry", "plan", "owner", "created_at", "email", "phone")
+DEFAULT_RULE = {"created_at": "earliest"}
+
+RULES = {
+    "most_trusted": "arg_min({f}, _trust) FILTER (WHERE {f} IS NOT NULL)",
+    "most_recent": "arg_max({f}, loaded_at) FILTER (WHERE {f} IS NOT NULL)",
+    "most_frequent": "mode({f})",
+    "earliest": "min({f})",
+}
+
+
+def build_golden(wh: Warehouse, cfg: ProjectConfig) -> int:
+    """Rewrite customer_golden from the resolved customers table; returns its row count."""
+    order = cfg.identity.trusted_sources or list(cfg.sources)
+    wh.execute("CREATE OR REPLACE TEMP TABLE _patron_trust (source VARCHAR, rank INTEGER)")
+    if order:
+        wh.execute("INSERT INTO _patron_trust SELECT unnest(?), unnest(?)", [order, list(range(len(order)))])
+    picks = ", ".join(
+        RULES[cfg.identity.survivorship.get(f, DEFAULT_RULE.get(f, "most_trusted"))].format(f=f) + f" AS {f}"
+        for f in FIELDS
+    )
+    wh.execute("DELETE FROM customer_golden")
+    wh.execute(
+        f"INSERT INTO customer_golden SELECT customer_id, {picks}, count(*) AS records, "
+        "list(DISTINCT source ORDER BY source) AS sources, now()::TIMESTAMP "
+        "FROM (SELECT c.*, coalesce(t.rank, 1000000) AS _trust FROM customers c "
+        "LEFT JOIN _patron_trust t USING (source) WHERE c.customer_id IS NOT NULL) GROUP BY customer_id"
+    )
+    return wh.scalar("SELECT count(*) FROM customer_golden")
