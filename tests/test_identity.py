@@ -109,3 +109,31 @@ def test_golden_record_takes_the_most_trusted_source_first(resolved):
         assert mismatched == 0
         assert wh.scalar("SELECT min(records) FROM customer_golden") >= 1
         assert wh.scalar("SELECT count(*) FROM customer_golden WHERE len(sources) >= 3") > 0
+
+
+def test_customer_360_by_id_source_id_email_and_name(resolved):
+    from patron.report.customer360 import Customer360, CustomerMatches
+
+    config, db, _ = resolved
+    with Project.open(config, db) as project:
+        wh = project.warehouse
+        cid, crm_ref, name = wh.rows(
+            "SELECT c.customer_id, c.customer_ref, g.name FROM customers c JOIN customer_golden g USING (customer_id) "
+            "WHERE c.source = 'crm_accounts' AND customer_id IN (SELECT customer_id FROM subscriptions) "
+            "AND customer_id IN (SELECT customer_id FROM contacts WHERE email IS NOT NULL) LIMIT 1")[0]
+        email = wh.scalar("SELECT email FROM contacts WHERE customer_id = ? AND email IS NOT NULL LIMIT 1", [cid])
+        for query in (cid, crm_ref, email.upper(), name):
+            view = project.customer(query)
+            assert isinstance(view, Customer360) and view.customer_id == cid, query
+        assert {s["system"] for s in view.source_ids} >= {"crm", "billing"}
+        assert view.subscriptions and view.mrr_by_month[-1]["mrr"] >= 0
+        assert all(s["n"] >= 1 for s in view.scores)
+        # a fragment that fits several customers lists them instead of guessing
+        fragment = name.split()[0][:5]
+        matches = project.customer(fragment)
+        if isinstance(matches, CustomerMatches):
+            assert len(matches.candidates) > 1
+        nothing = project.customer("zzqx no such company")
+        assert isinstance(nothing, CustomerMatches) and nothing.candidates == []
+        with pytest.raises(Exception, match="say which customer"):
+            project.customer("  ")

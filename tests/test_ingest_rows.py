@@ -173,3 +173,9 @@ def test_progress_is_reported_for_each_file_and_step(wh, tmp_path):
     assert steps[0] == "read" and steps[-1] == "done"
     assert {"read", "check", "load", "done"} <= set(steps)
     assert {file for file, _ in seen} == {str(f)}
+
+
+def test_domains_are_cut_down_to_the_host(wh, tmp_path):
+    f = write(tmp_path / "c.csv", "customer_ref,name,domain\nA,Acme,https://www.Acme.com/about\nB,Beta,beta.io\nC,C,\n")
+    ingest_file(wh, f, "customers")
+    assert wh.rows("SELECT domain FROM customers ORDER BY customer_ref") == [("acme.com",), ("beta.io",), (None,)]

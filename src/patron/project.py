@@ -11,6 +11,8 @@ from patron.identity import ResolveResult, resolve
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.model import TABLES
+from patron.report.customer360 import Customer360, CustomerMatches, find
+from patron.report.customer360 import build as build_360
 from patron.warehouse import Warehouse, open_warehouse
 
 
@@ -94,6 +96,13 @@ class Project:
         if self.config is None:
             raise ConfigError("not found; identity resolution needs the sources' systems from it", "patron.yml")
         return resolve(self.existing_warehouse(), self.config)
+
+    def customer(self, query: str) -> Customer360 | CustomerMatches:
+        """The 360 view of the customer `query` names (master id, any source id, email or name);
+        the candidates when it fits several."""
+        wh = self.existing_warehouse()
+        found = find(wh, query)
+        return found if isinstance(found, CustomerMatches) else build_360(wh, found)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

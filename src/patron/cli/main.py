@@ -139,6 +139,31 @@ def identity_resolve(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, f
     ], {"count"})
 
 
+customer_app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)
+app.add_typer(customer_app, name="customer")
+
+
+@customer_app.command("show")
+def customer_show(
+    query: Annotated[str, typer.Argument(help="Master id, any source's id, an email, or a name.")],
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """The customer 360: profile, source ids, contacts, MRR, scores by touchpoint, tickets, feedback."""
+    from patron.cli.customer import render_360, render_matches
+    from patron.report.customer360 import CustomerMatches
+
+    with Project.open(config, db) as project:
+        view = project.customer(query)
+    if fmt is Format.json:
+        emit_json(view.to_dict())
+    elif isinstance(view, CustomerMatches):
+        render_matches(view)
+    else:
+        render_360(view)
+    if isinstance(view, CustomerMatches) and len(view.candidates) != 1:
+        raise typer.Exit(0 if view.candidates else 1)
+
+
 @app.command()
 def quarantine(
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,

@@ -79,12 +79,14 @@ def _text_expr(col: Column, source_col: str | None, src: SourceConfig, params: P
         expr = f"(CASE {expr} {whens} ELSE {expr} END)"
     if col.type in ("email", "enum"):
         expr = f"lower({expr})"
+    if col.type == "domain":  # https://www.Acme.com/about -> acme.com
+        expr = f"nullif(split_part(regexp_replace(lower({expr}), '^([a-z]+://)?(www\\.)?', ''), '/', 1), '')"
     return expr
 
 
 def _typed_expr(col: Column, src: SourceConfig, params: Params) -> str:
     m = f"m_{col.name}"
-    if col.type in ("text", "email", "enum"):
+    if col.type in ("text", "email", "enum", "domain"):
         return m
     if col.type == "int":
         num = f"TRY_CAST({m} AS DOUBLE)"

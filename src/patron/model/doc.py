@@ -13,10 +13,11 @@ INTRO = """\
 Every source is mapped onto these tables. Column names are a contract: scripts and other tools
 rely on them; patron adds columns and tables over time and never renames one.
 
-Types: `text`; `email` (text, stored lower-case, must look like an address); `enum` (text from a
-fixed list, stored lower-case); `int` (whole number); `float` (number); `date` (a day, ISO 8601
-`YYYY-MM-DD` unless the source sets `date_format`); `timestamp` (UTC; ISO 8601 with or without an
-offset, which is converted to UTC). Empty text counts as missing.
+Types: `text`; `email` (text, stored lower-case, must look like an address); `domain` (text,
+stored lower-case without scheme, `www.` or path); `enum` (text from a fixed list, stored
+lower-case); `int` (whole number); `float` (number); `date` (a day, ISO 8601 `YYYY-MM-DD` unless
+the source sets `date_format`); `timestamp` (UTC; ISO 8601 with or without an offset, which is
+converted to UTC). Empty text counts as missing.
 
 Every value is checked on the way in. A row that breaks a rule is not loaded: it goes to the
 `quarantine` table with its file, row, field, value and the reason, and `patron quarantine` shows

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["text", "int", "float", "date", "timestamp", "email", "enum"]
+ColumnType = Literal["text", "int", "float", "date", "timestamp", "email", "enum", "domain"]
 
 SQL_TYPES: dict[str, str] = {
     "text": "VARCHAR",
     "email": "VARCHAR",
     "enum": "VARCHAR",
+    "domain": "VARCHAR",
     "int": "BIGINT",
     "float": "DOUBLE",
     "date": "DATE",
@@ -85,7 +86,7 @@ TABLES: dict[str, Table] = {
                 _master,
                 _ref,
                 _c("name", "text", "Company or customer name.", required=True),
-                _c("domain", "text", "Company web domain, e.g. acme.com."),
+                _c("domain", "domain", "Company web domain, e.g. acme.com (a URL is cut down to it)."),
                 _c("segment", "text", "Commercial segment, e.g. smb, mid_market, enterprise."),
                 _c("region", "text", "Sales region, e.g. north_america, emea, apac, latam."),
                 _c("industry", "text", "Industry of the customer."),
