@@ -137,3 +137,39 @@ def test_customer_360_by_id_source_id_email_and_name(resolved):
         assert isinstance(nothing, CustomerMatches) and nothing.candidates == []
         with pytest.raises(Exception, match="say which customer"):
             project.customer("  ")
+
+
+def test_a_persons_decision_wins_over_the_model_on_every_run(resolved):
+    config, db, _ = resolved
+    with Project.open(config, db) as project:
+        wh = project.warehouse
+        # two records the rules linked: keep them apart
+        a, b = wh.rows("SELECT record_l, record_r FROM identity_links WHERE linked AND method = 'rule:domain' "
+                       "LIMIT 1")[0]
+        # two records of different customers: merge them
+        c, d = (r[0] for r in wh.rows(
+            "SELECT any_value(system || ':' || ref) FROM identity_map GROUP BY customer_id ORDER BY customer_id "
+            "LIMIT 2"))
+        project.identity_decide(a, b, "apart", note="different companies on a shared host")
+        project.identity_decide(c, d, "merge")
+        for _ in range(2):  # and again: decisions are stored, not one-off
+            project.resolve_identities()
+            ids = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
+            assert ids[a] != ids[b]
+            assert ids[c] == ids[d]
+        with pytest.raises(Exception, match="no record 'nope:1'"):
+            project.identity_decide("nope:1", a, "merge")
+        listed = project.identity_review(5)
+        assert all(p["match_probability"] < 0.9 for p in listed)
+        probabilities = [p["match_probability"] for p in listed]
+        assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_keeping_apart_splits_only_what_it_must():
+    from patron.identity.clusters import components_keeping_apart
+
+    ids = pd.Series(["a", "b", "c", "d"])
+    pairs = pd.DataFrame({"unique_id_l": ["a", "b", "c"], "unique_id_r": ["b", "c", "d"],
+                          "match_probability": [0.99, 0.6, 0.95]})
+    labels = components_keeping_apart(ids, pairs, [("a", "d")])
+    assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]

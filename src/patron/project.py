@@ -8,6 +8,7 @@ from pathlib import Path
 from patron.config import ConfigProblems, ProjectConfig, load_project
 from patron.errors import ConfigError, WarehouseError
 from patron.identity import ResolveResult, resolve
+from patron.identity.review import decide, pairs_to_review
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.model import TABLES
@@ -96,6 +97,12 @@ class Project:
         if self.config is None:
             raise ConfigError("not found; identity resolution needs the sources' systems from it", "patron.yml")
         return resolve(self.existing_warehouse(), self.config)
+
+    def identity_review(self, limit: int = 50) -> list[dict]:
+        return pairs_to_review(self.existing_warehouse(), limit)
+
+    def identity_decide(self, record_l: str, record_r: str, decision: str, note: str | None = None) -> None:
+        decide(self.existing_warehouse(), record_l, record_r, decision, note)
 
     def customer(self, query: str) -> Customer360 | CustomerMatches:
         """The 360 view of the customer `query` names (master id, any source id, email or name);

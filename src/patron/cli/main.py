@@ -139,6 +139,40 @@ def identity_resolve(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, f
     ], {"count"})
 
 
+@identity_app.command("review")
+def identity_review(
+    limit: Annotated[int, typer.Option(help="At most this many pairs.")] = 30,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Pairs the model is unsure about (between review_below and match_threshold), most likely first."""
+    with Project.open(config, db) as project:
+        pairs = project.identity_review(limit)
+    if fmt is Format.json:
+        emit_json(pairs)
+    elif not pairs:
+        out.print("Nothing to review.")
+    else:
+        table("Pairs to review: decide with `patron identity decide RECORD RECORD --merge|--apart`",
+              ["record", "name", "domain", "record ", "name ", "domain ", "probability"],
+              [[p["record_l"], p["name_l"], p["domain_l"], p["record_r"], p["name_r"], p["domain_r"],
+                f"{p['match_probability']:.3f}"] for p in pairs], {"probability"})
+
+
+@identity_app.command("decide")
+def identity_decide(
+    record_l: Annotated[str, typer.Argument(help="A record, written system:ref.")],
+    record_r: Annotated[str, typer.Argument(help="Another record, written system:ref.")],
+    merge: Annotated[bool, typer.Option("--merge/--apart", help="Same customer (--merge) or not (--apart).")],
+    note: Annotated[str | None, typer.Option(help="Why, for whoever looks next.")] = None,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
+) -> None:
+    """Record a person's decision about two records; it wins over the model on every later run."""
+    with Project.open(config, db) as project:
+        project.identity_decide(record_l, record_r, "merge" if merge else "apart", note)
+    out.print(f"Recorded: {record_l} and {record_r} {'are' if merge else 'are not'} the same customer. "
+              "Run `patron identity resolve` to apply it.")
+
+
 customer_app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 

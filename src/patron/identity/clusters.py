@@ -63,3 +63,40 @@ def pair_quality(predicted: pd.Series, truth: pd.Series) -> dict[str, float]:
     recall = tp / true if true else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "true_pairs": true, "predicted_pairs": pred}
+
+
+def components_keeping_apart(ids: pd.Series, pairs: pd.DataFrame, apart: list[tuple[str, str]]) -> np.ndarray:
+    """Connected components where the given pairs never end up together.
+
+    Edges are added strongest first (Kruskal's order); an edge that would join two groups
+    holding a kept-apart pair is skipped. Union-find written out because no library offers
+    union-find with cannot-link constraints.
+    """
+    index = {u: i for i, u in enumerate(ids)}
+    parent = list(range(len(index)))
+    forbidden: dict[int, set[int]] = {}
+    for a, b in apart:
+        if a in index and b in index:
+            forbidden.setdefault(index[a], set()).add(index[b])
+            forbidden.setdefault(index[b], set()).add(index[a])
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    order = pairs.sort_values("match_probability", ascending=False, kind="stable")
+    for left, right in zip(order["unique_id_l"], order["unique_id_r"], strict=True):
+        if left not in index or right not in index:
+            continue
+        a, b = root(index[left]), root(index[right])
+        if a == b:
+            continue
+        fa, fb = forbidden.get(a, set()), forbidden.get(b, set())
+        if any(root(x) == b for x in fa) or any(root(x) == a for x in fb):
+            continue
+        parent[b] = a
+        if fb:
+            forbidden[a] = fa | fb
+    return np.array([root(i) for i in range(len(index))])

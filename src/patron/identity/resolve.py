@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from patron.config import ProjectConfig
-from patron.identity.clusters import components, stable_ids
+from patron.identity.clusters import components, components_keeping_apart, stable_ids
 from patron.identity.golden import build_golden
 from patron.identity.linkage import model_links, rule_links
 from patron.identity.records import build_records, sources_table
@@ -43,8 +43,17 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     rules = rule_links(records)
     model = model_links(records, settings.review_below)
     links = pd.concat([rules, model.pairs], ignore_index=True)
+    decided = wh.df("SELECT record_l, record_r, decision FROM identity_decisions")
+    merges = decided[decided["decision"] == "merge"]
+    apart = list(zip(*(decided.loc[decided["decision"] == "apart", c] for c in ("record_l", "record_r")),
+                     strict=True))
+    # a person's decision wins over the rules and the model
+    links = pd.concat([links, pd.DataFrame({
+        "unique_id_l": merges["record_l"], "unique_id_r": merges["record_r"],
+        "method": "decision:merge", "match_probability": 1.0})], ignore_index=True)
     accepted = links[links["match_probability"] >= settings.match_threshold]
-    labels = components(records["unique_id"], accepted)
+    labels = (components_keeping_apart(records["unique_id"], accepted, apart) if apart
+              else components(records["unique_id"], accepted))
     previous = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
     master = stable_ids(records["unique_id"], labels, previous)
     linked_by = (pd.concat([accepted[["unique_id_l", "method"]].rename(columns={"unique_id_l": "u"}),
@@ -56,7 +65,10 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         "system": records["system"], "ref": records["ref"], "customer_id": master,
         "method": records["unique_id"].map(linked_by).fillna("alone").where(~nothing, "nothing_to_match"),
     })
-    review = links[(links["match_probability"] < settings.match_threshold)]
+    decided_pairs = set(zip(decided["record_l"], decided["record_r"], strict=True))
+    decided_pairs |= {(b, a) for a, b in decided_pairs}
+    review = links[(links["match_probability"] < settings.match_threshold) & ~pd.Series(
+        list(zip(links["unique_id_l"], links["unique_id_r"], strict=True)), index=links.index).isin(decided_pairs)]
     with wh.transaction():
         wh.execute("DELETE FROM identity_map")
         with wh.frame("_patron_resolved", out) as f:

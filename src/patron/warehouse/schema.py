@@ -79,6 +79,14 @@ SYSTEM_DDL = {
             sources VARCHAR[] NOT NULL,
             built_at TIMESTAMP NOT NULL
         )""",
+    "identity_decisions": """
+        CREATE TABLE identity_decisions (
+            record_l VARCHAR NOT NULL,
+            record_r VARCHAR NOT NULL,
+            decision VARCHAR NOT NULL,
+            note VARCHAR,
+            decided_at TIMESTAMP NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -164,5 +172,5 @@ def _is_complete(wh: Warehouse) -> bool:
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
     need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
                                   ("identity_links", "linked"), ("identity_model", "model"),
-                                  ("customer_golden", "built_at"))}
+                                  ("customer_golden", "built_at"), ("identity_decisions", "decision"))}
     return need <= have
