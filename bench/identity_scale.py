@@ -16,7 +16,6 @@ import platform
 import shutil
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 

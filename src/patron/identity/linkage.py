@@ -11,16 +11,44 @@ the phone number. Blocks stay small at millions of records, unlike a plain name 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-BLOCKING = (
-    ("name_norm",),
-    ("substr(name_norm, 1, 5)", "right(name_norm, 5)"),
-    ("substr(name_norm, 1, 3)", "right(name_norm, 8)"),
-    ("domain",),
-    ("phone",),
+
+@dataclass(frozen=True)
+class LinkageSpec:
+    """What the model compares and how pairs are found: data, not code paths."""
+
+    columns: tuple[str, ...]
+    blocking: tuple[tuple[str, ...], ...]
+    em_blocking: tuple[tuple[str, ...], ...]
+    prior_rules: tuple[tuple[str, ...], ...]  # near-certain rules, to estimate how often records match
+    prior_recall: float
+    comparisons: Callable[[], list] = field(compare=False)
+
+
+def _company_comparisons() -> list:
+    import splink.comparison_library as cl
+
+    return [cl.JaroWinklerAtThresholds("name_norm", [0.97, 0.9, 0.8]), cl.ExactMatch("domain"),
+            cl.ExactMatch("phone")]
+
+
+COMPANIES = LinkageSpec(
+    columns=("name_norm", "domain", "phone"),
+    blocking=(
+        ("name_norm",),
+        ("substr(name_norm, 1, 5)", "right(name_norm, 5)"),
+        ("substr(name_norm, 1, 3)", "right(name_norm, 8)"),
+        ("domain",),
+        ("phone",),
+    ),
+    em_blocking=(("name_norm",), ("domain",)),
+    prior_rules=(("domain",),),
+    prior_recall=0.8,
+    comparisons=_company_comparisons,
 )
 
 
@@ -47,33 +75,54 @@ def rule_links(records: pd.DataFrame) -> pd.DataFrame:
     return pairs.drop_duplicates(["unique_id_l", "unique_id_r"])
 
 
-def model_links(records: pd.DataFrame, review_below: float, seed: int = 1) -> Links:
+def _person_comparisons() -> list:
+    import splink.comparison_library as cl
+
+    return [
+        cl.JaroWinklerAtThresholds("given_name", [0.95, 0.88]),
+        cl.JaroWinklerAtThresholds("surname", [0.95, 0.88]),
+        cl.DamerauLevenshteinAtThresholds("date_of_birth", [1, 2]),
+        cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
+        cl.ExactMatch("postcode"),
+        cl.JaroWinklerAtThresholds("address_1", [0.9]),
+    ]
+
+
+# people, for consumer customers (and the FEBRL benchmark): names, birth dates, national ids
+PERSONS = LinkageSpec(
+    columns=("given_name", "surname", "date_of_birth", "soc_sec_id", "postcode", "address_1"),
+    blocking=(("soc_sec_id",), ("given_name",), ("surname",), ("date_of_birth",), ("postcode",)),
+    em_blocking=(("date_of_birth",), ("postcode",)),
+    prior_rules=(("soc_sec_id",), ("given_name", "surname", "date_of_birth")),
+    prior_recall=0.9,
+    comparisons=_person_comparisons,
+)
+
+
+def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
+                spec: LinkageSpec = COMPANIES) -> Links:
     """Splink's scored pairs at or above `review_below`, with the fitted parameters."""
     # Splink brings its own DuckDB session; records go in as a frame and pairs come back,
     # so none of its working tables lands in the warehouse.
-    import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    data = records[["unique_id", "name_norm", "domain", "phone"]].copy()
-    if len(data) < 2 or data["name_norm"].notna().sum() < 2:
+    data = records[["unique_id", *spec.columns]].copy()
+    if len(data) < 2 or data[spec.columns[0]].notna().sum() < 2:
         return Links(_empty(), {})
     settings = SettingsCreator(
         link_type="dedupe_only",
-        blocking_rules_to_generate_predictions=[block_on(*b) for b in BLOCKING],
-        comparisons=[
-            cl.JaroWinklerAtThresholds("name_norm", [0.97, 0.9, 0.8]),
-            cl.ExactMatch("domain"),
-            cl.ExactMatch("phone"),
-        ],
+        blocking_rules_to_generate_predictions=[block_on(*b) for b in spec.blocking],
+        comparisons=spec.comparisons(),
         retain_intermediate_calculation_columns=False,
     )
     db = DuckDBAPI()
     linker = Linker(db.register(data), settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match([block_on("domain")], recall=0.8)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    for rule in ("name_norm", "domain"):
+    for rule in spec.em_blocking:
         linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
+            block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
     scored = linker.inference.predict(threshold_match_probability=review_below).as_pandas_dataframe()
     pairs = scored[["unique_id_l", "unique_id_r", "match_probability"]].assign(method="model")
     return Links(pairs[["unique_id_l", "unique_id_r", "method", "match_probability"]],
