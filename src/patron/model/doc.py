@@ -81,6 +81,14 @@ opening an older file upgrades it |
 read = loaded + quarantined + already loaded (`rows_updated` counts loaded rows that replaced a changed row) |
 | `quarantine` | one row per problem of each rejected row: load, source, table, file, row_number, field, \
 value, reason, and the whole raw record as JSON |
+| `identity_map` | every source record (system, ref) with its master `customer_id` and how it was linked \
+(`rule:domain`, `rule:email`, `model`, `decision:merge`, `alone`, `nothing_to_match`) |
+| `identity_links` | every scored pair of records (`system:ref`) with its method, match probability and \
+whether it was linked |
+| `identity_decisions` | a person's merge or apart decision on two records; it wins on every later run |
+| `identity_model` | the fitted linkage model (Splink's JSON settings with its m and u probabilities) |
+| `customer_golden` | one row per master customer: each field chosen by its survivorship rule, the number \
+of source records and the sources |
 
 Loading is idempotent: a row whose key this source already loaded with the same values is
 counted as *already loaded* and written nowhere; with changed values it replaces the old row.
