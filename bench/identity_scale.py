@@ -44,10 +44,11 @@ def run(customers: int) -> dict:
     from patron.project import Project
 
     folder = OUT / f"identity-{customers}"
-    shutil.rmtree(folder, ignore_errors=True)
-    generate(customers, seed=5, out=folder, as_of=date(2026, 6, 30), usage_days=1)
-    with Project.open(folder / "patron.yml", require_config=True) as p:
-        p.ingest()
+    if not (folder / "patron.duckdb").exists() or not (folder / "truth" / "planted.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        generate(customers, seed=5, out=folder, as_of=date(2026, 6, 30), usage_days=1)
+        with Project.open(folder / "patron.yml", require_config=True) as p:
+            p.ingest()
     proc = subprocess.Popen([sys.executable, "-c", RESOLVE, str(folder)], stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     if status != 0:

@@ -3,18 +3,21 @@
 Rules (certain): the same company web domain, or the same email address under two refs.
 Probabilistic (Fellegi-Sunter, Splink on DuckDB, m estimated by EM, u by random sampling):
 compares normalised name (Jaro-Winkler), domain and phone. Blocking rules, stated: pairs are
-only scored when they share the normalised name, or its first five and last five letters, or
-its first three and last eight letters (so one typo anywhere still meets), or the domain, or
-the phone number. Blocks stay small at millions of records, unlike a plain name prefix.
+only scored when they share the normalised name, or its first seven letters and its length (a
+typo that swaps letters after the seventh), or the domain, or the phone number. Rules on a
+short prefix or on common endings ("...solutions") make blocks of millions of pairs at scale.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from patron.warehouse import scratch_connection
 
 
 @dataclass(frozen=True)
@@ -40,8 +43,7 @@ COMPANIES = LinkageSpec(
     columns=("name_norm", "domain", "phone"),
     blocking=(
         ("name_norm",),
-        ("substr(name_norm, 1, 5)", "right(name_norm, 5)"),
-        ("substr(name_norm, 1, 3)", "right(name_norm, 8)"),
+        ("substr(name_norm, 1, 7)", "length(name_norm)"),
         ("domain",),
         ("phone",),
     ),
@@ -100,8 +102,12 @@ PERSONS = LinkageSpec(
 
 
 def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
-                spec: LinkageSpec = COMPANIES) -> Links:
-    """Splink's scored pairs at or above `review_below`, with the fitted parameters."""
+                spec: LinkageSpec = COMPANIES, predict_on: pd.DataFrame | None = None) -> Links:
+    """Splink's scored pairs at or above `review_below`, with the fitted parameters.
+
+    The model is fitted on `records`; pairs are scored among `predict_on` (default: the same
+    records), so a model can learn from every record and score only representatives.
+    """
     # Splink brings its own DuckDB session; records go in as a frame and pairs come back,
     # so none of its working tables lands in the warehouse.
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -109,13 +115,17 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
     data = records[["unique_id", *spec.columns]].copy()
     if len(data) < 2 or data[spec.columns[0]].notna().sum() < 2:
         return Links(_empty(), {})
+    targets = data if predict_on is None else predict_on[["unique_id", *spec.columns]].copy()
+    if len(targets) < 2:
+        return Links(_empty(), {})
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[block_on(*b) for b in spec.blocking],
         comparisons=spec.comparisons(),
         retain_intermediate_calculation_columns=False,
     )
-    db = DuckDBAPI()
+    spill = tempfile.TemporaryDirectory(prefix="patron-linkage-")
+    db = DuckDBAPI(connection=scratch_connection(0.3, spill.name))
     linker = Linker(db.register(data), settings, log_level=logging.ERROR)
     linker.training.estimate_probability_two_random_records_match(
         [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
@@ -123,10 +133,14 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
     for rule in spec.em_blocking:
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
-    scored = linker.inference.predict(threshold_match_probability=review_below).as_pandas_dataframe()
-    pairs = scored[["unique_id_l", "unique_id_r", "match_probability"]].assign(method="model")
-    return Links(pairs[["unique_id_l", "unique_id_r", "method", "match_probability"]],
-                 linker.misc.save_model_to_json())
+    params = linker.misc.save_model_to_json()
+    if predict_on is not None:
+        linker = Linker(db.register(targets), params, log_level=logging.ERROR)
+    scored = linker.inference.predict(threshold_match_probability=review_below)
+    pairs = scored.as_duckdbpyrelation().select("unique_id_l, unique_id_r, 'model' AS method, match_probability").df()
+    db.duckdb_con.close()
+    spill.cleanup()
+    return Links(pairs, params)
 
 
 def _empty() -> pd.DataFrame:

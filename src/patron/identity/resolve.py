@@ -41,7 +41,7 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     sources_table(wh, cfg.systems())
     records = build_records(wh, settings.free_email_domains)
     rules = rule_links(records)
-    model = model_links(records, settings.review_below)
+    model = model_links(records, settings.review_below, predict_on=representatives(records, rules))
     links = pd.concat([rules, model.pairs], ignore_index=True)
     decided = wh.df("SELECT record_l, record_r, decision FROM identity_decisions")
     merges = decided[decided["decision"] == "merge"]
@@ -87,6 +87,21 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         model_links=int((model.pairs["match_probability"] >= settings.match_threshold).sum()),
         to_review=len(review), alone=int(nothing.sum()), kept_ids=kept, new_ids=len(records) - kept,
     )
+
+
+def representatives(records: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
+    """One record per group the rules already joined, carrying the group's best attributes.
+
+    The model then compares groups, not every record: a workspace called "Northwind" no longer
+    meets every other "Northwind" workspace, and millions of records stay millions of pairs.
+    """
+    labels = components(records["unique_id"], rules)
+    df = records[["unique_id", "name_norm", "domain", "phone"]].assign(
+        _group=labels, _len=records["name_norm"].fillna("").str.len())
+    best = df.sort_values(["_group", "_len", "unique_id"], ascending=[True, False, True]).drop_duplicates("_group")
+    fill = df.groupby("_group").agg(domain=("domain", "first"), phone=("phone", "first"))
+    return best.drop(columns=["domain", "phone"]).join(fill, on="_group")[
+        ["unique_id", "name_norm", "domain", "phone"]].reset_index(drop=True)
 
 
 def _assign(wh: Warehouse) -> None:

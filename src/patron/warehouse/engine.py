@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -118,7 +119,15 @@ class Warehouse:
         self.close()
 
 
-def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
+def _memory_mb(share: float) -> int:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 4096
+    return max(256, int(total * share / 2**20))
+
+
+def _connect(path: Path | None, memory_share: float = 0.45) -> duckdb.DuckDBPyConnection:
     target = str(path) if path is not None else ":memory:"
     try:
         con = duckdb.connect(target)
@@ -130,9 +139,18 @@ def _connect(path: Path | None) -> duckdb.DuckDBPyConnection:
     except duckdb.Error as e:
         raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
     con.execute("SET autoinstall_known_extensions = false")  # offline: never fetch an extension
+    # a share of the machine, not DuckDB's default 80%: linkage runs a second engine beside this one
+    con.execute(f"SET memory_limit = '{_memory_mb(memory_share)}MB'")
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = true")
     con.execute("SET enable_progress_bar_print = false")
+    return con
+
+
+def scratch_connection(memory_share: float, spill_to: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory engine for another library's working tables (linkage), capped and able to spill."""
+    con = _connect(None, memory_share)
+    con.execute(f"SET temp_directory = '{spill_to.replace(chr(39), chr(39) * 2)}'")
     return con
 
 
