@@ -28,6 +28,8 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_throughput.py
 	$(BIN)/python bench/generate_scale.py
+	$(BIN)/python bench/febrl.py
+	$(BIN)/python bench/identity_scale.py
 
 clean:
 	rm -rf $(VENV) patron-demo bench/out .pytest_cache .ruff_cache
