@@ -76,7 +76,7 @@ def _nps_counts(wh: Warehouse, start: date, end: date) -> tuple[int, int, int]:
 
 def _mrr_at(wh: Warehouse, day: date) -> tuple[float, int]:
     mrr, accounts = wh.rows(
-        "SELECT coalesce(sum(mrr), 0), count(DISTINCT customer_ref) FROM subscriptions "
+        "SELECT coalesce(sum(mrr), 0), count(DISTINCT coalesce(customer_id, customer_ref)) FROM subscriptions "
         "WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)",
         [day, day],
     )[0]
@@ -108,15 +108,17 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date) -> None:
     year_ago = as_of - timedelta(days=365)
     mrr_then, accounts_then = _mrr_at(wh, year_ago)
     if wh.scalar("SELECT count(*) FROM subscriptions"):
-        b.headlines.append(Headline("Active accounts", accounts, "count", previous=accounts_then,
-                                    note="billing accounts with an active subscription today"))
+        b.headlines.append(Headline("Active customers", accounts, "count", previous=accounts_then,
+                                    note="customers with an active subscription today (master customers "
+                                         "once identity is resolved, else billing accounts)"))
         b.headlines.append(Headline("MRR", mrr_now, "currency", previous=mrr_then,
                                     note="sum of active subscriptions' monthly recurring revenue today"))
         kept, base = wh.rows(
-            "WITH earlier AS (SELECT DISTINCT customer_ref FROM subscriptions WHERE start_date <= ? "
-            "AND (end_date IS NULL OR end_date > ?)), current_ AS (SELECT DISTINCT customer_ref FROM subscriptions "
-            "WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)) "
-            "SELECT count(*) FILTER (WHERE customer_ref IN (SELECT customer_ref FROM current_)), count(*) FROM earlier",
+            "WITH earlier AS (SELECT DISTINCT coalesce(customer_id, customer_ref) AS c FROM subscriptions "
+            "WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)), current_ AS (SELECT DISTINCT "
+            "coalesce(customer_id, customer_ref) AS c FROM subscriptions WHERE start_date <= ? "
+            "AND (end_date IS NULL OR end_date > ?)) "
+            "SELECT count(*) FILTER (WHERE c IN (SELECT c FROM current_)), count(*) FROM earlier",
             [year_ago, year_ago, as_of, as_of],
         )[0]
         churn = stats.proportion(base - kept, base)
