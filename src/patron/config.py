@@ -83,6 +83,8 @@ class ProjectConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     journey: list[JourneyStage] = Field(default_factory=list)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    metrics: dict[str, dict] = Field(
+        default_factory=dict, description="metric name -> owner, target, or any field of a definition")
 
     # where the file lives; paths inside are relative to it
     root: Path = Field(default=Path("."), exclude=True)

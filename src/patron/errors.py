@@ -25,5 +25,13 @@ class SourceError(PatronError):
         super().__init__(f"{where}: {message}")
 
 
+class MetricError(PatronError):
+    """A metric cannot be evaluated as asked: names the metric."""
+
+    def __init__(self, message: str, metric: str):
+        self.metric = metric
+        super().__init__(f"metric {metric}: {message}")
+
+
 class WarehouseError(PatronError):
     """The warehouse file cannot be opened, is not patron's, or is of a schema this version cannot read."""

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from patron.config import ConfigProblems, ProjectConfig, load_project
 from patron.errors import ConfigError, WarehouseError
 from patron.identity import ResolveResult, resolve
 from patron.identity.review import decide, pairs_to_review
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
+from patron.metrics import MetricSpec, builtin_catalog, evaluate, with_overrides
 from patron.model import TABLES
 from patron.report.customer360 import Customer360, CustomerMatches, find
 from patron.report.customer360 import build as build_360
@@ -110,6 +113,17 @@ class Project:
         wh = self.existing_warehouse()
         found = find(wh, query)
         return found if isinstance(found, CustomerMatches) else build_360(wh, found)
+
+    def catalog(self) -> dict[str, MetricSpec]:
+        """The built-in metrics with patron.yml's owners, targets and definitions laid over them."""
+        return with_overrides(builtin_catalog(), self.config.metrics if self.config else {})
+
+    def metric(self, name: str, by: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
+        """Evaluate one metric by slice and period (stored in metric_values); a pandas table."""
+        specs = self.catalog()
+        if name not in specs:
+            raise ConfigError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}", key="metrics")
+        return evaluate(self.existing_warehouse(), specs[name], by, period)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

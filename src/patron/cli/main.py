@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
@@ -171,6 +172,65 @@ def identity_decide(
         project.identity_decide(record_l, record_r, "merge" if merge else "apart", note)
     out.print(f"Recorded: {record_l} and {record_r} {'are' if merge else 'are not'} the same customer. "
               "Run `patron identity resolve` to apply it.")
+
+
+metrics_app = typer.Typer(help="The metric catalog: one definition of each number.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
+
+
+@metrics_app.command("list")
+def metrics_list(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """Every metric: what it measures, its unit, owner and target."""
+    specs = Project.open(config).catalog()
+    if fmt is Format.json:
+        emit_json([s.model_dump() for s in specs.values()])
+        return
+    table("Metric catalog", ["metric", "label", "unit", "better", "owner", "target"],
+          [[s.name, s.label, s.unit, s.better, s.owner, s.target] for s in specs.values()])
+
+
+@metrics_app.command("explain")
+def metrics_explain(name: str, config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """A metric's definition, its SQL and its owner."""
+    from patron.metrics import compile_metric, render
+
+    specs = Project.open(config).catalog()
+    if name not in specs:
+        raise PatronError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}")
+    s = specs[name]
+    sql = render(compile_metric(s, [], "month"))
+    if fmt is Format.json:
+        emit_json(s.model_dump() | {"sql": sql})
+        return
+    out.print(f"[bold]{s.label}[/] ({s.name})\n{s.definition}\n")
+    out.print(f"unit {s.unit}, {s.better} is better; owner {s.owner or '(none set)'}; target "
+              f"{s.target if s.target is not None else '(none set)'}; by: {', '.join(s.dimensions)}\n")
+    out.print(sql, highlight=False, soft_wrap=True)
+
+
+@metrics_app.command("show")
+def metrics_show(
+    name: str,
+    by: Annotated[list[str] | None, typer.Option("--by", help="Slice by this dimension (repeatable).")] = None,
+    period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year.")] = None,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """A metric's values with n and 95% intervals; a change is flagged only when significant."""
+    with Project.open(config, db) as project:
+        df = project.metric(name, by or [], period)
+    if fmt is Format.json:
+        emit_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+        return
+    keys = [*(by or []), *(["period"] if period else [])]
+    rows = []
+    for _, r in df.iterrows():
+        ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.2f} to {r['ci_high']:.2f}"
+        change = "" if r["significant"] is None else ("significant" if r["significant"] else "no")
+        labels = ["(none)" if r[k] is None or pd.isna(r[k]) else str(r[k])[:10] for k in keys]
+        value = "not available (no data)" if pd.isna(r["value"]) else f"{r['value']:.2f}"
+        rows.append([*labels, value, ci,
+                     int(r["n"]), change])
+    table(name, [*keys, "value", "95% interval", "n", "change vs previous"], rows, {"value", "n"})
 
 
 customer_app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)

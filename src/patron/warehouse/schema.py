@@ -87,6 +87,20 @@ SYSTEM_DDL = {
             note VARCHAR,
             decided_at TIMESTAMP NOT NULL
         )""",
+    "metric_values": """
+        CREATE TABLE metric_values (
+            run_id VARCHAR NOT NULL,
+            evaluated_at TIMESTAMP NOT NULL,
+            metric VARCHAR NOT NULL,
+            slice VARCHAR NOT NULL,
+            grain VARCHAR NOT NULL,
+            period DATE,
+            value DOUBLE,
+            n BIGINT NOT NULL,
+            ci_low DOUBLE,
+            ci_high DOUBLE,
+            p_value DOUBLE
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -172,5 +186,6 @@ def _is_complete(wh: Warehouse) -> bool:
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
     need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
                                   ("identity_links", "linked"), ("identity_model", "model"),
-                                  ("customer_golden", "built_at"), ("identity_decisions", "decision"))}
+                                  ("customer_golden", "built_at"), ("identity_decisions", "decision"),
+                                  ("metric_values", "p_value"))}
     return need <= have

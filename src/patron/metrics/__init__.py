@@ -1,0 +1,7 @@
+"""The metric catalog: specs as data, compiled to SQL for any engine, evaluated with honest statistics."""
+
+from patron.metrics.compile import compile_metric, render
+from patron.metrics.evaluate import evaluate
+from patron.metrics.spec import MetricSpec, builtin_catalog, with_overrides
+
+__all__ = ["MetricSpec", "builtin_catalog", "compile_metric", "evaluate", "render", "with_overrides"]
