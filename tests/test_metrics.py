@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 import sqlglot
 from scipy import stats as st
@@ -135,3 +136,55 @@ def resolved_demo(demo_loaded, tmp_path_factory):
     with Project.open(config, copy, require_config=True) as project:
         project.resolve_identities()
     return config, copy
+
+
+SUBSCRIPTIONS = """subscription_id,customer_ref,mrr,start_date,end_date
+a,A,100,2024-01-05,2024-03-10
+a,A,150,2024-03-10,
+b,B,200,2024-01-01,2024-02-15
+c,C,50,2024-02-03,
+d,D,80,2024-01-02,2024-02-10
+d2,D,90,2024-03-05,
+e,E,300,2023-12-01,2024-02-20
+e,E,200,2024-02-20,
+"""
+
+
+@pytest.fixture
+def revenue(tmp_path):
+    write(tmp_path / "s.csv", SUBSCRIPTIONS)
+    p = Project.open(None, tmp_path / "w.duckdb")
+    p.ingest_file(tmp_path / "s.csv", "subscriptions")
+    yield p
+    p.close()
+
+
+def _by_month(project, name):
+    df = project.metric(name)
+    return {str(r["period"])[:7]: r for _, r in df.iterrows()}
+
+
+def test_mrr_and_its_movements_by_hand(revenue):
+    mrr = _by_month(revenue, "mrr")
+    assert {m: r["value"] for m, r in mrr.items()} == {
+        "2023-12": 300, "2024-01": 680, "2024-02": 350, "2024-03": 490}
+    grr, nrr = _by_month(revenue, "grr_monthly"), _by_month(revenue, "nrr_monthly")
+    assert grr["2024-02"]["value"] == pytest.approx(300 / 680)  # 680 - contraction 100 - churn 280
+    assert nrr["2024-03"]["value"] == pytest.approx(400 / 350)  # + expansion 50; D's return is not retention
+    assert grr["2024-03"]["value"] == pytest.approx(1.0)
+    assert pd.isna(grr["2023-12"]["value"]) and grr["2023-12"]["n"] == 0  # nobody paid before: not 0%
+    churn = _by_month(revenue, "logo_churn_monthly")
+    assert (churn["2024-02"]["value"], churn["2024-02"]["n"]) == (0.5, 4)
+    assert churn["2024-02"]["ci_low"] < 0.5 < churn["2024-02"]["ci_high"]
+    rev = _by_month(revenue, "revenue_churn_monthly")
+    assert rev["2024-02"]["value"] == pytest.approx(280 / 680)
+
+
+def test_movements_add_up_to_the_change_in_mrr(revenue):
+    raw = revenue.warehouse.df(render(compile_metric(builtin_catalog()["mrr"])))
+    change = raw["mrr_end"] - raw["mrr_start"]
+    moves = raw["new"] + raw["reactivation"] + raw["expansion"] - raw["contraction"] - raw["churn"]
+    assert (change - moves).abs().max() < 1e-9
+    assert raw.loc[raw["period"].astype(str).str.startswith("2024-03"), "reactivation"].iloc[0] == 90
+    with pytest.raises(MetricError, match="monthly metric"):
+        revenue.metric("grr_monthly", [], "quarter")

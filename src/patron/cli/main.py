@@ -221,7 +221,7 @@ def metrics_show(
     if fmt is Format.json:
         emit_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
         return
-    keys = [*(by or []), *(["period"] if period else [])]
+    keys = [*(by or []), *(["period"] if "period" in df.columns else [])]
     rows = []
     for _, r in df.iterrows():
         ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.2f} to {r['ci_high']:.2f}"

@@ -27,6 +27,10 @@ def _estimate(spec: MetricSpec, row: pd.Series) -> stats.Estimate:
     n = int(row["n"])
     if n == 0:  # no data: not available, never 0
         return stats.Estimate(None, 0)
+    if spec.kind == "revenue":
+        if spec.successes:
+            return stats.proportion(int(row["good"]), n)
+        return stats.Estimate(None if pd.isna(row["value"]) else float(row["value"]), n)
     if spec.kind == "nps":
         return stats.nps(int(row["pro"]), n - int(row["pro"]) - int(row["det"]), int(row["det"]))
     if spec.kind == "share":
@@ -50,7 +54,7 @@ def _p_value(spec: MetricSpec, now: pd.Series, before: pd.Series) -> float | Non
         a = (int(now["pro"]), int(now["n"] - now["pro"] - now["det"]), int(now["det"]))
         b = (int(before["pro"]), int(before["n"] - before["pro"] - before["det"]), int(before["det"]))
         return stats.nps_change_p_value(a, b)
-    if spec.kind == "share":
+    if spec.kind == "share" or (spec.kind == "revenue" and spec.successes):
         n1, n2 = int(now["n"]), int(before["n"])
         if min(n1, n2) < 2:
             return None
@@ -70,6 +74,8 @@ def evaluate(wh: Warehouse, spec: MetricSpec, by: list[str] | None = None, perio
              store: bool = True) -> pd.DataFrame:
     """One row per slice (and period): value, n, ci_low, ci_high, previous, p_value, significant."""
     by = by or []
+    if spec.kind == "revenue":
+        period = period or "month"
     raw = wh.df(render(compile_metric(spec, by, period)))
     rows = []
     seen: dict[tuple, pd.Series] = {}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from patron.errors import ConfigError
 from patron.model import TABLES
 
-Kind = Literal["nps", "share", "mean", "count", "sum", "median", "p90"]
+Kind = Literal["nps", "share", "mean", "count", "sum", "median", "p90", "revenue"]
 PERIODS = ("day", "week", "month", "quarter", "year")
 # dimensions that describe the customer, taken from the golden record through customer_id
 CUSTOMER_DIMENSIONS = ("segment", "region", "industry", "plan", "owner")
@@ -36,11 +36,15 @@ class MetricSpec(BaseModel):
     dimensions: list[str] = Field(default_factory=list)
     owner: str | None = None
     target: float | None = None
+    # revenue metrics: the column of the movements table that is the metric's n, and (for a rate
+    # with an interval) the one counting its successes
+    base: str | None = None
+    successes: str | None = None
 
     @property
     def is_sample(self) -> bool:
         """Rates estimated from a sample of customers' answers get intervals."""
-        return self.kind in ("nps", "share", "mean")
+        return self.kind in ("nps", "share", "mean") or self.successes is not None
 
 
 def problems(spec: MetricSpec) -> list[str]:
