@@ -7,6 +7,8 @@ import math
 import pandas as pd
 import pytest
 import sqlglot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st_h
 from scipy import stats as st
 
 from conftest import write
@@ -188,3 +190,37 @@ def test_movements_add_up_to_the_change_in_mrr(revenue):
     assert raw.loc[raw["period"].astype(str).str.startswith("2024-03"), "reactivation"].iloc[0] == 90
     with pytest.raises(MetricError, match="monthly metric"):
         revenue.metric("grr_monthly", [], "quarter")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st_h.lists(st_h.tuples(st_h.integers(0, 5), st_h.integers(0, 11), st_h.integers(1, 14),
+                              st_h.sampled_from([0, 50, 120, 300])), min_size=1, max_size=20))
+def test_revenue_invariants_hold_for_any_subscriptions(tmp_path_factory, periods):
+    """Movements add up to the change in MRR, GRR never exceeds 100%, NRR is never negative."""
+    lines = ["subscription_id,customer_ref,mrr,start_date,end_date"]
+    for i, (cust, start, length, mrr) in enumerate(periods):
+        begin = pd.Timestamp("2023-01-01") + pd.DateOffset(months=start, days=i % 27)
+        end = begin + pd.DateOffset(months=length) if length < 13 else None
+        lines.append(f"s{i},C{cust},{mrr},{begin.date()},{end.date() if end is not None else ''}")
+    folder = tmp_path_factory.mktemp("prop")
+    write(folder / "s.csv", "\n".join(lines) + "\n")
+    with Project.open(None, folder / "w.duckdb") as p:
+        p.ingest_file(folder / "s.csv", "subscriptions")
+        raw = p.warehouse.df(render(compile_metric(builtin_catalog()["mrr"])))
+        moves = raw["new"] + raw["reactivation"] + raw["expansion"] - raw["contraction"] - raw["churn"]
+        assert ((raw["mrr_end"] - raw["mrr_start"]) - moves).abs().max() < 1e-6
+        grr = p.metric("grr_monthly")["value"].dropna()
+        nrr = p.metric("nrr_monthly")["value"].dropna()
+        assert (grr <= 1 + 1e-12).all() and (grr >= 0).all() and (nrr >= 0).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st_h.integers(0, 200), st_h.integers(0, 200), st_h.integers(0, 200))
+def test_nps_stays_within_100_points(pro, pas, det):
+    from patron import stats
+
+    e = stats.nps(pro, pas, det)
+    if pro + pas + det == 0:
+        assert e.value is None
+    else:
+        assert -100 <= e.ci_low <= e.value <= e.ci_high <= 100

@@ -87,6 +87,8 @@ value, reason, and the whole raw record as JSON |
 whether it was linked |
 | `identity_decisions` | a person's merge or apart decision on two records; it wins on every later run |
 | `identity_model` | the fitted linkage model (Splink's JSON settings with its m and u probabilities) |
+| `metric_values` | every metric evaluation: run, metric, slice (JSON), grain and period, value, n, \
+95% interval and the p-value of the change from the period before |
 | `customer_golden` | one row per master customer: each field chosen by its survivorship rule, the number \
 of source records and the sources |
 
