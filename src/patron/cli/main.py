@@ -198,7 +198,7 @@ def metrics_explain(name: str, config: ConfigOpt = Path("patron.yml"), fmt: Form
     if name not in specs:
         raise PatronError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}")
     s = specs[name]
-    sql = render(compile_metric(s, [], "month"))
+    sql = render(compile_metric(s, [], "month"), pretty=True)
     if fmt is Format.json:
         emit_json(s.model_dump() | {"sql": sql})
         return

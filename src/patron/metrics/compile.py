@@ -122,8 +122,8 @@ def compile_metric(spec: MetricSpec, by: list[str] | None = None, period: str | 
     return sqlglot.parse_one(sql, read="duckdb")
 
 
-def render(tree: exp.Expression, dialect: str = "duckdb") -> str:
-    return tree.sql(dialect=dialect)
+def render(tree: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:
+    return tree.sql(dialect=dialect, pretty=pretty)
 
 
 def customer_dimension(name: str) -> bool:

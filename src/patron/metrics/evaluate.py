@@ -87,7 +87,7 @@ def evaluate(wh: Warehouse, spec: MetricSpec, by: list[str] | None = None, perio
         before = seen.get((*key, pd.Timestamp(r["period"]) - step)) if period else None
         p = _p_value(spec, r, before) if before is not None else None
         prev_value = _estimate(spec, before).value if before is not None else None
-        rows.append({**{d: r[d] for d in by}, **({"period": r["period"]} if period else {}),
+        rows.append({**{d: r[d] for d in by}, **({"period": pd.Timestamp(r["period"]).date()} if period else {}),
                      "metric": spec.name, "value": e.value, "n": e.n, "ci_low": e.ci_low, "ci_high": e.ci_high,
                      "previous": prev_value, "p_value": p, "significant": None if p is None else p < 0.05})
         if period:
