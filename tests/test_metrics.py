@@ -224,3 +224,14 @@ def test_nps_stays_within_100_points(pro, pas, det):
         assert e.value is None
     else:
         assert -100 <= e.ci_low <= e.value <= e.ci_high <= 100
+
+
+def test_the_briefing_shows_owners_and_targets_from_the_catalog(project):
+    from patron.report import build
+
+    specs = with_overrides(builtin_catalog(), {"nps": {"owner": "VP Customer Success", "target": 0},
+                                               "csat": {"target": 0.9}})
+    headlines = {h.metric: h for h in build(project.warehouse, specs).headlines if h.metric}
+    assert headlines["nps"].owner == "VP Customer Success"
+    assert headlines["nps"].on_target is False  # February's detractors pull the 90-day NPS below 0
+    assert headlines["csat"].target == 0.9 and headlines["csat"].on_target is False

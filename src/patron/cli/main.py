@@ -312,7 +312,7 @@ def briefing(
     from patron.report import build, render_html
 
     with Project.open(config, db) as project:
-        b = build(project.existing_warehouse())
+        b = build(project.existing_warehouse(), project.catalog())
     out_file.write_text(render_html(b), encoding="utf-8")
     if fmt is Format.json:
         emit_json({"path": str(out_file), "briefing": b.to_dict()})
@@ -385,7 +385,7 @@ def demo(
         with _progress() as bar:
             result = project.ingest(progress=_IngestBar(bar))
         identities = project.resolve_identities()
-        b = build(project.warehouse)
+        b = build(project.warehouse, project.catalog())
         db = project.db
     path = directory / "briefing.html"
     path.write_text(render_html(b), encoding="utf-8")

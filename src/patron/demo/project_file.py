@@ -156,6 +156,14 @@ identity:
   match_threshold: 0.9     # link two records at this match probability or above
   review_below: 0.5        # pairs between this and match_threshold are listed for review
 
+# owners and targets for the metric catalog (`patron metrics list`)
+metrics:
+  nps: {{owner: VP Customer Success, target: 20}}
+  csat: {{owner: Head of Support, target: 0.65}}
+  ces: {{owner: Head of Support, target: 5.0}}
+  mrr: {{owner: Chief Customer Officer}}
+  grr_monthly: {{owner: Chief Customer Officer, target: 0.98}}
+
 # the customer journey: stages in order, and the touchpoints where customers meet the company
 journey:
 {journey}

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
 from patron import stats
+from patron.metrics import MetricSpec
 from patron.model import TABLES
 from patron.warehouse import Warehouse
 
@@ -21,6 +22,16 @@ class Headline:
     previous: float | None = None
     p_value: float | None = None  # of the change from `previous`; significant below 0.05
     note: str = ""
+    metric: str | None = None  # its name in the metric catalog, where it has one
+    owner: str | None = None
+    target: float | None = None
+    better: str = "higher"
+
+    @property
+    def on_target(self) -> bool | None:
+        if self.target is None or self.value is None:
+            return None
+        return self.value >= self.target if self.better == "higher" else self.value <= self.target
 
     @property
     def significant(self) -> bool:
@@ -83,8 +94,9 @@ def _mrr_at(wh: Warehouse, day: date) -> tuple[float, int]:
     return float(mrr), int(accounts)
 
 
-def build(wh: Warehouse) -> Briefing:
-    """Everything the briefing shows, computed from the warehouse."""
+def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefing:
+    """Everything the briefing shows, computed from the warehouse; owners and targets from the
+    metric catalog (patron.yml's `metrics:`)."""
     as_of = _as_of(wh)
     b = Briefing(as_of, datetime.now().strftime("%Y-%m-%d %H:%M"))
     b.tables = [(t, wh.scalar(f"SELECT count(*) FROM {t}")) for t in TABLES]
@@ -100,6 +112,10 @@ def build(wh: Warehouse) -> Briefing:
     if as_of is None:
         return b
     _headlines(wh, b, as_of)
+    for h in b.headlines:
+        spec = (catalog or {}).get(h.metric or "")
+        if spec is not None:
+            h.owner, h.target, h.better = spec.owner, spec.target, spec.better
     return b
 
 
@@ -111,7 +127,7 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date) -> None:
         b.headlines.append(Headline("Active customers", accounts, "count", previous=accounts_then,
                                     note="customers with an active subscription today (master customers "
                                          "once identity is resolved, else billing accounts)"))
-        b.headlines.append(Headline("MRR", mrr_now, "currency", previous=mrr_then,
+        b.headlines.append(Headline("MRR", mrr_now, "currency", previous=mrr_then, metric="mrr",
                                     note="sum of active subscriptions' monthly recurring revenue today"))
         kept, base = wh.rows(
             "WITH earlier AS (SELECT DISTINCT coalesce(customer_id, customer_ref) AS c FROM subscriptions "
@@ -129,20 +145,20 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date) -> None:
     if sum(cur):
         e, p = stats.nps(*cur), stats.nps(*prev)
         b.headlines.append(Headline("NPS, last 90 days", e.value, "points", e.n, e.ci_low, e.ci_high,
-                                    previous=p.value, p_value=stats.nps_change_p_value(cur, prev),
+                                    previous=p.value, p_value=stats.nps_change_p_value(cur, prev), metric="nps",
                                     note="promoters (9-10) minus detractors (0-6); change: two-sample z test"))
     good, n = wh.rows(
         "SELECT count(*) FILTER (WHERE score >= 4), count(*) FROM responses WHERE survey = 'csat' "
         "AND submitted_at > ?", [as_of - timedelta(days=90)])[0]
     if n:
         e = stats.proportion(good, n)
-        b.headlines.append(Headline("CSAT, last 90 days", e.value, "share", e.n, e.ci_low, e.ci_high,
+        b.headlines.append(Headline("CSAT, last 90 days", e.value, "share", e.n, e.ci_low, e.ci_high, metric="csat",
                                     note="share of 4-5 ratings on 1-5; Wilson interval"))
     ces = [r[0] for r in wh.rows(
         "SELECT score FROM responses WHERE survey = 'ces' AND submitted_at > ?", [as_of - timedelta(days=90)])]
     if ces:
         e = stats.mean(ces)
-        b.headlines.append(Headline("CES, last 90 days", e.value, "score", e.n, e.ci_low, e.ci_high,
+        b.headlines.append(Headline("CES, last 90 days", e.value, "score", e.n, e.ci_low, e.ci_high, metric="ces",
                                     note="mean of 1-7, higher is easier; t interval"))
     tickets, median_h = wh.rows(
         "SELECT count(*), median(date_diff('minute', opened_at, first_response_at)) / 60.0 FROM tickets "
