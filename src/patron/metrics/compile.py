@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from patron.errors import MetricError
-from patron.metrics.spec import CUSTOMER_DIMENSIONS, PERIODS, MetricSpec
+from patron.metrics.spec import PERIODS, MetricSpec
 from patron.model import TABLES
 
 AGGREGATES = {
@@ -124,7 +124,3 @@ def compile_metric(spec: MetricSpec, by: list[str] | None = None, period: str | 
 
 def render(tree: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:
     return tree.sql(dialect=dialect, pretty=pretty)
-
-
-def customer_dimension(name: str) -> bool:
-    return name in CUSTOMER_DIMENSIONS
