@@ -113,7 +113,9 @@ def test_demo_end_to_end(tmp_path):
     html = (tmp_path / "co" / "briefing.html").read_text()
     counts = out["ingest"]
     assert counts["read"] == counts["loaded"] + counts["quarantined"] + counts["already_loaded"]
-    assert {h["name"] for h in out["headlines"]} >= {"MRR", "NPS, last 90 days", "Active customers"}
+    headlines = {h["metric"]: h for h in out["headlines"]}
+    assert {"mrr", "nrr_ttm", "nps", "renewal_rate"} <= set(headlines)
+    assert headlines["mrr"]["value"] > 0 and len(headlines["mrr"]["trend"]) == 12
     # self-contained: no tag loads anything (scripts are inline; their text is not parsed as tags)
     assert external_references(html) == [] and "Plotly" in html
     again = patron("demo", "--customers", "400", "--dir", "co", cwd=tmp_path)

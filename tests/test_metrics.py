@@ -13,7 +13,7 @@ from scipy import stats as st
 
 from conftest import write
 from patron.errors import ConfigError, MetricError
-from patron.metrics import builtin_catalog, compile_metric, render, with_overrides
+from patron.metrics import builtin_catalog, compile_group, compile_metric, render, with_overrides
 from patron.project import Project
 
 
@@ -51,8 +51,9 @@ def test_nps_csat_ces_and_percentiles_by_hand(project):
     assert nps["n"].iloc[0] == 57
     jan = project.metric("nps", [], "month").iloc[0]
     assert jan["value"] == pytest.approx(100 * (3 - 2) / 7) and jan["n"] == 7
-    var = (3 / 7 + 2 / 7 - (1 / 7) ** 2) / 7
-    assert jan["ci_low"] == pytest.approx(100 * (1 / 7 - 1.959964 * math.sqrt(var)), abs=1e-3)
+    pp, pd_ = 4 / 10, 3 / 10  # adjusted Wald: one pseudo-response per group
+    half = 1.959964 * math.sqrt((pp + pd_ - (pp - pd_) ** 2) / 10)
+    assert jan["ci_low"] == pytest.approx(100 * (pp - pd_ - half), abs=1e-3)
     csat = project.metric("csat").iloc[0]
     assert (csat["value"], csat["n"]) == (pytest.approx(2 / 3), 3)
     ces = project.metric("ces").iloc[0]
@@ -76,7 +77,8 @@ def test_no_data_is_not_zero(project):
     wh = project.warehouse
     wh.execute("DELETE FROM responses WHERE survey = 'csat'")
     empty = project.metric("csat").iloc[0]
-    assert empty["value"] is None and empty["n"] == 0 and empty["ci_low"] is None
+    assert pd.isna(empty["value"]) and empty["n"] == 0 and pd.isna(empty["ci_low"])
+    assert empty["note"].startswith("not available")
 
 
 def test_evaluations_are_kept_as_history(project):
@@ -98,10 +100,13 @@ def test_bad_slices_periods_and_names_are_refused(project):
 
 @pytest.mark.parametrize("dialect", ["spark", "postgres", "snowflake", "bigquery"])
 def test_every_catalog_metric_transpiles(dialect):
-    for spec in builtin_catalog().values():
+    catalog = builtin_catalog()
+    for spec in catalog.values():
         for by, period in (([], None), (spec.dimensions[:2], "month")):
-            sql = render(compile_metric(spec, by, period), dialect)
+            sql = render(compile_metric(spec, by, period, catalog), dialect)
             sqlglot.parse_one(sql, read=dialect)  # and reads back in that dialect
+    revenue = [s for s in catalog.values() if s.kind == "revenue"]
+    sqlglot.parse_one(render(compile_group(revenue, ["segment"], "month"), dialect), read=dialect)
 
 
 def test_owners_targets_and_new_metrics_come_from_patron_yml():
@@ -208,7 +213,7 @@ def test_revenue_invariants_hold_for_any_subscriptions(tmp_path_factory, periods
         p.ingest_file(folder / "s.csv", "subscriptions")
         raw = p.warehouse.df(render(compile_metric(builtin_catalog()["mrr"])))
         moves = raw["new"] + raw["reactivation"] + raw["expansion"] - raw["contraction"] - raw["churn"]
-        assert ((raw["mrr_end"] - raw["mrr_start"]) - moves).abs().max() < 1e-6
+        assert (((raw["mrr_end"] - raw["mrr_start"]) - moves).abs() < 1e-6).all()
         grr = p.metric("grr_monthly")["value"].dropna()
         nrr = p.metric("nrr_monthly")["value"].dropna()
         assert (grr <= 1 + 1e-12).all() and (grr >= 0).all() and (nrr >= 0).all()
@@ -229,9 +234,135 @@ def test_nps_stays_within_100_points(pro, pas, det):
 def test_the_briefing_shows_owners_and_targets_from_the_catalog(project):
     from patron.report import build
 
-    specs = with_overrides(builtin_catalog(), {"nps": {"owner": "VP Customer Success", "target": 0},
-                                               "csat": {"target": 0.9}})
-    headlines = {h.metric: h for h in build(project.warehouse, specs).headlines if h.metric}
-    assert headlines["nps"].owner == "VP Customer Success"
-    assert headlines["nps"].on_target is False  # February's detractors pull the 90-day NPS below 0
+    specs = with_overrides(builtin_catalog(), {"nps": {"owner": "VP Customer Success", "target": 20},
+                                               "csat": {"target": 0.9}, "ces": {"target": 4}})
+    headlines = {h.metric: h for h in build(project.warehouse, specs).headlines}
+    nps = headlines["nps"]
+    # data runs into February, so January is the last complete month: 3 promoters, 2 detractors of 7
+    assert (nps.period, nps.value, nps.n) == ("Jan 2024", pytest.approx(100 / 7), 7)
+    assert nps.owner == "VP Customer Success" and nps.on_target is False
+    assert nps.ci_low < nps.value < nps.ci_high
     assert headlines["csat"].target == 0.9 and headlines["csat"].on_target is False
+    assert headlines["ces"].on_target is True  # 4.5 against a target of 4, higher is better
+    assert headlines["mrr"].value is None and "not available" in headlines["mrr"].note  # no billing loaded
+    assert nps.trend == [("2024-01", pytest.approx(100 / 7))]  # read back from metric_values
+
+
+def test_headline_trends_come_from_metric_history(contracts):
+    from patron.report import build
+    from patron.report.briefing import last_complete_month
+
+    assert str(last_complete_month(pd.Timestamp("2024-01-31").date())) == "2024-01-01"
+    assert str(last_complete_month(pd.Timestamp("2024-01-30").date())) == "2023-12-01"
+    b = build(contracts.warehouse, builtin_catalog())  # data through 2024-01-20: December is reported
+    mrr = next(h for h in b.headlines if h.metric == "mrr")
+    assert mrr.period == "Dec 2023" and mrr.value == 150 + 30 + 80 + 120 + 60
+    assert mrr.previous == mrr.value  # nothing changed in December
+    assert [m for m, _ in mrr.trend] == [f"2023-{m:02d}" for m in range(1, 13)]
+    assert contracts.warehouse.scalar("SELECT count(DISTINCT metric) FROM metric_values") >= 8
+
+
+# A year of billing for the cohort, renewal, LTV and formula metrics (hand computations below).
+# The cohort paying at the end of 2023-01: A 100, B 200, C 50, F 120, G 60.
+CONTRACTS = """subscription_id,customer_ref,mrr,start_date,end_date,term_months
+sa,A,100,2023-01-01,2023-06-10,12
+sa,A,150,2023-06-10,,12
+sb,B,200,2023-01-01,2023-08-15,12
+sc,C,50,2023-01-01,2023-03-05,1
+sc,C,30,2023-03-05,,1
+sd,D,80,2023-05-01,,12
+sf,F,120,2023-01-10,2024-01-12,12
+sg,G,60,2023-01-03,2024-01-05,12
+sg,G,40,2024-01-05,,12
+se,E,10,2024-01-20,,1
+"""
+
+
+@pytest.fixture
+def contracts(tmp_path):
+    write(tmp_path / "s.csv", CONTRACTS)
+    write(tmp_path / "t.csv", "ticket_id,customer_ref,opened_at\n"
+                              "t1,A,2023-08-02 10:00\nt2,C,2023-08-09 11:00\nt3,C,2023-08-30 09:00\n")
+    write(tmp_path / "o.csv", "order_id,customer_ref,ordered_at,amount,category\n"
+                              "o1,A,2023-08-03,1000,services\no2,D,2023-08-20,500,services\n"
+                              "o3,D,2023-08-21,300,license\n")
+    write(tmp_path / "c.csv", "month,cost_center,amount\n2023-08-01,professional_services,600\n"
+                              "2023-08-01,support,200\n2023-09-01,professional_services,100\n")
+    p = Project.open(None, tmp_path / "w.duckdb")
+    for name, table in (("s", "subscriptions"), ("t", "tickets"), ("o", "orders"), ("c", "costs")):
+        p.ingest_file(tmp_path / f"{name}.csv", table)
+    yield p
+    p.close()
+
+
+def test_trailing_twelve_month_cohort_retention_by_hand(contracts):
+    grr, nrr = _by_month(contracts, "grr_ttm"), _by_month(contracts, "nrr_ttm")
+    # now: A 150 (capped at 100 for GRR), B 0, C 30, F 0 (left in January), G 40
+    assert nrr["2024-01"]["value"] == pytest.approx(220 / 530)
+    assert grr["2024-01"]["value"] == pytest.approx(170 / 530)
+    assert grr["2024-01"]["n"] == 5  # D and E joined after the cohort month
+    assert pd.isna(grr["2023-06"]["value"]) and grr["2023-06"]["n"] == 0  # no year of history yet
+
+
+def test_renewal_rates_by_count_and_revenue_by_hand(contracts):
+    count, revenue = _by_month(contracts, "renewal_rate"), _by_month(contracts, "renewal_rate_revenue")
+    # up in 2024-01: sa (150, renewed), sc (monthly, 30, renewed), sf (120, left), sg (60 -> 40)
+    assert (count["2024-01"]["value"], count["2024-01"]["n"]) == (0.75, 4)
+    assert count["2024-01"]["ci_low"] < 0.75 < count["2024-01"]["ci_high"]
+    assert revenue["2024-01"]["value"] == pytest.approx((150 + 30 + 0 + 40) / (150 + 30 + 120 + 60))
+    # mid-year only the monthly contract is up; B leaving mid-term is churn, not a lost renewal
+    assert (count["2023-08"]["value"], count["2023-08"]["n"]) == (1.0, 1)
+
+
+def test_movement_metrics_ltv_and_formulas_by_hand(contracts):
+    assert _by_month(contracts, "mrr_churn")["2023-08"]["value"] == 200
+    assert _by_month(contracts, "mrr_expansion")["2023-06"]["value"] == 50
+    assert _by_month(contracts, "mrr_contraction")["2023-03"]["value"] == 20
+    assert _by_month(contracts, "mrr_new")["2023-05"]["value"] == 80
+    ltv = _by_month(contracts, "ltv")
+    # August: 6 paying at the start, B left; 440 MRR over 5 customers at the end
+    assert ltv["2023-08"]["value"] == pytest.approx(440 / 5 * 0.75 / (1 / 6))
+    assert pd.isna(ltv["2023-07"]["value"]) and "no customer churned" in ltv["2023-07"]["note"]
+    assert _by_month(contracts, "tickets_per_customer")["2023-08"]["value"] == pytest.approx(3 / 5)
+    margin = _by_month(contracts, "services_gross_margin") if False else {
+        str(r["period"])[:7]: r for _, r in contracts.metric("services_gross_margin", [], "month").iterrows()}
+    assert (margin["2023-08"]["value"], margin["2023-08"]["n"]) == (pytest.approx((1500 - 600) / 1500), 2)
+    assert pd.isna(margin["2023-09"]["value"]) and "no services revenue" in margin["2023-09"]["note"]
+
+
+def test_gross_margin_is_a_parameter_of_ltv(contracts):
+    specs = with_overrides(builtin_catalog(), {"ltv": {"params": {"gross_margin": 0.5}}})
+    from patron.metrics import evaluate
+
+    out = evaluate(contracts.warehouse, specs["ltv"], catalog=specs)
+    aug = out[out["period"].astype(str) == "2023-08-01"].iloc[0]
+    assert aug["value"] == pytest.approx(440 / 5 * 0.5 / (1 / 6))
+
+
+def test_absent_data_says_not_available_with_the_reason(revenue):
+    out = revenue.metric("nps", [], "month")
+    assert len(out) == 1 and pd.isna(out.iloc[0]["value"])
+    assert out.iloc[0]["note"] == "not available: no responses rows where survey = 'nps'"
+    revenue.warehouse.execute("DELETE FROM subscriptions")
+    assert revenue.metric("mrr").iloc[0]["note"] == "not available: no subscriptions are loaded"
+
+
+def test_the_whole_catalog_in_one_pass_matches_metric_by_metric(contracts):
+    from patron.metrics import evaluate_catalog
+
+    specs = builtin_catalog()
+    together = evaluate_catalog(contracts.warehouse, specs, period="month", store=False)
+    assert set(together["metric"]) == set(specs)
+    for name in ("grr_ttm", "renewal_rate", "tickets_per_customer", "services_gross_margin", "nps"):
+        alone = contracts.metric(name, [], "month")
+        mine = together[together["metric"] == name].reset_index(drop=True)
+        pd.testing.assert_frame_equal(mine[["period", "value", "n"]], alone[["period", "value", "n"]],
+                                      check_dtype=False)
+
+
+def test_revenue_by_cohort_month(contracts):
+    out = contracts.metric("mrr", ["cohort_month"])
+    jan = out[out["period"].astype(str) == "2024-01-01"].set_index("cohort_month")["value"]
+    assert jan[pd.Timestamp("2023-01-01").date()] == 150 + 30 + 40  # A, C, G; B and F left
+    assert jan[pd.Timestamp("2023-05-01").date()] == 80
+    assert jan[pd.Timestamp("2024-01-01").date()] == 10

@@ -13,7 +13,7 @@ from patron.identity import ResolveResult, resolve
 from patron.identity.review import decide, pairs_to_review
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
-from patron.metrics import MetricSpec, builtin_catalog, evaluate, with_overrides
+from patron.metrics import MetricSpec, builtin_catalog, evaluate, evaluate_catalog, with_overrides
 from patron.model import TABLES
 from patron.report.customer360 import Customer360, CustomerMatches, find
 from patron.report.customer360 import build as build_360
@@ -123,7 +123,15 @@ class Project:
         specs = self.catalog()
         if name not in specs:
             raise ConfigError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}", key="metrics")
-        return evaluate(self.existing_warehouse(), specs[name], by, period)
+        return evaluate(self.existing_warehouse(), specs[name], by, period, catalog=specs)
+
+    def metrics(self, names: list[str] | None = None, by: list[str] | None = None,
+                period: str | None = "month") -> pd.DataFrame:
+        """Evaluate many metrics (default: the whole catalog) in as few queries as they allow."""
+        specs = self.catalog()
+        if names is None:  # the whole catalog, less the metrics that cannot be sliced that way
+            names = [n for n, s in specs.items() if set(by or []) <= set(s.dimensions)]
+        return evaluate_catalog(self.existing_warehouse(), specs, by, period, only=names)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

@@ -22,17 +22,23 @@ class Estimate:
 
 
 def nps(promoters: int, passives: int, detractors: int) -> Estimate:
-    """NPS in points (-100..100) with a normal interval on the difference of two shares.
+    """NPS in points (-100..100) with an adjusted-Wald interval on the difference of two shares.
 
-    Var(p_pro - p_det) = (p_pro + p_det - (p_pro - p_det)^2) / n: the multinomial variance.
+    Var(p_pro - p_det) = (p_pro + p_det - (p_pro - p_det)^2) / n, the multinomial variance, taken
+    with one pseudo-response added to each of the three groups (the interval is centred there):
+    the plain Wald interval collapses to a point when every answer is the same (one response,
+    or five promoters), which would claim certainty that small samples do not give.
     """
     n = promoters + passives + detractors
     if n == 0:
         return Estimate(None, 0)
-    pp, pd_ = promoters / n, detractors / n
-    value = pp - pd_
-    half = Z95 * math.sqrt(max(pp + pd_ - value**2, 0.0) / n)
-    return Estimate(100 * value, n, 100 * max(value - half, -1.0), 100 * min(value + half, 1.0))
+    value = (promoters - detractors) / n
+    m = n + 3
+    pp, pd_ = (promoters + 1) / m, (detractors + 1) / m
+    centre = pp - pd_
+    half = Z95 * math.sqrt(max(pp + pd_ - centre**2, 0.0) / m)
+    low, high = max(centre - half, -1.0), min(centre + half, 1.0)
+    return Estimate(100 * value, n, 100 * min(low, value), 100 * max(high, value))
 
 
 def proportion(successes: int, n: int) -> Estimate:

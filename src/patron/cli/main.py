@@ -198,7 +198,7 @@ def metrics_explain(name: str, config: ConfigOpt = Path("patron.yml"), fmt: Form
     if name not in specs:
         raise PatronError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}")
     s = specs[name]
-    sql = render(compile_metric(s, [], "month"), pretty=True)
+    sql = render(compile_metric(s, [], "month", specs), pretty=True)
     if fmt is Format.json:
         emit_json(s.model_dump() | {"sql": sql})
         return
@@ -227,10 +227,29 @@ def metrics_show(
         ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.2f} to {r['ci_high']:.2f}"
         change = "" if r["significant"] is None else ("significant" if r["significant"] else "no")
         labels = ["(none)" if r[k] is None or pd.isna(r[k]) else str(r[k])[:10] for k in keys]
-        value = "not available (no data)" if pd.isna(r["value"]) else f"{r['value']:.2f}"
+        value = f"not available ({r['note']})" if pd.isna(r["value"]) else f"{r['value']:.2f}"
         rows.append([*labels, value, ci,
                      int(r["n"]), change])
     table(name, [*keys, "value", "95% interval", "n", "change vs previous"], rows, {"value", "n"})
+
+
+@metrics_app.command("run")
+def metrics_run(
+    period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year (revenue is monthly).")]
+    = "month",
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Evaluate the whole catalog at once and store it in metric_values (the briefing reads it)."""
+    with Project.open(config, db) as project:
+        df = project.metrics(period=period)
+    latest = df.dropna(subset=["value"]).groupby("metric").tail(1) if "period" in df.columns else df
+    if fmt is Format.json:
+        emit_json(latest.astype(object).where(latest.notna(), None).to_dict(orient="records"))
+        return
+    rows = [[r["metric"], str(r.get("period", ""))[:10], f"{r['value']:.4g}", int(r["n"])]
+            for _, r in latest.iterrows()]
+    table(f"Catalog evaluated ({len(df)} values stored); latest value of each metric",
+          ["metric", "period", "value", "n"], rows, {"value", "n"})
 
 
 customer_app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)

@@ -1,8 +1,9 @@
 """MetricSpec + slicing -> a SQLGlot expression, rendered late for any engine.
 
-The spec's value and filter are parsed, their bare columns bound to the metric's table, and the
-query assembled from the kind's aggregates. Portable forms only (CASE sums, not FILTER), so the
-same definition transpiles to Spark, PostgreSQL, Snowflake or BigQuery.
+Metrics that read the same rows compile to one query: fact metrics of one table share a scan
+(each with its own filter inside its aggregates), revenue metrics share the monthly revenue
+facts. A formula is a query over its input metrics' results. Portable forms only (CASE sums,
+not FILTER), so the same definition transpiles to Spark, PostgreSQL, Snowflake or BigQuery.
 """
 
 from __future__ import annotations
@@ -11,116 +12,198 @@ import sqlglot
 from sqlglot import exp
 
 from patron.errors import MetricError
-from patron.metrics.spec import PERIODS, MetricSpec
+from patron.metrics import revenue
+from patron.metrics.spec import PERIODS, MetricSpec, names_in
 from patron.model import TABLES
 
+# per kind: the aggregates ({v} the value, {f} the filter) and the value computed from them
 AGGREGATES = {
-    "nps": ["COUNT({v}) AS n", "SUM(CASE WHEN {v} >= 9 THEN 1 ELSE 0 END) AS pro",
-            "SUM(CASE WHEN {v} <= 6 THEN 1 ELSE 0 END) AS det"],
-    "share": ["COUNT({v}) AS n", "SUM(CASE WHEN {v} THEN 1 ELSE 0 END) AS good"],
-    "mean": ["COUNT({v}) AS n", "AVG({v}) AS mean", "STDDEV_SAMP({v}) AS sd"],
-    "count": ["COUNT(*) AS n"],
-    "sum": ["COUNT({v}) AS n", "SUM({v}) AS total"],
-    "median": ["COUNT({v}) AS n", "QUANTILE_CONT({v}, 0.5) AS q"],
-    "p90": ["COUNT({v}) AS n", "QUANTILE_CONT({v}, 0.9) AS q"],
+    "nps": {"n": "COUNT({v})", "pro": "SUM(CASE WHEN {v} >= 9 THEN 1 ELSE 0 END)",
+            "det": "SUM(CASE WHEN {v} <= 6 THEN 1 ELSE 0 END)"},
+    "share": {"n": "COUNT({v})", "good": "SUM(CASE WHEN {v} THEN 1 ELSE 0 END)"},
+    "mean": {"n": "COUNT({v})", "mean": "AVG({v})", "sd": "STDDEV_SAMP({v})"},
+    "count": {"n": "COUNT({v})"},
+    "sum": {"n": "COUNT({v})", "total": "SUM({v})"},
+    "median": {"n": "COUNT({v})", "q": "QUANTILE_CONT({v}, 0.5)"},
+    "p90": {"n": "COUNT({v})", "q": "QUANTILE_CONT({v}, 0.9)"},
+}
+VALUES = {
+    "nps": "100.0 * ({pro} - {det}) / NULLIF({n}, 0)",
+    "share": "1.0 * {good} / NULLIF({n}, 0)",
+    "mean": "{mean}",
+    "count": "{n}",
+    "sum": "{total}",
+    "median": "{q}",
+    "p90": "{q}",
 }
 
 
-def _bind(sql: str) -> str:
-    """Parse a spec expression and qualify its bare columns with the fact table's alias."""
+def _bind(sql: str, alias: str | None, params: dict[str, float], names: dict[str, str] | None = None) -> str:
+    """Parse a spec expression: params become literals, other bare names columns of `alias`
+    (or, through `names`, columns of their own)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    for col in tree.find_all(exp.Column):
-        if not col.table:
-            col.set("table", exp.to_identifier("t"))
-    return tree.sql(dialect="duckdb")
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table:
+            if node.name in params:
+                return exp.Literal.number(params[node.name])
+            if names and node.name in names:
+                return sqlglot.parse_one(names[node.name], read="duckdb")
+            if alias:
+                return exp.column(node.name, table=alias)
+        return node
+
+    return tree.transform(swap).sql(dialect="duckdb")
 
 
-# Customer-months of MRR and their movements against the month before. One definition, used by
-# every revenue metric; the movements add up: mrr_end - mrr_start = new + reactivation +
-# expansion - contraction - churn.
-MOVEMENTS = """
-WITH bounds AS (
-    SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
-           CAST(DATE_TRUNC('month', MAX(GREATEST(start_date, COALESCE(end_date, start_date)))) AS DATE) AS last_month
-    FROM subscriptions
-), months AS (
-    SELECT CAST(UNNEST(GENERATE_SERIES(first_month, last_month, INTERVAL 1 MONTH)) AS DATE) AS month FROM bounds
-), customer_months AS (
-    SELECT COALESCE(s.customer_id, s.customer_ref) AS customer, m.month, SUM(s.mrr) AS mrr
-    FROM subscriptions AS s JOIN months AS m ON s.start_date <= LAST_DAY(m.month)
-        AND (s.end_date IS NULL OR s.end_date > LAST_DAY(m.month))
-    GROUP BY 1, 2
-), firsts AS (
-    SELECT customer, MIN(month) AS first_month FROM customer_months GROUP BY 1
-), paired AS (
-    SELECT COALESCE(cur.customer, prev.customer) AS customer,
-           COALESCE(cur.month, CAST(prev.month + INTERVAL 1 MONTH AS DATE)) AS month,
-           COALESCE(cur.mrr, 0) AS mrr, COALESCE(prev.mrr, 0) AS prev_mrr
-    FROM customer_months AS cur
-    FULL JOIN customer_months AS prev
-        ON prev.customer = cur.customer AND CAST(prev.month + INTERVAL 1 MONTH AS DATE) = cur.month
-)
-SELECT p.customer, p.month, p.mrr, p.prev_mrr, f.first_month
-FROM paired AS p JOIN firsts AS f USING (customer) CROSS JOIN bounds AS b
-WHERE p.month <= b.last_month
-"""
-
-MOVEMENT_COLUMNS = (
-    "SUM(mrr) AS mrr_end, SUM(prev_mrr) AS mrr_start, "
-    "SUM(CASE WHEN prev_mrr = 0 AND month = first_month THEN mrr ELSE 0 END) AS new, "
-    "SUM(CASE WHEN prev_mrr = 0 AND month > first_month THEN mrr ELSE 0 END) AS reactivation, "
-    "SUM(CASE WHEN prev_mrr > 0 AND mrr > prev_mrr THEN mrr - prev_mrr ELSE 0 END) AS expansion, "
-    "SUM(CASE WHEN prev_mrr > 0 AND mrr > 0 AND mrr < prev_mrr THEN prev_mrr - mrr ELSE 0 END) AS contraction, "
-    "SUM(CASE WHEN prev_mrr > 0 AND mrr = 0 THEN prev_mrr ELSE 0 END) AS churn, "
-    "SUM(CASE WHEN prev_mrr > 0 THEN 1 ELSE 0 END) AS customers_start, "
-    "SUM(CASE WHEN mrr > 0 THEN 1 ELSE 0 END) AS customers_end, "
-    "SUM(CASE WHEN prev_mrr > 0 AND mrr = 0 THEN 1 ELSE 0 END) AS churned_customers"
-)
-
-
-def _compile_revenue(spec: MetricSpec, by: list[str], period: str | None) -> exp.Select:
-    if period not in (None, "month"):
-        raise MetricError(f"is a monthly metric; use --period month (not {period})", spec.name)
-    dims = [f"g.{d} AS {d}" for d in by]
-    join = " LEFT JOIN customer_golden AS g ON g.customer_id = mv.customer" if by else ""
-    keys = [*by, "month"]
-    sql = (
-        f"SELECT {', '.join(by)}{', ' if by else ''}month AS period, {spec.value} AS value, "
-        f"{spec.base} AS n{f', {spec.successes} AS good' if spec.successes else ''}, "
-        "mrr_end, mrr_start, new, reactivation, expansion, contraction, churn FROM ("
-        f"SELECT {', '.join(dims)}{', ' if dims else ''}mv.month, {MOVEMENT_COLUMNS} "
-        f"FROM ({MOVEMENTS}) AS mv{join} GROUP BY {', '.join(keys)}) ORDER BY {', '.join(keys)}"
-    )
-    return sqlglot.parse_one(sql, read="duckdb")
-
-
-def compile_metric(spec: MetricSpec, by: list[str] | None = None, period: str | None = None) -> exp.Select:
-    by = by or []
+def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
     unknown = [d for d in by if d not in spec.dimensions]
     if unknown:
         raise MetricError(f"cannot be sliced by {', '.join(unknown)}; "
                           f"its dimensions are: {', '.join(spec.dimensions) or '(none)'}", spec.name)
     if period is not None and period not in PERIODS:
         raise MetricError(f"period must be one of {', '.join(PERIODS)}, not {period!r}", spec.name)
+    effective_period(spec, period, None)
+
+
+def stat_columns(spec: MetricSpec) -> list[str]:
+    """The columns evaluation reads for a metric, besides its slice keys."""
     if spec.kind == "revenue":
-        return _compile_revenue(spec, by, period)
-    columns = TABLES[spec.table].names
-    joins_golden = any(d not in columns for d in by)
-    select = [f"{'t' if d in columns else 'g'}.{d} AS {d}" for d in by]
+        return ["value", "n", *(["good"] if spec.successes else [])]
+    if spec.kind == "formula":
+        return ["value", "n"]
+    return [*AGGREGATES[spec.kind], "value"]
+
+
+def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+    """One scan of one table for every metric in `specs`."""
+    first = specs[0]
+    table = first.table
+    columns = TABLES[table].names
+    golden = any(d not in columns and d != "cohort_month" for d in by)
+    keys = [f"{f't.{d}' if d in columns else ('co.' if d == 'cohort_month' else 'g.') + d} AS {d}" for d in by]
     if period:
-        select.append(f"CAST(DATE_TRUNC('{period}', t.{spec.time}) AS DATE) AS period")
-    value = _bind(spec.value) if spec.value else "1"
-    select += [a.format(v=value) for a in AGGREGATES[spec.kind]]
-    where = [f"t.{spec.time} IS NOT NULL"] + ([_bind(spec.filter)] if spec.filter else [])
-    sql = f"SELECT {', '.join(select)} FROM {spec.table} AS t"
-    if joins_golden:
+        keys.append(f"CAST(DATE_TRUNC('{period}', t.{first.time}) AS DATE) AS period")
+    aggs, values = [], []
+    for s in specs:
+        p = f"{s.name}__" if prefix else ""
+        v = _bind(s.value, "t", s.params) if s.value else "1"
+        if prefix and s.filter:  # each metric's own rows, inside its aggregates
+            v = f"CASE WHEN {_bind(s.filter, 't', s.params)} THEN {v} END"
+        aggs += [f"{agg.format(v=v)} AS {p}{name}" for name, agg in AGGREGATES[s.kind].items()]
+        values.append(VALUES[s.kind].format(**{c: p + c for c in AGGREGATES[s.kind]}) + f" AS {p}value")
+    where = [f"t.{first.time} IS NOT NULL"]
+    filters = [_bind(s.filter, "t", s.params) for s in specs if s.filter]
+    if len(filters) == len(specs):
+        where.append(" OR ".join(f"({f})" for f in dict.fromkeys(filters)))
+    sql = f"SELECT {', '.join(keys + aggs)} FROM {table} AS t"
+    if golden:
         sql += " LEFT JOIN customer_golden AS g ON g.customer_id = t.customer_id"
+    if "cohort_month" in by:
+        sql += f" LEFT JOIN ({revenue.COHORTS}) AS co ON co.customer = t.customer_id"
     sql += f" WHERE {' AND '.join(f'({w})' for w in where)}"
-    keys = by + (["period"] if period else [])
-    if keys:
-        sql += f" GROUP BY {', '.join(keys)} ORDER BY {', '.join(keys)}"
+    group = [k.rsplit(" AS ", 1)[0] for k in keys]
+    if group:
+        sql += f" GROUP BY {', '.join(group)}"
+    names = [*by, *(["period"] if period else [])]
+    order = f" ORDER BY {', '.join(names)}" if names else ""
+    return f"SELECT *, {', '.join(values)} FROM ({sql}) AS a{order}"
+
+
+def _revenue(specs: list[MetricSpec], by: list[str], prefix: bool) -> str:
+    """The monthly revenue facts once, every revenue metric as an expression over them."""
+    used = set()
+    for s in specs:
+        used |= set().union(*(names_in(x) for x in (s.value, s.base, s.successes) if x))
+    families = sorted({revenue.COLUMNS[c] for c in used if c in revenue.COLUMNS})
+    out = []
+    for s in specs:
+        p = f"{s.name}__" if prefix else ""
+        out += [f"{_bind(s.value, None, s.params)} AS {p}value", f"{_bind(s.base, None, s.params)} AS {p}n"]
+        if s.successes:
+            out.append(f"{_bind(s.successes, None, s.params)} AS {p}good")
+    facts = revenue.facts_sql(families, by)
+    family_cols = [] if prefix else [c for f in revenue.FAMILIES if f in families for c in revenue.FAMILIES[f]]
+    keys = [*by, "month"]
+    return (f"SELECT {''.join(d + ', ' for d in by)}month AS period, {', '.join(out + family_cols)} "
+            f"FROM ({facts}) AS r ORDER BY {', '.join(keys)}")
+
+
+def inputs(spec: MetricSpec) -> list[str]:
+    """The metrics a formula is computed from, its base first."""
+    used = sorted(names_in(spec.value) - set(spec.params))
+    base = spec.base or used[0]
+    return [base, *(u for u in used if u != base)]
+
+
+def formula_select(spec: MetricSpec, by: list[str], period: str | None) -> str:
+    """A formula over tables named m_<input>, each holding that input's keys, value and n; every
+    slice and period any input has is kept (an input without data there makes it unavailable)."""
+    names = inputs(spec)
+    keys = [*by, *(["period"] if period else [])]
+    value = _bind(spec.value, None, spec.params, {n: f"m_{n}.value" for n in names})
+    cols = [f"{value} AS value", f"COALESCE(m_{names[0]}.n, 0) AS n", *(f"m_{n}.value AS {n}" for n in names)]
+    if not keys:
+        joins = "".join(f" CROSS JOIN m_{n}" for n in names[1:])
+        return f"SELECT {', '.join(cols)} FROM m_{names[0]}{joins}"
+    union = " UNION ".join(f"SELECT {', '.join(keys)} FROM m_{n}" for n in names)
+    joins = "".join(
+        f" LEFT JOIN m_{n} ON " + " AND ".join(f"m_{n}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for n in names
+    )
+    return (f"SELECT {', '.join(f'k.{k}' for k in keys)}, {', '.join(cols)} FROM ({union}) AS k{joins} "
+            f"ORDER BY {', '.join(f'k.{k}' for k in keys)}")
+
+
+def effective_period(spec: MetricSpec, period: str | None, catalog: dict[str, MetricSpec] | None) -> str | None:
+    """Revenue is monthly, and so is a formula over revenue."""
+    monthly = spec.kind == "revenue" or (
+        spec.kind == "formula" and catalog is not None
+        and any(catalog[n].kind == "revenue" for n in inputs(spec) if n in catalog))
+    if monthly and period not in (None, "month"):
+        raise MetricError(f"is a monthly metric; use --period month (not {period})", spec.name)
+    return "month" if monthly else period
+
+
+def compile_metric(spec: MetricSpec, by: list[str] | None = None, period: str | None = None,
+                   catalog: dict[str, MetricSpec] | None = None) -> exp.Select:
+    """One metric's query: slice keys, its value and n, and the numbers behind them."""
+    by = by or []
+    _check(spec, by, period)
+    if spec.kind == "formula":
+        if catalog is None:
+            raise MetricError("is a formula; compiling it needs the catalog of its inputs", spec.name)
+        period = effective_period(spec, period, catalog)
+        ctes = []
+        for n in inputs(spec):
+            sub = compile_group([catalog[n]], by, period)
+            ctes.append(f"m_{n} AS ({render(sub)})")
+        sql = f"WITH {', '.join(ctes)} {formula_select(spec, by, period)}"
+    else:
+        sql = _query([spec], by, period, prefix=False)
     return sqlglot.parse_one(sql, read="duckdb")
+
+
+def compile_group(specs: list[MetricSpec], by: list[str], period: str | None) -> exp.Select:
+    """Metrics that read the same rows (one table's facts, or revenue) in one query; columns are
+    prefixed with the metric's name when there is more than one."""
+    for s in specs:
+        _check(s, by, period)
+    return sqlglot.parse_one(_query(specs, by, period, prefix=len(specs) > 1), read="duckdb")
+
+
+def _query(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+    if any(s.kind == "formula" for s in specs):
+        raise MetricError("a formula compiles on its own, over its inputs", specs[0].name)
+    if specs[0].kind == "revenue":
+        return _revenue(specs, by, prefix)
+    return _fact(specs, by, period, prefix)
+
+
+def group_key(spec: MetricSpec) -> str:
+    """Metrics with the same key can share a query."""
+    return "revenue" if spec.kind == "revenue" else f"table:{spec.table}:{spec.time}"
 
 
 def render(tree: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:
     return tree.sql(dialect=dialect, pretty=pretty)
+

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
-from patron import stats
-from patron.metrics import MetricSpec
+from patron.metrics import MetricSpec, builtin_catalog, evaluate_catalog
 from patron.model import TABLES
 from patron.warehouse import Warehouse
 
@@ -22,10 +21,12 @@ class Headline:
     previous: float | None = None
     p_value: float | None = None  # of the change from `previous`; significant below 0.05
     note: str = ""
-    metric: str | None = None  # its name in the metric catalog, where it has one
+    metric: str | None = None  # its name in the metric catalog
     owner: str | None = None
     target: float | None = None
     better: str = "higher"
+    period: str = ""  # the month the value is for
+    trend: list[tuple[str, float | None]] = field(default_factory=list)  # (month, value), oldest first
 
     @property
     def on_target(self) -> bool | None:
@@ -76,27 +77,9 @@ def _as_of(wh: Warehouse) -> date | None:
     )
 
 
-def _nps_counts(wh: Warehouse, start: date, end: date) -> tuple[int, int, int]:
-    return wh.rows(
-        "SELECT count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score BETWEEN 7 AND 8), "
-        "count(*) FILTER (WHERE score <= 6) FROM responses WHERE survey = 'nps' "
-        "AND submitted_at > ? AND submitted_at <= ?",
-        [start, end + timedelta(days=1)],
-    )[0]
-
-
-def _mrr_at(wh: Warehouse, day: date) -> tuple[float, int]:
-    mrr, accounts = wh.rows(
-        "SELECT coalesce(sum(mrr), 0), count(DISTINCT coalesce(customer_id, customer_ref)) FROM subscriptions "
-        "WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)",
-        [day, day],
-    )[0]
-    return float(mrr), int(accounts)
-
-
 def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefing:
-    """Everything the briefing shows, computed from the warehouse; owners and targets from the
-    metric catalog (patron.yml's `metrics:`)."""
+    """Everything the briefing shows, computed from the warehouse; headline numbers are the metric
+    catalog's (owners and targets from patron.yml's `metrics:`), evaluated and stored on the way."""
     as_of = _as_of(wh)
     b = Briefing(as_of, datetime.now().strftime("%Y-%m-%d %H:%M"))
     b.tables = [(t, wh.scalar(f"SELECT count(*) FROM {t}")) for t in TABLES]
@@ -111,77 +94,66 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
     )]
     if as_of is None:
         return b
-    _headlines(wh, b, as_of)
-    for h in b.headlines:
-        spec = (catalog or {}).get(h.metric or "")
-        if spec is not None:
-            h.owner, h.target, h.better = spec.owner, spec.target, spec.better
-    return b
-
-
-def _headlines(wh: Warehouse, b: Briefing, as_of: date) -> None:
-    mrr_now, accounts = _mrr_at(wh, as_of)
-    year_ago = as_of - timedelta(days=365)
-    mrr_then, accounts_then = _mrr_at(wh, year_ago)
-    if wh.scalar("SELECT count(*) FROM subscriptions"):
-        b.headlines.append(Headline("Active customers", accounts, "count", previous=accounts_then,
-                                    note="customers with an active subscription today (master customers "
-                                         "once identity is resolved, else billing accounts)"))
-        b.headlines.append(Headline("MRR", mrr_now, "currency", previous=mrr_then, metric="mrr",
-                                    note="sum of active subscriptions' monthly recurring revenue today"))
-        kept, base = wh.rows(
-            "WITH earlier AS (SELECT DISTINCT coalesce(customer_id, customer_ref) AS c FROM subscriptions "
-            "WHERE start_date <= ? AND (end_date IS NULL OR end_date > ?)), current_ AS (SELECT DISTINCT "
-            "coalesce(customer_id, customer_ref) AS c FROM subscriptions WHERE start_date <= ? "
-            "AND (end_date IS NULL OR end_date > ?)) "
-            "SELECT count(*) FILTER (WHERE c IN (SELECT c FROM current_)), count(*) FROM earlier",
-            [year_ago, year_ago, as_of, as_of],
-        )[0]
-        churn = stats.proportion(base - kept, base)
-        b.headlines.append(Headline("Logo churn, 12 months", churn.value, "share", churn.n, churn.ci_low,
-                                    churn.ci_high, note="accounts active a year ago that are not active now"))
-    cur = _nps_counts(wh, as_of - timedelta(days=90), as_of)
-    prev = _nps_counts(wh, as_of - timedelta(days=180), as_of - timedelta(days=90))
-    if sum(cur):
-        e, p = stats.nps(*cur), stats.nps(*prev)
-        b.headlines.append(Headline("NPS, last 90 days", e.value, "points", e.n, e.ci_low, e.ci_high,
-                                    previous=p.value, p_value=stats.nps_change_p_value(cur, prev), metric="nps",
-                                    note="promoters (9-10) minus detractors (0-6); change: two-sample z test"))
-    good, n = wh.rows(
-        "SELECT count(*) FILTER (WHERE score >= 4), count(*) FROM responses WHERE survey = 'csat' "
-        "AND submitted_at > ?", [as_of - timedelta(days=90)])[0]
-    if n:
-        e = stats.proportion(good, n)
-        b.headlines.append(Headline("CSAT, last 90 days", e.value, "share", e.n, e.ci_low, e.ci_high, metric="csat",
-                                    note="share of 4-5 ratings on 1-5; Wilson interval"))
-    ces = [r[0] for r in wh.rows(
-        "SELECT score FROM responses WHERE survey = 'ces' AND submitted_at > ?", [as_of - timedelta(days=90)])]
-    if ces:
-        e = stats.mean(ces)
-        b.headlines.append(Headline("CES, last 90 days", e.value, "score", e.n, e.ci_low, e.ci_high, metric="ces",
-                                    note="mean of 1-7, higher is easier; t interval"))
-    tickets, median_h = wh.rows(
-        "SELECT count(*), median(date_diff('minute', opened_at, first_response_at)) / 60.0 FROM tickets "
-        "WHERE opened_at > ?", [as_of - timedelta(days=30)])[0]
-    if tickets:
-        b.headlines.append(Headline("Tickets, last 30 days", tickets, "count", tickets))
-        b.headlines.append(Headline("Median first response", median_h, "hours", tickets,
-                                    note="tickets opened in the last 30 days"))
-    b.mrr_by_month = [(str(m), float(v)) for m, v in wh.rows(
-        "WITH months AS (SELECT CAST(unnest(generate_series(date_trunc('month', ?::DATE) - INTERVAL 23 MONTH, "
-        "date_trunc('month', ?::DATE), INTERVAL 1 MONTH)) AS DATE) AS m) "
-        "SELECT strftime(m, '%Y-%m'), (SELECT coalesce(sum(mrr), 0) FROM subscriptions s "
-        "WHERE s.start_date <= least(last_day(m), ?) AND (s.end_date IS NULL OR s.end_date > least(last_day(m), ?))) "
-        "FROM months ORDER BY m",
-        [as_of, as_of, as_of, as_of],
-    )] if wh.scalar("SELECT count(*) FROM subscriptions") else []
-    for month, pro, pas, det in wh.rows(
-        "SELECT strftime(date_trunc('month', submitted_at), '%Y-%m') m, count(*) FILTER (WHERE score >= 9), "
-        "count(*) FILTER (WHERE score BETWEEN 7 AND 8), count(*) FILTER (WHERE score <= 6) FROM responses "
-        "WHERE survey = 'nps' AND submitted_at > ?::DATE - INTERVAL 24 MONTH GROUP BY m ORDER BY m", [as_of]
-    ):
-        e = stats.nps(pro, pas, det)
-        b.nps_by_month.append((month, e.value, e.n, e.ci_low, e.ci_high))
+    _headlines(wh, b, as_of, catalog if catalog is not None else builtin_catalog())
     b.feedback_by_channel = [tuple(r) for r in wh.rows(
         "SELECT channel, count(*) FROM feedback WHERE received_at > ? GROUP BY channel ORDER BY 2 DESC",
         [as_of - timedelta(days=30)])]
+    return b
+
+
+# What a CCO looks at first; any metric given a target in patron.yml joins them.
+HEADLINES = ("mrr", "paying_customers", "nrr_ttm", "grr_ttm", "logo_churn_monthly", "renewal_rate", "nps", "csat",
+             "ces", "tickets_per_customer", "first_response_hours_median")
+TREND_MONTHS = 12
+
+
+def headline_metrics(catalog: dict[str, MetricSpec]) -> list[str]:
+    extra = [n for n in catalog if n not in HEADLINES and catalog[n].target is not None]
+    return [n for n in HEADLINES if n in catalog] + extra
+
+
+def last_complete_month(as_of: date) -> date:
+    """The month a headline reports: as_of's own month only once it is over."""
+    first = as_of.replace(day=1)
+    if (as_of + timedelta(days=1)).month != as_of.month:
+        return first
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, MetricSpec]) -> None:
+    """Each headline metric for the last complete month, against target; its trend is read back
+    from metric_values (the latest evaluation of each month)."""
+    names = headline_metrics(catalog)
+    if not names:
+        return
+    evaluate_catalog(wh, catalog, [], "month", store=True, only=names)
+    month = last_complete_month(as_of)
+    back = month.year * 12 + month.month - 1 - (TREND_MONTHS - 1)
+    since = date(back // 12, back % 12 + 1, 1)
+    history: dict[str, list] = {}
+    for metric, period, value, n, lo, hi, p in wh.rows(
+        "SELECT metric, period, arg_max(value, evaluated_at), arg_max(n, evaluated_at), arg_max(ci_low, evaluated_at), "
+        "arg_max(ci_high, evaluated_at), arg_max(p_value, evaluated_at) FROM metric_values "
+        "WHERE grain = 'month' AND slice = '{}' AND metric IN (SELECT unnest(?)) AND period BETWEEN ? AND ? "
+        "GROUP BY metric, period ORDER BY metric, period", [names, since, month],
+    ):
+        history.setdefault(metric, []).append((period, value, n, lo, hi, p))
+    for name in names:
+        spec = catalog[name]
+        rows = history.get(name, [])
+        now = next((r for r in rows if r[0] == month), None)
+        before = next((r for r in rows if r[0] == (month - timedelta(days=1)).replace(day=1)), None)
+        h = Headline(spec.label, None if now is None else now[1], spec.unit, metric=name, owner=spec.owner,
+                     target=spec.target, better=spec.better, period=month.strftime("%b %Y"),
+                     trend=[(r[0].strftime("%Y-%m"), r[1]) for r in rows])
+        if now is not None:
+            h.n, h.ci_low, h.ci_high, h.p_value = now[2], now[3], now[4], now[5]
+        if now is None or now[1] is None:
+            h.note = f"not available: no data for {month.strftime('%B %Y')}"
+        if before is not None:
+            h.previous = before[1]
+        b.headlines.append(h)
+    b.mrr_by_month = [(p, v) for p, v in next((h.trend for h in b.headlines if h.metric == "mrr"), [])
+                      if v is not None]
+    for period, value, n, lo, hi, _ in history.get("nps", []):
+        b.nps_by_month.append((period.strftime("%Y-%m"), value, n, lo, hi))

@@ -30,7 +30,7 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:+.1f}"
     if unit == "hours":
         return f"{value:.1f} h"
-    if unit == "score":
+    if unit in ("score", "ratio"):
         return f"{value:.2f}"
     return f"{value:,.0f}"
 
@@ -42,15 +42,27 @@ def interval(h: Headline) -> str:
 
 
 def change(h: Headline) -> str:
+    """The change from the month before; for sample estimates, whether it is significant."""
     if h.previous is None or h.value is None:
         return ""
+    if h.p_value is not None:
+        verdict = "a significant change" if h.significant else "no significant change"
+        return f"month before {format_value(h.previous, h.unit)}: {verdict} (p = {h.p_value:.2f})"
     if h.unit in ("count", "currency") and h.previous:
-        rel = (h.value - h.previous) / h.previous
-        return f"{rel:+.1%} vs {format_value(h.previous, h.unit)} a year ago"
-    if h.p_value is None:
-        return f"previous period {format_value(h.previous, h.unit)}"
-    verdict = "a significant change" if h.significant else "no significant change"
-    return f"previous 90 days {format_value(h.previous, h.unit)}: {verdict} (p = {h.p_value:.2f})"
+        return f"{(h.value - h.previous) / h.previous:+.1%} vs {format_value(h.previous, h.unit)} the month before"
+    return f"month before {format_value(h.previous, h.unit)}"
+
+
+def sparkline(h: Headline) -> str:
+    """The headline's last months as a small line; the reported month is the last point."""
+    points = [(m, v) for m, v in h.trend if v is not None]
+    if len(points) < 2:
+        return ""
+    fig = go.Figure(go.Scatter(x=[m for m, _ in points], y=[v for _, v in points], mode="lines",
+                               line=dict(color="#64748b", width=1.5), hovertemplate="%{x}: %{y:.3~s}<extra></extra>"))
+    fig.update_layout(height=46, margin=dict(l=0, r=0, t=4, b=4), template="simple_white", showlegend=False,
+                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False, "staticPlot": True})
 
 
 def _charts(b: Briefing) -> dict[str, str]:
@@ -77,5 +89,5 @@ def _charts(b: Briefing) -> dict[str, str]:
 def render_html(b: Briefing) -> str:
     """A pure function of the briefing: the same data always gives the same page."""
     return _env().get_template("briefing.html.j2").render(
-        b=b, charts=_charts(b), plotlyjs=get_plotlyjs(), interval=interval, change=change,
+        b=b, charts=_charts(b), plotlyjs=get_plotlyjs(), interval=interval, change=change, sparkline=sparkline,
     )

@@ -1,0 +1,170 @@
+"""Monthly revenue facts from subscriptions: one set of customer-months behind every revenue metric.
+
+A revenue metric is an expression over the columns below, computed per month (and slice). Three
+families, each built only when a metric in the query uses it:
+
+- movements: each paying customer-month against the month before (MRR movements, churn);
+- cohort: customers paying at the end of the month twelve months earlier, against now (TTM);
+- renewals: subscriptions whose contract term ends in the month, against the month after.
+
+A customer pays in a month when the subscription periods active on its last day sum to MRR > 0.
+Customers are master customers once identity is resolved, else billing's customer ids.
+"""
+
+from __future__ import annotations
+
+FAMILIES: dict[str, dict[str, str]] = {
+    "movements": {
+        "mrr_end": "MRR at the end of the month",
+        "mrr_start": "MRR at the end of the month before",
+        "new": "MRR of customers paying for the first time",
+        "reactivation": "MRR of customers paying again after a month or more without",
+        "expansion": "MRR gained from customers who paid more than the month before",
+        "contraction": "MRR lost from customers who paid less (but still paid)",
+        "churn": "MRR lost from customers who stopped paying",
+        "customers_start": "customers paying at the start of the month",
+        "customers_end": "customers paying at its end",
+        "churned_customers": "customers paying at the start and not at the end",
+        "new_customers": "customers paying for the first time",
+        "reactivated_customers": "customers paying again after a month or more without",
+        "customers_active": "customers paying at the start or the end of the month",
+    },
+    "cohort": {
+        "cohort_customers": "customers paying at the end of the month twelve months earlier",
+        "cohort_mrr_start": "their MRR then",
+        "cohort_mrr_now": "their MRR now (expansion included, churned customers at 0)",
+        "cohort_mrr_retained": "their MRR now, each capped at what it was then",
+        "cohort_customers_retained": "those of them still paying",
+    },
+    "renewals": {
+        "renewals_due": "subscriptions whose contract term ends in the month (paying at its start)",
+        "renewals_renewed": "those still paying at the end of the month",
+        "renewal_mrr_due": "MRR of the subscriptions due, at the start of the month",
+        "renewal_mrr_renewed": "MRR renewed, each capped at its MRR before the renewal",
+    },
+}
+COLUMNS = {c: family for family, cols in FAMILIES.items() for c in cols}
+
+_BASE = """
+bounds AS (
+    SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
+           CAST(DATE_TRUNC('month', MAX(GREATEST(start_date, COALESCE(end_date, start_date)))) AS DATE) AS last_month
+    FROM subscriptions
+), sub_months AS (
+    -- a period is active at the end of each month from its start month to the month before it ends
+    SELECT s.subscription_id, COALESCE(s.customer_id, s.customer_ref) AS customer, s.term_months, s.mrr,
+           CAST(UNNEST(GENERATE_SERIES(CAST(DATE_TRUNC('month', s.start_date) AS DATE),
+               COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
+               INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM subscriptions AS s CROSS JOIN bounds AS b
+), customer_months AS (
+    SELECT customer, month, SUM(mrr) AS mrr FROM sub_months GROUP BY customer, month HAVING SUM(mrr) > 0
+), firsts AS (
+    SELECT customer, MIN(month) AS first_month FROM customer_months GROUP BY customer
+)"""
+
+_ROWS = {
+    # one row per customer and month where it paid at the start or the end
+    "movements": """
+    SELECT COALESCE(cur.customer, prev.customer) AS customer,
+           COALESCE(cur.month, CAST(prev.month + INTERVAL 1 MONTH AS DATE)) AS month,
+           COALESCE(cur.mrr, 0) AS mrr, COALESCE(prev.mrr, 0) AS prev_mrr
+    FROM customer_months AS cur
+    FULL JOIN customer_months AS prev
+        ON prev.customer = cur.customer AND CAST(prev.month + INTERVAL 1 MONTH AS DATE) = cur.month""",
+    # one row per customer paying twelve months before the month
+    "cohort": """
+    SELECT prev.customer, CAST(prev.month + INTERVAL 12 MONTH AS DATE) AS month,
+           COALESCE(cur.mrr, 0) AS mrr, prev.mrr AS prev_mrr
+    FROM customer_months AS prev
+    LEFT JOIN customer_months AS cur
+        ON cur.customer = prev.customer AND cur.month = CAST(prev.month + INTERVAL 12 MONTH AS DATE)""",
+    # one row per subscription whose term ends in the month: paying at the start, renewed or not
+    "renewals": """
+    SELECT prev.customer, CAST(prev.month + INTERVAL 1 MONTH AS DATE) AS month,
+           COALESCE(cur.mrr, 0) AS mrr, prev.mrr AS prev_mrr
+    FROM (SELECT subscription_id, MIN(customer) AS customer, month, SUM(mrr) AS mrr FROM sub_months
+          GROUP BY subscription_id, month) AS prev
+    JOIN (SELECT subscription_id, CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS anchor,
+                 MAX(term_months) AS term
+          FROM subscriptions WHERE term_months IS NOT NULL GROUP BY subscription_id) AS c
+        ON c.subscription_id = prev.subscription_id
+    LEFT JOIN (SELECT subscription_id, month, SUM(mrr) AS mrr FROM sub_months GROUP BY subscription_id, month) AS cur
+        ON cur.subscription_id = prev.subscription_id AND cur.month = CAST(prev.month + INTERVAL 1 MONTH AS DATE)
+    WHERE prev.mrr > 0
+      AND MOD(DATE_DIFF('month', c.anchor, CAST(prev.month + INTERVAL 1 MONTH AS DATE)), c.term) = 0""",
+}
+
+_AGGREGATES = {
+    "movements": {
+        "mrr_end": "SUM(r.mrr)",
+        "mrr_start": "SUM(r.prev_mrr)",
+        "new": "SUM(CASE WHEN r.prev_mrr = 0 AND r.month = f.first_month THEN r.mrr ELSE 0 END)",
+        "reactivation": "SUM(CASE WHEN r.prev_mrr = 0 AND r.month > f.first_month THEN r.mrr ELSE 0 END)",
+        "expansion": "SUM(CASE WHEN r.prev_mrr > 0 AND r.mrr > r.prev_mrr THEN r.mrr - r.prev_mrr ELSE 0 END)",
+        "contraction": "SUM(CASE WHEN r.prev_mrr > 0 AND r.mrr > 0 AND r.mrr < r.prev_mrr "
+                       "THEN r.prev_mrr - r.mrr ELSE 0 END)",
+        "churn": "SUM(CASE WHEN r.prev_mrr > 0 AND r.mrr = 0 THEN r.prev_mrr ELSE 0 END)",
+        "customers_start": "SUM(CASE WHEN r.prev_mrr > 0 THEN 1 ELSE 0 END)",
+        "customers_end": "SUM(CASE WHEN r.mrr > 0 THEN 1 ELSE 0 END)",
+        "churned_customers": "SUM(CASE WHEN r.prev_mrr > 0 AND r.mrr = 0 THEN 1 ELSE 0 END)",
+        "new_customers": "SUM(CASE WHEN r.prev_mrr = 0 AND r.month = f.first_month THEN 1 ELSE 0 END)",
+        "reactivated_customers": "SUM(CASE WHEN r.prev_mrr = 0 AND r.month > f.first_month THEN 1 ELSE 0 END)",
+        "customers_active": "COUNT(*)",
+    },
+    "cohort": {
+        "cohort_customers": "COUNT(*)",
+        "cohort_mrr_start": "SUM(r.prev_mrr)",
+        "cohort_mrr_now": "SUM(r.mrr)",
+        "cohort_mrr_retained": "SUM(LEAST(r.mrr, r.prev_mrr))",
+        "cohort_customers_retained": "SUM(CASE WHEN r.mrr > 0 THEN 1 ELSE 0 END)",
+    },
+    "renewals": {
+        "renewals_due": "COUNT(*)",
+        "renewals_renewed": "SUM(CASE WHEN r.mrr > 0 THEN 1 ELSE 0 END)",
+        "renewal_mrr_due": "SUM(r.prev_mrr)",
+        "renewal_mrr_renewed": "SUM(LEAST(r.mrr, r.prev_mrr))",
+    },
+}
+
+
+def dimension_sql(d: str) -> str:
+    """Slices of revenue come from the golden record, except the cohort month."""
+    return "co.cohort_month" if d == "cohort_month" else f"g.{d}"
+
+
+# A customer's cohort is the month of its first subscription period with MRR > 0; the same
+# definition slices every other table (through customer_id, once identity is resolved).
+COHORTS = ("SELECT COALESCE(customer_id, customer_ref) AS customer, "
+           "CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS cohort_month "
+           "FROM subscriptions WHERE mrr > 0 GROUP BY COALESCE(customer_id, customer_ref)")
+
+
+def facts_sql(families: list[str], by: list[str]) -> str:
+    """A query with one row per slice and month and the columns of the families asked for."""
+    # movements always: their months (every month anyone paid) are the months a metric reports
+    families = [f for f in FAMILIES if f in families or f == "movements"]
+    golden = any(d != "cohort_month" for d in by)
+    dims = [f"{dimension_sql(d)} AS {d}" for d in by]
+    join = " LEFT JOIN customer_golden AS g ON g.customer_id = r.customer" if golden else ""
+    if "cohort_month" in by:
+        join += f" LEFT JOIN ({COHORTS}) AS co ON co.customer = r.customer"
+    groups = ", ".join([*(dimension_sql(d) for d in by), "r.month"])
+    ctes = [_BASE.strip()]
+    for fam in families:
+        cols = ", ".join(f"{agg} AS {name}" for name, agg in _AGGREGATES[fam].items())
+        ctes.append(
+            f"{fam} AS (SELECT {''.join(d + ', ' for d in dims)}r.month, {cols} "
+            f"FROM ({_ROWS[fam]}) AS r JOIN firsts AS f ON f.customer = r.customer{join} "
+            f"CROSS JOIN bounds AS b WHERE r.month <= b.last_month GROUP BY {groups})"
+        )
+    keys = [*by, "month"]
+    if len(families) == 1:
+        return f"WITH {', '.join(ctes)} SELECT * FROM {families[0]}"
+    # every slice-month any family has, then each family's columns (0 where it has no rows)
+    ctes.append("slices AS (" + " UNION ".join(f"SELECT {', '.join(keys)} FROM {f}" for f in families) + ")")
+    joins = "".join(
+        f" LEFT JOIN {f} ON " + " AND ".join(f"{f}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for f in families
+    )
+    cols = ", ".join(f"COALESCE({fam}.{c}, 0) AS {c}" for fam in families for c in FAMILIES[fam])
+    return f"WITH {', '.join(ctes)} SELECT {', '.join(f'k.{k}' for k in keys)}, {cols} FROM slices AS k{joins}"
