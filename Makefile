@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/generate_scale.py
 	$(BIN)/python bench/febrl.py
 	$(BIN)/python bench/identity_scale.py
+	$(BIN)/python bench/metrics_catalog.py
 
 clean:
 	rm -rf $(VENV) patron-demo bench/out .pytest_cache .ruff_cache

@@ -141,3 +141,23 @@ def test_check_reads_the_files_and_reports_every_mapping_problem(tmp_path):
     assert "sources.other" in problems[1] and "no column for required fields customer_ref, name" in problems[1]
     assert "sources.gone" in problems[2] and "no file matches" in problems[2]
     assert not (tmp_path / "patron.duckdb").exists()  # checking loads nothing
+
+
+def test_metrics_commands_as_a_script_reads_them(tmp_path):
+    write(tmp_path / "s.csv", "subscription_id,customer_ref,mrr,start_date,end_date\n"
+                              "a,A,100,2024-01-05,\nb,B,50,2024-01-10,2024-02-20\n")
+    assert patron("ingest", "s.csv", "--into", "subscriptions", "--db", "w.duckdb", cwd=tmp_path).returncode == 0
+    show = patron("metrics", "show", "logo_churn_monthly", "--db", "w.duckdb", "--format", "json", cwd=tmp_path)
+    rows = {r["period"]: r for r in json.loads(show.stdout)}
+    assert (rows["2024-02-01"]["value"], rows["2024-02-01"]["n"]) == (0.5, 2)
+    assert rows["2024-01-01"]["value"] is None and rows["2024-01-01"]["note"] == "no data in this slice and period"
+    table = patron("metrics", "show", "nps", "--db", "w.duckdb", cwd=tmp_path)
+    assert "not available (not available: no responses rows" not in table.stdout
+    assert "no responses rows where survey = 'nps'" in table.stdout
+    run = patron("metrics", "run", "--db", "w.duckdb", "--format", "json", cwd=tmp_path)
+    latest = {r["metric"]: r for r in json.loads(run.stdout)}
+    assert latest["mrr"]["value"] == 100 and "nps" not in latest  # no survey data: nothing to report
+    explain = patron("metrics", "explain", "tickets_per_customer", cwd=tmp_path)
+    assert explain.returncode == 0 and "m_paying_customers" in explain.stdout
+    bad = patron("metrics", "show", "mrr", "--period", "quarter", "--db", "w.duckdb", cwd=tmp_path)
+    assert bad.returncode == 1 and "monthly metric" in bad.stderr

@@ -15,6 +15,13 @@ def test_data_model_doc_is_current():
     assert committed == render(), "regenerate with: python -m patron.model.doc > docs/data-model.md"
 
 
+def test_metrics_doc_is_current():
+    from patron.metrics.doc import render as render_metrics
+
+    committed = (REPO / "docs" / "metrics.md").read_text()
+    assert committed == render_metrics(), "regenerate with: python -m patron.metrics.doc > docs/metrics.md"
+
+
 def test_every_command_is_in_the_readme():
     readme = (REPO / "README.md").read_text()
     commands = [c.name or c.callback.__name__ for c in app.registered_commands]

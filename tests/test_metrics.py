@@ -217,6 +217,8 @@ def test_revenue_invariants_hold_for_any_subscriptions(tmp_path_factory, periods
         grr = p.metric("grr_monthly")["value"].dropna()
         nrr = p.metric("nrr_monthly")["value"].dropna()
         assert (grr <= 1 + 1e-12).all() and (grr >= 0).all() and (nrr >= 0).all()
+        grr_ttm = p.metric("grr_ttm")["value"].dropna()
+        assert (grr_ttm <= 1 + 1e-12).all() and (grr_ttm >= 0).all()
 
 
 @settings(max_examples=40, deadline=None)
@@ -366,3 +368,15 @@ def test_revenue_by_cohort_month(contracts):
     assert jan[pd.Timestamp("2023-01-01").date()] == 150 + 30 + 40  # A, C, G; B and F left
     assert jan[pd.Timestamp("2023-05-01").date()] == 80
     assert jan[pd.Timestamp("2024-01-01").date()] == 10
+
+
+def test_a_month_with_no_activity_is_not_compared_across(tmp_path):
+    write(tmp_path / "r.csv", "response_id,customer_ref,survey,score,submitted_at\n"
+                              "a,A,nps,10,2024-01-03\nb,B,nps,2,2024-01-04\nc,A,nps,9,2024-03-05\n")
+    with Project.open(None, tmp_path / "w.duckdb") as p:
+        p.ingest_file(tmp_path / "r.csv", "responses")
+        monthly = p.metric("nps", [], "month")
+    assert [str(d) for d in monthly["period"]] == ["2024-01-01", "2024-03-01"]  # February: no row, not 0
+    march = monthly.iloc[1]
+    assert pd.isna(march["previous"]) and pd.isna(march["p_value"])  # nothing in February to compare with
+    assert march["n"] == 1 and march["ci_low"] < 0 < march["value"]  # one response: a wide interval

@@ -227,7 +227,8 @@ def metrics_show(
         ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.2f} to {r['ci_high']:.2f}"
         change = "" if r["significant"] is None else ("significant" if r["significant"] else "no")
         labels = ["(none)" if r[k] is None or pd.isna(r[k]) else str(r[k])[:10] for k in keys]
-        value = f"not available ({r['note']})" if pd.isna(r["value"]) else f"{r['value']:.2f}"
+        value = f"not available ({r['note'].removeprefix('not available: ')})" if pd.isna(r["value"]) \
+            else f"{r['value']:.4g}"
         rows.append([*labels, value, ci,
                      int(r["n"]), change])
     table(name, [*keys, "value", "95% interval", "n", "change vs previous"], rows, {"value", "n"})

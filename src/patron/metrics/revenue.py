@@ -13,6 +13,13 @@ Customers are master customers once identity is resolved, else billing's custome
 
 from __future__ import annotations
 
+FAMILY_MEANING = {
+    "movements": "each paying customer-month against the month before; they add up: mrr_end - mrr_start = "
+                 "new + reactivation + expansion - contraction - churn",
+    "cohort": "trailing twelve months: the customers paying at the end of the month a year earlier, now",
+    "renewals": "subscriptions whose contract term (every term_months from the subscription's first start "
+                "month) ends in the month",
+}
 FAMILIES: dict[str, dict[str, str]] = {
     "movements": {
         "mrr_end": "MRR at the end of the month",

@@ -1,0 +1,113 @@
+"""docs/metrics.md, generated from the built-in catalog so the two never disagree.
+
+Run `python -m patron.metrics.doc > docs/metrics.md`; a test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+from patron.metrics.revenue import FAMILIES, FAMILY_MEANING
+from patron.metrics.spec import CUSTOMER_DIMENSIONS, PERIODS, MetricSpec, builtin_catalog
+
+INTRO = f"""\
+# The metric catalog
+
+One definition of each number, shipped as YAML (`src/patron/metrics/catalog/*.yml`) and
+compiled to SQL with SQLGlot: DuckDB runs it, and every definition transpiles to Spark SQL,
+PostgreSQL, Snowflake and BigQuery. `patron metrics list` shows the catalog, `patron metrics
+explain NAME` a metric's definition, owner, target and SQL, `patron metrics show NAME --by
+DIMENSION --period PERIOD` its values, and `patron metrics run` evaluates all of it at once.
+
+## Your own numbers
+
+Under `metrics:` in `patron.yml`, give a metric an owner and a target, change any field of a
+built-in, or add a metric of your own:
+
+```yaml
+metrics:
+  nps: {{owner: VP Customer Success, target: 40}}
+  ltv: {{params: {{gross_margin: 0.82}}}}
+  urgent_tickets:
+    label: Urgent tickets
+    definition: Tickets marked urgent.
+    kind: count
+    table: tickets
+    filter: priority = 'urgent'
+    time: opened_at
+    unit: count
+    better: lower
+    dimensions: [channel, segment]
+```
+
+Kinds: `nps` (0-10 scores), `share` (a condition's share of rows), `mean`, `count`, `sum`,
+`median`, `p90` (all over one table: `value` and `filter` are SQL on its columns, `time` places
+a row in a period); `revenue` (an expression over the monthly revenue facts below; `base` is
+the column that is its n, `successes` the one that makes it a rate with an interval);
+`formula` (an expression over other metrics, joined by slice and period; `base` names the
+metric whose n it reports). `params` are named numbers the expression may use.
+
+## Slices and periods
+
+Periods: {", ".join(PERIODS)} (revenue, and formulas over it, are monthly). A metric can be
+sliced by its table's columns listed in its `dimensions` and by customer attributes from the
+golden record ({", ".join(CUSTOMER_DIMENSIONS)}), which need `patron identity resolve`. The
+cohort month is the month of the customer's first subscription period with MRR above 0.
+
+## Statistics
+
+Every value comes with its n. Sample estimates come with a 95% interval: shares use the Wilson
+score interval; NPS an adjusted Wald interval (one pseudo-response added to promoters, passives
+and detractors, so one answer or five identical ones do not give a zero-width interval); means
+Student's t. A change from the period just before is tested and flagged only when p < 0.05:
+NPS with a two-sample z test on the difference of (promoters - detractors) shares with
+multinomial variances; shares and customer rates (logo churn, renewal rate) with a pooled
+two-proportion z test; means with Welch's t test. Counts, sums, percentiles, money and formulas
+are not sample estimates here: they get no interval and no test.
+
+A value that cannot be computed is "not available" with the reason (no data in the slice and
+period, the table is empty, or the metric's own reason, e.g. no customer churned for LTV),
+never 0. Every evaluation is stored in `metric_values` (metric, slice, grain, period, value, n,
+interval, p-value, run), which the briefing reads for its trends.
+
+## Monthly revenue facts
+
+A customer pays in a month when the subscription periods active on the month's last day sum to
+MRR above 0. Customers are master customers once identity is resolved, else billing's customer
+ids. Each month of the facts has these columns (one set of queries serves every revenue metric):
+"""
+
+
+def _metric(s: MetricSpec) -> list[str]:
+    lines = [f"### `{s.name}`: {s.label}", "", s.definition, ""]
+    facts = [f"kind `{s.kind}`", f"unit {s.unit}", f"{s.better} is better"]
+    if s.table:
+        facts.append(f"table `{s.table}`" + (f" by `{s.time}`" if s.time else ""))
+    lines.append("; ".join(facts) + ".")
+    lines.append("")
+    if s.value:
+        lines.append(f"- value: `{s.value}`")
+    if s.filter:
+        lines.append(f"- rows: `{s.filter}`")
+    if s.base:
+        lines.append(f"- n: `{s.base}`" + (f"; successes: `{s.successes}`" if s.successes else ""))
+    if s.params:
+        lines.append("- params: " + ", ".join(f"`{k}` = {v}" for k, v in s.params.items()))
+    lines.append(f"- slices: {', '.join(s.dimensions) or '(none)'}")
+    lines.append("")
+    return lines
+
+
+def render() -> str:
+    out = [INTRO]
+    for family, columns in FAMILIES.items():
+        out.append(f"**{family}**: {FAMILY_MEANING[family]}.\n")
+        out.append("| column | meaning |\n| --- | --- |")
+        out += [f"| `{c}` | {meaning} |" for c, meaning in columns.items()]
+        out.append("")
+    out.append("## Built-in metrics\n")
+    for s in builtin_catalog().values():
+        out += _metric(s)
+    return "\n".join(out).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
