@@ -224,14 +224,14 @@ def metrics_show(
     keys = [*(by or []), *(["period"] if "period" in df.columns else [])]
     rows = []
     for _, r in df.iterrows():
-        ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.2f} to {r['ci_high']:.2f}"
+        ci = "" if pd.isna(r["ci_low"]) else f"{r['ci_low']:.3g} to {r['ci_high']:.3g}"
         change = "" if r["significant"] is None else ("significant" if r["significant"] else "no")
         labels = ["(none)" if r[k] is None or pd.isna(r[k]) else str(r[k])[:10] for k in keys]
-        value = f"not available ({r['note'].removeprefix('not available: ')})" if pd.isna(r["value"]) \
-            else f"{r['value']:.4g}"
-        rows.append([*labels, value, ci,
-                     int(r["n"]), change])
-    table(name, [*keys, "value", "95% interval", "n", "change vs previous"], rows, {"value", "n"})
+        value = "–" if pd.isna(r["value"]) else f"{r['value']:.4g}"
+        rows.append([*labels, value, ci, int(r["n"]), change, r["note"].removeprefix("not available: ")])
+    table(f"{name}: {len(df)} values; a dash is not available, with the reason in the last column",
+          [*keys, "value", "95% interval", "n", "change vs previous", "not available because"], rows,
+          {"value", "n"})
 
 
 @metrics_app.command("run")
@@ -423,8 +423,9 @@ def demo(
               f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['quarantined']:,} quarantined "
               f"({seconds:.0f} s)")
     out.print(f"Identity: {identities.records:,} source records resolved to {identities.customers:,} customers")
-    table("Headline numbers", ["metric", "value", "95% interval", "n"],
-          [[h.name, format_value(h.value, h.unit), interval(h).removeprefix("95% CI "), h.n] for h in b.headlines],
+    month = next((h.period for h in b.headlines if h.period), "")
+    table(f"Headline numbers, {month} (patron metrics show METRIC for more)", ["metric", "value", "95% interval", "n"],
+          [[h.metric, format_value(h.value, h.unit), interval(h).removeprefix("95% CI "), h.n] for h in b.headlines],
           {"value", "n"})
     out.print(f"Briefing: [bold]{path.resolve()}[/]")
     out.print(f"Explore: [bold]cd {directory}[/] then [bold]patron status[/], [bold]patron quarantine[/]")
