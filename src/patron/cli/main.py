@@ -253,6 +253,70 @@ def metrics_run(
           ["metric", "period", "value", "n"], rows, {"value", "n"})
 
 
+keys_app = typer.Typer(help="API keys for `patron serve`: shown once, only their hash is kept.",
+                       no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(name: str, config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
+                fmt: FormatOpt = Format.table) -> None:
+    """Make a key for one client (a web widget, a survey tool); it is printed this once."""
+    from patron.api.keys import create_key
+
+    with Project.open(config, db) as project:
+        key = create_key(project.warehouse, name)
+    if fmt is Format.json:
+        emit_json({"name": name, "key": key})
+        return
+    out.print(f"API key [bold]{name}[/]: {key}", highlight=False, soft_wrap=True)
+    out.print("Store it now: patron keeps only its hash and cannot show it again. "
+              "Send it as `Authorization: Bearer KEY`.")
+
+
+@keys_app.command("list")
+def keys_list(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Every key's name, first characters and dates (never the key)."""
+    from patron.api.keys import list_keys
+
+    with Project.open(config, db) as project:
+        keys = list_keys(project.warehouse)
+    if fmt is Format.json:
+        emit_json(keys)
+        return
+    table("API keys", ["name", "starts with", "created", "revoked"],
+          [[k["name"], k["prefix"], k["created_at"], k["revoked_at"]] for k in keys])
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str, config: ConfigOpt = Path("patron.yml"), db: DbOpt = None) -> None:
+    """Stop a key working (takes effect when `patron serve` starts)."""
+    from patron.api.keys import revoke_key
+
+    with Project.open(config, db) as project:
+        revoke_key(project.warehouse, name)
+    out.print(f"Key {name!r} revoked.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
+) -> None:
+    """Serve the feedback API (POST /api/feedback, docs at /api/docs); needs a key from `patron keys create`."""
+    import uvicorn
+
+    from patron.api.app import create_app
+
+    with Project.open(config, db) as project:
+        api = create_app(project.warehouse)
+        if not api.state.keys:
+            raise PatronError("no active API key: create one with `patron keys create NAME` first")
+        out.print(f"patron serving {project.db} on http://{host}:{port} (API docs at /api/docs); Ctrl-C stops it")
+        uvicorn.run(api, host=host, port=port, log_level="warning")
+
+
 customer_app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)
 app.add_typer(customer_app, name="customer")
 

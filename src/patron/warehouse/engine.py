@@ -37,8 +37,8 @@ class Warehouse:
         return self.execute(sql, params).fetchall()
 
     def scalar(self, sql: str, params: Sequence[Any] | dict | None = None) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return row[0] if row else None
+        rows = self.execute(sql, params).fetchall()  # read to the end: a half-read result blocks the connection
+        return rows[0][0] if rows else None
 
     def df(self, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
         return self.execute(sql, params).df()

@@ -101,6 +101,14 @@ SYSTEM_DDL = {
             ci_high DOUBLE,
             p_value DOUBLE
         )""",
+    "api_keys": """
+        CREATE TABLE api_keys (
+            name VARCHAR NOT NULL,
+            key_hash VARCHAR NOT NULL,
+            prefix VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            revoked_at TIMESTAMP
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -187,5 +195,5 @@ def _is_complete(wh: Warehouse) -> bool:
     need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
                                   ("identity_links", "linked"), ("identity_model", "model"),
                                   ("customer_golden", "built_at"), ("identity_decisions", "decision"),
-                                  ("metric_values", "p_value"))}
+                                  ("metric_values", "p_value"), ("api_keys", "key_hash"))}
     return need <= have

@@ -1,0 +1,1 @@
+"""The HTTP service: feedback as it happens, behind API keys."""

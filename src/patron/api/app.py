@@ -1,0 +1,105 @@
+"""The feedback API: items are validated against the canonical model and committed to the
+warehouse before the answer goes out, so an item that got a 200 is never lost.
+
+One process holds the warehouse; writes are serialised by a lock (DuckDB has one writer).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from patron import __version__
+from patron.api.keys import KeyRing
+from patron.api.models import FeedbackItem
+from patron.ingest.intake import IntakeResult, store_rows
+from patron.warehouse import Warehouse
+
+MAX_BATCH = 10_000
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+def _key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+def _errors(index: int | None, e: ValidationError) -> list[dict]:
+    return [{"index": index, "field": ".".join(str(x) for x in err["loc"]) or "(item)", "message": err["msg"]}
+            for err in e.errors()]
+
+
+def create_app(wh: Warehouse) -> FastAPI:
+    """The service over an open warehouse (the caller owns it and closes it after serving)."""
+    app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    keys = KeyRing(wh)
+    app.state.keys = len(keys)
+    lock = threading.Lock()
+
+    def _store(items: list[dict], source: str) -> IntakeResult:
+        with lock:  # committed before the answer is sent
+            return store_rows(wh, "feedback", items, source="api", origin=f"api:{source}")
+
+    @app.get("/api/health")
+    def health() -> dict:
+        with lock:
+            stored = wh.scalar("SELECT count(*) FROM feedback")
+        return {"status": "ok", "version": __version__, "feedback": stored}
+
+    @app.post("/api/feedback", responses={401: {"description": "no key, or a wrong one"},
+                                          422: {"description": "an item or the body is not valid; "
+                                                "the valid items of a batch are stored"}})
+    async def feedback(request: Request) -> JSONResponse:
+        """One feedback item (an object) or a batch (an array). Good items are stored even when
+        others in the batch are not; each bad one is named with its index and field."""
+        source = keys.name_of(_key(request))
+        if source is None:
+            return JSONResponse({"detail": "an API key is needed: `Authorization: Bearer KEY` or `X-API-Key: KEY` "
+                                           "(create one with `patron keys create NAME`)"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            return JSONResponse({"detail": f"the body is not JSON: {e}"}, status_code=422)
+        batch = body if isinstance(body, list) else [body]
+        if not batch:
+            return JSONResponse({"detail": "the batch is empty"}, status_code=422)
+        if len(batch) > MAX_BATCH:
+            return JSONResponse({"detail": f"at most {MAX_BATCH:,} items per request, not {len(batch):,}"},
+                                status_code=413)
+        good, errors = [], []
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        for i, raw in enumerate(batch):
+            if not isinstance(raw, dict):
+                errors.append({"index": i, "field": "(item)", "message": "an item is a JSON object"})
+                continue
+            try:
+                item = FeedbackItem.model_validate(raw).model_dump()
+            except ValidationError as e:
+                errors += _errors(i, e)
+                continue
+            if item["received_at"] is not None and item["received_at"] > now + FUTURE_TOLERANCE:
+                errors.append({"index": i, "field": "received_at", "message": "is in the future"})
+                continue
+            item["feedback_id"] = item["feedback_id"] or f"api-{uuid.uuid4().hex}"
+            item["received_at"] = item["received_at"] or now
+            good.append(item)
+        stored = duplicates = []
+        if good:
+            result = await run_in_threadpool(_store, good, source)
+            stored, duplicates = result.stored, result.duplicates
+        answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": len({e["index"] for e in errors}),
+                  "ids": stored, "already_stored": duplicates, "errors": errors}
+        return JSONResponse(answer, status_code=422 if errors else 200)
+
+    return app
+

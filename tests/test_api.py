@@ -1,0 +1,138 @@
+"""The feedback API as a client sees it: keys, validation, storage before the answer, retries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from patron.api.app import create_app
+from patron.api.keys import create_key, list_keys, revoke_key
+from patron.errors import PatronError
+from patron.warehouse import open_warehouse
+
+
+@pytest.fixture
+def api(tmp_path):
+    wh = open_warehouse(tmp_path / "w.duckdb")
+    key = create_key(wh, "web-widget")
+    client = TestClient(create_app(wh))
+    yield client, {"Authorization": f"Bearer {key}"}, wh
+    wh.close()
+
+
+ITEM = {"feedback_id": "f1", "channel": "web", "text": "The export keeps failing", "rating": 2,
+        "received_at": "2026-06-01T09:30:00+02:00"}
+
+
+def test_no_key_or_a_wrong_one_is_refused(api):
+    client, _, wh = api
+    assert client.post("/api/feedback", json=ITEM).status_code == 401
+    wrong = client.post("/api/feedback", json=ITEM, headers={"X-API-Key": "ptr_not-a-key"})
+    assert wrong.status_code == 401 and "patron keys create" in wrong.json()["detail"]
+    assert wh.scalar("SELECT count(*) FROM feedback") == 0
+
+
+def test_an_item_is_stored_with_its_lineage(api):
+    client, auth, wh = api
+    r = client.post("/api/feedback", json=ITEM, headers=auth)
+    assert r.status_code == 200 and r.json()["ids"] == ["f1"]
+    row = wh.rows("SELECT channel, text, rating, received_at, source, source_key FROM feedback")[0]
+    assert row[:3] == ("web", "The export keeps failing", 2)
+    assert str(row[3]) == "2026-06-01 07:30:00"  # stored in UTC
+    assert row[4:] == ("api", "f1")
+    assert wh.rows("SELECT file, rows_read, rows_loaded FROM loads")[0] == ("api:web-widget", 1, 1)
+    x_key = client.post("/api/feedback", json=ITEM | {"feedback_id": "f2"},
+                        headers={"X-API-Key": auth["Authorization"][7:]})
+    assert x_key.status_code == 200
+
+
+def test_a_bad_item_is_named_and_the_rest_of_the_batch_is_kept(api):
+    client, auth, wh = api
+    batch = [ITEM, {"channel": "web", "rating": 7}, {"channel": "social", "text": "love it", "colour": "red"},
+             "not an object", {"channel": "web", "text": "from the future", "received_at": "2999-01-01T00:00:00"},
+             {"channel": "email", "text": "no id, no date"}]
+    r = client.post("/api/feedback", json=batch, headers=auth)
+    assert r.status_code == 422
+    body = r.json()
+    assert body["stored"] == 2 and body["rejected"] == 4
+    named = {(e["index"], e["field"]) for e in body["errors"]}
+    assert {(1, "text"), (1, "rating"), (2, "colour"), (3, "(item)"), (4, "received_at")} <= named
+    assert wh.scalar("SELECT count(*) FROM feedback") == 2
+    generated = wh.scalar("SELECT feedback_id FROM feedback WHERE channel = 'email'")
+    assert generated.startswith("api-") and generated in body["ids"]
+
+
+def test_a_retried_request_is_not_stored_twice(api):
+    client, auth, wh = api
+    client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2"}], headers=auth)
+    again = client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2"}, ITEM | {"feedback_id": "f3"}],
+                        headers=auth)
+    assert again.status_code == 200
+    assert (again.json()["stored"], sorted(again.json()["already_stored"])) == (1, ["f1", "f2"])
+    assert wh.scalar("SELECT count(*) FROM feedback") == 3
+
+
+@pytest.mark.parametrize("content, message", [(b"{not json", "not JSON"), (b"[]", "empty")])
+def test_bodies_that_are_not_items_get_a_clear_422(api, content, message):
+    client, auth, _ = api
+    r = client.post("/api/feedback", content=content, headers=auth | {"Content-Type": "application/json"})
+    assert r.status_code == 422 and message in r.json()["detail"]
+
+
+def test_keys_are_kept_as_hashes_and_can_be_revoked(tmp_path):
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        key = create_key(wh, "survey-tool")
+        assert key.startswith("ptr_") and len(key) > 40
+        assert wh.scalar("SELECT count(*) FROM api_keys WHERE key_hash = ?", [key]) == 0  # never the key itself
+        assert list_keys(wh)[0]["prefix"] == key[:8]
+        with pytest.raises(PatronError, match="an active key named 'survey-tool' exists"):
+            create_key(wh, "survey-tool")
+        revoke_key(wh, "survey-tool")
+        client = TestClient(create_app(wh))
+        assert client.post("/api/feedback", json=ITEM, headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        key = create_key(wh, "load")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from patron.cli.main import run; run()", "serve", "--db", str(db),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=os.environ | {"COLUMNS": "200"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{url}/api/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        acknowledged = 0
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
+            for b in range(20):
+                batch = [{"feedback_id": f"k{b}-{i}", "channel": "web", "text": f"item {i}"} for i in range(50)]
+                r = c.post(f"{url}/api/feedback", json=batch)
+                assert r.status_code == 200, r.text
+                acknowledged += r.json()["stored"]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with open_warehouse(db) as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == acknowledged == 1000
+        assert json.loads(json.dumps(wh.scalar("SELECT count(*) FROM loads"))) == 20
