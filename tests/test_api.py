@@ -24,8 +24,8 @@ from patron.warehouse import open_warehouse
 def api(tmp_path):
     wh = open_warehouse(tmp_path / "w.duckdb")
     key = create_key(wh, "web-widget")
-    client = TestClient(create_app(wh))
-    yield client, {"Authorization": f"Bearer {key}"}, wh
+    with TestClient(create_app(wh)) as client:  # runs the service's start and stop (its writer)
+        yield client, {"Authorization": f"Bearer {key}"}, wh
     wh.close()
 
 
@@ -97,8 +97,9 @@ def test_keys_are_kept_as_hashes_and_can_be_revoked(tmp_path):
         with pytest.raises(PatronError, match="an active key named 'survey-tool' exists"):
             create_key(wh, "survey-tool")
         revoke_key(wh, "survey-tool")
-        client = TestClient(create_app(wh))
-        assert client.post("/api/feedback", json=ITEM, headers={"Authorization": f"Bearer {key}"}).status_code == 401
+        with TestClient(create_app(wh)) as client:
+            r = client.post("/api/feedback", json=ITEM, headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 401
 
 
 def _free_port() -> int:
@@ -136,3 +137,23 @@ def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
     with open_warehouse(db) as wh:
         assert wh.scalar("SELECT count(*) FROM feedback") == acknowledged == 1000
         assert json.loads(json.dumps(wh.scalar("SELECT count(*) FROM loads"))) == 20
+
+
+def test_requests_committed_together_keep_their_own_answers_and_lineage(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from patron.api.writer import GroupWriter
+
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        writer = GroupWriter(wh, "feedback", source="api")
+        rows = lambda r: [{"feedback_id": f"r{r}-{i}" if i else "shared", "channel": "web", "text": "x"}  # noqa: E731
+                          for i in range(3)]
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda r: writer.submit(rows(r), f"api:client{r}").result(), range(40)))
+        writer.close()
+        assert sum(len(r.stored) for r in results) == 40 * 2 + 1  # "shared" is stored once, for one request
+        assert sum(len(r.duplicates) for r in results) == 39
+        assert len({r.load_id for r in results}) == 40
+        assert wh.scalar("SELECT count(*) FROM feedback") == 81
+        per_load = dict(wh.rows("SELECT file, rows_loaded + rows_already_loaded FROM loads"))
+        assert len(per_load) == 40 and set(per_load.values()) == {3}

@@ -1,25 +1,27 @@
 """The feedback API: items are validated against the canonical model and committed to the
 warehouse before the answer goes out, so an item that got a 200 is never lost.
 
-One process holds the warehouse; writes are serialised by a lock (DuckDB has one writer).
+One process holds the warehouse; one thread writes, committing the requests that arrive together
+in one transaction (DuckDB has one writer; see writer.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from patron import __version__
 from patron.api.keys import KeyRing
 from patron.api.models import FeedbackItem
-from patron.ingest.intake import IntakeResult, store_rows
+from patron.api.writer import GroupWriter
 from patron.warehouse import Warehouse
 
 MAX_BATCH = 10_000
@@ -40,19 +42,22 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
 
 def create_app(wh: Warehouse) -> FastAPI:
     """The service over an open warehouse (the caller owns it and closes it after serving)."""
-    app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
     keys = KeyRing(wh)
-    app.state.keys = len(keys)
-    lock = threading.Lock()
+    writer = GroupWriter(wh, "feedback", source="api")
 
-    def _store(items: list[dict], source: str) -> IntakeResult:
-        with lock:  # committed before the answer is sent
-            return store_rows(wh, "feedback", items, source="api", origin=f"api:{source}")
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        writer.close()  # what is queued is written before the process ends
+
+    app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json",
+                  lifespan=lifespan)
+    app.state.keys = len(keys)
 
     @app.get("/api/health")
     def health() -> dict:
-        with lock:
-            stored = wh.scalar("SELECT count(*) FROM feedback")
+        with wh.cursor() as reader:
+            stored = reader.scalar("SELECT count(*) FROM feedback")
         return {"status": "ok", "version": __version__, "feedback": stored}
 
     @app.post("/api/feedback", responses={401: {"description": "no key, or a wrong one"},
@@ -95,7 +100,7 @@ def create_app(wh: Warehouse) -> FastAPI:
             good.append(item)
         stored = duplicates = []
         if good:
-            result = await run_in_threadpool(_store, good, source)
+            result = await asyncio.wrap_future(writer.submit(good, f"api:{source}"))  # committed
             stored, duplicates = result.stored, result.duplicates
         answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": len({e["index"] for e in errors}),
                   "ids": stored, "already_stored": duplicates, "errors": errors}

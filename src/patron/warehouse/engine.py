@@ -109,6 +109,10 @@ class Warehouse:
             watcher.join()
         on_progress(100.0)
 
+    def cursor(self) -> Warehouse:
+        """A connection of its own to the same database, for another thread."""
+        return Warehouse(self.con.cursor(), self.path)
+
     def close(self) -> None:
         self.con.close()
 
