@@ -36,7 +36,7 @@ def store_requests(wh: Warehouse, table: str, requests: list[Request], source: s
     (key,) = spec.key  # intake tables have a one-column key
     columns = list(spec.names)
     with wh.transaction():
-        ids = [int(wh.scalar("SELECT nextval('load_ids')")) for _ in requests]
+        ids = sorted(int(r[0]) for r in wh.rows(f"SELECT nextval('load_ids') FROM range({len(requests)})"))
         frame = pd.DataFrame([{c: r.get(c) for c in columns} | {"_load": load_id, "_row": i + 1}
                               for req, load_id in zip(requests, ids, strict=True) for i, r in enumerate(req.rows)],
                              columns=[*columns, "_load", "_row"])
@@ -53,15 +53,18 @@ def store_requests(wh: Warehouse, table: str, requests: list[Request], source: s
                 [source],
             )
         out = []
-        for req, load_id in zip(requests, ids, strict=True):
+        for load_id in ids:
             mine = frame["_load"] == load_id
-            result = IntakeResult(load_id, [str(k) for k in frame[mine & fresh][key]],
-                                  [str(k) for k in frame[mine & ~fresh][key]])
+            out.append(IntakeResult(load_id, [str(k) for k in frame[mine & fresh][key]],
+                                    [str(k) for k in frame[mine & ~fresh][key]]))
+        loads = pd.DataFrame({"load_id": ids, "file": [r.origin for r in requests],
+                              "read": [len(r.rows) for r in requests], "loaded": [len(o.stored) for o in out],
+                              "already": [len(o.duplicates) for o in out]})
+        with wh.frame("_patron_intake_loads", loads) as f:
             wh.execute(
                 "INSERT INTO loads (load_id, source, table_name, file, started_at, finished_at, rows_read, "
                 "rows_loaded, rows_updated, rows_quarantined, rows_already_loaded) "
-                "VALUES (?, ?, ?, ?, now()::TIMESTAMP, now()::TIMESTAMP, ?, ?, 0, 0, ?)",
-                [load_id, source, table, req.origin, len(req.rows), len(result.stored), len(result.duplicates)],
+                f"SELECT load_id, ?, ?, file, now()::TIMESTAMP, now()::TIMESTAMP, read, loaded, 0, 0, already FROM {f}",
+                [source, table],
             )
-            out.append(result)
     return out
