@@ -1,0 +1,1 @@
+"""Listening: what customers say in comments, tickets and feedback (sentiment, themes, trends)."""
