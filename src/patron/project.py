@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from patron.identity import ResolveResult, resolve
 from patron.identity.review import decide, pairs_to_review
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
+from patron.listen.enrich import EnrichResult, enrich
 from patron.metrics import MetricSpec, builtin_catalog, evaluate, evaluate_catalog, with_overrides
 from patron.model import TABLES
 from patron.report.customer360 import Customer360, CustomerMatches, find
@@ -132,6 +134,10 @@ class Project:
         if names is None:  # the whole catalog, less the metrics that cannot be sliced that way
             names = [n for n, s in specs.items() if set(by or []) <= set(s.dimensions)]
         return evaluate_catalog(self.existing_warehouse(), specs, by, period, only=names)
+
+    def enrich(self, progress: Callable[[int, int], None] | None = None) -> EnrichResult:
+        """Sentiment and complaint flag for every survey comment, ticket and feedback item not yet seen."""
+        return enrich(self.existing_warehouse(), progress)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

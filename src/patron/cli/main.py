@@ -253,6 +253,30 @@ def metrics_run(
           ["metric", "period", "value", "n"], rows, {"value", "n"})
 
 
+listen_app = typer.Typer(help="What customers say: sentiment and complaints in every comment, ticket and "
+                         "feedback item.", no_args_is_help=True)
+app.add_typer(listen_app, name="listen")
+
+
+@listen_app.command("enrich")
+def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Score the sentiment of every text not yet scored and flag complaints (offline model)."""
+    with Project.open(config, db) as project, _progress() as bar:
+        task = bar.add_task("scoring texts", total=None)
+        result = project.enrich(lambda done, total: bar.update(task, completed=done, total=total))
+        summary = project.warehouse.rows(
+            "SELECT source_table, count(*), avg(sentiment_score), count(*) FILTER (sentiment_label = 'negative'), "
+            "count(*) FILTER (complaint) FROM enrichment GROUP BY 1 ORDER BY 1")
+    if fmt is Format.json:
+        emit_json(result.to_dict() | {"tables": [dict(zip(["table", "items", "mean_score", "negative", "complaints"],
+                                                            r, strict=True)) for r in summary]})
+        return
+    out.print(f"Scored {result.items:,} new texts in {result.seconds:.1f} s ({result.items_per_s:,.0f}/s) "
+              f"with {result.model}")
+    table("Texts scored so far", ["table", "items", "mean sentiment", "negative", "complaints"],
+          [[t, n, f"{m:+.2f}", neg, c] for t, n, m, neg, c in summary], {"items", "negative", "complaints"})
+
+
 keys_app = typer.Typer(help="API keys for `patron serve`: shown once, only their hash is kept.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

@@ -109,6 +109,20 @@ SYSTEM_DDL = {
             created_at TIMESTAMP NOT NULL,
             revoked_at TIMESTAMP
         )""",
+    "enrichment": """
+        CREATE TABLE enrichment (
+            source_table VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            customer_id VARCHAR,
+            channel VARCHAR,
+            touchpoint VARCHAR,
+            occurred_at TIMESTAMP,
+            sentiment_score DOUBLE NOT NULL,
+            sentiment_label VARCHAR NOT NULL,
+            complaint BOOLEAN NOT NULL,
+            model VARCHAR NOT NULL,
+            enriched_at TIMESTAMP NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -195,5 +209,6 @@ def _is_complete(wh: Warehouse) -> bool:
     need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
                                   ("identity_links", "linked"), ("identity_model", "model"),
                                   ("customer_golden", "built_at"), ("identity_decisions", "decision"),
-                                  ("metric_values", "p_value"), ("api_keys", "key_hash"))}
+                                  ("metric_values", "p_value"), ("api_keys", "key_hash"),
+                                  ("enrichment", "complaint"))}
     return need <= have

@@ -1,0 +1,89 @@
+"""Every text customers wrote (survey comments, tickets, feedback) gets a sentiment and a
+complaint flag, once per text and model: a run enriches only what it has not seen.
+
+A complaint is a text that is negative, or that comes with a score saying the same: a
+detractor's NPS comment (0-6), a CSAT of 1-2, a feedback rating of 1-2. Every ticket text is
+judged on its words alone (opening a ticket is not in itself a complaint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+
+import pandas as pd
+
+from patron.listen.sentiment import SentimentModel
+from patron.warehouse import Warehouse
+
+CHUNK = 20_000
+
+# one query per table: id, customer, channel, touchpoint, time, text, and a "bad score" flag
+TEXTS = {
+    "responses": "SELECT response_id AS item_id, customer_id, channel, touchpoint, submitted_at AS at, "
+                 "comment AS text, (survey = 'nps' AND score <= 6) OR (survey = 'csat' AND score <= 2) AS bad_score "
+                 "FROM responses WHERE comment IS NOT NULL AND trim(comment) <> ''",
+    "tickets": "SELECT ticket_id AS item_id, customer_id, channel, NULL AS touchpoint, opened_at AS at, "
+               "concat_ws('. ', subject, body) AS text, false AS bad_score FROM tickets "
+               "WHERE coalesce(subject, body) IS NOT NULL",
+    "feedback": "SELECT feedback_id AS item_id, customer_id, channel, NULL AS touchpoint, received_at AS at, text, "
+                "coalesce(rating <= 2, false) AS bad_score FROM feedback WHERE text IS NOT NULL",
+}
+
+
+@dataclass
+class EnrichResult:
+    items: int
+    seconds: float
+    by_table: dict[str, int]
+    model: str
+
+    @property
+    def items_per_s(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict:
+        return {"items": self.items, "seconds": round(self.seconds, 2), "items_per_s": round(self.items_per_s),
+                "by_table": self.by_table, "model": self.model}
+
+
+def model_version() -> str:
+    """The shipped weights' fingerprint: a new model re-enriches everything."""
+    raw = resources.files("patron.listen").joinpath("models", "sentiment.json").read_bytes()
+    return "sentiment-" + hashlib.sha256(raw).hexdigest()[:12]
+
+
+def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None) -> EnrichResult:
+    model, version = SentimentModel.shipped(), model_version()
+    t0 = time.perf_counter()
+    by_table: dict[str, int] = {}
+    todo = {t: f"SELECT * FROM ({sql}) AS x WHERE NOT EXISTS (SELECT 1 FROM enrichment AS e WHERE "
+               f"e.source_table = '{t}' AND e.item_id = x.item_id AND e.model = '{version}')"
+            for t, sql in TEXTS.items()}
+    total = sum(wh.scalar(f"SELECT count(*) FROM ({q})") for q in todo.values())
+    done = 0
+    for table, query in todo.items():
+        frame = wh.df(query)
+        by_table[table] = len(frame)
+        for start in range(0, len(frame), CHUNK):
+            part = frame.iloc[start:start + CHUNK]
+            s = model.predict(part["text"].tolist())
+            out = pd.DataFrame({
+                "source_table": table, "item_id": part["item_id"].astype(str), "customer_id": part["customer_id"],
+                "channel": part["channel"], "touchpoint": part["touchpoint"], "at": part["at"],
+                "sentiment_score": s.score, "sentiment_label": s.label.astype(str),
+                "complaint": (s.label == "negative") | part["bad_score"].fillna(False).astype(bool).to_numpy(),
+            })
+            with wh.transaction(), wh.frame("_patron_enriched", out) as f:
+                wh.execute("DELETE FROM enrichment WHERE source_table = ? AND item_id IN (SELECT item_id FROM "
+                           f"{f})", [table])
+                wh.execute(f"INSERT INTO enrichment SELECT source_table, item_id, customer_id, channel, touchpoint, "
+                           f"CAST(\"at\" AS TIMESTAMP), sentiment_score, sentiment_label, complaint, ?, "
+                           f"now()::TIMESTAMP FROM {f}", [version])
+            done += len(part)
+            if progress:
+                progress(done, total)
+    return EnrichResult(done, time.perf_counter() - t0, by_table, version)

@@ -1,0 +1,39 @@
+"""Enrichment of every text on the demo company: complete, incremental, and close to the planted truth."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+from sklearn.metrics import f1_score
+
+from patron.project import Project
+
+
+def test_every_text_is_scored_once_and_agrees_with_the_planted_sentiment(demo_loaded, demo_dir, tmp_path):
+    config, db, _ = demo_loaded
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(db, copy)
+    with Project.open(config, copy, require_config=True) as project:
+        first = project.enrich()
+        wh = project.warehouse
+        texts = wh.scalar(
+            "SELECT (SELECT count(*) FROM responses WHERE trim(coalesce(comment, '')) <> '') "
+            "+ (SELECT count(*) FROM tickets WHERE coalesce(subject, body) IS NOT NULL) "
+            "+ (SELECT count(*) FROM feedback)")
+        assert first.items == texts == wh.scalar("SELECT count(*) FROM enrichment")
+        assert project.enrich().items == 0  # a second run has nothing new to score
+        scored = wh.df(
+            "SELECT x.source, x.source_key, e.sentiment_label, e.complaint, x.detractor FROM enrichment AS e JOIN ("
+            "SELECT 'responses' AS t, response_id AS id, source, source_key, "
+            "survey = 'nps' AND score <= 6 AS detractor FROM responses "
+            "UNION ALL SELECT 'tickets', ticket_id, source, source_key, false FROM tickets "
+            "UNION ALL SELECT 'feedback', feedback_id, source, source_key, false FROM feedback) AS x "
+            "ON x.t = e.source_table AND x.id = e.item_id")
+    truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
+    joined = truth.merge(scored, on=["source", "source_key"])
+    assert len(joined) == len(scored)
+    assert f1_score(joined["sentiment"], joined["sentiment_label"], average="macro") >= 0.6
+    assert joined.loc[joined["detractor"], "complaint"].all()  # a detractor's comment is a complaint
+    negative = joined["sentiment_label"] == "negative"
+    assert joined.loc[negative, "complaint"].all()
