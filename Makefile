@@ -31,6 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/febrl.py
 	$(BIN)/python bench/identity_scale.py
 	$(BIN)/python bench/metrics_catalog.py
+	$(BIN)/python bench/api_feedback.py
+	$(BIN)/python bench/enrich_throughput.py
 
 clean:
 	rm -rf $(VENV) patron-demo bench/out .pytest_cache .ruff_cache
