@@ -127,6 +127,7 @@ def main() -> None:
             s.wait()
     with open_warehouse(db) as wh:
         stored = wh.scalar("SELECT count(*) FROM feedback")
+        scored = wh.scalar("SELECT count(*) FROM enrichment WHERE source_table = 'feedback'")
     sent = sum(r["items"] for k, r in results.items() if k.startswith("patron"))
     acked = sum(r["acknowledged"] for k, r in results.items() if k.startswith("patron"))
     for k, r in results.items():
@@ -136,7 +137,8 @@ def main() -> None:
         b, p = results[f"bare/{mode}"], results[f"patron/{mode}"]
         print(f"{mode}: patron / bare items/s {p['items_per_s'] / b['items_per_s']:.2f}, "
               f"p99 {p['p99_ms'] / b['p99_ms']:.2f}x")
-    print(f"sent {sent:,}, acknowledged {acked:,}, stored {stored:,}: {'nothing lost' if stored == sent else 'LOST'}")
+    print(f"sent {sent:,}, acknowledged {acked:,}, stored {stored:,}: {'nothing lost' if stored == sent else 'LOST'}; "
+          f"scored by the background enricher before the service stopped: {scored:,}")
     (OUT / "api_feedback.json").write_text(json.dumps({"args": vars(args), "results": results, "sent": sent,
                                                        "stored": stored}, indent=2))
     if stored != sent:

@@ -157,3 +157,15 @@ def test_requests_committed_together_keep_their_own_answers_and_lineage(tmp_path
         assert wh.scalar("SELECT count(*) FROM feedback") == 81
         per_load = dict(wh.rows("SELECT file, rows_loaded + rows_already_loaded FROM loads"))
         assert len(per_load) == 40 and set(per_load.values()) == {3}
+
+
+def test_stored_items_are_scored_shortly_after(api):
+    client, auth, wh = api
+    client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2", "text": "Thanks, the fix works great!"}],
+                headers=auth)
+    for _ in range(100):
+        labels = dict(wh.rows("SELECT item_id, sentiment_label FROM enrichment WHERE source_table = 'feedback'"))
+        if len(labels) == 2:
+            break
+        time.sleep(0.05)
+    assert labels == {"f1": "negative", "f2": "positive"}

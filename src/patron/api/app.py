@@ -1,6 +1,7 @@
 """The feedback API: items are validated against the canonical model and committed to the
 warehouse before the answer goes out, so an item that got a 200 is never lost.
 
+Stored items are scored (sentiment, complaint) a moment later by a background thread.
 One process holds the warehouse; one thread writes, committing the requests that arrive together
 in one transaction (DuckDB has one writer; see writer.py).
 """
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from patron import __version__
 from patron.api.keys import KeyRing
 from patron.api.models import FeedbackItem
-from patron.api.writer import GroupWriter
+from patron.api.writer import BackgroundEnricher, GroupWriter
 from patron.warehouse import Warehouse
 
 MAX_BATCH = 10_000
@@ -43,12 +44,14 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
 def create_app(wh: Warehouse) -> FastAPI:
     """The service over an open warehouse (the caller owns it and closes it after serving)."""
     keys = KeyRing(wh)
-    writer = GroupWriter(wh, "feedback", source="api")
+    enricher = BackgroundEnricher(wh)
+    writer = GroupWriter(wh, "feedback", source="api", after=enricher.notify)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         writer.close()  # what is queued is written before the process ends
+        enricher.close()  # and scored
 
     app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json",
                   lifespan=lifespan)

@@ -4,12 +4,15 @@ small requests share it instead of queueing for one each."""
 
 from __future__ import annotations
 
+import multiprocessing
 import queue
 import threading
-from concurrent.futures import Future
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from patron.ingest.intake import IntakeResult, Request, store_requests
+from patron.listen.sentiment import Sentiments
 from patron.warehouse import Warehouse
 
 MAX_ROWS_PER_COMMIT = 50_000
@@ -22,8 +25,8 @@ class _Pending:
 
 
 class GroupWriter:
-    def __init__(self, wh: Warehouse, table: str, source: str) -> None:
-        self.wh, self.table, self.source = wh, table, source
+    def __init__(self, wh: Warehouse, table: str, source: str, after: Callable[[], None] | None = None) -> None:
+        self.wh, self.table, self.source, self.after = wh, table, source, after
         self._queue: queue.Queue[_Pending | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="patron-writer", daemon=True)
         self._thread.start()
@@ -64,3 +67,53 @@ class GroupWriter:
                 continue
             for p, r in zip(batch, results, strict=True):
                 p.future.set_result(r)
+            if self.after:
+                self.after()
+
+
+class BackgroundEnricher:
+    """Scores what the writer stored, shortly after, on a connection of its own: an answer never
+    waits for the model, and a quiet service does no work."""
+
+    def __init__(self, wh: Warehouse, every_s: float = 1.0) -> None:
+        self.wh, self.every_s = wh.cursor(), every_s
+        # the model runs in a process of its own: scoring holds the GIL, and in this process it
+        # would stall the event loop that answers requests
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._seen: int | None = None  # loads up to this one are scored (None: look at everything once)
+        self._new = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="patron-enricher", daemon=True)
+        self._thread.start()
+
+    def notify(self) -> None:
+        self._new.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._new.set()
+        self._thread.join()
+        self._pool.shutdown()
+        self.wh.close()
+
+    def _score(self, texts: list[str]) -> Sentiments:
+        from patron.listen.enrich import score
+
+        return self._pool.submit(score, texts).result()
+
+    def _run(self) -> None:
+        from patron.listen.enrich import enrich
+
+        while not self._stop.is_set():
+            self._new.wait()
+            if self._stop.wait(self.every_s):  # gather a second of arrivals, or stop
+                break
+            self._new.clear()
+            self._pass(enrich)
+        self._pass(enrich)  # what arrived last is scored before the service stops
+
+    def _pass(self, enrich: Callable[..., object]) -> None:
+        # load ids grow in commit order (one writer), so nothing committed later can have a smaller one
+        newest = self.wh.scalar("SELECT max(load_id) FROM feedback")
+        enrich(self.wh, tables=("feedback",), after_load=self._seen, scorer=self._score)
+        self._seen = newest if newest is not None else self._seen

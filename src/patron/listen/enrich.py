@@ -16,7 +16,7 @@ from importlib import resources
 
 import pandas as pd
 
-from patron.listen.sentiment import SentimentModel
+from patron.listen.sentiment import SentimentModel, Sentiments
 from patron.warehouse import Warehouse
 
 CHUNK = 20_000
@@ -56,13 +56,24 @@ def model_version() -> str:
     return "sentiment-" + hashlib.sha256(raw).hexdigest()[:12]
 
 
-def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None) -> EnrichResult:
-    model, version = SentimentModel.shipped(), model_version()
+def score(texts: list[str]) -> Sentiments:
+    """The shipped model on some texts (a module-level function, so a worker process can run it)."""
+    return SentimentModel.shipped().predict(texts)
+
+
+def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None, tables: tuple[str, ...] = tuple(TEXTS),
+           after_load: int | None = None, scorer: Callable[[list[str]], Sentiments] = score) -> EnrichResult:
+    """Score what is not yet scored; `after_load` limits the search to rows of later loads (the
+    API's background pass, which would otherwise re-read whole tables every second); `scorer`
+    may run the model elsewhere (the API runs it in a worker process, off its event loop)."""
+    version = model_version()
     t0 = time.perf_counter()
     by_table: dict[str, int] = {}
-    todo = {t: f"SELECT * FROM ({sql}) AS x WHERE NOT EXISTS (SELECT 1 FROM enrichment AS e WHERE "
-               f"e.source_table = '{t}' AND e.item_id = x.item_id AND e.model = '{version}')"
-            for t, sql in TEXTS.items()}
+    recent = "" if after_load is None else f" AND load_id > {int(after_load)}"
+    todo = {t: f"SELECT * FROM ({TEXTS[t]}{recent}) AS x "  # each text query ends in its WHERE conditions
+               f"WHERE NOT EXISTS (SELECT 1 FROM enrichment AS e WHERE e.source_table = '{t}' "
+               f"AND e.item_id = x.item_id AND e.model = '{version}')"
+            for t in tables}
     total = sum(wh.scalar(f"SELECT count(*) FROM ({q})") for q in todo.values())
     done = 0
     for table, query in todo.items():
@@ -70,7 +81,7 @@ def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None) ->
         by_table[table] = len(frame)
         for start in range(0, len(frame), CHUNK):
             part = frame.iloc[start:start + CHUNK]
-            s = model.predict(part["text"].tolist())
+            s = scorer(part["text"].tolist())
             out = pd.DataFrame({
                 "source_table": table, "item_id": part["item_id"].astype(str), "customer_id": part["customer_id"],
                 "channel": part["channel"], "touchpoint": part["touchpoint"], "at": part["at"],
