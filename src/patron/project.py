@@ -15,6 +15,8 @@ from patron.identity.review import decide, pairs_to_review
 from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
 from patron.ingest.load import Progress
 from patron.listen.enrich import EnrichResult, enrich
+from patron.listen.themes import ThemeResult, discover
+from patron.listen.themes import summary as theme_summary
 from patron.metrics import MetricSpec, builtin_catalog, evaluate, evaluate_catalog, with_overrides
 from patron.model import TABLES
 from patron.report.customer360 import Customer360, CustomerMatches, find
@@ -138,6 +140,11 @@ class Project:
     def enrich(self, progress: Callable[[int, int], None] | None = None) -> EnrichResult:
         """Sentiment and complaint flag for every survey comment, ticket and feedback item not yet seen."""
         return enrich(self.existing_warehouse(), progress)
+
+    def themes(self, k: int | None = None) -> tuple[ThemeResult, pd.DataFrame]:
+        """Discover themes in every text (stored ids kept where a theme is found again) and sum them up."""
+        wh = self.existing_warehouse()
+        return discover(wh, k), theme_summary(wh)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

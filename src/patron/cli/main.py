@@ -277,6 +277,28 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
           [[t, n, f"{m:+.2f}", neg, c] for t, n, m, neg, c in summary], {"items", "negative", "complaints"})
 
 
+@listen_app.command("themes")
+def listen_themes(
+    k: Annotated[int | None, typer.Option("--themes", help="How many themes to fit (default: from the volume).")]
+    = None,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Discover what customers write about; a theme found again keeps its id and name."""
+    with Project.open(config, db) as project:
+        result, df = project.themes(k)
+    if fmt is Format.json:
+        emit_json({"items": result.items, "unthemed": result.unthemed, "unthemed_share": result.unthemed_share,
+                   "themes": df.astype(object).where(df.notna(), None).to_dict(orient="records")})
+        return
+    table(f"{len(df)} themes in {result.items:,} texts; {result.unthemed_share:.1%} without a theme "
+          "(sentiment: mean from -1 to 1; ARR: of the customers raising it)",
+          ["theme", "name", "texts", "share", "sentiment", "complaints", "customers", "ARR", "example"],
+          [[r.theme_id + (" (new)" if r.new else ""), r.name, int(r.items), f"{r.share:.1%}",
+            "" if pd.isna(r.sentiment) else f"{r.sentiment:+.2f}", int(r.complaints), int(r.customers),
+            f"${r.arr:,.0f}", (r.example or "")[:70]] for r in df.itertuples()],
+          {"texts", "share", "sentiment", "complaints", "customers", "ARR"})
+
+
 keys_app = typer.Typer(help="API keys for `patron serve`: shown once, only their hash is kept.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

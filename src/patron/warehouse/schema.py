@@ -123,6 +123,23 @@ SYSTEM_DDL = {
             model VARCHAR NOT NULL,
             enriched_at TIMESTAMP NOT NULL
         )""",
+    "themes": """
+        CREATE TABLE themes (
+            theme_id VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            terms VARCHAR NOT NULL,
+            examples VARCHAR NOT NULL,
+            items BIGINT NOT NULL,
+            first_seen_at TIMESTAMP NOT NULL,
+            last_seen_at TIMESTAMP NOT NULL
+        )""",
+    "text_themes": """
+        CREATE TABLE text_themes (
+            source_table VARCHAR NOT NULL,
+            item_id VARCHAR NOT NULL,
+            theme_id VARCHAR NOT NULL,
+            weight DOUBLE NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -210,5 +227,6 @@ def _is_complete(wh: Warehouse) -> bool:
                                   ("identity_links", "linked"), ("identity_model", "model"),
                                   ("customer_golden", "built_at"), ("identity_decisions", "decision"),
                                   ("metric_values", "p_value"), ("api_keys", "key_hash"),
-                                  ("enrichment", "complaint"))}
+                                  ("enrichment", "complaint"), ("themes", "last_seen_at"),
+                                  ("text_themes", "weight"))}
     return need <= have

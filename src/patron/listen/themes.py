@@ -1,0 +1,181 @@
+"""Themes discovered from what customers write, with ids that survive the next run.
+
+TF-IDF over words and word pairs, factorised by NMF (scikit-learn): each theme is a weighting of
+terms, named by its top phrases and shown with the comments that express it most. Topic models
+reshuffle when refitted, so each run's themes are matched to the stored ones by the cosine
+similarity of their term weights (an optimal one-to-one assignment); a theme that matches keeps
+its id and name, one that does not is new. A text belongs to its strongest theme when that theme
+holds enough of its weight; otherwise it is left without a theme, and the share of such texts is
+reported.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from patron.listen.enrich import TEXTS
+from patron.listen.words import clean
+from patron.warehouse import Warehouse
+
+SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted theme is the stored one
+MIN_SHARE = 0.35  # a text's strongest theme must hold this share of its theme weights
+TERMS_KEPT = 30  # term weights stored per theme (enough to match it next time)
+
+
+@dataclass
+class Theme:
+    theme_id: str
+    name: str
+    terms: dict[str, float]
+    items: int = 0
+    examples: list[str] = field(default_factory=list)
+    new: bool = False
+
+
+@dataclass
+class ThemeResult:
+    themes: list[Theme]
+    items: int
+    unthemed: int
+
+    @property
+    def unthemed_share(self) -> float:
+        return self.unthemed / self.items if self.items else 0.0
+
+
+def _texts(wh: Warehouse) -> pd.DataFrame:
+    parts = []
+    for table, sql in TEXTS.items():
+        df = wh.df(f"SELECT item_id, text FROM ({sql}) AS x")
+        parts.append(df.assign(source_table=table))
+    out = pd.concat(parts, ignore_index=True)
+    out["text"] = out["text"].map(clean)
+    return out
+
+
+def _name(terms: dict[str, float]) -> str:
+    """The top phrases, skipping a word already inside a chosen pair."""
+    chosen: list[str] = []
+    for t in sorted(terms, key=terms.get, reverse=True):
+        if any(t in c.split() or c in t.split() for c in chosen):
+            continue
+        chosen.append(t)
+        if len(chosen) == 3:
+            break
+    return " / ".join(chosen)
+
+
+def _stored(wh: Warehouse) -> list[Theme]:
+    return [Theme(i, n, json.loads(t)) for i, n, t in wh.rows("SELECT theme_id, name, terms FROM themes ORDER BY 1")]
+
+
+def _match(new: list[dict[str, float]], old: list[Theme]) -> dict[int, Theme]:
+    """New theme index -> the stored theme it is, where the similarity is high enough."""
+    if not new or not old:
+        return {}
+    vocab = sorted(set().union(*new, *(t.terms for t in old)))
+    pos = {t: i for i, t in enumerate(vocab)}
+
+    def matrix(rows: list[dict[str, float]]) -> np.ndarray:
+        m = np.zeros((len(rows), len(vocab)))
+        for r, terms in enumerate(rows):
+            for t, w in terms.items():
+                m[r, pos[t]] = w
+        return m / np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
+
+    sim = matrix(new) @ matrix([t.terms for t in old]).T
+    rows, cols = linear_sum_assignment(-sim)
+    return {int(r): old[c] for r, c in zip(rows, cols, strict=True) if sim[r, c] >= SAME_THEME}
+
+
+def discover(wh: Warehouse, k: int | None = None, seed: int = 0) -> ThemeResult:
+    """Fit themes on every text, keep the stored ids of themes found again, assign each text."""
+    texts = _texts(wh)
+    if texts.empty:
+        return ThemeResult([], 0, 0)
+    k = k or int(np.clip(round(np.sqrt(len(texts)) / 8), 5, 25))
+    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(texts) // 2000), max_df=0.4,
+                          token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",  # words, not amounts or numbers
+                          sublinear_tf=True, max_features=30_000)
+    x = vec.fit_transform(texts["text"])
+    nmf = NMF(n_components=min(k, x.shape[1]), init="nndsvda", random_state=seed, max_iter=400)
+    w = nmf.fit_transform(x)
+    terms = vec.get_feature_names_out()
+    fitted = []
+    for h in nmf.components_:
+        top = np.argsort(h)[::-1][:TERMS_KEPT]
+        fitted.append({str(terms[i]): round(float(h[i]), 5) for i in top if h[i] > 0})
+    matched = _match(fitted, _stored(wh))
+    themes = []
+    for i, t in enumerate(fitted):
+        old = matched.get(i)
+        themes.append(Theme(old.theme_id if old else f"T{uuid.uuid4().hex[:8]}", old.name if old else _name(t), t,
+                            new=old is None))
+    total = w.sum(axis=1)
+    best = w.argmax(axis=1)
+    themed = (total > 0) & (w.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
+    texts["theme_id"] = np.where(themed, np.array([t.theme_id for t in themes])[best], None)
+    texts["weight"] = np.where(themed, w.max(axis=1) / np.where(total > 0, total, 1), 0.0)
+    for i, t in enumerate(themes):
+        mine = np.flatnonzero(themed & (best == i))
+        t.items = len(mine)
+        t.examples = texts["text"].iloc[mine[np.argsort(w[mine, i])[::-1][:3]]].tolist()
+    _save(wh, themes, texts)
+    return ThemeResult(themes, len(texts), int((~themed).sum()))
+
+
+def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
+    frame = pd.DataFrame({"theme_id": [t.theme_id for t in themes], "name": [t.name for t in themes],
+                          "terms": [json.dumps(t.terms) for t in themes], "examples": [json.dumps(t.examples)
+                                                                                        for t in themes],
+                          "items": [t.items for t in themes]})
+    assigned = texts.loc[texts["theme_id"].notna(), ["source_table", "item_id", "theme_id", "weight"]]
+    with wh.transaction():
+        with wh.frame("_patron_themes", frame) as f:
+            # a stored theme keeps its id, name and first sighting; one not found again keeps its
+            # history, with no items now
+            wh.execute(f"UPDATE themes SET terms = f.terms, examples = f.examples, items = f.items, "
+                       f"last_seen_at = now()::TIMESTAMP FROM {f} AS f WHERE themes.theme_id = f.theme_id")
+            wh.execute(f"UPDATE themes SET items = 0 WHERE theme_id NOT IN (SELECT theme_id FROM {f})")
+            wh.execute(f"INSERT INTO themes SELECT theme_id, name, terms, examples, items, now()::TIMESTAMP, "
+                       f"now()::TIMESTAMP FROM {f} WHERE theme_id NOT IN (SELECT theme_id FROM themes)")
+        wh.execute("DELETE FROM text_themes")
+        with wh.frame("_patron_text_themes", assigned) as f:
+            wh.execute(f"INSERT INTO text_themes SELECT source_table, CAST(item_id AS VARCHAR), theme_id, weight "
+                       f"FROM {f}")
+
+
+def summary(wh: Warehouse) -> pd.DataFrame:
+    """Each current theme: volume, share of texts, mean sentiment, complaints, the customers
+    raising it and their ARR now (12 x the MRR of their subscriptions active on the last billing
+    date), whether it is new in the last run, and an example."""
+    total = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
+        f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
+    return wh.df(
+        "WITH as_of AS (SELECT max(greatest(start_date, coalesce(end_date, start_date))) AS d FROM subscriptions), "
+        "arr AS (SELECT customer_id, 12 * sum(mrr) AS arr FROM subscriptions, as_of WHERE customer_id IS NOT NULL "
+        "AND start_date <= as_of.d AND (end_date IS NULL OR end_date > as_of.d) GROUP BY customer_id), "
+        # whose text it is now (identity may have run since the text was scored)
+        "owners AS (SELECT 'responses' AS t, response_id AS id, customer_id FROM responses UNION ALL "
+        "SELECT 'tickets', ticket_id, customer_id FROM tickets UNION ALL "
+        "SELECT 'feedback', feedback_id, customer_id FROM feedback), "
+        "raised AS (SELECT tt.theme_id, o.customer_id, e.sentiment_score, e.complaint FROM text_themes AS tt "
+        "LEFT JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
+        "LEFT JOIN owners AS o ON o.t = tt.source_table AND o.id = tt.item_id) "
+        "SELECT t.theme_id, t.name, count(r.theme_id) AS items, count(r.theme_id) / ? AS share, "
+        "avg(r.sentiment_score) AS sentiment, count(*) FILTER (r.complaint) AS complaints, "
+        "count(DISTINCT r.customer_id) AS customers, "
+        "(SELECT coalesce(sum(a.arr), 0) FROM arr AS a WHERE a.customer_id IN "
+        " (SELECT customer_id FROM raised AS x WHERE x.theme_id = t.theme_id)) AS arr, "
+        "t.first_seen_at = t.last_seen_at AS new, json_extract_string(t.examples, '$[0]') AS example "
+        "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
+        "GROUP BY t.theme_id, t.name, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
+        [max(total, 1)])

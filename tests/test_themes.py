@@ -1,0 +1,58 @@
+"""Themes on the demo company: they recover the planted topics, few texts are left out, and
+their ids stay put when the pipeline runs again on more data."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+from sklearn.metrics import normalized_mutual_info_score
+
+from patron.listen.themes import discover
+from patron.project import Project
+
+ASSIGNED = (
+    "SELECT x.source, x.source_key, tt.theme_id FROM text_themes AS tt JOIN ("
+    "SELECT 'responses' AS t, response_id AS id, source, source_key FROM responses UNION ALL "
+    "SELECT 'tickets', ticket_id, source, source_key FROM tickets UNION ALL "
+    "SELECT 'feedback', feedback_id, source, source_key FROM feedback) AS x "
+    "ON x.t = tt.source_table AND x.id = tt.item_id")
+
+
+def _copy(demo_loaded, tmp_path, name):
+    config, db, _ = demo_loaded
+    shutil.copy(db, tmp_path / name)
+    return Project.open(config, tmp_path / name, require_config=True)
+
+
+def test_themes_recover_the_planted_topics_and_leave_few_texts_out(demo_loaded, demo_dir, tmp_path):
+    with _copy(demo_loaded, tmp_path, "w.duckdb") as project:
+        project.resolve_identities()  # ARR per theme needs to know whose texts they are
+        project.enrich()
+        result, table = project.themes()
+        assigned = project.warehouse.df(ASSIGNED)
+    assert 5 <= len(result.themes) <= 25 and result.unthemed_share < 0.1
+    truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
+    joined = truth.merge(assigned, on=["source", "source_key"])
+    assert normalized_mutual_info_score(joined["theme"], joined["theme_id"]) > 0.6
+    billing = table[table["name"].str.contains("invoice|billing|refund")].iloc[0]
+    assert billing["sentiment"] < 0 and billing["complaints"] > 0 and billing["arr"] > 0
+    assert abs(table["share"].sum() - (1 - result.unthemed_share)) < 1e-9
+
+
+def test_theme_ids_survive_a_run_on_more_data(demo_loaded, tmp_path):
+    with _copy(demo_loaded, tmp_path, "half.duckdb") as half:
+        wh = half.warehouse
+        wh.execute("DELETE FROM feedback WHERE hash(feedback_id) % 2 = 0")
+        wh.execute("DELETE FROM responses WHERE hash(response_id) % 2 = 0")
+        first = discover(wh)
+        stored = wh.rows("SELECT * FROM themes")
+    with _copy(demo_loaded, tmp_path, "full.duckdb") as full:
+        wh = full.warehouse
+        for row in stored:
+            wh.execute("INSERT INTO themes VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+        again = discover(wh, seed=1)
+    kept = {t.theme_id for t in again.themes} & {t.theme_id for t in first.themes}
+    assert len(kept) >= 0.8 * len(first.themes)
+    names = {t.theme_id: t.name for t in first.themes}
+    assert all(t.name == names[t.theme_id] for t in again.themes if t.theme_id in kept)
