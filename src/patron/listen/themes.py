@@ -26,7 +26,7 @@ from patron.listen.words import clean
 from patron.warehouse import Warehouse
 
 SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted theme is the stored one
-MIN_SHARE = 0.35  # a text's strongest theme must hold this share of its theme weights
+MIN_SHARE = 0.3  # a text's strongest theme must hold this share of its theme weights
 TERMS_KEPT = 30  # term weights stored per theme (enough to match it next time)
 
 
