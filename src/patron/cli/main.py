@@ -299,6 +299,32 @@ def listen_themes(
           {"texts", "share", "sentiment", "complaints", "customers", "ARR"})
 
 
+@listen_app.command("spikes")
+def listen_spikes(
+    since: Annotated[str | None, typer.Option(help="Only spikes from this day on (YYYY-MM-DD).")] = None,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Days when a theme's volume jumped far above what its history and the weekday predict."""
+    from datetime import date as _date
+
+    from patron.listen.spikes import detect
+
+    try:
+        start = _date.fromisoformat(since) if since else None
+    except ValueError:
+        raise PatronError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
+    with Project.open(config, db) as project:
+        alerts = detect(project.existing_warehouse(), start)
+    if fmt is Format.json:
+        emit_json([a.__dict__ | {"first_day": str(a.first_day), "last_day": str(a.last_day)} for a in alerts])
+        return
+    table(f"{len(alerts)} spikes (negative binomial against the theme's last 28 days and the weekday; p < 0.0001)",
+          ["theme", "from", "to", "texts", "expected", "p", "channels", "example"],
+          [[a.name, str(a.first_day), str(a.last_day), a.observed, f"{a.expected:.1f}", f"{a.p_value:.1g}",
+            ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]), (a.examples[0] if a.examples else "")[:60]]
+           for a in alerts], {"texts", "expected", "p"})
+
+
 keys_app = typer.Typer(help="API keys for `patron serve`: shown once, only their hash is kept.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

@@ -64,8 +64,9 @@ def _sentiment_from(score: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def _day_in_month(ctx: Context, month: np.ndarray) -> np.ndarray:
     starts = month_starts(ctx.as_of)
     today = int(ctx.as_of.astype(np.int64))
-    day = starts[month] + ctx.rng.integers(0, 28, len(month))
-    return np.minimum(day, today)
+    # the current month only has the days up to today (clamping would pile them onto today)
+    span = np.clip(today - starts[month] + 1, 1, 28)
+    return starts[month] + (ctx.rng.random(len(month)) * span).astype(np.int64)
 
 
 def _customer_months(ctx: Context, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,125 @@
+"""Spikes: a theme's daily volume far above what its own history and the day of the week predict.
+
+Method. For each theme and day, the expected count is the theme's mean daily count over the
+previous BASELINE_DAYS days, times the weekday factor of all texts over that window (Mondays
+are busier than Sundays for every theme). Counts are overdispersed, so the observed count is
+tested against a negative binomial with that mean and the dispersion the theme showed in the
+window (method of moments; Poisson when it shows none). A day is a spike when the upper-tail
+probability is below ALPHA and the count is at least MIN_COUNT; consecutive spike days make one
+alert. With ALPHA = 0.0001 a theme with well-fitting history raises a false alert about once in
+2,000 days: 0.05 per quarter, so at most one per theme per quarter even where the fit is loose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from patron.warehouse import Warehouse
+
+BASELINE_DAYS = 28
+ALPHA = 0.0001
+MIN_COUNT = 5
+
+
+@dataclass
+class Alert:
+    theme_id: str
+    name: str
+    first_day: date
+    last_day: date
+    observed: int  # texts on the spike's days
+    expected: float  # what the baseline predicted for those days
+    p_value: float  # of the first day
+    examples: list[str] = field(default_factory=list)
+    channels: dict[str, int] = field(default_factory=dict)
+
+
+def daily(wh: Warehouse) -> pd.DataFrame:
+    """Texts per theme and day (days without texts are zeros)."""
+    df = wh.df("SELECT tt.theme_id, CAST(e.occurred_at AS DATE) AS day, count(*) AS n FROM text_themes AS tt "
+               "JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
+               "WHERE e.occurred_at IS NOT NULL GROUP BY ALL")
+    if df.empty:
+        return df
+    table = df.pivot_table(index="day", columns="theme_id", values="n", fill_value=0)
+    days = pd.date_range(table.index.min(), table.index.max(), freq="D")
+    return table.reindex(days, fill_value=0)
+
+
+def _tail(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """P(X >= observed): negative binomial with this mean and variance, Poisson where var <= mean."""
+    p = np.ones_like(mean, dtype=float)
+    ok = mean > 0
+    over = ok & (var > mean * 1.05)
+    if over.any():
+        r = mean[over] ** 2 / (var[over] - mean[over])
+        p[over] = stats.nbinom.sf(observed[over] - 1, r, r / (r + mean[over]))
+    plain = ok & ~over
+    p[plain] = stats.poisson.sf(observed[plain] - 1, mean[plain])
+    return p
+
+
+def detect(wh: Warehouse, since: date | None = None) -> list[Alert]:
+    """Every theme's spikes after the first full baseline window (or after `since`), oldest first,
+    each with its evidence: channels and the comments that express the theme most."""
+    names = dict(wh.rows("SELECT theme_id, name FROM themes"))
+    alerts = find_spikes(daily(wh), names, since)
+    for a in alerts:
+        _evidence(wh, a)
+    return alerts
+
+
+def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since: date | None = None) -> list[Alert]:
+    """Spikes in daily counts (a row per day, a column per series)."""
+    if len(counts) <= BASELINE_DAYS:
+        return []
+    names = names or {}
+    total = counts.sum(axis=1)
+    weekday = counts.index.dayofweek
+    alerts: list[Alert] = []
+    for series in counts.columns:
+        y = counts[series].to_numpy(dtype=float)
+        open_alert: Alert | None = None
+        for d in range(BASELINE_DAYS, len(y)):
+            window = slice(d - BASELINE_DAYS, d)
+            share = total.iloc[window].groupby(weekday[window]).mean()
+            factor = share.get(weekday[d], 0) / share.mean() if share.mean() else 1.0
+            level = y[window].mean()
+            mean = level * factor
+            # the series' own spread around its weekday pattern, at least Poisson
+            fitted = level * (share.reindex(weekday[window]).to_numpy() / share.mean())
+            var = max(float(np.mean((y[window] - fitted) ** 2)), mean)
+            p = _tail(np.array([y[d]]), np.array([mean]), np.array([var]))[0]
+            day = counts.index[d].date()
+            if p < ALPHA and y[d] >= MIN_COUNT and (since is None or day >= since):
+                if open_alert and (day - open_alert.last_day).days == 1:
+                    open_alert.last_day, open_alert.observed = day, open_alert.observed + int(y[d])
+                    open_alert.expected += mean
+                else:
+                    open_alert = Alert(str(series), names.get(series, str(series)), day, day, int(y[d]), mean,
+                                       float(p))
+                    alerts.append(open_alert)
+                y[d] = mean  # a spike must not teach the baseline that it is normal
+    return sorted(alerts, key=lambda a: (a.first_day, a.theme_id))
+
+
+def _evidence(wh: Warehouse, a: Alert) -> None:
+    rows = wh.rows(
+        "SELECT e.channel, e.item_id, e.source_table FROM text_themes AS tt JOIN enrichment AS e "
+        "ON e.source_table = tt.source_table AND e.item_id = tt.item_id WHERE tt.theme_id = ? "
+        "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY tt.weight DESC",
+        [a.theme_id, a.first_day, a.last_day])
+    channels: dict[str, int] = {}
+    for channel, _, _ in rows:
+        channels[channel or "(none)"] = channels.get(channel or "(none)", 0) + 1
+    a.channels = dict(sorted(channels.items(), key=lambda kv: -kv[1]))
+    from patron.listen.enrich import TEXTS
+
+    for _, item, table in rows[:3]:
+        text = wh.scalar(f"SELECT text FROM ({TEXTS[table]}) AS x WHERE item_id = ?", [item])
+        a.examples.append(text)
