@@ -37,3 +37,19 @@ def test_every_text_is_scored_once_and_agrees_with_the_planted_sentiment(demo_lo
     assert joined.loc[joined["detractor"], "complaint"].all()  # a detractor's comment is a complaint
     negative = joined["sentiment_label"] == "negative"
     assert joined.loc[negative, "complaint"].all()
+
+
+def test_touchpoints_are_ranked_weakest_first(demo_loaded, tmp_path):
+    from patron.report.touchpoints import ranking
+
+    config, db, _ = demo_loaded
+    shutil.copy(db, tmp_path / "t.duckdb")
+    with Project.open(config, tmp_path / "t.duckdb", require_config=True) as project:
+        project.enrich()
+        df = ranking(project.warehouse, project.catalog())
+        touchpoints = project.warehouse.scalar("SELECT count(DISTINCT touchpoint) FROM responses")
+    tp = df[df["level"] == "touchpoint"]
+    assert len(tp) == touchpoints and set(df["level"]) == {"touchpoint", "journey_stage"}
+    assert tp["csat"].is_monotonic_increasing  # weakest first
+    assert ((tp["csat_low"] <= tp["csat"]) & (tp["csat"] <= tp["csat_high"])).all()
+    assert (tp["comments"] > 0).all() and tp["sentiment"].between(-1, 1).all()

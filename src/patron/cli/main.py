@@ -325,6 +325,32 @@ def listen_spikes(
            for a in alerts], {"texts", "expected", "p"})
 
 
+@listen_app.command("touchpoints")
+def listen_touchpoints(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """NPS and comment sentiment per touchpoint and journey stage, weakest first."""
+    from patron.report.touchpoints import ranking
+
+    with Project.open(config, db) as project:
+        df = ranking(project.existing_warehouse(), project.catalog())
+    if fmt is Format.json:
+        emit_json(df.astype(object).where(df.notna(), None).to_dict(orient="records"))
+        return
+    def score(r: object, m: str, fmt_: str) -> list[str]:
+        v = getattr(r, m, None)
+        if v is None or pd.isna(v):
+            return ["–", ""]
+        return [format(v, fmt_), f"{format(getattr(r, m + '_low'), fmt_)} to {format(getattr(r, m + '_high'), fmt_)}"]
+
+    for level, part in df.groupby("level", sort=False):
+        table(f"By {level.replace('_', ' ')}, weakest first (comments scored by `patron listen enrich`)",
+              [level.replace("_", " "), "CSAT", "95% interval", "NPS", "95% interval", "CES", "comment sentiment",
+               "complaints", "comments"],
+              [[r.name, *score(r, "csat", ".0%"), *score(r, "nps", "+.1f"), score(r, "ces", ".2f")[0],
+                "" if pd.isna(r.sentiment) else f"{r.sentiment:+.2f}",
+                "" if pd.isna(r.complaint_share) else f"{r.complaint_share:.0%}", r.comments]
+               for r in part.itertuples()], {"CSAT", "NPS", "CES", "comment sentiment", "complaints", "comments"})
+
+
 keys_app = typer.Typer(help="API keys for `patron serve`: shown once, only their hash is kept.",
                        no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
