@@ -35,6 +35,7 @@ def test_themes_recover_the_planted_topics_and_leave_few_texts_out(demo_loaded, 
     truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
     joined = truth.merge(assigned, on=["source", "source_key"])
     assert normalized_mutual_info_score(joined["theme"], joined["theme_id"]) > 0.6
+    assert not table["new"].any()  # a first run has nothing to compare with: no theme is "new"
     billing = table[table["name"].str.contains("invoice|billing|refund")].iloc[0]
     assert billing["sentiment"] < 0 and billing["complaints"] > 0 and billing["arr"] > 0
     assert abs(table["share"].sum() - (1 - result.unthemed_share)) < 1e-9
@@ -56,3 +57,15 @@ def test_theme_ids_survive_a_run_on_more_data(demo_loaded, tmp_path):
     assert len(kept) >= 0.8 * len(first.themes)
     names = {t.theme_id: t.name for t in first.themes}
     assert all(t.name == names[t.theme_id] for t in again.themes if t.theme_id in kept)
+
+
+def test_the_briefing_shows_top_themes_and_recent_spikes(demo_loaded, tmp_path):
+    from patron.report import build, render_html
+
+    with _copy(demo_loaded, tmp_path, "b.duckdb") as project:
+        project.enrich()
+        project.themes()
+        b = build(project.warehouse, project.catalog())
+    assert 0 < len(b.themes) <= 8 and b.themes[0][1] >= b.themes[-1][1]  # by volume
+    html = render_html(b)
+    assert "What customers write about" in html and "Spikes in the last 30 days" in html

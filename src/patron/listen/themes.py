@@ -175,7 +175,9 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         "count(DISTINCT r.customer_id) AS customers, "
         "(SELECT coalesce(sum(a.arr), 0) FROM arr AS a WHERE a.customer_id IN "
         " (SELECT customer_id FROM raised AS x WHERE x.theme_id = t.theme_id)) AS arr, "
-        "t.first_seen_at = t.last_seen_at AS new, json_extract_string(t.examples, '$[0]') AS example "
+        # new: first found by the latest run, when an earlier run had found others
+        "t.first_seen_at = t.last_seen_at AND EXISTS (SELECT 1 FROM themes AS o "
+        "WHERE o.first_seen_at < t.first_seen_at) AS new, json_extract_string(t.examples, '$[0]') AS example "
         "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
         "GROUP BY t.theme_id, t.name, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
         [max(total, 1)])

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 
+import pandas as pd
+
+from patron.listen.spikes import detect
+from patron.listen.themes import summary as theme_summary
 from patron.metrics import MetricSpec, builtin_catalog, evaluate_catalog
 from patron.model import TABLES
 from patron.warehouse import Warehouse
@@ -62,6 +66,11 @@ class Briefing:
     # source, field, reason, rows, first example
     quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     feedback_by_channel: list[tuple[str, int]] = field(default_factory=list)
+    # what customers say, once `patron listen enrich` and `patron listen themes` have run:
+    # name, texts, share, mean sentiment, complaints, ARR of the customers raising it, new, example
+    themes: list[tuple[str, int, float, float | None, int, float, bool, str]] = field(default_factory=list)
+    # spikes of the last 30 days: theme, first day, last day, texts, expected, channels, example
+    spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -98,7 +107,21 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
     b.feedback_by_channel = [tuple(r) for r in wh.rows(
         "SELECT channel, count(*) FROM feedback WHERE received_at > ? GROUP BY channel ORDER BY 2 DESC",
         [as_of - timedelta(days=30)])]
+    _voice(wh, b, as_of)
     return b
+
+
+def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
+    """Top themes and the last month's spikes, from what the listening commands stored."""
+    if not wh.scalar("SELECT count(*) FROM text_themes"):
+        return
+    for r in theme_summary(wh).head(8).itertuples():
+        b.themes.append((r.name, int(r.items), float(r.share), None if pd.isna(r.sentiment) else float(r.sentiment),
+                         int(r.complaints), float(r.arr), bool(r.new), r.example or ""))
+    for a in detect(wh, since=as_of - timedelta(days=30)):
+        b.spikes.append((a.name, str(a.first_day), str(a.last_day), a.observed, round(a.expected, 1),
+                         ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]),
+                         a.examples[0] if a.examples else ""))
 
 
 # What a CCO looks at first; any metric given a target in patron.yml joins them.
