@@ -316,8 +316,8 @@ def feedback(
     theme, sent = themed(k, np.full(k, 0.45), np.zeros(k))
     first, last = spike
     in_spike = (days >= first) & (days <= last)
-    base_login = per_day * 0.5 / 9.0
-    extra = rng.poisson(max(6.0, 8 * base_login), in_spike.sum())
+    # an outage's worth: the channel's volume about doubles while it lasts
+    extra = rng.poisson(max(12.0, per_day), in_spike.sum())
     sday = np.repeat(days[in_spike], extra)
     day = np.concatenate([day, sday])
     theme = np.concatenate([theme, np.full(len(sday), T["login"])])

@@ -1,4 +1,5 @@
-"""Spikes: a theme's daily volume far above what its own history and the day of the week predict.
+"""Spikes: a theme's (or a whole channel's) daily volume far above what its own history and the
+day of the week predict.
 
 Method. For each theme and day, the expected count is the theme's mean daily count over the
 previous BASELINE_DAYS days, times the weekday factor of all texts over that window (Mondays
@@ -36,17 +37,23 @@ class Alert:
     expected: float  # what the baseline predicted for those days
     p_value: float  # of the first day
     examples: list[str] = field(default_factory=list)
-    channels: dict[str, int] = field(default_factory=dict)
+    channels: dict[str, int] = field(default_factory=dict)  # for a channel's spike: its themes
+
+
+CHANNEL = "channel:"  # series ids of whole channels, beside theme ids
 
 
 def daily(wh: Warehouse) -> pd.DataFrame:
-    """Texts per theme and day (days without texts are zeros)."""
-    df = wh.df("SELECT tt.theme_id, CAST(e.occurred_at AS DATE) AS day, count(*) AS n FROM text_themes AS tt "
-               "JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
-               "WHERE e.occurred_at IS NOT NULL GROUP BY ALL")
+    """Texts per day for each theme and each channel (days without texts are zeros)."""
+    df = wh.df("SELECT tt.theme_id AS series, CAST(e.occurred_at AS DATE) AS day, count(*) AS n "
+               "FROM text_themes AS tt JOIN enrichment AS e "
+               "ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
+               "WHERE e.occurred_at IS NOT NULL GROUP BY ALL UNION ALL "
+               f"SELECT '{CHANNEL}' || channel, CAST(occurred_at AS DATE), count(*) FROM enrichment "
+               "WHERE occurred_at IS NOT NULL AND channel IS NOT NULL GROUP BY ALL")
     if df.empty:
         return df
-    table = df.pivot_table(index="day", columns="theme_id", values="n", fill_value=0)
+    table = df.pivot_table(index="day", columns="series", values="n", fill_value=0)
     days = pd.date_range(table.index.min(), table.index.max(), freq="D")
     return table.reindex(days, fill_value=0)
 
@@ -68,7 +75,9 @@ def detect(wh: Warehouse, since: date | None = None) -> list[Alert]:
     """Every theme's spikes after the first full baseline window (or after `since`), oldest first,
     each with its evidence: channels and the comments that express the theme most."""
     names = dict(wh.rows("SELECT theme_id, name FROM themes"))
-    alerts = find_spikes(daily(wh), names, since)
+    counts = daily(wh)
+    names |= {c: f"{c.removeprefix(CHANNEL)} (whole channel)" for c in counts.columns if str(c).startswith(CHANNEL)}
+    alerts = find_spikes(counts, names, since)
     for a in alerts:
         _evidence(wh, a)
     return alerts
@@ -109,17 +118,25 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
 
 
 def _evidence(wh: Warehouse, a: Alert) -> None:
-    rows = wh.rows(
-        "SELECT e.channel, e.item_id, e.source_table FROM text_themes AS tt JOIN enrichment AS e "
-        "ON e.source_table = tt.source_table AND e.item_id = tt.item_id WHERE tt.theme_id = ? "
-        "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY tt.weight DESC",
-        [a.theme_id, a.first_day, a.last_day])
-    channels: dict[str, int] = {}
-    for channel, _, _ in rows:
-        channels[channel or "(none)"] = channels.get(channel or "(none)", 0) + 1
-    a.channels = dict(sorted(channels.items(), key=lambda kv: -kv[1]))
+    """Where the texts came from and the ones that say it most (for a channel: the most negative)."""
     from patron.listen.enrich import TEXTS
 
+    if a.theme_id.startswith(CHANNEL):
+        rows = wh.rows(
+            "SELECT coalesce(t.name, '(no theme)'), e.item_id, e.source_table FROM enrichment AS e "
+            "LEFT JOIN text_themes AS tt ON tt.source_table = e.source_table AND tt.item_id = e.item_id "
+            "LEFT JOIN themes AS t ON t.theme_id = tt.theme_id WHERE e.channel = ? "
+            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY e.sentiment_score",
+            [a.theme_id.removeprefix(CHANNEL), a.first_day, a.last_day])
+    else:
+        rows = wh.rows(
+            "SELECT coalesce(e.channel, '(none)'), e.item_id, e.source_table FROM text_themes AS tt "
+            "JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id WHERE tt.theme_id = ? "
+            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY tt.weight DESC",
+            [a.theme_id, a.first_day, a.last_day])
+    counts: dict[str, int] = {}
+    for key, _, _ in rows:
+        counts[key] = counts.get(key, 0) + 1
+    a.channels = dict(sorted(counts.items(), key=lambda kv: -kv[1]))  # for a channel: its themes
     for _, item, table in rows[:3]:
-        text = wh.scalar(f"SELECT text FROM ({TEXTS[table]}) AS x WHERE item_id = ?", [item])
-        a.examples.append(text)
+        a.examples.append(wh.scalar(f"SELECT text FROM ({TEXTS[table]}) AS x WHERE item_id = ?", [item]))
