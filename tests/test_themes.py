@@ -69,3 +69,25 @@ def test_the_briefing_shows_top_themes_and_recent_spikes(demo_loaded, tmp_path):
     assert 0 < len(b.themes) <= 8 and b.themes[0][1] >= b.themes[-1][1]  # by volume
     html = render_html(b)
     assert "What customers write about" in html and "Spikes in the last 30 days" in html
+
+
+def test_the_planted_spike_is_found_within_a_day_and_little_else_is(demo_loaded, demo_dir, tmp_path):
+    import json
+    from datetime import date, timedelta
+
+    from patron.listen.spikes import daily, detect
+
+    planted = json.loads((demo_dir / "truth" / "planted.json").read_text())["spike"]
+    start = date.fromisoformat(planted["first_day"])
+    with _copy(demo_loaded, tmp_path, "s.duckdb") as project:
+        project.enrich()
+        project.themes()
+        alerts = detect(project.warehouse)
+        counts = daily(project.warehouse)
+    found = [a for a in alerts if a.theme_id == f"channel:{planted['channel']}"
+             and start <= a.first_day <= start + timedelta(days=1)]
+    assert found, [(a.name, str(a.first_day)) for a in alerts]
+    assert found[0].observed > 2 * found[0].expected and found[0].examples
+    others = [a for a in alerts if not (start <= a.first_day <= date.fromisoformat(planted["last_day"]))]
+    quarters = (len(counts) - 28) / 91
+    assert len(others) <= counts.shape[1] * quarters  # at most one false alert per series per quarter
