@@ -67,3 +67,9 @@ def test_the_init_template_and_the_demo_file_are_valid(tmp_path):
     assert load_project(write(tmp_path / "t.yml", template)).sources == {}
     demo = load_project(write(tmp_path / "d.yml", project_yaml()))
     assert len(demo.sources) == 15 and demo.touchpoint_stage()["implementation"] == "onboard"
+
+
+def test_a_taxonomy_theme_needs_keywords(tmp_path):
+    write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n    Billing: [invoice, refund]\n    Empty: []\n")
+    with pytest.raises(ConfigProblems, match="themes without keywords: Empty"):
+        load_project(tmp_path / "patron.yml")

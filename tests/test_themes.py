@@ -88,6 +88,22 @@ def test_the_planted_spike_is_found_within_a_day_and_little_else_is(demo_loaded,
              and start <= a.first_day <= start + timedelta(days=1)]
     assert found, [(a.name, str(a.first_day)) for a in alerts]
     assert found[0].observed > 2 * found[0].expected and found[0].examples
+    # the demo's patron.yml names the sign-in theme in its taxonomy, so the theme itself alerts too
+    named = [a for a in alerts if a.name == "Sign-in and SSO" and start <= a.first_day <= start + timedelta(days=1)]
+    assert named and named[0].channels.get(planted["channel"], 0) > named[0].observed / 2
     others = [a for a in alerts if not (start <= a.first_day <= date.fromisoformat(planted["last_day"]))]
     quarters = (len(counts) - 28) / 91
     assert len(others) <= counts.shape[1] * quarters  # at most one false alert per series per quarter
+
+
+def test_a_taxonomy_names_the_themes_its_keywords_find(demo_loaded, demo_dir, tmp_path):
+    with _copy(demo_loaded, tmp_path, "x.duckdb") as project:
+        result = discover(project.warehouse, taxonomy={"Sign-in and SSO": ["sso", "single sign-on", "password",
+                                                                           "log in", "two-factor"]})
+        assigned = project.warehouse.df(ASSIGNED)
+    sign_in = next(t for t in result.themes if t.name == "Sign-in and SSO")
+    assert sign_in.theme_id == "tax:sign-in-and-sso" and sign_in.items > 0 and not sign_in.new
+    truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
+    joined = truth.merge(assigned, on=["source", "source_key"])
+    mine = joined["theme_id"] == sign_in.theme_id
+    assert (joined.loc[mine, "theme"] == "login").mean() > 0.95  # what the keywords find is sign-in talk

@@ -73,6 +73,20 @@ class JourneyStage(_Strict):
     touchpoints: list[str]
 
 
+class ListenSettings(_Strict):
+    taxonomy: dict[str, list[str]] = Field(
+        default_factory=dict, description="Your own theme names -> keywords or phrases: a text that "
+        "contains one belongs to that theme, before any discovered one.")
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _keywords(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        empty = [name for name, words in v.items() if not [w for w in words if w.strip()]]
+        if empty:
+            raise ValueError(f"themes without keywords: {', '.join(empty)}")
+        return v
+
+
 class IngestSettings(_Strict):
     future_tolerance_days: int = Field(1, ge=0, description="How far ahead a date may be.")
 
@@ -83,6 +97,7 @@ class ProjectConfig(_Strict):
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     journey: list[JourneyStage] = Field(default_factory=list)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    listen: ListenSettings = Field(default_factory=ListenSettings)
     metrics: dict[str, dict] = Field(
         default_factory=dict, description="metric name -> owner, target, or any field of a definition")
 

@@ -144,7 +144,8 @@ class Project:
     def themes(self, k: int | None = None) -> tuple[ThemeResult, pd.DataFrame]:
         """Discover themes in every text (stored ids kept where a theme is found again) and sum them up."""
         wh = self.existing_warehouse()
-        return discover(wh, k), theme_summary(wh)
+        taxonomy = self.config.listen.taxonomy if self.config else {}
+        return discover(wh, k, taxonomy=taxonomy), theme_summary(wh)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:

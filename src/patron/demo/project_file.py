@@ -164,6 +164,11 @@ metrics:
   mrr: {{owner: Chief Customer Officer}}
   grr_monthly: {{owner: Chief Customer Officer, target: 0.98}}
 
+# your own theme names: a text with one of the keywords belongs to the theme (`patron listen themes`)
+listen:
+  taxonomy:
+    Sign-in and SSO: [log in, login, logged out, locked out, sso, single sign-on, password, two-factor]
+
 # the customer journey: stages in order, and the touchpoints where customers meet the company
 journey:
 {journey}

@@ -12,6 +12,7 @@ reported.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -96,16 +97,50 @@ def _match(new: list[dict[str, float]], old: list[Theme]) -> dict[int, Theme]:
     return {int(r): old[c] for r, c in zip(rows, cols, strict=True) if sim[r, c] >= SAME_THEME}
 
 
-def discover(wh: Warehouse, k: int | None = None, seed: int = 0) -> ThemeResult:
-    """Fit themes on every text, keep the stored ids of themes found again, assign each text."""
+def _slug(name: str) -> str:
+    return "tax:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _taxonomy(texts: pd.Series, taxonomy: dict[str, list[str]]) -> pd.Series:
+    """The first of your themes whose keywords a text contains (None where none does)."""
+    out = pd.Series([None] * len(texts), index=texts.index, dtype=object)
+    for name, words in taxonomy.items():
+        pattern = r"\b(?:" + "|".join(re.escape(w.strip()) for w in words if w.strip()) + r")\b"
+        hit = out.isna() & texts.str.contains(pattern, case=False, regex=True)
+        out[hit] = name
+    return out
+
+
+def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
+             taxonomy: dict[str, list[str]] | None = None) -> ThemeResult:
+    """Your taxonomy's themes first (patron.yml `listen.taxonomy`), then themes fitted on the rest;
+    stored ids are kept where a theme is found again; each text is assigned."""
     texts = _texts(wh)
     if texts.empty:
         return ThemeResult([], 0, 0)
-    k = k or int(np.clip(round(np.sqrt(len(texts)) / 8), 5, 25))
-    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(texts) // 2000), max_df=0.4,
+    texts["theme_id"], texts["weight"] = None, 0.0
+    themes: list[Theme] = []
+    named = _taxonomy(texts["text"], taxonomy or {})
+    for name, words in (taxonomy or {}).items():
+        mine = named == name
+        texts.loc[mine, "theme_id"], texts.loc[mine, "weight"] = _slug(name), 1.0
+        themes.append(Theme(_slug(name), name, {w.lower(): 1.0 for w in words}, int(mine.sum()),
+                            texts.loc[mine, "text"].head(3).tolist()))
+    rest = texts[named.isna()]
+    if len(rest) >= 20:
+        themes += _fit(wh, texts, rest.index, k, seed)
+    _save(wh, themes, texts)
+    return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()))
+
+
+def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed: int) -> list[Theme]:
+    """NMF themes for the texts at `rows`; assignments written into `texts`."""
+    part = texts.loc[rows, "text"]
+    k = k or int(np.clip(round(np.sqrt(len(part)) / 8), 5, 25))
+    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(part) // 2000), max_df=0.4,
                           token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",  # words, not amounts or numbers
                           sublinear_tf=True, max_features=30_000)
-    x = vec.fit_transform(texts["text"])
+    x = vec.fit_transform(part)
     nmf = NMF(n_components=min(k, x.shape[1]), init="nndsvda", random_state=seed, max_iter=400)
     w = nmf.fit_transform(x)
     terms = vec.get_feature_names_out()
@@ -113,7 +148,8 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0) -> ThemeResult:
     for h in nmf.components_:
         top = np.argsort(h)[::-1][:TERMS_KEPT]
         fitted.append({str(terms[i]): round(float(h[i]), 5) for i in top if h[i] > 0})
-    matched = _match(fitted, _stored(wh))
+    stored = [t for t in _stored(wh) if not t.theme_id.startswith("tax:")]
+    matched = _match(fitted, stored)
     themes = []
     for i, t in enumerate(fitted):
         old = matched.get(i)
@@ -122,14 +158,14 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0) -> ThemeResult:
     total = w.sum(axis=1)
     best = w.argmax(axis=1)
     themed = (total > 0) & (w.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
-    texts["theme_id"] = np.where(themed, np.array([t.theme_id for t in themes])[best], None)
-    texts["weight"] = np.where(themed, w.max(axis=1) / np.where(total > 0, total, 1), 0.0)
+    ids = np.array([t.theme_id for t in themes])
+    texts.loc[rows, "theme_id"] = np.where(themed, ids[best], None)
+    texts.loc[rows, "weight"] = np.where(themed, w.max(axis=1) / np.where(total > 0, total, 1), 0.0)
     for i, t in enumerate(themes):
         mine = np.flatnonzero(themed & (best == i))
         t.items = len(mine)
-        t.examples = texts["text"].iloc[mine[np.argsort(w[mine, i])[::-1][:3]]].tolist()
-    _save(wh, themes, texts)
-    return ThemeResult(themes, len(texts), int((~themed).sum()))
+        t.examples = part.iloc[mine[np.argsort(w[mine, i])[::-1][:3]]].tolist()
+    return themes
 
 
 def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
