@@ -107,3 +107,23 @@ def test_a_taxonomy_names_the_themes_its_keywords_find(demo_loaded, demo_dir, tm
     joined = truth.merge(assigned, on=["source", "source_key"])
     mine = joined["theme_id"] == sign_in.theme_id
     assert (joined.loc[mine, "theme"] == "login").mean() > 0.95  # what the keywords find is sign-in talk
+
+
+def test_a_theme_talked_about_only_lately_is_emerging(demo_loaded, tmp_path):
+    from datetime import timedelta
+
+    from patron.listen.themes import summary
+
+    with _copy(demo_loaded, tmp_path, "e.duckdb") as project:
+        wh = project.warehouse
+        last = wh.scalar("SELECT max(received_at) FROM feedback")
+        posts = "\n".join(f"ai{i},web,{(last - timedelta(days=i % 10)).isoformat()},The new AI assistant "
+                          f"invents answers to our questions {i}" for i in range(40))
+        (tmp_path / "ai.csv").write_text("feedback_id,channel,received_at,text\n" + posts + "\n")
+        project.ingest_file(tmp_path / "ai.csv", "feedback")
+        project.enrich()
+        discover(wh, taxonomy={"AI assistant": ["ai assistant"]})
+        table = summary(wh).set_index("name")
+    ai = table.loc["AI assistant"]
+    assert ai["emerging"] and ai["last_period"] == 40 and ai["period_before"] == 0
+    assert table["emerging"].sum() <= 2  # steady themes are not emerging

@@ -293,7 +293,8 @@ def listen_themes(
     table(f"{len(df)} themes in {result.items:,} texts; {result.unthemed_share:.1%} without a theme "
           "(sentiment: mean from -1 to 1; ARR: of the customers raising it)",
           ["theme", "name", "texts", "share", "sentiment", "complaints", "customers", "ARR", "example"],
-          [[r.theme_id + (" (new)" if r.new else ""), r.name, int(r.items), f"{r.share:.1%}",
+          [[r.theme_id + (" (new)" if r.new else "") + (" (emerging)" if r.emerging else ""), r.name, int(r.items),
+            f"{r.share:.1%}",
             "" if pd.isna(r.sentiment) else f"{r.sentiment:+.2f}", int(r.complaints), int(r.customers),
             f"${r.arr:,.0f}", (r.example or "")[:70]] for r in df.itertuples()],
           {"texts", "share", "sentiment", "complaints", "customers", "ARR"})

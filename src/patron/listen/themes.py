@@ -29,6 +29,9 @@ from patron.warehouse import Warehouse
 SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted theme is the stored one
 MIN_SHARE = 0.3  # a text's strongest theme must hold this share of its theme weights
 TERMS_KEPT = 30  # term weights stored per theme (enough to match it next time)
+PERIOD_DAYS = 30  # "this period" for emerging themes: the last 30 days of texts
+EMERGING_MIN = 10  # texts this period before a theme can be emerging
+EMERGING_RATIO = 4  # ... and at least four times as many as the period before
 
 
 @dataclass
@@ -192,10 +195,11 @@ def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
 def summary(wh: Warehouse) -> pd.DataFrame:
     """Each current theme: volume, share of texts, mean sentiment, complaints, the customers
     raising it and their ARR now (12 x the MRR of their subscriptions active on the last billing
-    date), whether it is new in the last run, and an example."""
+    date), whether it is new in the last run, its volume in the last PERIOD_DAYS days and the
+    period before, whether it is emerging, and an example."""
     total = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
         f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
-    return wh.df(
+    out = wh.df(
         "WITH as_of AS (SELECT max(greatest(start_date, coalesce(end_date, start_date))) AS d FROM subscriptions), "
         "arr AS (SELECT customer_id, 12 * sum(mrr) AS arr FROM subscriptions, as_of WHERE customer_id IS NOT NULL "
         "AND start_date <= as_of.d AND (end_date IS NULL OR end_date > as_of.d) GROUP BY customer_id), "
@@ -203,12 +207,17 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         "owners AS (SELECT 'responses' AS t, response_id AS id, customer_id FROM responses UNION ALL "
         "SELECT 'tickets', ticket_id, customer_id FROM tickets UNION ALL "
         "SELECT 'feedback', feedback_id, customer_id FROM feedback), "
-        "raised AS (SELECT tt.theme_id, o.customer_id, e.sentiment_score, e.complaint FROM text_themes AS tt "
+        "last_day AS (SELECT CAST(max(occurred_at) AS DATE) AS d FROM enrichment), "
+        "raised AS (SELECT tt.theme_id, o.customer_id, e.sentiment_score, e.complaint, "
+        f"CAST(e.occurred_at AS DATE) > last_day.d - {PERIOD_DAYS} AS recent, "
+        f"CAST(e.occurred_at AS DATE) > last_day.d - {2 * PERIOD_DAYS} "
+        f"AND CAST(e.occurred_at AS DATE) <= last_day.d - {PERIOD_DAYS} AS before FROM last_day, text_themes AS tt "
         "LEFT JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
         "LEFT JOIN owners AS o ON o.t = tt.source_table AND o.id = tt.item_id) "
         "SELECT t.theme_id, t.name, count(r.theme_id) AS items, count(r.theme_id) / ? AS share, "
         "avg(r.sentiment_score) AS sentiment, count(*) FILTER (r.complaint) AS complaints, "
-        "count(DISTINCT r.customer_id) AS customers, "
+        "count(DISTINCT r.customer_id) AS customers, count(*) FILTER (r.recent) AS last_period, "
+        "count(*) FILTER (r.before) AS period_before, "
         "(SELECT coalesce(sum(a.arr), 0) FROM arr AS a WHERE a.customer_id IN "
         " (SELECT customer_id FROM raised AS x WHERE x.theme_id = t.theme_id)) AS arr, "
         # new: first found by the latest run, when an earlier run had found others
@@ -217,3 +226,7 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
         "GROUP BY t.theme_id, t.name, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
         [max(total, 1)])
+    # emerging: talked about this period, hardly at all the period before
+    out["emerging"] = (out["last_period"] >= EMERGING_MIN) & (out["period_before"] * EMERGING_RATIO
+                                                              <= out["last_period"])
+    return out

@@ -67,7 +67,8 @@ class Briefing:
     quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     feedback_by_channel: list[tuple[str, int]] = field(default_factory=list)
     # what customers say, once `patron listen enrich` and `patron listen themes` have run:
-    # name, texts, share, mean sentiment, complaints, ARR of the customers raising it, new, example
+    # name, texts, share, mean sentiment, complaints, ARR of the customers raising it, new or
+    # emerging, example
     themes: list[tuple[str, int, float, float | None, int, float, bool, str]] = field(default_factory=list)
     # spikes of the last 30 days: theme, first day, last day, texts, expected, channels, example
     spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
@@ -117,7 +118,7 @@ def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
         return
     for r in theme_summary(wh).head(8).itertuples():
         b.themes.append((r.name, int(r.items), float(r.share), None if pd.isna(r.sentiment) else float(r.sentiment),
-                         int(r.complaints), float(r.arr), bool(r.new), r.example or ""))
+                         int(r.complaints), float(r.arr), bool(r.new or r.emerging), r.example or ""))
     for a in detect(wh, since=as_of - timedelta(days=30)):
         b.spikes.append((a.name, str(a.first_day), str(a.last_day), a.observed, round(a.expected, 1),
                          ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]),
