@@ -53,3 +53,24 @@ def test_touchpoints_are_ranked_weakest_first(demo_loaded, tmp_path):
     assert tp["csat"].is_monotonic_increasing  # weakest first
     assert ((tp["csat_low"] <= tp["csat"]) & (tp["csat"] <= tp["csat_high"])).all()
     assert (tp["comments"] > 0).all() and tp["sentiment"].between(-1, 1).all()
+
+
+def test_trends_add_up_per_period(demo_loaded, tmp_path):
+    import pytest
+
+    from patron.errors import PatronError
+    from patron.listen.trends import trends
+
+    config, db, _ = demo_loaded
+    shutil.copy(db, tmp_path / "r.duckdb")
+    with Project.open(config, tmp_path / "r.duckdb", require_config=True) as project:
+        project.enrich()
+        project.themes()
+        wh = project.warehouse
+        for by in ("theme", "channel", "touchpoint"):
+            df = trends(wh, by, "week")
+            assert df["texts"].sum() == wh.scalar("SELECT count(*) FROM enrichment WHERE occurred_at IS NOT NULL")
+            assert (df.groupby("period")["share"].sum() - 1).abs().max() < 1e-9
+            assert df["sentiment"].between(-1, 1).all()
+        with pytest.raises(PatronError, match="--period must be one of"):
+            trends(wh, "theme", "fortnight")

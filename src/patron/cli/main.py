@@ -300,6 +300,29 @@ def listen_themes(
           {"texts", "share", "sentiment", "complaints", "customers", "ARR"})
 
 
+@listen_app.command("trends")
+def listen_trends(
+    by: Annotated[str, typer.Option(help="theme, channel or touchpoint.")] = "theme",
+    period: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    since: Annotated[str | None, typer.Option(help="From this day on (YYYY-MM-DD).")] = None,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Volume, share and sentiment per theme, channel or touchpoint and period."""
+    from patron.listen.trends import trends
+
+    with Project.open(config, db) as project:
+        df = trends(project.existing_warehouse(), by, period, since)
+    if fmt is Format.json:
+        emit_json(df.astype(object).where(df.notna(), None).assign(period=df["period"].astype(str).str[:10])
+                  .to_dict(orient="records"))
+        return
+    table(f"What customers write, by {by} and {period}", [by, period, "texts", "share", "sentiment", "negative",
+                                                          "complaints"],
+          [[getattr(r, by), str(r.period)[:10], int(r.texts), f"{r.share:.1%}", f"{r.sentiment:+.2f}",
+            f"{r.negative_share:.0%}", int(r.complaints)] for r in df.itertuples()],
+          {"texts", "share", "sentiment", "negative", "complaints"})
+
+
 @listen_app.command("spikes")
 def listen_spikes(
     since: Annotated[str | None, typer.Option(help="Only spikes from this day on (YYYY-MM-DD).")] = None,
