@@ -94,6 +94,12 @@ def test_the_planted_spike_is_found_within_a_day_and_little_else_is(demo_loaded,
     others = [a for a in alerts if not (start <= a.first_day <= date.fromisoformat(planted["last_day"]))]
     quarters = (len(counts) - 28) / 91
     assert len(others) <= counts.shape[1] * quarters  # at most one false alert per series per quarter
+    from patron.listen.spikes import store
+
+    with Project.open(None, tmp_path / "s.duckdb") as again:
+        assert store(again.warehouse, alerts) == len(alerts)
+        assert store(again.warehouse, alerts) == 0  # kept once, however often detection runs
+        assert again.warehouse.scalar("SELECT count(*) FROM alerts") == len(alerts)
 
 
 def test_a_taxonomy_names_the_themes_its_keywords_find(demo_loaded, demo_dir, tmp_path):

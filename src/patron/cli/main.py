@@ -328,10 +328,10 @@ def listen_spikes(
     since: Annotated[str | None, typer.Option(help="Only spikes from this day on (YYYY-MM-DD).")] = None,
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
-    """Days when a theme's volume jumped far above what its history and the weekday predict."""
+    """Days when a theme's (or channel's) volume jumped far above its weekday-adjusted history; kept in `alerts`."""
     from datetime import date as _date
 
-    from patron.listen.spikes import detect
+    from patron.listen.spikes import detect, store
 
     try:
         start = _date.fromisoformat(since) if since else None
@@ -339,6 +339,7 @@ def listen_spikes(
         raise PatronError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
     with Project.open(config, db) as project:
         alerts = detect(project.existing_warehouse(), start)
+        store(project.warehouse, alerts)  # the alerts table keeps them for scripts and history
     if fmt is Format.json:
         emit_json([a.__dict__ | {"first_day": str(a.first_day), "last_day": str(a.last_day)} for a in alerts])
         return

@@ -13,6 +13,7 @@ alert. With ALPHA = 0.0001 a theme with well-fitting history raises a false aler
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -140,3 +141,24 @@ def _evidence(wh: Warehouse, a: Alert) -> None:
     a.channels = dict(sorted(counts.items(), key=lambda kv: -kv[1]))  # for a channel: its themes
     for _, item, table in rows[:3]:
         a.examples.append(wh.scalar(f"SELECT text FROM ({TEXTS[table]}) AS x WHERE item_id = ?", [item]))
+
+
+def store(wh: Warehouse, alerts: list[Alert]) -> int:
+    """Keep each alert once (by series and first day), updated as a spike goes on; returns how
+    many are new."""
+    if not alerts:
+        return 0
+    frame = pd.DataFrame({
+        "series": [a.theme_id for a in alerts], "name": [a.name for a in alerts],
+        "first_day": [a.first_day for a in alerts], "last_day": [a.last_day for a in alerts],
+        "observed": [a.observed for a in alerts], "expected": [a.expected for a in alerts],
+        "p_value": [a.p_value for a in alerts], "channels": [json.dumps(a.channels) for a in alerts],
+        "examples": [json.dumps(a.examples) for a in alerts]})
+    with wh.transaction(), wh.frame("_patron_alerts", frame) as f:
+        new = wh.scalar(f"SELECT count(*) FROM {f} AS n WHERE NOT EXISTS (SELECT 1 FROM alerts AS a "
+                        "WHERE a.series = n.series AND a.first_day = CAST(n.first_day AS DATE))")
+        wh.execute(f"DELETE FROM alerts WHERE (series, first_day) IN (SELECT (series, CAST(first_day AS DATE)) "
+                   f"FROM {f})")
+        wh.execute(f"INSERT INTO alerts SELECT series, name, CAST(first_day AS DATE), CAST(last_day AS DATE), "
+                   f"observed, expected, p_value, channels, examples, now()::TIMESTAMP FROM {f}")
+    return int(new)

@@ -140,6 +140,19 @@ SYSTEM_DDL = {
             theme_id VARCHAR NOT NULL,
             weight DOUBLE NOT NULL
         )""",
+    "alerts": """
+        CREATE TABLE alerts (
+            series VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            first_day DATE NOT NULL,
+            last_day DATE NOT NULL,
+            observed BIGINT NOT NULL,
+            expected DOUBLE NOT NULL,
+            p_value DOUBLE NOT NULL,
+            channels VARCHAR NOT NULL,
+            examples VARCHAR NOT NULL,
+            raised_at TIMESTAMP NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -228,5 +241,5 @@ def _is_complete(wh: Warehouse) -> bool:
                                   ("customer_golden", "built_at"), ("identity_decisions", "decision"),
                                   ("metric_values", "p_value"), ("api_keys", "key_hash"),
                                   ("enrichment", "complaint"), ("themes", "last_seen_at"),
-                                  ("text_themes", "weight"))}
+                                  ("text_themes", "weight"), ("alerts", "raised_at"))}
     return need <= have
