@@ -169,3 +169,25 @@ def test_stored_items_are_scored_shortly_after(api):
             break
         time.sleep(0.05)
     assert labels == {"f1": "negative", "f2": "positive"}
+
+
+def test_items_that_arrive_join_the_stored_themes(tmp_path):
+    from patron.listen.themes import discover
+
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        key = create_key(wh, "t")
+        seed = [{"feedback_id": f"s{i}", "channel": "web",
+                 "text": ["Refund the wrong invoice charge please", "The Slack integration drops messages",
+                          "Dashboards load slowly every morning"][i % 3] + f" (case {i})"} for i in range(90)]
+        with TestClient(create_app(wh)) as client:
+            client.post("/api/feedback", json=seed, headers={"Authorization": f"Bearer {key}"})
+        discover(wh, k=3, taxonomy={"Sign-in": ["sso", "password"]})
+        with TestClient(create_app(wh)) as client:
+            client.post("/api/feedback", headers={"Authorization": f"Bearer {key}"}, json=[
+                {"feedback_id": "n1", "channel": "web", "text": "Another wrong invoice, refund it"},
+                {"feedback_id": "n2", "channel": "social", "text": "SSO password reset is broken"}])
+        # the service scores and assigns what arrived before it stops
+        themes = dict(wh.rows("SELECT tt.item_id, t.name FROM text_themes AS tt JOIN themes AS t USING (theme_id) "
+                              "WHERE tt.item_id IN ('n1', 'n2')"))
+    assert themes["n2"] == "Sign-in"
+    assert "invoice" in themes["n1"] or "refund" in themes["n1"]

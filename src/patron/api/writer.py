@@ -72,8 +72,8 @@ class GroupWriter:
 
 
 class BackgroundEnricher:
-    """Scores what the writer stored, shortly after, on a connection of its own: an answer never
-    waits for the model, and a quiet service does no work."""
+    """Scores what the writer stored and puts it in the stored themes, shortly after, on a
+    connection of its own: an answer never waits for the model, and a quiet service does no work."""
 
     def __init__(self, wh: Warehouse, every_s: float = 1.0) -> None:
         self.wh, self.every_s = wh.cursor(), every_s
@@ -103,17 +103,19 @@ class BackgroundEnricher:
 
     def _run(self) -> None:
         from patron.listen.enrich import enrich
+        from patron.listen.themes import assign_new
 
         while not self._stop.is_set():
             self._new.wait()
             if self._stop.wait(self.every_s):  # gather a second of arrivals, or stop
                 break
             self._new.clear()
-            self._pass(enrich)
-        self._pass(enrich)  # what arrived last is scored before the service stops
+            self._pass(enrich, assign_new)
+        self._pass(enrich, assign_new)  # what arrived last is scored before the service stops
 
-    def _pass(self, enrich: Callable[..., object]) -> None:
+    def _pass(self, enrich: Callable[..., object], assign_new: Callable[..., object]) -> None:
         # load ids grow in commit order (one writer), so nothing committed later can have a smaller one
         newest = self.wh.scalar("SELECT max(load_id) FROM feedback")
         enrich(self.wh, tables=("feedback",), after_load=self._seen, scorer=self._score)
+        assign_new(self.wh, tables=("feedback",), after_load=self._seen)  # trends and spikes see it
         self._seen = newest if newest is not None else self._seen

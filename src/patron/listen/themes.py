@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from patron.listen.enrich import TEXTS
 from patron.listen.words import clean
@@ -230,3 +230,49 @@ def summary(wh: Warehouse) -> pd.DataFrame:
     out["emerging"] = (out["last_period"] >= EMERGING_MIN) & (out["period_before"] * EMERGING_RATIO
                                                               <= out["last_period"])
     return out
+
+
+def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load: int | None = None) -> int:
+    """Put texts that arrived since the last fit into the stored themes, without refitting: a
+    text goes to the theme whose stored terms it shares most (your taxonomy's themes first).
+    Returns how many were assigned; `patron listen themes` refits on everything."""
+    stored = _stored(wh)
+    if not stored:
+        return 0
+    recent = "" if after_load is None else f" AND load_id > {int(after_load)}"
+    parts = [wh.df(f"SELECT item_id, text FROM ({TEXTS[t]}{recent}) AS x WHERE NOT EXISTS (SELECT 1 FROM "
+                   f"text_themes AS tt WHERE tt.source_table = '{t}' AND tt.item_id = x.item_id)")
+             .assign(source_table=t) for t in tables]
+    texts = pd.concat(parts, ignore_index=True)
+    if texts.empty:
+        return 0
+    texts["text"] = texts["text"].map(clean)
+    texts["theme_id"], texts["weight"] = None, 0.0
+    taxonomy = {t.name: list(t.terms) for t in stored if t.theme_id.startswith("tax:")}
+    named = _taxonomy(texts["text"], taxonomy)
+    ids = {t.name: t.theme_id for t in stored if t.theme_id.startswith("tax:")}
+    texts.loc[named.notna(), "theme_id"] = named[named.notna()].map(ids)
+    texts.loc[named.notna(), "weight"] = 1.0
+    found = [t for t in stored if not t.theme_id.startswith("tax:")]
+    rest = texts.index[named.isna()]
+    if found and len(rest):
+        vocab = sorted(set().union(*(t.terms for t in found)))
+        vec = CountVectorizer(vocabulary=vocab, ngram_range=(1, 2), stop_words="english",
+                              token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
+        x = vec.transform(texts.loc[rest, "text"])
+        pos = {t: i for i, t in enumerate(vocab)}
+        h = np.zeros((len(found), len(vocab)))
+        for r, t in enumerate(found):
+            for term, w in t.terms.items():
+                h[r, pos[term]] = w
+        score = np.asarray(x @ h.T)
+        total = score.sum(axis=1)
+        best = score.argmax(axis=1)
+        ok = (total > 0) & (score.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
+        texts.loc[rest, "theme_id"] = np.where(ok, np.array([t.theme_id for t in found])[best], None)
+        texts.loc[rest, "weight"] = np.where(ok, score.max(axis=1) / np.where(total > 0, total, 1), 0.0)
+    assigned = texts[texts["theme_id"].notna()]
+    with wh.frame("_patron_new_themes", assigned[["source_table", "item_id", "theme_id", "weight"]]) as f:
+        wh.execute(f"INSERT INTO text_themes SELECT source_table, CAST(item_id AS VARCHAR), theme_id, weight "
+                   f"FROM {f}")
+    return len(assigned)
