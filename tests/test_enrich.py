@@ -74,3 +74,5 @@ def test_trends_add_up_per_period(demo_loaded, tmp_path):
             assert df["sentiment"].between(-1, 1).all()
         with pytest.raises(PatronError, match="--period must be one of"):
             trends(wh, "theme", "fortnight")
+        with pytest.raises(PatronError, match="is not a date"):
+            trends(wh, "theme", "week", since="last tuesday")

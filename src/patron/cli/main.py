@@ -279,8 +279,8 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
 
 @listen_app.command("themes")
 def listen_themes(
-    k: Annotated[int | None, typer.Option("--themes", help="How many themes to fit (default: from the volume).")]
-    = None,
+    k: Annotated[int | None, typer.Option("--themes", min=1, max=200,
+                                          help="How many themes to fit (default: from the volume).")] = None,
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
     """Discover what customers write about; a theme found again keeps its id and name."""

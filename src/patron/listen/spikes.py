@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from patron.listen.enrich import TEXTS
 from patron.warehouse import Warehouse
 
 BASELINE_DAYS = 28
@@ -91,18 +92,24 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
     names = names or {}
     total = counts.sum(axis=1)
     weekday = counts.index.dayofweek
+    # the weekday pattern of all texts is the same for every series: computed once per day
+    factor, pattern = {}, {}
+    for d in range(BASELINE_DAYS, len(counts)):
+        window = slice(d - BASELINE_DAYS, d)
+        share = total.iloc[window].groupby(weekday[window]).mean()
+        base = share.mean()
+        factor[d] = share.get(weekday[d], 0) / base if base else 1.0
+        pattern[d] = share.reindex(weekday[window]).to_numpy() / base if base else np.ones(BASELINE_DAYS)
     alerts: list[Alert] = []
     for series in counts.columns:
         y = counts[series].to_numpy(dtype=float)
         open_alert: Alert | None = None
         for d in range(BASELINE_DAYS, len(y)):
             window = slice(d - BASELINE_DAYS, d)
-            share = total.iloc[window].groupby(weekday[window]).mean()
-            factor = share.get(weekday[d], 0) / share.mean() if share.mean() else 1.0
             level = y[window].mean()
-            mean = level * factor
+            mean = level * factor[d]
             # the series' own spread around its weekday pattern, at least Poisson
-            fitted = level * (share.reindex(weekday[window]).to_numpy() / share.mean())
+            fitted = level * pattern[d]
             var = max(float(np.mean((y[window] - fitted) ** 2)), mean)
             p = _tail(np.array([y[d]]), np.array([mean]), np.array([var]))[0]
             day = counts.index[d].date()
@@ -120,8 +127,6 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
 
 def _evidence(wh: Warehouse, a: Alert) -> None:
     """Where the texts came from and the ones that say it most (for a channel: the most negative)."""
-    from patron.listen.enrich import TEXTS
-
     if a.theme_id.startswith(CHANNEL):
         rows = wh.rows(
             "SELECT coalesce(t.name, '(no theme)'), e.item_id, e.source_table FROM enrichment AS e "

@@ -3,6 +3,8 @@ period: the series behind the spikes, for any chart or script."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from patron.errors import PatronError
@@ -23,6 +25,11 @@ def trends(wh: Warehouse, by: str = "theme", period: str = "day", since: str | N
         raise PatronError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     if period not in PERIODS:
         raise PatronError(f"--period must be one of {', '.join(PERIODS)}, not {period!r}")
+    if since is not None:
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            raise PatronError(f"--since: {since!r} is not a date (YYYY-MM-DD)") from None
     where = "e.occurred_at IS NOT NULL" + (" AND e.occurred_at >= CAST(? AS DATE)" if since else "")
     return wh.df(
         f"WITH x AS (SELECT {BY[by]} AS grp, CAST(date_trunc('{period}', e.occurred_at) AS DATE) AS period, "

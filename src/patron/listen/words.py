@@ -52,7 +52,8 @@ def kept() -> frozenset[str]:
 
 
 def clean(text: str) -> str:
-    """Mentions, links, HTML entities and redaction marks (XXXX) carry no sentiment."""
+    """Mentions, links, HTML entities and redaction marks (runs of capital X, as in the CFPB's
+    narratives) carry no sentiment."""
     return " ".join(_NOISE.sub(" ", html.unescape(text or "")).split())
 
 
