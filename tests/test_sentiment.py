@@ -50,15 +50,31 @@ def test_better_than_vader_on_held_out_reviews_and_on_support_tweets(train_scrip
     test = reviews[reviews["split"] == "test"]
     mine = f1_score(test["label"], model.predict(list(test["text"])).label, average="macro")
     vader = f1_score(test["label"], vader_labels(list(test["text"])), average="macro")
-    assert mine > vader + 0.15  # 0.60 against 0.42 when measured (bench/RESULTS.md)
-    tweets = train_script.tweets()
-    assert tweets["text"].notna().all(), "every hand label joins a tweet of the shared file"
-    mine = f1_score(tweets["label"], model.predict(list(tweets["text"])).label, average="macro")
-    vader = f1_score(tweets["label"], vader_labels(list(tweets["text"])), average="macro")
-    assert mine > vader + 0.05  # a domain it never trained on
+    assert mine >= 0.60 and mine > vader + 0.15  # 0.62 against 0.42 when measured (bench/RESULTS.md)
+    for held_out in (False, True):  # a domain it never trained on; the second set was labelled after it was frozen
+        tweets = train_script.tweets(held_out)
+        assert tweets["text"].notna().all(), "every hand label joins a tweet of the shared file"
+        mine = f1_score(tweets["label"], model.predict(list(tweets["text"])).label, average="macro")
+        vader = f1_score(tweets["label"], vader_labels(list(tweets["text"])), average="macro")
+        assert mine > vader + 0.05
 
 
-def test_hand_labels_are_ids_and_labels_only():
-    text = (Path(REPO) / "tests" / "data" / "spotifycares_sentiment_labels.csv").read_text().splitlines()
+def test_complaint_narratives_are_rarely_read_as_praise(train_script):
+    # every CFPB narrative describes a problem: calling one positive is an error
+    narratives = train_script.complaints()
+    mine = np.mean(SentimentModel.shipped().predict(narratives).label == "positive")
+    vader = np.mean(vader_labels(narratives) == "positive")
+    assert mine < 0.2 and mine < vader / 2  # 13% against 48% when measured
+
+
+@pytest.mark.parametrize("name", ["spotifycares_sentiment_labels.csv", "spotifycares_sentiment_labels_heldout.csv"])
+def test_hand_labels_are_ids_and_labels_only(name):
+    text = (Path(REPO) / "tests" / "data" / name).read_text().splitlines()
     assert text[0] == "tweet_id,label" and len(text) == 201
     assert {line.split(",")[1] for line in text[1:]} == {"negative", "neutral", "positive"}
+
+
+def test_the_two_hand_labelled_sets_do_not_overlap():
+    ids = [set(line.split(",")[0] for line in (Path(REPO) / "tests" / "data" / name).read_text().splitlines()[1:])
+           for name in ("spotifycares_sentiment_labels.csv", "spotifycares_sentiment_labels_heldout.csv")]
+    assert not ids[0] & ids[1]

@@ -1,10 +1,10 @@
 """Sentiment of any customer text: a score in [-1, 1], a label, and how sure the model is.
 
 The shipped model (models/sentiment.json, trained by bench/train_sentiment.py) is a logistic
-regression on TF-IDF of domain-general words (words.py) plus VADER's scores, blended half and
-half with VADER's compound score; the thresholds that turn the blend into labels were chosen on
-held-out reviews. A text with no sentiment-bearing word at all is neutral. Everything runs
-offline: the weights ship with patron and VADER's lexicon ships with its package.
+regression on TF-IDF of domain-general words (words.py) plus VADER's scores as features; its
+polarity may be blended with VADER's compound score (the weight, like the thresholds that turn
+the score into labels, was chosen on held-out reviews). A text with no sentiment-bearing word at
+all is neutral. Everything runs offline: the weights ship with patron and VADER's lexicon ships with its package.
 """
 
 from __future__ import annotations

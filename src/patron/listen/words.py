@@ -2,9 +2,11 @@
 
 The model learns only from words that carry sentiment in any domain: VADER's lexicon (shipped
 inside the vaderSentiment package, no download) with the words of service and support added
-(crash, refund, fixed, thanks...), and negators. Nouns of the domain it was trained on (dress, fit, size)
-never become features, which is what lets a model trained on product reviews read support
-tweets, tickets and survey comments. A negator turns the next three words of its clause, where kept, into NOT_word.
+(crash, refund, fixed, thanks...), negators, and a few words with no valence of their own that
+still carry a judgement (CUES). Nouns of the domain it was trained on (dress, fit, size) never
+become features, which is what lets a model trained on product reviews read support tweets,
+tickets and survey comments. A negator turns the next three words of its clause, where kept,
+into NOT_word.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ SERVICE = {
     "thanks": 1.9, "thx": 1.5, "speedy": 1.5, "seamless": 2.0, "intuitive": 1.8,
     "support": 0.0, "help": 0.0, "helps": 0.0, "please": 0.0,
 }
+# Words without a valence that still tell how a customer feels, in any domain: a contrast ("but"
+# the second half counts), excess ("too slow", "too expensive"), sending something back, an
+# unmet expectation, and judgements of value. Learned from the reviews, like the lexicon's words.
+CUES = frozenset({
+    "but", "however", "though", "although", "too", "return", "returned", "returning", "returns",
+    "wanted", "wish", "hoped", "expected", "average", "decent", "mediocre", "cheap", "cheaply",
+    "poorly", "overpriced", "pricey", "expensive", "worth", "quality",
+})
 _TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?")
 _CLAUSE = re.compile(r"[.,;:!?\n]+")
 _NOISE = re.compile(r"@\w+|https?://\S+|X{2,}(?:/X{2,})*")
@@ -48,7 +58,7 @@ def vader():  # noqa: ANN201 - VADER's analyzer class is not typed
 
 @lru_cache(maxsize=1)
 def kept() -> frozenset[str]:
-    return frozenset(w for w, v in vader().lexicon.items() if v != 0) | NEGATORS
+    return frozenset(w for w, v in vader().lexicon.items() if v != 0) | NEGATORS | CUES
 
 
 def clean(text: str) -> str:
