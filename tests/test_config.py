@@ -71,5 +71,18 @@ def test_the_init_template_and_the_demo_file_are_valid(tmp_path):
 
 def test_a_taxonomy_theme_needs_keywords(tmp_path):
     write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n    Billing: [invoice, refund]\n    Empty: []\n")
-    with pytest.raises(ConfigProblems, match="themes without keywords: Empty"):
+    with pytest.raises(ConfigProblems, match="themes without keywords or examples: Empty"):
+        load_project(tmp_path / "patron.yml")
+
+
+def test_a_taxonomy_theme_takes_keywords_or_examples(tmp_path):
+    write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n    Billing: [invoice, refund]\n"
+          "    Outages:\n      examples: [the app was down all morning]\n"
+          "    Onboarding:\n      keywords: [kickoff]\n      examples: [setup took weeks]\n")
+    taxonomy = load_project(tmp_path / "patron.yml").listen.taxonomy
+    assert taxonomy["Billing"].keywords == ["invoice", "refund"] and taxonomy["Billing"].examples == []
+    assert taxonomy["Outages"].examples == ["the app was down all morning"]
+    assert taxonomy["Onboarding"].keywords == ["kickoff"] and taxonomy["Onboarding"].examples == ["setup took weeks"]
+    write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n    Billing:\n      words: [invoice]\n")
+    with pytest.raises(ConfigProblems, match="words"):
         load_project(tmp_path / "patron.yml")

@@ -51,7 +51,7 @@ def test_theme_ids_survive_a_run_on_more_data(demo_loaded, tmp_path):
     with _copy(demo_loaded, tmp_path, "full.duckdb") as full:
         wh = full.warehouse
         for row in stored:
-            wh.execute("INSERT INTO themes VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+            wh.execute(f"INSERT INTO themes VALUES ({', '.join('?' * len(row))})", list(row))
         again = discover(wh, seed=1)
     kept = {t.theme_id for t in again.themes} & {t.theme_id for t in first.themes}
     assert len(kept) >= 0.8 * len(first.themes)
@@ -115,6 +115,26 @@ def test_a_taxonomy_names_the_themes_its_keywords_find(demo_loaded, demo_dir, tm
     assert (joined.loc[mine, "theme"] == "login").mean() > 0.95  # what the keywords find is sign-in talk
 
 
+def test_taxonomy_examples_name_the_discovered_themes_they_fall_into(demo_loaded, demo_dir, tmp_path):
+    taxonomy = {"Billing": {"examples": ["We got billed twice this month and the invoice is wrong",
+                                         "Please send the invoice to our finance team"]},
+                "Quantum": {"examples": ["zebra quantum entanglement"]}}
+    with _copy(demo_loaded, tmp_path, "ex.duckdb") as project:
+        result = discover(project.warehouse, taxonomy=taxonomy)
+        assigned = project.warehouse.df(ASSIGNED)
+        again = discover(project.warehouse, seed=1, taxonomy=taxonomy)
+    billing = next(t for t in result.themes if t.name == "Billing")
+    assert billing.theme_id == "tax:billing" and billing.items > 0 and billing.terms and billing.examples
+    truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
+    joined = truth.merge(assigned, on=["source", "source_key"])
+    mine = joined["theme_id"] == "tax:billing"
+    assert (joined.loc[mine, "theme"] == "billing").mean() > 0.9  # 1.00 when measured
+    assert mine[joined["theme"] == "billing"].mean() > 0.7  # 0.87 when measured
+    assert not any("billing" in t.name for t in result.themes if not t.theme_id.startswith("tax:"))
+    assert any(t.theme_id == "tax:billing" and t.items for t in again.themes)  # found again, same id
+    assert any("Quantum" in n and "no discovered theme" in n for n in result.notes)
+
+
 def test_a_theme_talked_about_only_lately_is_emerging(demo_loaded, tmp_path):
     from datetime import timedelta
 
@@ -133,3 +153,19 @@ def test_a_theme_talked_about_only_lately_is_emerging(demo_loaded, tmp_path):
     ai = table.loc["AI assistant"]
     assert ai["emerging"] and ai["last_period"] == 40 and ai["period_before"] == 0
     assert table["emerging"].sum() <= 2  # steady themes are not emerging
+
+
+def test_a_file_from_before_keywords_had_their_column_still_reads_its_taxonomy(tmp_path):
+    from patron.listen.themes import assign_new
+
+    with Project.open(None, tmp_path / "old.duckdb") as project:  # a file as an earlier patron left it
+        wh = project.warehouse
+        wh.execute("ALTER TABLE themes DROP COLUMN keywords")
+        wh.execute("INSERT INTO themes VALUES ('tax:sign-in', 'Sign-in', '{\"sso\": 1.0}', '[]', 0, now(), now())")
+    (tmp_path / "f.csv").write_text("feedback_id,channel,received_at,text\nf1,web,2026-01-05,Our SSO broke again\n")
+    with Project.open(None, tmp_path / "old.duckdb") as project:
+        wh = project.warehouse
+        assert "keywords" in wh.columns("themes")
+        project.ingest_file(tmp_path / "f.csv", "feedback")
+        assert assign_new(wh) == 1
+        assert wh.rows("SELECT theme_id FROM text_themes") == [("tax:sign-in",)]

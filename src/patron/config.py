@@ -73,17 +73,32 @@ class JourneyStage(_Strict):
     touchpoints: list[str]
 
 
+class TaxonomyTheme(_Strict):
+    keywords: list[str] = Field(default_factory=list, description="Words or phrases: a text that contains "
+                                "one belongs to the theme, before any discovered theme.")
+    examples: list[str] = Field(default_factory=list, description="Texts like the ones the theme is about: "
+                                "each names the discovered theme it falls into.")
+
+
 class ListenSettings(_Strict):
-    taxonomy: dict[str, list[str]] = Field(
-        default_factory=dict, description="Your own theme names -> keywords or phrases: a text that "
-        "contains one belongs to that theme, before any discovered one.")
+    taxonomy: dict[str, TaxonomyTheme] = Field(
+        default_factory=dict, description="Your own theme names -> keywords (a list), or keywords and/or "
+        "examples (a mapping).")
+
+    @field_validator("taxonomy", mode="before")
+    @classmethod
+    def _keyword_lists(cls, v: object) -> object:
+        # the short form `Name: [word, phrase]` lists keywords
+        if isinstance(v, dict):
+            return {name: {"keywords": entry} if isinstance(entry, list) else entry for name, entry in v.items()}
+        return v
 
     @field_validator("taxonomy")
     @classmethod
-    def _keywords(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        empty = [name for name, words in v.items() if not [w for w in words if w.strip()]]
+    def _not_empty(cls, v: dict[str, TaxonomyTheme]) -> dict[str, TaxonomyTheme]:
+        empty = [name for name, t in v.items() if not [w for w in t.keywords + t.examples if w.strip()]]
         if empty:
-            raise ValueError(f"themes without keywords: {', '.join(empty)}")
+            raise ValueError(f"themes without keywords or examples: {', '.join(empty)}")
         return v
 
 

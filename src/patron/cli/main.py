@@ -288,6 +288,7 @@ def listen_themes(
         result, df = project.themes(k)
     if fmt is Format.json:
         emit_json({"items": result.items, "unthemed": result.unthemed, "unthemed_share": result.unthemed_share,
+                   "notes": result.notes,
                    "themes": df.astype(object).where(df.notna(), None).to_dict(orient="records")})
         return
     table(f"{len(df)} themes in {result.items:,} texts; {result.unthemed_share:.1%} without a theme "
@@ -298,6 +299,8 @@ def listen_themes(
             "" if pd.isna(r.sentiment) else f"{r.sentiment:+.2f}", int(r.complaints), int(r.customers),
             f"${r.arr:,.0f}", (r.example or "")[:70]] for r in df.itertuples()],
           {"texts", "share", "sentiment", "complaints", "customers", "ARR"})
+    for note in result.notes:
+        out.print(f"[yellow]taxonomy:[/] {note}")
 
 
 @listen_app.command("trends")

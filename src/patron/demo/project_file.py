@@ -164,10 +164,14 @@ metrics:
   mrr: {{owner: Chief Customer Officer}}
   grr_monthly: {{owner: Chief Customer Officer, target: 0.98}}
 
-# your own theme names: a text with one of the keywords belongs to the theme (`patron listen themes`)
+# your own theme names (`patron listen themes`): a text with one of the keywords belongs to the
+# theme; each example gives its name to the discovered theme it falls into
 listen:
   taxonomy:
     Sign-in and SSO: [log in, login, logged out, locked out, sso, single sign-on, password, two-factor]
+    Billing and invoices:
+      examples: ["We got billed twice this month and the invoice is wrong",
+                 "Please send the invoice to our finance team"]
 
 # the customer journey: stages in order, and the touchpoints where customers meet the company
 journey:

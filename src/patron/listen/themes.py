@@ -6,7 +6,9 @@ reshuffle when refitted, so each run's themes are matched to the stored ones by 
 similarity of their term weights (an optimal one-to-one assignment); a theme that matches keeps
 its id and name, one that does not is new. A text belongs to its strongest theme when that theme
 holds enough of its weight; otherwise it is left without a theme, and the share of such texts is
-reported.
+reported. Your taxonomy (patron.yml `listen.taxonomy`) comes first: a text containing one of a
+theme's keywords is that theme's; each of its examples names the discovered theme it falls into,
+so the company's own name (and a stable id) replaces the discovered one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +45,7 @@ class Theme:
     items: int = 0
     examples: list[str] = field(default_factory=list)
     new: bool = False
+    keywords: list[str] = field(default_factory=list)  # your taxonomy's, for a theme of yours
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ThemeResult:
     themes: list[Theme]
     items: int
     unthemed: int
+    notes: list[str] = field(default_factory=list)  # what your taxonomy's examples could not name
 
     @property
     def unthemed_share(self) -> float:
@@ -77,8 +82,40 @@ def _name(terms: dict[str, float]) -> str:
     return " / ".join(chosen)
 
 
-def _stored(wh: Warehouse) -> list[Theme]:
-    return [Theme(i, n, json.loads(t)) for i, n, t in wh.rows("SELECT theme_id, name, terms FROM themes ORDER BY 1")]
+@dataclass(frozen=True)
+class Rule:
+    """One theme of your taxonomy."""
+
+    keywords: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+def rules(taxonomy: Mapping[str, object] | None) -> dict[str, Rule]:
+    """Taxonomy entries as rules: a list is keywords; a mapping (or patron.yml's model) has
+    keywords and/or examples."""
+    out = {}
+    for name, entry in (taxonomy or {}).items():
+        if isinstance(entry, list | tuple):
+            words, examples = entry, ()
+        elif isinstance(entry, Mapping):
+            words, examples = entry.get("keywords", ()), entry.get("examples", ())
+        else:
+            words, examples = getattr(entry, "keywords", ()), getattr(entry, "examples", ())
+        out[name] = Rule(tuple(w.strip() for w in words if w.strip()), tuple(clean(e) for e in examples if e.strip()))
+    return out
+
+
+def _stored(wh: Warehouse, current: bool = False) -> list[Theme]:
+    """Stored themes; `current`: only those of the latest run."""
+    where = " WHERE last_seen_at = (SELECT max(last_seen_at) FROM themes)" if current else ""
+    out = []
+    for i, n, t, k in wh.rows(f"SELECT theme_id, name, terms, keywords FROM themes{where} ORDER BY first_seen_at, 1"):
+        terms = json.loads(t)
+        if k is None and i.startswith("tax:"):  # stored before keywords had a column of their own
+            out.append(Theme(i, n, {}, keywords=list(terms)))
+        else:
+            out.append(Theme(i, n, terms, keywords=json.loads(k) if k else []))
+    return out
 
 
 def _match(new: list[dict[str, float]], old: list[Theme]) -> dict[int, Theme]:
@@ -104,10 +141,12 @@ def _slug(name: str) -> str:
     return "tax:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def _taxonomy(texts: pd.Series, taxonomy: dict[str, list[str]]) -> pd.Series:
+def _taxonomy(texts: pd.Series, taxonomy: Mapping[str, Sequence[str]]) -> pd.Series:
     """The first of your themes whose keywords a text contains (None where none does)."""
     out = pd.Series([None] * len(texts), index=texts.index, dtype=object)
     for name, words in taxonomy.items():
+        if not words:
+            continue
         pattern = r"\b(?:" + "|".join(re.escape(w.strip()) for w in words if w.strip()) + r")\b"
         hit = out.isna() & texts.str.contains(pattern, case=False, regex=True)
         out[hit] = name
@@ -115,29 +154,53 @@ def _taxonomy(texts: pd.Series, taxonomy: dict[str, list[str]]) -> pd.Series:
 
 
 def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
-             taxonomy: dict[str, list[str]] | None = None) -> ThemeResult:
-    """Your taxonomy's themes first (patron.yml `listen.taxonomy`), then themes fitted on the rest;
-    stored ids are kept where a theme is found again; each text is assigned."""
+             taxonomy: Mapping[str, object] | None = None) -> ThemeResult:
+    """Your taxonomy's keywords first, then themes fitted on the rest (your examples naming
+    some of them); stored ids are kept where a theme is found again; each text is assigned."""
+    mine = rules(taxonomy)
     texts = _texts(wh)
     if texts.empty:
         return ThemeResult([], 0, 0)
     texts["theme_id"], texts["weight"] = None, 0.0
-    themes: list[Theme] = []
-    named = _taxonomy(texts["text"], taxonomy or {})
-    for name, words in (taxonomy or {}).items():
-        mine = named == name
-        texts.loc[mine, "theme_id"], texts.loc[mine, "weight"] = _slug(name), 1.0
-        themes.append(Theme(_slug(name), name, {w.lower(): 1.0 for w in words}, int(mine.sum()),
-                            texts.loc[mine, "text"].head(3).tolist()))
+    named = _taxonomy(texts["text"], {name: rule.keywords for name, rule in mine.items()})
+    yours: dict[str, Theme] = {}
+    for name, rule in mine.items():
+        hit = named == name
+        texts.loc[hit, "theme_id"], texts.loc[hit, "weight"] = _slug(name), 1.0
+        yours[name] = Theme(_slug(name), name, {}, int(hit.sum()), texts.loc[hit, "text"].head(3).tolist(),
+                            keywords=list(rule.keywords))
     rest = texts[named.isna()]
+    examples = {name: rule.examples for name, rule in mine.items() if rule.examples}
+    notes: list[str] = []
+    themes = list(yours.values())
     if len(rest) >= 20:
-        themes += _fit(wh, texts, rest.index, k, seed)
+        themes += _fit(wh, texts, rest.index, k, seed, yours, examples, notes)
+    elif examples:
+        notes.append(f"only {len(rest)} texts left to discover themes in: examples named no theme")
     _save(wh, themes, texts)
-    return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()))
+    return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()), notes)
 
 
-def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed: int) -> list[Theme]:
-    """NMF themes for the texts at `rows`; assignments written into `texts`."""
+def _claims(vec: TfidfVectorizer, nmf: NMF, examples: Mapping[str, Sequence[str]], notes: list[str]) -> dict[int, str]:
+    """Fitted theme index -> the name of yours whose example falls into it (the first name wins)."""
+    claimed: dict[int, str] = {}
+    for name, texts in examples.items():
+        e = nmf.transform(vec.transform(list(texts)))
+        total = e.sum(axis=1)
+        for j, text in enumerate(texts):
+            if total[j] <= 0 or e[j].max() < MIN_SHARE * total[j]:
+                notes.append(f"{name}: the example {text[:60]!r} falls into no discovered theme")
+                continue
+            i = int(e[j].argmax())
+            if claimed.setdefault(i, name) != name:
+                notes.append(f"{name}: the example {text[:60]!r} falls into the theme {claimed[i]} names")
+    return claimed
+
+
+def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed: int,
+         yours: dict[str, Theme], examples: Mapping[str, Sequence[str]], notes: list[str]) -> list[Theme]:
+    """NMF themes for the texts at `rows`, those your examples fall into under your names;
+    assignments written into `texts`, your themes' terms and counts into `yours`."""
     part = texts.loc[rows, "text"]
     k = k or int(np.clip(round(np.sqrt(len(part)) / 8), 5, 25))
     vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(part) // 2000), max_df=0.4,
@@ -151,41 +214,60 @@ def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed
     for h in nmf.components_:
         top = np.argsort(h)[::-1][:TERMS_KEPT]
         fitted.append({str(terms[i]): round(float(h[i]), 5) for i in top if h[i] > 0})
+    claimed = _claims(vec, nmf, examples, notes)
+    for name in examples:
+        if name not in claimed.values() and not yours[name].items:
+            notes.append(f"{name}: no text found by its keywords or examples")
+    free = [i for i in range(len(fitted)) if i not in claimed]
     stored = [t for t in _stored(wh) if not t.theme_id.startswith("tax:")]
-    matched = _match(fitted, stored)
+    matched = _match([fitted[i] for i in free], stored)
+    ids = np.empty(len(fitted), dtype=object)
     themes = []
-    for i, t in enumerate(fitted):
-        old = matched.get(i)
-        themes.append(Theme(old.theme_id if old else f"T{uuid.uuid4().hex[:8]}", old.name if old else _name(t), t,
-                            new=old is None))
+    for j, i in enumerate(free):
+        old = matched.get(j)
+        themes.append(Theme(old.theme_id if old else f"T{uuid.uuid4().hex[:8]}", old.name if old else _name(fitted[i]),
+                            fitted[i], new=old is None))
+        ids[i] = themes[-1].theme_id
+    for i, name in claimed.items():
+        ids[i] = yours[name].theme_id
+        for term, weight in fitted[i].items():
+            yours[name].terms[term] = round(yours[name].terms.get(term, 0.0) + weight, 5)
     total = w.sum(axis=1)
     best = w.argmax(axis=1)
     themed = (total > 0) & (w.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
-    ids = np.array([t.theme_id for t in themes])
     texts.loc[rows, "theme_id"] = np.where(themed, ids[best], None)
     texts.loc[rows, "weight"] = np.where(themed, w.max(axis=1) / np.where(total > 0, total, 1), 0.0)
-    for i, t in enumerate(themes):
-        mine = np.flatnonzero(themed & (best == i))
-        t.items = len(mine)
-        t.examples = part.iloc[mine[np.argsort(w[mine, i])[::-1][:3]]].tolist()
+
+    def top_texts(components: list[int]) -> tuple[int, list[str]]:
+        hit = np.flatnonzero(themed & np.isin(best, components))
+        return len(hit), part.iloc[hit[np.argsort(w[hit, best[hit]])[::-1][:3]]].tolist()
+
+    for t, i in zip(themes, free, strict=True):
+        t.items, t.examples = top_texts([i])
+    for name in set(claimed.values()):
+        n, found = top_texts([i for i, owner in claimed.items() if owner == name])
+        yours[name].items += n
+        yours[name].examples = (yours[name].examples + found)[:3]
     return themes
 
 
 def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
     frame = pd.DataFrame({"theme_id": [t.theme_id for t in themes], "name": [t.name for t in themes],
-                          "terms": [json.dumps(t.terms) for t in themes], "examples": [json.dumps(t.examples)
-                                                                                        for t in themes],
-                          "items": [t.items for t in themes]})
+                          "terms": [json.dumps(t.terms) for t in themes],
+                          "examples": [json.dumps(t.examples) for t in themes], "items": [t.items for t in themes],
+                          "keywords": [json.dumps(t.keywords) if t.keywords else None for t in themes]})
     assigned = texts.loc[texts["theme_id"].notna(), ["source_table", "item_id", "theme_id", "weight"]]
     with wh.transaction():
         with wh.frame("_patron_themes", frame) as f:
             # a stored theme keeps its id, name and first sighting; one not found again keeps its
             # history, with no items now
             wh.execute(f"UPDATE themes SET terms = f.terms, examples = f.examples, items = f.items, "
-                       f"last_seen_at = now()::TIMESTAMP FROM {f} AS f WHERE themes.theme_id = f.theme_id")
+                       f"keywords = f.keywords, last_seen_at = now()::TIMESTAMP FROM {f} AS f "
+                       f"WHERE themes.theme_id = f.theme_id")
             wh.execute(f"UPDATE themes SET items = 0 WHERE theme_id NOT IN (SELECT theme_id FROM {f})")
-            wh.execute(f"INSERT INTO themes SELECT theme_id, name, terms, examples, items, now()::TIMESTAMP, "
-                       f"now()::TIMESTAMP FROM {f} WHERE theme_id NOT IN (SELECT theme_id FROM themes)")
+            wh.execute(f"INSERT INTO themes (theme_id, name, terms, examples, items, first_seen_at, last_seen_at, "
+                       f"keywords) SELECT theme_id, name, terms, examples, items, now()::TIMESTAMP, "
+                       f"now()::TIMESTAMP, keywords FROM {f} WHERE theme_id NOT IN (SELECT theme_id FROM themes)")
         wh.execute("DELETE FROM text_themes")
         with wh.frame("_patron_text_themes", assigned) as f:
             wh.execute(f"INSERT INTO text_themes SELECT source_table, CAST(item_id AS VARCHAR), theme_id, weight "
@@ -236,7 +318,7 @@ def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load
     """Put texts that arrived since the last fit into the stored themes, without refitting: a
     text goes to the theme whose stored terms it shares most (your taxonomy's themes first).
     Returns how many were assigned; `patron listen themes` refits on everything."""
-    stored = _stored(wh)
+    stored = _stored(wh, current=True)
     if not stored:
         return 0
     recent = "" if after_load is None else f" AND load_id > {int(after_load)}"
@@ -248,12 +330,11 @@ def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load
         return 0
     texts["text"] = texts["text"].map(clean)
     texts["theme_id"], texts["weight"] = None, 0.0
-    taxonomy = {t.name: list(t.terms) for t in stored if t.theme_id.startswith("tax:")}
-    named = _taxonomy(texts["text"], taxonomy)
-    ids = {t.name: t.theme_id for t in stored if t.theme_id.startswith("tax:")}
+    named = _taxonomy(texts["text"], {t.name: t.keywords for t in stored})
+    ids = {t.name: t.theme_id for t in stored}
     texts.loc[named.notna(), "theme_id"] = named[named.notna()].map(ids)
     texts.loc[named.notna(), "weight"] = 1.0
-    found = [t for t in stored if not t.theme_id.startswith("tax:")]
+    found = [t for t in stored if t.terms]  # discovered themes, and yours that your examples named
     rest = texts.index[named.isna()]
     if found and len(rest):
         vocab = sorted(set().union(*(t.terms for t in found)))

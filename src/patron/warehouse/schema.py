@@ -131,7 +131,8 @@ SYSTEM_DDL = {
             examples VARCHAR NOT NULL,
             items BIGINT NOT NULL,
             first_seen_at TIMESTAMP NOT NULL,
-            last_seen_at TIMESTAMP NOT NULL
+            last_seen_at TIMESTAMP NOT NULL,
+            keywords VARCHAR
         )""",
     "text_themes": """
         CREATE TABLE text_themes (
@@ -160,6 +161,9 @@ SYSTEM_DDL = {
         )""",
 }
 
+# Columns added to system tables after they first shipped: files made before get them on open.
+SYSTEM_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {"themes": (("keywords", "VARCHAR"),)}
+
 # Numbered steps for changes that are not plain additions: version -> step that reaches it.
 MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {}
 
@@ -178,6 +182,11 @@ def _sync_additions(wh: Warehouse) -> None:
     for name, ddl in SYSTEM_DDL.items():
         if not wh.has_table(name):
             wh.execute(ddl)
+    for name, columns in SYSTEM_ADDITIONS.items():
+        present = set(wh.columns(name))
+        for column, sql_type in columns:
+            if column not in present:
+                wh.execute(f"ALTER TABLE {name} ADD COLUMN {column} {sql_type}")
     if not wh.scalar("SELECT count(*) FROM duckdb_sequences() WHERE sequence_name = 'load_ids'"):
         wh.execute("CREATE SEQUENCE load_ids START 1")
     for name in TABLES:
@@ -242,4 +251,5 @@ def _is_complete(wh: Warehouse) -> bool:
                                   ("metric_values", "p_value"), ("api_keys", "key_hash"),
                                   ("enrichment", "complaint"), ("themes", "last_seen_at"),
                                   ("text_themes", "weight"), ("alerts", "raised_at"))}
+    need |= {(t, c) for t, columns in SYSTEM_ADDITIONS.items() for c, _ in columns}
     return need <= have
