@@ -4,7 +4,8 @@ The CFPB narratives (both files of the shared dataset) are loaded as feedback th
 ingestion, themes are discovered as `patron listen themes` does, and each complaint's theme is
 compared with its product (and issue) label: normalised mutual information and purity (the
 share of complaints whose theme's most common product is their own). Also measured: the share
-left without a theme and the time taken.
+left without a theme and the time taken, and how well a taxonomy finds three CFPB products, once
+by keywords and once by two example sentences each (precision and recall against the label).
 
     python bench/themes_complaints.py
 """
@@ -21,6 +22,18 @@ import pandas as pd
 from sklearn.metrics import normalized_mutual_info_score
 
 ROOT = Path(__file__).resolve().parents[1]
+# (CFPB product label, keywords, examples) written as a user who knows the products would
+PRODUCTS = {
+    "Debt collection": ("Debt collection", ["debt collector", "collection agency", "collections"],
+                        ["A debt collector keeps calling me about a debt I do not owe",
+                         "The collection agency never validated the debt"]),
+    "Credit reporting": ("Credit reporting", ["credit report", "credit bureau", "equifax", "experian", "transunion"],
+                         ["There are accounts on my credit report that are not mine",
+                          "The bureau did not correct the errors after my dispute"]),
+    "Mortgage": ("Mortgage", ["mortgage", "escrow", "loan modification"],
+                 ["My mortgage servicer lost my loan modification paperwork",
+                  "They added fees to my escrow and now my house payment went up"]),
+}
 DATASETS = Path(os.environ.get("PATRON_DATASETS", ROOT.parent / "shared" / "datasets"))
 
 
@@ -56,6 +69,20 @@ def main() -> None:
     for t in sorted(result.themes, key=lambda t: -t.items)[:8]:
         top = themed[themed["theme_id"] == t.theme_id]["Product"].value_counts()
         print(f"  {t.items:>5}  {t.name:<45} mostly {top.index[0]} ({top.iloc[0] / max(t.items, 1):.0%})")
+    for kind in ("keywords", "examples"):
+        taxonomy = {name: {kind: keywords if kind == "keywords" else examples}
+                    for name, (_, keywords, examples) in PRODUCTS.items()}
+        with Project.open(None, work / "w.duckdb") as p:
+            named = discover(p.warehouse, taxonomy=taxonomy)
+            assigned = p.warehouse.df("SELECT item_id, theme_id FROM text_themes")
+        j = raw.assign(item_id=raw["Complaint ID"].astype(str)).merge(assigned, on="item_id", how="left")
+        for name, (label, _, _) in PRODUCTS.items():
+            mine = j["theme_id"] == "tax:" + name.lower().replace(" ", "-")
+            truth = j["Product"].str.contains(label, case=False)
+            print(f"taxonomy by {kind}, {name} ({int(truth.sum())} complaints): {int(mine.sum())} found, "
+                  f"precision {(truth[mine]).mean():.2f}, recall {mine[truth].mean():.2f}")
+        for note in named.notes:
+            print(f"  note: {note}")
 
 
 if __name__ == "__main__":

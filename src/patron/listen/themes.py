@@ -31,6 +31,7 @@ from patron.warehouse import Warehouse
 
 SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted theme is the stored one
 MIN_SHARE = 0.3  # a text's strongest theme must hold this share of its theme weights
+EXAMPLE_SIMILARITY = 0.1  # cosine of an example's words to a theme's terms, below which it names nothing
 TERMS_KEPT = 30  # term weights stored per theme (enough to match it next time)
 PERIOD_DAYS = 30  # "this period" for emerging themes: the last 30 days of texts
 EMERGING_MIN = 10  # texts this period before a theme can be emerging
@@ -182,17 +183,20 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
 
 
 def _claims(vec: TfidfVectorizer, nmf: NMF, examples: Mapping[str, Sequence[str]], notes: list[str]) -> dict[int, str]:
-    """Fitted theme index -> the name of yours whose example falls into it (the first name wins)."""
+    """Fitted theme index -> the name of yours whose example falls into it (the first name wins).
+    An example must put most of its weight on the theme and share some of its top terms."""
     claimed: dict[int, str] = {}
+    terms = nmf.components_ / np.maximum(np.linalg.norm(nmf.components_, axis=1, keepdims=True), 1e-12)
     for name, texts in examples.items():
-        e = nmf.transform(vec.transform(list(texts)))
+        x = vec.transform(list(texts))
+        e = nmf.transform(x)
         total = e.sum(axis=1)
         for j, text in enumerate(texts):
-            if total[j] <= 0 or e[j].max() < MIN_SHARE * total[j]:
-                notes.append(f"{name}: the example {text[:60]!r} falls into no discovered theme")
-                continue
             i = int(e[j].argmax())
-            if claimed.setdefault(i, name) != name:
+            similar = float((x[j] @ terms[i])[0])  # TF-IDF rows are already of unit length
+            if total[j] <= 0 or e[j, i] < MIN_SHARE * total[j] or similar < EXAMPLE_SIMILARITY:
+                notes.append(f"{name}: the example {text[:60]!r} falls into no discovered theme")
+            elif claimed.setdefault(i, name) != name:
                 notes.append(f"{name}: the example {text[:60]!r} falls into the theme {claimed[i]} names")
     return claimed
 
@@ -244,10 +248,13 @@ def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed
 
     for t, i in zip(themes, free, strict=True):
         t.items, t.examples = top_texts([i])
-    for name in set(claimed.values()):
-        n, found = top_texts([i for i, owner in claimed.items() if owner == name])
+    for name in dict.fromkeys(claimed.values()):
+        components = [i for i, owner in claimed.items() if owner == name]
+        n, found = top_texts(components)
         yours[name].items += n
         yours[name].examples = (yours[name].examples + found)[:3]
+        notes.append(f"{name}: its examples named the discovered theme(s) "
+                     f"{', '.join(repr(_name(fitted[i])) for i in components)} ({n:,} texts)")
     return themes
 
 
