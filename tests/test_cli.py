@@ -116,6 +116,9 @@ def test_demo_end_to_end(tmp_path):
     headlines = {h["metric"]: h for h in out["headlines"]}
     assert {"mrr", "nrr_ttm", "nps", "renewal_rate"} <= set(headlines)
     assert headlines["mrr"]["value"] > 0 and len(headlines["mrr"]["trend"]) == 12
+    # every stage: the texts are scored and themed, and the planted outage shows in the briefing
+    assert out["texts"] > 1000 and out["themes"] >= 5 and out["spikes"] >= 1
+    assert "What customers write about" in html and "Billing and invoices" in html
     # self-contained: no tag loads anything (scripts are inline; their text is not parsed as tags)
     assert external_references(html) == [] and "Plotly" in html
     again = patron("demo", "--customers", "400", "--dir", "co", cwd=tmp_path)

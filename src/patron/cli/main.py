@@ -595,6 +595,10 @@ def demo(
         with _progress() as bar:
             result = project.ingest(progress=_IngestBar(bar))
         identities = project.resolve_identities()
+        with _progress() as bar:
+            task = bar.add_task("scoring texts", total=None)
+            scored = project.enrich(lambda done, total: bar.update(task, completed=done, total=total))
+        themes, _ = project.themes()
         b = build(project.warehouse, project.catalog())
         db = project.db
     path = directory / "briefing.html"
@@ -603,7 +607,8 @@ def demo(
     if fmt is Format.json:
         emit_json({"dir": str(directory), "warehouse": str(db), "briefing": str(path),
                    "ingest": result.to_dict()["totals"], "identity": identities.to_dict(),
-                   "seconds": round(seconds, 1),
+                   "texts": scored.items, "themes": len([t for t in themes.themes if t.items]),
+                   "unthemed_share": themes.unthemed_share, "spikes": len(b.spikes), "seconds": round(seconds, 1),
                    "headlines": [h.__dict__ for h in b.headlines]})
         return
     from patron.report.html import format_value, interval
@@ -613,6 +618,8 @@ def demo(
               f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['quarantined']:,} quarantined "
               f"({seconds:.0f} s)")
     out.print(f"Identity: {identities.records:,} source records resolved to {identities.customers:,} customers")
+    out.print(f"Listening: {scored.items:,} texts scored, {len([t for t in themes.themes if t.items])} themes "
+              f"({themes.unthemed_share:.1%} without one), {len(b.spikes)} spikes in the last 30 days")
     month = next((h.period for h in b.headlines if h.period), "")
     table(f"Headline numbers, {month} (patron metrics show METRIC for more)", ["metric", "value", "95% interval", "n"],
           [[h.metric, format_value(h.value, h.unit), interval(h).removeprefix("95% CI "), h.n] for h in b.headlines],

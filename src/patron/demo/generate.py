@@ -95,7 +95,7 @@ def generate(
             raise FileExistsError(f"{d} is not empty; choose another --out or remove it")
     as_of = as_of or date.today()
     today = np.datetime64(as_of.isoformat(), "D")
-    spike_first = int(today.astype(np.int64)) - 40
+    spike_first = int(today.astype(np.int64)) - 20  # inside the briefing's last 30 days
     spike = (spike_first, spike_first + 5)
     sink, truth = _Sink(exports), _Sink(truth_dir)
     totals = _Totals()

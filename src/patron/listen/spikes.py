@@ -126,19 +126,20 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
 
 
 def _evidence(wh: Warehouse, a: Alert) -> None:
-    """Where the texts came from and the ones that say it most (for a channel: the most negative)."""
+    """Where the texts came from and the ones that say it most (the theme's strongest, the most
+    negative first; for a channel: the most negative)."""
     if a.theme_id.startswith(CHANNEL):
         rows = wh.rows(
             "SELECT coalesce(t.name, '(no theme)'), e.item_id, e.source_table FROM enrichment AS e "
             "LEFT JOIN text_themes AS tt ON tt.source_table = e.source_table AND tt.item_id = e.item_id "
             "LEFT JOIN themes AS t ON t.theme_id = tt.theme_id WHERE e.channel = ? "
-            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY e.sentiment_score",
+            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY e.sentiment_score, e.item_id",
             [a.theme_id.removeprefix(CHANNEL), a.first_day, a.last_day])
     else:
         rows = wh.rows(
             "SELECT coalesce(e.channel, '(none)'), e.item_id, e.source_table FROM text_themes AS tt "
             "JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id WHERE tt.theme_id = ? "
-            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY tt.weight DESC",
+            "AND CAST(e.occurred_at AS DATE) BETWEEN ? AND ? ORDER BY tt.weight DESC, e.sentiment_score, e.item_id",
             [a.theme_id, a.first_day, a.last_day])
     counts: dict[str, int] = {}
     for key, _, _ in rows:
