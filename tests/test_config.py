@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import write
@@ -85,4 +87,15 @@ def test_a_taxonomy_theme_takes_keywords_or_examples(tmp_path):
     assert taxonomy["Onboarding"].keywords == ["kickoff"] and taxonomy["Onboarding"].examples == ["setup took weeks"]
     write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n    Billing:\n      words: [invoice]\n")
     with pytest.raises(ConfigProblems, match="words"):
+        load_project(tmp_path / "patron.yml")
+
+
+@pytest.mark.parametrize(("entries", "message"), [
+    ("    Billing: invoice\n", "Billing: give a list of keywords ([invoice])"),
+    ("    Billing: [invoice]\n    billing!: [refund]\n", "'Billing' and 'billing!' differ only in case"),
+    ("    '!!!': [invoice]\n", "a theme name needs a letter or a digit"),
+])
+def test_a_taxonomy_that_cannot_work_is_refused_with_its_reason(tmp_path, entries, message):
+    write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n" + entries)
+    with pytest.raises(ConfigProblems, match=re.escape(message)):
         load_project(tmp_path / "patron.yml")

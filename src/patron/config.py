@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -80,6 +82,11 @@ class TaxonomyTheme(_Strict):
                                 "each names the discovered theme it falls into.")
 
 
+def taxonomy_id(name: str) -> str:
+    """The theme id of a taxonomy name: it stays the same as long as the name does."""
+    return "tax:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
 class ListenSettings(_Strict):
     taxonomy: dict[str, TaxonomyTheme] = Field(
         default_factory=dict, description="Your own theme names -> keywords (a list), or keywords and/or "
@@ -89,17 +96,40 @@ class ListenSettings(_Strict):
     @classmethod
     def _keyword_lists(cls, v: object) -> object:
         # the short form `Name: [word, phrase]` lists keywords
-        if isinstance(v, dict):
-            return {name: {"keywords": entry} if isinstance(entry, list) else entry for name, entry in v.items()}
-        return v
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for name, entry in v.items():
+            if isinstance(entry, str):
+                raise ValueError(f"{name}: give a list of keywords ([{entry}]) or a mapping with keywords "
+                                 "and/or examples, not a single string")
+            out[name] = {"keywords": entry} if isinstance(entry, list | tuple) else entry
+        return out
 
     @field_validator("taxonomy")
     @classmethod
-    def _not_empty(cls, v: dict[str, TaxonomyTheme]) -> dict[str, TaxonomyTheme]:
+    def _named_and_not_empty(cls, v: dict[str, TaxonomyTheme]) -> dict[str, TaxonomyTheme]:
         empty = [name for name, t in v.items() if not [w for w in t.keywords + t.examples if w.strip()]]
         if empty:
             raise ValueError(f"themes without keywords or examples: {', '.join(empty)}")
+        ids: dict[str, str] = {}
+        for name in v:
+            if taxonomy_id(name) == "tax:":
+                raise ValueError(f"{name!r}: a theme name needs a letter or a digit")
+            if taxonomy_id(name) in ids:
+                raise ValueError(f"{ids[taxonomy_id(name)]!r} and {name!r} differ only in case or punctuation; "
+                                 "give them different names")
+            ids[taxonomy_id(name)] = name
         return v
+
+
+def taxonomy(entries: Mapping[str, object] | None) -> dict[str, TaxonomyTheme]:
+    """Taxonomy entries given in code (a list of keywords, a mapping, or patron.yml's model),
+    checked as patron.yml's are."""
+    try:
+        return ListenSettings(taxonomy=dict(entries or {})).taxonomy
+    except ValidationError as e:
+        raise ConfigError("; ".join(_pydantic_problems(e))) from None
 
 
 class IngestSettings(_Strict):

@@ -1,7 +1,8 @@
 """The feedback API: items are validated against the canonical model and committed to the
 warehouse before the answer goes out, so an item that got a 200 is never lost.
 
-Stored items are scored (sentiment, complaint) a moment later by a background thread.
+Stored items are scored (sentiment, complaint) and put into the stored themes a moment later,
+by a background thread that runs the model in a worker process.
 One process holds the warehouse; one thread writes, committing the requests that arrive together
 in one transaction (DuckDB has one writer; see writer.py).
 """

@@ -25,6 +25,8 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
+from patron.config import TaxonomyTheme, taxonomy_id
+from patron.config import taxonomy as checked_taxonomy
 from patron.listen.enrich import TEXTS
 from patron.listen.words import clean
 from patron.warehouse import Warehouse
@@ -83,29 +85,6 @@ def _name(terms: dict[str, float]) -> str:
     return " / ".join(chosen)
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One theme of your taxonomy."""
-
-    keywords: tuple[str, ...] = ()
-    examples: tuple[str, ...] = ()
-
-
-def rules(taxonomy: Mapping[str, object] | None) -> dict[str, Rule]:
-    """Taxonomy entries as rules: a list is keywords; a mapping (or patron.yml's model) has
-    keywords and/or examples."""
-    out = {}
-    for name, entry in (taxonomy or {}).items():
-        if isinstance(entry, list | tuple):
-            words, examples = entry, ()
-        elif isinstance(entry, Mapping):
-            words, examples = entry.get("keywords", ()), entry.get("examples", ())
-        else:
-            words, examples = getattr(entry, "keywords", ()), getattr(entry, "examples", ())
-        out[name] = Rule(tuple(w.strip() for w in words if w.strip()), tuple(clean(e) for e in examples if e.strip()))
-    return out
-
-
 def _stored(wh: Warehouse, current: bool = False) -> list[Theme]:
     """Stored themes; `current`: only those of the latest run."""
     where = " WHERE last_seen_at = (SELECT max(last_seen_at) FROM themes)" if current else ""
@@ -138,27 +117,24 @@ def _match(new: list[dict[str, float]], old: list[Theme]) -> dict[int, Theme]:
     return {int(r): old[c] for r, c in zip(rows, cols, strict=True) if sim[r, c] >= SAME_THEME}
 
 
-def _slug(name: str) -> str:
-    return "tax:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
 def _taxonomy(texts: pd.Series, taxonomy: Mapping[str, Sequence[str]]) -> pd.Series:
     """The first of your themes whose keywords a text contains (None where none does)."""
     out = pd.Series([None] * len(texts), index=texts.index, dtype=object)
     for name, words in taxonomy.items():
-        if not words:
+        words = [w.strip() for w in words if w.strip()]
+        if not words:  # an empty pattern would match every text
             continue
-        pattern = r"\b(?:" + "|".join(re.escape(w.strip()) for w in words if w.strip()) + r")\b"
+        pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
         hit = out.isna() & texts.str.contains(pattern, case=False, regex=True)
         out[hit] = name
     return out
 
 
 def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
-             taxonomy: Mapping[str, object] | None = None) -> ThemeResult:
+             taxonomy: Mapping[str, TaxonomyTheme | list[str]] | None = None) -> ThemeResult:
     """Your taxonomy's keywords first, then themes fitted on the rest (your examples naming
     some of them); stored ids are kept where a theme is found again; each text is assigned."""
-    mine = rules(taxonomy)
+    mine = checked_taxonomy(taxonomy)
     texts = _texts(wh)
     if texts.empty:
         return ThemeResult([], 0, 0)
@@ -167,11 +143,11 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
     yours: dict[str, Theme] = {}
     for name, rule in mine.items():
         hit = named == name
-        texts.loc[hit, "theme_id"], texts.loc[hit, "weight"] = _slug(name), 1.0
-        yours[name] = Theme(_slug(name), name, {}, int(hit.sum()), texts.loc[hit, "text"].head(3).tolist(),
-                            keywords=list(rule.keywords))
+        texts.loc[hit, "theme_id"], texts.loc[hit, "weight"] = taxonomy_id(name), 1.0
+        yours[name] = Theme(taxonomy_id(name), name, {}, int(hit.sum()), texts.loc[hit, "text"].head(3).tolist(),
+                            keywords=[w.strip() for w in rule.keywords if w.strip()])
     rest = texts[named.isna()]
-    examples = {name: rule.examples for name, rule in mine.items() if rule.examples}
+    examples = {name: [clean(e) for e in rule.examples if e.strip()] for name, rule in mine.items() if rule.examples}
     notes: list[str] = []
     themes = list(yours.values())
     if len(rest) >= 20:
@@ -197,7 +173,8 @@ def _claims(vec: TfidfVectorizer, nmf: NMF, examples: Mapping[str, Sequence[str]
             if total[j] <= 0 or e[j, i] < MIN_SHARE * total[j] or similar < EXAMPLE_SIMILARITY:
                 notes.append(f"{name}: the example {text[:60]!r} falls into no discovered theme")
             elif claimed.setdefault(i, name) != name:
-                notes.append(f"{name}: the example {text[:60]!r} falls into the theme {claimed[i]} names")
+                notes.append(f"{name}: the example {text[:60]!r} falls into the theme that {claimed[i]!r} "
+                             "already names")
     return claimed
 
 
