@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 
@@ -55,3 +57,17 @@ def test_foreign_and_broken_files_are_refused(tmp_path):
         open_warehouse(tmp_path)
     with pytest.raises(WarehouseError, match="does not exist"):
         open_warehouse(tmp_path / "missing" / "w.duckdb")
+
+
+def test_spill_files_never_land_in_the_current_folder(tmp_path, monkeypatch):
+    work = tmp_path / "project"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with open_warehouse(None) as wh:
+        in_memory = Path(wh.scalar("SELECT current_setting('temp_directory')")).resolve()
+    (tmp_path / "data").mkdir()
+    with open_warehouse(tmp_path / "data" / "w.duckdb") as wh:
+        beside = Path(wh.scalar("SELECT current_setting('temp_directory')")).resolve()
+    assert not in_memory.is_relative_to(work)
+    assert beside == (tmp_path / "data" / "w.duckdb.tmp").resolve()
+    assert list(work.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -143,6 +144,10 @@ def _connect(path: Path | None, memory_share: float = 0.45) -> duckdb.DuckDBPyCo
     except duckdb.Error as e:
         raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
     con.execute("SET autoinstall_known_extensions = false")  # offline: never fetch an extension
+    # spill next to the warehouse file, or in the system temp folder: never the current directory
+    # (DuckDB's default for an in-memory engine), where spill files end up in people's projects
+    spill = f"{target}.tmp" if path is not None else tempfile.gettempdir()
+    con.execute(f"SET temp_directory = '{_quoted(spill)}'")
     # a share of the machine, not DuckDB's default 80%: linkage runs a second engine beside this one
     con.execute(f"SET memory_limit = '{_memory_mb(memory_share)}MB'")
     con.execute("SET TimeZone = 'UTC'")
@@ -151,10 +156,14 @@ def _connect(path: Path | None, memory_share: float = 0.45) -> duckdb.DuckDBPyCo
     return con
 
 
+def _quoted(text: str) -> str:
+    return text.replace("'", "''")
+
+
 def scratch_connection(memory_share: float, spill_to: str) -> duckdb.DuckDBPyConnection:
     """An in-memory engine for another library's working tables (linkage), capped and able to spill."""
     con = _connect(None, memory_share)
-    con.execute(f"SET temp_directory = '{spill_to.replace(chr(39), chr(39) * 2)}'")
+    con.execute(f"SET temp_directory = '{_quoted(spill_to)}'")
     return con
 
 
