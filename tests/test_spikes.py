@@ -10,10 +10,10 @@ from patron.listen.spikes import find_spikes
 WEEKDAY = np.array([1.3, 1.2, 1.1, 1.1, 1.0, 0.6, 0.5])  # busy Mondays, quiet weekends
 
 
-def _series(days: int, themes: int, seed: int) -> pd.DataFrame:
+def _series(days: int, themes: int, seed: int, base: np.ndarray | None = None) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     index = pd.date_range("2025-01-01", periods=days, freq="D")
-    base = rng.uniform(1, 30, themes)
+    base = rng.uniform(1, 30, themes) if base is None else base
     mean = base[None, :] * WEEKDAY[index.dayofweek][:, None]
     # overdispersed like real counts: a gamma-Poisson mixture
     counts = rng.poisson(rng.gamma(8.0, mean / 8.0))
@@ -37,3 +37,50 @@ def test_false_alerts_stay_under_one_per_series_per_quarter():
     per_series_quarter = len(alerts) / (counts.shape[1] * quarters)
     assert per_series_quarter < 0.3  # the target is at most 1
     assert all(len([a for a in alerts if a.theme_id == c]) <= quarters for c in counts.columns)
+
+
+def test_a_backfill_that_lifts_every_series_is_one_data_problem_not_a_spike_each():
+    counts = _series(200, 8, seed=3)
+    counts.iloc[153] *= 3  # a Tuesday's texts loaded three times over
+    alerts = [a for a in find_spikes(counts) if a.first_day >= counts.index[153].date()]
+    data = [a for a in alerts if a.kind == "data"]
+    assert len(data) == 1 and data[0].theme_id == "data:surge" and str(data[0].first_day) == "2025-06-03"
+    assert "check the load" in data[0].name and 2.5 < data[0].observed / data[0].expected < 3.5
+    assert [a for a in alerts if a.kind == "spike"] == []  # nor does the day teach later baselines
+
+
+def test_days_missing_from_an_export_are_one_data_problem_and_raise_nothing_after():
+    counts = _series(200, 8, seed=4)
+    before = {(a.theme_id, a.first_day) for a in find_spikes(counts)}
+    counts.iloc[153:156] = 0  # three weekdays never exported
+    alerts = find_spikes(counts)
+    data = [(a.theme_id, str(a.first_day), str(a.last_day)) for a in alerts if a.kind == "data"]
+    assert data == [("data:gap", "2025-06-03", "2025-06-05")]
+    assert "check the export" in next(a.name for a in alerts if a.kind == "data")
+    assert {(a.theme_id, a.first_day) for a in alerts if a.kind == "spike"} == before  # no spike from the gap
+
+
+def test_one_series_bursting_among_many_is_a_spike_and_few_series_cannot_show_a_data_problem():
+    counts = _series(200, 8, seed=5)
+    counts.iloc[153, 3] += 60
+    alerts = [a for a in find_spikes(counts) if a.first_day == counts.index[153].date()]
+    assert [(a.kind, a.theme_id) for a in alerts] == [("spike", "t3")]
+    two = _series(200, 2, seed=6, base=np.array([20.0, 25.0]))
+    two.iloc[153] *= 4  # with two series a real event and a bad load look the same: both are reported
+    alerts = [a for a in find_spikes(two) if a.first_day == two.index[153].date()]
+    assert sorted(a.theme_id for a in alerts) == ["t0", "t1"] and all(a.kind == "spike" for a in alerts)
+
+
+def test_the_briefing_shows_a_data_problem_as_one_warning_beside_the_spikes():
+    from datetime import date
+
+    from patron.report import render_html
+    from patron.report.briefing import Briefing
+
+    counts = _series(200, 8, seed=3)
+    counts.iloc[153] *= 3
+    problem = next(a for a in find_spikes(counts) if a.kind == "data")
+    b = Briefing(date(2025, 7, 19), "now", themes=[("Billing", 10, 0.1, -0.2, 3, 1000.0, False, "invoice wrong")],
+                 data_problems=[(problem.name, str(problem.first_day), str(problem.last_day))])
+    html = render_html(b)
+    assert html.count("check the load") == 1 and "2025-06-03" in html

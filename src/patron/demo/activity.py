@@ -14,7 +14,17 @@ import pyarrow as pa
 
 from patron.demo.comments import SENTIMENTS, THEMES, write_comments, write_subjects
 from patron.demo.identities import person_names
-from patron.demo.simulate import DRIVER, DRIVER_EFFECT, MONTHS, TOUCHPOINTS, Accounts, Subscriptions, month_starts
+from patron.demo.simulate import (
+    DRIVER,
+    DRIVER_EFFECT,
+    MONTHS,
+    TOUCHPOINTS,
+    Accounts,
+    Subscriptions,
+    month_days,
+    month_share,
+    month_starts,
+)
 from patron.demo.words import (
     FEATURE_PROPENSITY,
     FEATURES,
@@ -62,16 +72,15 @@ def _sentiment_from(score: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _day_in_month(ctx: Context, month: np.ndarray) -> np.ndarray:
-    starts = month_starts(ctx.as_of)
-    today = int(ctx.as_of.astype(np.int64))
-    # the current month only has the days up to today (clamping would pile them onto today)
-    span = np.clip(today - starts[month] + 1, 1, 28)
-    return starts[month] + (ctx.rng.random(len(month)) * span).astype(np.int64)
+    """A day spread evenly over the month's days (the current month's: up to as-of)."""
+    span = month_days(ctx.as_of)[month]
+    return month_starts(ctx.as_of)[month] + (ctx.rng.random(len(month)) * span).astype(np.int64)
 
 
 def _customer_months(ctx: Context, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Poisson events per active customer-month: returns (customer position, month) per event."""
-    counts = ctx.rng.poisson(rate * ctx.subs.active)
+    """Poisson events per active customer-month: returns (customer position, month) per event.
+    The current month gets its elapsed share of a month's events."""
+    counts = ctx.rng.poisson(rate * ctx.subs.active * month_share(ctx.as_of))
     c, m = np.nonzero(counts)
     reps = counts[c, m]
     return np.repeat(c, reps), np.repeat(m, reps)
@@ -177,9 +186,10 @@ def responses(ctx: Context, contact_cust: np.ndarray, emails: list[str]) -> tupl
     # relationship NPS, a rolling programme: each month a sixth of the contacts of active
     # accounts are asked (so each is asked twice a year) and 30% of them answer
     wave = rng.integers(0, 6, len(contact_cust))
+    share = month_share(ctx.as_of)
     for m in range(MONTHS):
         answered = (subs.active[contact_cust, m] & (wave == m % 6)
-                    & (rng.random(len(contact_cust)) < 0.3))
+                    & (rng.random(len(contact_cust)) < 0.3 * share[m]))
         who = np.flatnonzero(answered)
         c = contact_cust[who]
         others = np.delete(q[c], TOUCHPOINTS.index(DRIVER), axis=1).sum(1)
@@ -338,7 +348,8 @@ def feedback(
     # review sites: a few accounts review the product once
     reviewer = np.flatnonzero(rng.random(n) < 0.06)
     last_m = np.where(subs.active[reviewer].any(1), MONTHS - 1 - np.argmax(subs.active[reviewer, ::-1], 1), 0)
-    month = (rng.random(len(reviewer)) * (last_m + 1)).astype(np.int64)
+    elapsed = np.cumsum(month_share(ctx.as_of))  # a month is as likely as its share of time gone by
+    month = np.searchsorted(elapsed, rng.random(len(reviewer)) * elapsed[last_m], side="right")
     h = acc.health[reviewer, month]
     theme, sent = themed(len(reviewer), h, acc.pain[reviewer])
     stars = np.clip(np.array([1.6, 3.0, 4.6])[sent] + rng.normal(0, 0.5, len(reviewer)), 1, 5).round()

@@ -27,6 +27,7 @@ from patron.demo.simulate import (
     DRIVER_EFFECT,
     MONTHS,
     make_accounts,
+    month_share,
     month_starts,
     simulate_billing,
 )
@@ -137,12 +138,13 @@ class _Totals:
 
     def costs(self, today: np.datetime64) -> pd.DataFrame:
         months = activity.iso(month_starts(today))
+        share = month_share(today)  # the current month has booked its days so far
         rows = []
         for m, month in enumerate(months):
             rows += [
-                (month, "support", round(32.0 * self.tickets[m] + 4000, 2)),
-                (month, "customer_success", round(self.success[m] + 6000, 2)),
-                (month, "professional_services", round(0.68 * self.services[m] + 2500, 2)),
+                (month, "support", round(32.0 * self.tickets[m] + 4000 * share[m], 2)),
+                (month, "customer_success", round((self.success[m] + 6000) * share[m], 2)),
+                (month, "professional_services", round(0.68 * self.services[m] + 2500 * share[m], 2)),
             ]
         return pd.DataFrame(rows, columns=["month", "cost_center", "amount"])
 

@@ -64,6 +64,24 @@ def month_starts(as_of: np.datetime64) -> np.ndarray:
     return (last - np.arange(MONTHS - 1, -1, -1)).astype("datetime64[D]").astype(np.int64)
 
 
+def month_days(as_of: np.datetime64) -> np.ndarray:
+    """Days of each month of the window that have happened: the whole month, or up to as-of."""
+    last = as_of.astype("datetime64[M]")
+    ends = (last - np.arange(MONTHS - 2, -2, -1)).astype("datetime64[D]").astype(np.int64)
+    ends[-1] = min(ends[-1], int(as_of.astype(np.int64)) + 1)
+    return ends - month_starts(as_of)
+
+
+def month_share(as_of: np.datetime64) -> np.ndarray:
+    """The elapsed share of each month (1 but for the current one): a month's events arrive over
+    all its days, so a month four days old has had four days' worth of them."""
+    last = as_of.astype("datetime64[M]")
+    full = ((last + 1).astype("datetime64[D]") - last.astype("datetime64[D]")).astype(np.int64)
+    share = np.ones(MONTHS)
+    share[-1] = month_days(as_of)[-1] / full
+    return share
+
+
 def make_accounts(rng: np.random.Generator, idx: np.ndarray, as_of: np.datetime64) -> Accounts:
     n = len(idx)
     segment = rng.choice(len(SEGMENTS), n, p=SEGMENT_SHARE)
@@ -76,12 +94,11 @@ def make_accounts(rng: np.random.Generator, idx: np.ndarray, as_of: np.datetime6
     plan = np.where(segment == 0, (rng.random(n) < 0.3).astype(int),
                     np.where(segment == 1, 1 + (rng.random(n) < 0.3), 2))
     term = np.where((segment == 0) & (rng.random(n) < 0.7), 1, 12)
-    starts = month_starts(as_of)
-    start_month = rng.integers(-30, MONTHS, n)
-    first = starts[0]
-    month_day = (np.datetime64(int(first), "D").astype("datetime64[M]") + start_month).astype("datetime64[D]")
-    start_day = month_day.astype(np.int64) + rng.integers(0, 28, n)
-    start_day = np.minimum(start_day, as_of.astype(np.int64))
+    # first days spread evenly over 30 months before the window and the window up to as-of
+    first_month = as_of.astype("datetime64[M]") - (MONTHS - 1)
+    earliest = (first_month - 30).astype("datetime64[D]").astype(np.int64)
+    start_day = rng.integers(earliest, int(as_of.astype(np.int64)) + 1, n)
+    start_month = (start_day.astype("datetime64[D]").astype("datetime64[M]") - first_month).astype(np.int64)
     quality = rng.normal(0, 1, (n, len(TOUCHPOINTS)))
     pain = rng.random(n) < 0.12
     quality[pain, TOUCHPOINTS.index("support")] -= 1.2
@@ -99,8 +116,7 @@ def make_accounts(rng: np.random.Generator, idx: np.ndarray, as_of: np.datetime6
 def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime64) -> Subscriptions:
     """Month by month: churn (three competing causes), upgrades, downgrades, price rises, returns."""
     n = len(acc.idx)
-    starts = month_starts(as_of)
-    today = int(as_of.astype(np.int64))
+    starts, days, share = month_starts(as_of), month_days(as_of), month_share(as_of)
     cap = n * 6
     cust = np.empty(cap, np.int64)
     seq = np.empty(cap, np.int64)
@@ -135,7 +151,7 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
     early = acc.start_month < 0
     cur[early] = open_rows(np.flatnonzero(early), acc.start_day[early], value[early], sub)
     for m in range(MONTHS):
-        first, last = starts[m], min(starts[m] + 27, today)
+        first, last = starts[m], starts[m] + days[m] - 1
         h = acc.health[:, m]
         joining = acc.start_month == m
         if joining.any():
@@ -150,21 +166,21 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         price_rise = renewal & (m >= 12)
         k_price = np.where(price_rise & acc.price_sensitive, np.where(acc.term == 1, 0.06, 0.4), 0.0)
         total = k_usage + k_support + k_price
-        leaves = renewal & (rng.random(n) < total)
+        leaves = renewal & (rng.random(n) < total * share[m])
         if leaves.any():
             w = np.flatnonzero(leaves)
             pick = rng.random(len(w)) * total[w]
             cause[w] = np.where(pick < k_usage[w], 0, np.where(pick < k_usage[w] + k_support[w], 1, 2))
-            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            day = rng.integers(first, last + 1, len(w))
             end[cur[w]] = day
             churned_on[w] = day
             left_month[w] = m
             cur[w] = -1
         on = cur >= 0
         stay = on & ~joining
-        up = stay & (rng.random(n) < 0.022 * h + 0.01 * (acc.segment == 2))
-        down = stay & ~up & (rng.random(n) < 0.018 * (1 - h))
-        rise = stay & price_rise & ~up & ~down
+        up = stay & (rng.random(n) < (0.022 * h + 0.01 * (acc.segment == 2)) * share[m])
+        down = stay & ~up & (rng.random(n) < 0.018 * (1 - h) * share[m])
+        rise = stay & price_rise & ~up & ~down & (rng.random(n) < share[m])
         factor = np.ones(n)
         factor[up] = rng.uniform(1.15, 1.6, up.sum())
         factor[down] = rng.uniform(0.55, 0.85, down.sum())
@@ -172,15 +188,15 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         change = up | down | rise
         if change.any():
             w = np.flatnonzero(change)
-            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            day = rng.integers(first, last + 1, len(w))
             end[cur[w]] = day
             value[w] = value[w] * factor[w]
             cur[w] = open_rows(w, day, value[w], sub)
-        back = (cur < 0) & (left_month >= 0) & (m - left_month >= 2) & (rng.random(n) < 0.03)
+        back = (cur < 0) & (left_month >= 0) & (m - left_month >= 2) & (rng.random(n) < 0.03 * share[m])
         if back.any():
             w = np.flatnonzero(back)
             sub[w] += 1
-            day = rng.integers(first, last + 1, len(w)) if last >= first else np.full(len(w), first)
+            day = rng.integers(first, last + 1, len(w))
             value[w] = price[w]
             cur[w] = open_rows(w, day, value[w], sub)
             churned_on[w] = -1

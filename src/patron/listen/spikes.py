@@ -9,6 +9,12 @@ window (method of moments; Poisson when it shows none). A day is a spike when th
 probability is below ALPHA and the count is at least MIN_COUNT; consecutive spike days make one
 alert. With ALPHA = 0.0001 a theme with well-fitting history raises a false alert about once in
 2,000 days: 0.05 per quarter, so at most one per theme per quarter even where the fit is loose.
+
+Data problems. A backfill, an export loaded twice or days missing from a load move every series
+at once, which no real issue does. A day when the busy series' total is that far off (same test,
+their expectations and spreads summed) and three quarters of them moved the same way (at least
+1.5x up, or to half or less) is reported once, as a data problem (kind "data"), instead of a
+spike per series, and is kept out of every later baseline.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from patron.warehouse import Warehouse
 BASELINE_DAYS = 28
 ALPHA = 0.0001
 MIN_COUNT = 5
+BROAD_MIN_MEAN = 5.0  # texts a day a series needs before its moves count as evidence of a data problem
+BROAD_MIN_SERIES = 3  # with fewer busy series, a data problem cannot be told from a real event
+BROAD_SHARE = 0.75  # share of the busy series that must move together
 
 
 @dataclass
@@ -40,6 +49,7 @@ class Alert:
     p_value: float  # of the first day
     examples: list[str] = field(default_factory=list)
     channels: dict[str, int] = field(default_factory=dict)  # for a channel's spike: its themes
+    kind: str = "spike"  # or "data": every series moved at once, a problem of the data, not a spike
 
 
 CHANNEL = "channel:"  # series ids of whole channels, beside theme ids
@@ -60,69 +70,130 @@ def daily(wh: Warehouse) -> pd.DataFrame:
     return table.reindex(days, fill_value=0)
 
 
-def _tail(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
-    """P(X >= observed): negative binomial with this mean and variance, Poisson where var <= mean."""
-    p = np.ones_like(mean, dtype=float)
+def _tails(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(X >= observed) and P(X <= observed): negative binomial with this mean and variance,
+    Poisson where var <= mean."""
+    upper, lower = np.ones_like(mean, dtype=float), np.ones_like(mean, dtype=float)
     ok = mean > 0
     over = ok & (var > mean * 1.05)
     if over.any():
         r = mean[over] ** 2 / (var[over] - mean[over])
-        p[over] = stats.nbinom.sf(observed[over] - 1, r, r / (r + mean[over]))
+        upper[over] = stats.nbinom.sf(observed[over] - 1, r, r / (r + mean[over]))
+        lower[over] = stats.nbinom.cdf(observed[over], r, r / (r + mean[over]))
     plain = ok & ~over
-    p[plain] = stats.poisson.sf(observed[plain] - 1, mean[plain])
-    return p
+    upper[plain] = stats.poisson.sf(observed[plain] - 1, mean[plain])
+    lower[plain] = stats.poisson.cdf(observed[plain], mean[plain])
+    return upper, lower
 
 
 def detect(wh: Warehouse, since: date | None = None) -> list[Alert]:
     """Every theme's spikes after the first full baseline window (or after `since`), oldest first,
-    each with its evidence: channels and the comments that express the theme most."""
+    each with its evidence: channels and the comments that express the theme most. Days when
+    every series moved at once come first as data problems (kind "data"), not as spikes."""
     names = dict(wh.rows("SELECT theme_id, name FROM themes"))
     counts = daily(wh)
     names |= {c: f"{c.removeprefix(CHANNEL)} (whole channel)" for c in counts.columns if str(c).startswith(CHANNEL)}
     alerts = find_spikes(counts, names, since)
     for a in alerts:
-        _evidence(wh, a)
+        if a.kind == "spike":
+            _evidence(wh, a)
     return alerts
 
 
 def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since: date | None = None) -> list[Alert]:
-    """Spikes in daily counts (a row per day, a column per series)."""
+    """Spikes in daily counts (a row per day, a column per series), and the days when the data
+    itself moved (see `_broad`): those are reported once and kept out of every baseline."""
     if len(counts) <= BASELINE_DAYS:
         return []
     names = names or {}
-    total = counts.sum(axis=1)
-    weekday = counts.index.dayofweek
-    # the weekday pattern of all texts is the same for every series: computed once per day
-    factor, pattern = {}, {}
-    for d in range(BASELINE_DAYS, len(counts)):
-        window = slice(d - BASELINE_DAYS, d)
-        share = total.iloc[window].groupby(weekday[window]).mean()
-        base = share.mean()
-        factor[d] = share.get(weekday[d], 0) / base if base else 1.0
-        pattern[d] = share.reindex(weekday[window]).to_numpy() / base if base else np.ones(BASELINE_DAYS)
+    raw = counts.to_numpy(dtype=float)
+    y = raw.copy()  # the baselines' view: a spike is replaced by its expectation, a data problem by NaN
+    weekday = counts.index.dayofweek.to_numpy()
     alerts: list[Alert] = []
-    for series in counts.columns:
-        y = counts[series].to_numpy(dtype=float)
-        open_alert: Alert | None = None
-        for d in range(BASELINE_DAYS, len(y)):
-            window = slice(d - BASELINE_DAYS, d)
-            level = y[window].mean()
-            mean = level * factor[d]
-            # the series' own spread around its weekday pattern, at least Poisson
-            fitted = level * pattern[d]
-            var = max(float(np.mean((y[window] - fitted) ** 2)), mean)
-            p = _tail(np.array([y[d]]), np.array([mean]), np.array([var]))[0]
-            day = counts.index[d].date()
-            if p < ALPHA and y[d] >= MIN_COUNT and (since is None or day >= since):
-                if open_alert and (day - open_alert.last_day).days == 1:
-                    open_alert.last_day, open_alert.observed = day, open_alert.observed + int(y[d])
-                    open_alert.expected += mean
-                else:
-                    open_alert = Alert(str(series), names.get(series, str(series)), day, day, int(y[d]), mean,
-                                       float(p))
-                    alerts.append(open_alert)
-                y[d] = mean  # a spike must not teach the baseline that it is normal
-    return sorted(alerts, key=lambda a: (a.first_day, a.theme_id))
+    open_alerts: dict[int, Alert] = {}
+    issue: Alert | None = None
+    for d in range(BASELINE_DAYS, len(y)):
+        expected = _expected(y[d - BASELINE_DAYS:d], weekday[d - BASELINE_DAYS:d], weekday[d])
+        if expected is None:
+            continue
+        mean, var = expected
+        upper, _ = _tails(raw[d], mean, var)
+        day = counts.index[d].date()
+        shown = since is None or day >= since
+        kind = _broad(raw[d], mean, var)
+        if kind:
+            y[d] = np.nan
+            if issue and issue.theme_id == f"data:{kind}" and (day - issue.last_day).days == 1:
+                issue.last_day, issue.observed, issue.expected = day, issue.observed + int(raw[d].sum()), \
+                    issue.expected + float(mean.sum())
+                issue.name = _data_message(kind, issue.observed / max(issue.expected, 1e-9))
+            elif shown:
+                issue = Alert(f"data:{kind}", "", day, day, int(raw[d].sum()), float(mean.sum()), 0.0, kind="data")
+                issue.name = _data_message(kind, issue.observed / max(issue.expected, 1e-9))
+                issue.channels = {str(c).removeprefix(CHANNEL): int(v) for c, v in zip(counts.columns, raw[d],
+                                                                                       strict=True)
+                                  if str(c).startswith(CHANNEL)}
+                alerts.append(issue)
+            continue
+        for j in np.flatnonzero((upper < ALPHA) & (raw[d] >= MIN_COUNT)):
+            y[d, j] = mean[j]  # a spike must not teach the baseline that it is normal
+            if not shown:
+                continue
+            current = open_alerts.get(j)
+            if current and (day - current.last_day).days == 1:
+                current.last_day, current.observed = day, current.observed + int(raw[d, j])
+                current.expected += float(mean[j])
+            else:
+                series = counts.columns[j]
+                open_alerts[j] = Alert(str(series), names.get(series, str(series)), day, day, int(raw[d, j]),
+                                       float(mean[j]), float(upper[j]))
+                alerts.append(open_alerts[j])
+    return sorted(alerts, key=lambda a: (a.first_day, a.kind != "data", a.theme_id))
+
+
+def _expected(window: np.ndarray, days: np.ndarray, today: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each series' expected count today and its variance: its mean level over the window times
+    the weekday factor of all texts (the same for every series), the variance its own spread
+    around that pattern, at least Poisson. None when the window holds too few usable days."""
+    usable = ~np.isnan(window).any(axis=1)
+    if usable.sum() < 7:
+        return None
+    w, wd = window[usable], days[usable]
+    seen = np.bincount(wd, minlength=7)
+    by_day = np.divide(np.bincount(wd, w.sum(axis=1), minlength=7), seen, out=np.zeros(7), where=seen > 0)
+    base = by_day[seen > 0].mean()
+    pattern = by_day / base if base else np.ones(7)
+    level = w.mean(axis=0)
+    mean = level * (pattern[today] if seen[today] else 1.0)
+    var = np.maximum(((w - level[None, :] * pattern[wd][:, None]) ** 2).mean(axis=0), mean)
+    return mean, var
+
+
+def _broad(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> str | None:
+    """"surge" or "gap" when the busy series together are far off their expectation and nearly
+    all of them moved the same way: a backfill, a file loaded twice or days missing from an
+    export touch every channel and theme alike, which no real issue does. Quiet series are left
+    out (a zero proves nothing where one is usual)."""
+    busy = mean >= BROAD_MIN_MEAN
+    if busy.sum() < BROAD_MIN_SERIES:
+        return None
+    # the busy series' total against the sum of their expectations (spreads add)
+    upper, lower = _tails(observed[busy].sum(keepdims=True), mean[busy].sum(keepdims=True),
+                          var[busy].sum(keepdims=True))
+    need = BROAD_SHARE * busy.sum()
+    if upper[0] < ALPHA and (observed[busy] >= 1.5 * mean[busy]).sum() >= need:
+        return "surge"
+    if lower[0] < ALPHA and (observed[busy] <= 0.5 * mean[busy]).sum() >= need:
+        return "gap"
+    return None
+
+
+def _data_message(kind: str, ratio: float) -> str:
+    if kind == "surge":
+        return (f"Data problem: every channel and theme at {ratio:.1f}x its usual volume at once; "
+                "check the load (a backfill, or an export loaded twice?)")
+    return (f"Data problem: every channel and theme at {ratio:.1f}x its usual volume at once; "
+            "check the export (days missing from a load?)")
 
 
 def _evidence(wh: Warehouse, a: Alert) -> None:

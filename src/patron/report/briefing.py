@@ -72,6 +72,8 @@ class Briefing:
     themes: list[tuple[str, int, float, float | None, int, float, bool, str]] = field(default_factory=list)
     # spikes of the last 30 days: theme, first day, last day, texts, expected, channels, example
     spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
+    # days every channel and theme moved at once (a backfill, a gap): message, first day, last day
+    data_problems: list[tuple[str, str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -120,6 +122,9 @@ def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
         b.themes.append((r.name, int(r.items), float(r.share), None if pd.isna(r.sentiment) else float(r.sentiment),
                          int(r.complaints), float(r.arr), bool(r.new or r.emerging), r.example or ""))
     for a in detect(wh, since=as_of - timedelta(days=30)):
+        if a.kind == "data":
+            b.data_problems.append((a.name, str(a.first_day), str(a.last_day)))
+            continue
         b.spikes.append((a.name, str(a.first_day), str(a.last_day), a.observed, round(a.expected, 1),
                          ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]),
                          a.examples[0] if a.examples else ""))
