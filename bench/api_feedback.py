@@ -2,7 +2,8 @@
 
 Both servers run as their own processes under uvicorn on 127.0.0.1. The bare endpoint parses the
 JSON body and answers 200: what any FastAPI service pays. patron's validates every item against
-the canonical model and commits it to the warehouse before answering. The load: CLIENTS
+the canonical model and writes it (fsynced) to the intake log before answering; its loader
+moves the log into the warehouse and scores it a moment later. The load: CLIENTS
 concurrent clients, each sending REQUESTS requests, first one item per request (latency), then
 BATCH items per request (throughput). Afterwards the warehouse is counted: every item
 acknowledged must be stored.

@@ -1,4 +1,5 @@
-"""The feedback API as a client sees it: keys, validation, storage before the answer, retries."""
+"""The feedback API as a client sees it: keys, validation, nothing acknowledged is lost, retries,
+and the warehouse free for other commands while it runs."""
 
 from __future__ import annotations
 
@@ -20,13 +21,25 @@ from patron.errors import PatronError
 from patron.warehouse import open_warehouse
 
 
+class Service:
+    def __init__(self, client: TestClient, auth: dict, db) -> None:
+        self.client, self.auth, self.db = client, auth, db
+
+    def post(self, body, **kw):
+        return self.client.post("/api/feedback", json=body, headers=kw.pop("headers", self.auth), **kw)
+
+    def settled(self):
+        """The warehouse, opened as another command would, once the service loaded what it acknowledged."""
+        assert self.client.app.state.loader.flush()
+        return open_warehouse(self.db)
+
+
 @pytest.fixture
 def api(tmp_path):
-    wh = open_warehouse(tmp_path / "w.duckdb")
-    key = create_key(wh, "web-widget")
-    with TestClient(create_app(wh)) as client:  # runs the service's start and stop (its writer)
-        yield client, {"Authorization": f"Bearer {key}"}, wh
-    wh.close()
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        key = create_key(wh, "web-widget")
+    with TestClient(create_app(tmp_path / "w.duckdb")) as client:  # runs the service's start and stop
+        yield Service(client, {"Authorization": f"Bearer {key}"}, tmp_path / "w.duckdb")
 
 
 ITEM = {"feedback_id": "f1", "channel": "web", "text": "The export keeps failing", "rating": 2,
@@ -34,57 +47,66 @@ ITEM = {"feedback_id": "f1", "channel": "web", "text": "The export keeps failing
 
 
 def test_no_key_or_a_wrong_one_is_refused(api):
-    client, _, wh = api
-    assert client.post("/api/feedback", json=ITEM).status_code == 401
-    wrong = client.post("/api/feedback", json=ITEM, headers={"X-API-Key": "ptr_not-a-key"})
+    assert api.post(ITEM, headers={}).status_code == 401
+    wrong = api.post(ITEM, headers={"X-API-Key": "ptr_not-a-key"})
     assert wrong.status_code == 401 and "patron keys create" in wrong.json()["detail"]
-    assert wh.scalar("SELECT count(*) FROM feedback") == 0
+    with api.settled() as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == 0
 
 
 def test_an_item_is_stored_with_its_lineage(api):
-    client, auth, wh = api
-    r = client.post("/api/feedback", json=ITEM, headers=auth)
+    r = api.post(ITEM)
     assert r.status_code == 200 and r.json()["ids"] == ["f1"]
-    row = wh.rows("SELECT channel, text, rating, received_at, source, source_key FROM feedback")[0]
-    assert row[:3] == ("web", "The export keeps failing", 2)
-    assert str(row[3]) == "2026-06-01 07:30:00"  # stored in UTC
-    assert row[4:] == ("api", "f1")
-    assert wh.rows("SELECT file, rows_read, rows_loaded FROM loads")[0] == ("api:web-widget", 1, 1)
-    x_key = client.post("/api/feedback", json=ITEM | {"feedback_id": "f2"},
-                        headers={"X-API-Key": auth["Authorization"][7:]})
+    with api.settled() as wh:
+        row = wh.rows("SELECT channel, text, rating, received_at, source, source_key FROM feedback")[0]
+        assert row[:3] == ("web", "The export keeps failing", 2)
+        assert str(row[3]) == "2026-06-01 07:30:00"  # stored in UTC
+        assert row[4:] == ("api", "f1")
+        assert wh.rows("SELECT file, rows_read, rows_loaded FROM loads")[0] == ("api:web-widget", 1, 1)
+    x_key = api.post(ITEM | {"feedback_id": "f2"}, headers={"X-API-Key": api.auth["Authorization"][7:]})
     assert x_key.status_code == 200
 
 
 def test_a_bad_item_is_named_and_the_rest_of_the_batch_is_kept(api):
-    client, auth, wh = api
     batch = [ITEM, {"channel": "web", "rating": 7}, {"channel": "social", "text": "love it", "colour": "red"},
              "not an object", {"channel": "web", "text": "from the future", "received_at": "2999-01-01T00:00:00"},
              {"channel": "email", "text": "no id, no date"}]
-    r = client.post("/api/feedback", json=batch, headers=auth)
+    r = api.post(batch)
     assert r.status_code == 422
     body = r.json()
     assert body["stored"] == 2 and body["rejected"] == 4
     named = {(e["index"], e["field"]) for e in body["errors"]}
     assert {(1, "text"), (1, "rating"), (2, "colour"), (3, "(item)"), (4, "received_at")} <= named
-    assert wh.scalar("SELECT count(*) FROM feedback") == 2
-    generated = wh.scalar("SELECT feedback_id FROM feedback WHERE channel = 'email'")
+    with api.settled() as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == 2
+        generated = wh.scalar("SELECT feedback_id FROM feedback WHERE channel = 'email'")
     assert generated.startswith("api-") and generated in body["ids"]
 
 
 def test_a_retried_request_is_not_stored_twice(api):
-    client, auth, wh = api
-    client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2"}], headers=auth)
-    again = client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2"}, ITEM | {"feedback_id": "f3"}],
-                        headers=auth)
+    api.post([ITEM, ITEM | {"feedback_id": "f2"}])
+    again = api.post([ITEM, ITEM | {"feedback_id": "f2"}, ITEM | {"feedback_id": "f3"}])
     assert again.status_code == 200
     assert (again.json()["stored"], sorted(again.json()["already_stored"])) == (1, ["f1", "f2"])
-    assert wh.scalar("SELECT count(*) FROM feedback") == 3
+    with api.settled() as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == 3
+
+
+def test_an_item_stored_before_the_service_started_is_not_stored_again(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        key = create_key(wh, "k")
+    for _ in range(2):  # the same request to two runs of the service
+        with TestClient(create_app(db)) as client:
+            assert client.post("/api/feedback", json=ITEM, headers={"X-API-Key": key}).status_code == 200
+    with open_warehouse(db) as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == 1
+        assert wh.rows("SELECT rows_loaded, rows_already_loaded FROM loads ORDER BY load_id") == [(1, 0), (0, 1)]
 
 
 @pytest.mark.parametrize("content, message", [(b"{not json", "not JSON"), (b"[]", "empty")])
 def test_bodies_that_are_not_items_get_a_clear_422(api, content, message):
-    client, auth, _ = api
-    r = client.post("/api/feedback", content=content, headers=auth | {"Content-Type": "application/json"})
+    r = api.client.post("/api/feedback", content=content, headers=api.auth | {"Content-Type": "application/json"})
     assert r.status_code == 422 and message in r.json()["detail"]
 
 
@@ -97,9 +119,28 @@ def test_keys_are_kept_as_hashes_and_can_be_revoked(tmp_path):
         with pytest.raises(PatronError, match="an active key named 'survey-tool' exists"):
             create_key(wh, "survey-tool")
         revoke_key(wh, "survey-tool")
-        with TestClient(create_app(wh)) as client:
-            r = client.post("/api/feedback", json=ITEM, headers={"Authorization": f"Bearer {key}"})
-        assert r.status_code == 401
+    with TestClient(create_app(tmp_path / "w.duckdb")) as client:
+        r = client.post("/api/feedback", json=ITEM, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 401
+
+
+def test_a_key_created_or_revoked_while_the_service_runs_counts_within_seconds(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        first = create_key(wh, "first")
+    with TestClient(create_app(db)) as client:
+        with open_warehouse(db) as wh:  # another command, while the service runs
+            second = create_key(wh, "second")
+            revoke_key(wh, "first")
+        deadline = time.monotonic() + 60  # a pass or two; generous for a busy machine
+        while time.monotonic() < deadline:
+            old = client.post("/api/feedback", json=ITEM, headers={"X-API-Key": first}).status_code
+            new = client.post("/api/feedback", json=ITEM | {"feedback_id": "f2"},
+                              headers={"X-API-Key": second}).status_code
+            if (old, new) == (401, 200):
+                break
+            time.sleep(0.1)
+        assert (old, new) == (401, 200)
 
 
 def _free_port() -> int:
@@ -108,22 +149,31 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _serve(db, port):
+    return subprocess.Popen([sys.executable, "-c", "from patron.cli.main import run; run()", "serve", "--db", str(db),
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=os.environ | {"COLUMNS": "200"})
+
+
+def _wait(url):
+    for _ in range(300):
+        try:
+            httpx.get(f"{url}/api/health", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not start")
+
+
 def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
     db = tmp_path / "w.duckdb"
     with open_warehouse(db) as wh:
         key = create_key(wh, "load")
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from patron.cli.main import run; run()", "serve", "--db", str(db),
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=os.environ | {"COLUMNS": "200"})
+    proc = _serve(db, port)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        _wait(url)
         acknowledged = 0
         with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
             for b in range(20):
@@ -132,20 +182,22 @@ def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
                 assert r.status_code == 200, r.text
                 acknowledged += r.json()["stored"]
     finally:
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(signal.SIGKILL)  # killed at once: some items may be in the log only
         proc.wait()
+    with TestClient(create_app(db)):  # the next start loads what the killed one acknowledged
+        pass
     with open_warehouse(db) as wh:
         assert wh.scalar("SELECT count(*) FROM feedback") == acknowledged == 1000
         assert json.loads(json.dumps(wh.scalar("SELECT count(*) FROM loads"))) == 20
 
 
-def test_requests_committed_together_keep_their_own_answers_and_lineage(tmp_path):
+def test_requests_written_together_keep_their_own_answers_and_lineage(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from patron.api.writer import GroupWriter
+    from patron.ingest.intake_log import LogWriter, load_log
 
     with open_warehouse(tmp_path / "w.duckdb") as wh:
-        writer = GroupWriter(wh, "feedback", source="api")
+        writer = LogWriter(tmp_path / "log", "feedback")
         rows = lambda r: [{"feedback_id": f"r{r}-{i}" if i else "shared", "channel": "web", "text": "x"}  # noqa: E731
                           for i in range(3)]
         with ThreadPoolExecutor(8) as pool:
@@ -153,41 +205,98 @@ def test_requests_committed_together_keep_their_own_answers_and_lineage(tmp_path
         writer.close()
         assert sum(len(r.stored) for r in results) == 40 * 2 + 1  # "shared" is stored once, for one request
         assert sum(len(r.duplicates) for r in results) == 39
-        assert len({r.load_id for r in results}) == 40
+        loaded = load_log(wh, tmp_path / "log", "feedback", "api")
+        assert len({r.load_id for r in loaded}) == 40 and sum(len(r.stored) for r in loaded) == 81
         assert wh.scalar("SELECT count(*) FROM feedback") == 81
         per_load = dict(wh.rows("SELECT file, rows_loaded + rows_already_loaded FROM loads"))
         assert len(per_load) == 40 and set(per_load.values()) == {3}
+        assert load_log(wh, tmp_path / "log", "feedback", "api") == []  # each line is loaded once
+
+
+def test_the_log_is_loaded_once_whatever_the_crash_and_finished_segments_go(tmp_path):
+    from patron.ingest import intake_log
+
+    log = tmp_path / "log"
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        writer = intake_log.LogWriter(log, "feedback")
+        writer.submit([{"feedback_id": "a", "channel": "web", "text": "one"}], "api:k").result()
+        writer.close()
+        first = intake_log.segments(log)[0]
+        with open(first, "ab") as f:
+            f.write(b'{"origin":"api:k","rows":[{"feedback_id":"torn"')  # a write killed half-way, never acknowledged
+        assert len(intake_log.load_log(wh, log, "feedback", "api")) == 1
+        writer = intake_log.LogWriter(log, "feedback")  # the next run starts a segment of its own
+        writer.submit([{"feedback_id": "b", "channel": "web", "text": "two", "received_at": "2026-05-01T10:00:00"}],
+                      "api:k").result()
+        writer.close()
+        intake_log.load_log(wh, log, "feedback", "api")
+        assert sorted(r[0] for r in wh.rows("SELECT feedback_id FROM feedback")) == ["a", "b"]
+        assert str(wh.scalar("SELECT received_at FROM feedback WHERE feedback_id = 'b'")) == "2026-05-01 10:00:00"
+        assert [s.name for s in intake_log.segments(log)] != [first.name] and not first.exists()
+        with pytest.raises(PatronError, match="another `patron serve`"):
+            held = intake_log.LogWriter(log, "feedback")
+            intake_log.LogWriter(log, "feedback")
+        held.close()
 
 
 def test_stored_items_are_scored_shortly_after(api):
-    client, auth, wh = api
-    client.post("/api/feedback", json=[ITEM, ITEM | {"feedback_id": "f2", "text": "Thanks, the fix works great!"}],
-                headers=auth)
-    for _ in range(100):
+    api.post([ITEM, ITEM | {"feedback_id": "f2", "text": "Thanks, the fix works great!"}])
+    with api.settled() as wh:
         labels = dict(wh.rows("SELECT item_id, sentiment_label FROM enrichment WHERE source_table = 'feedback'"))
-        if len(labels) == 2:
-            break
-        time.sleep(0.05)
     assert labels == {"f1": "negative", "f2": "positive"}
 
 
 def test_items_that_arrive_join_the_stored_themes(tmp_path):
     from patron.listen.themes import discover
 
-    with open_warehouse(tmp_path / "w.duckdb") as wh:
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
         key = create_key(wh, "t")
-        seed = [{"feedback_id": f"s{i}", "channel": "web",
-                 "text": ["Refund the wrong invoice charge please", "The Slack integration drops messages",
-                          "Dashboards load slowly every morning"][i % 3] + f" (case {i})"} for i in range(90)]
-        with TestClient(create_app(wh)) as client:
-            client.post("/api/feedback", json=seed, headers={"Authorization": f"Bearer {key}"})
+    seed = [{"feedback_id": f"s{i}", "channel": "web",
+             "text": ["Refund the wrong invoice charge please", "The Slack integration drops messages",
+                      "Dashboards load slowly every morning"][i % 3] + f" (case {i})"} for i in range(90)]
+    with TestClient(create_app(db)) as client:
+        client.post("/api/feedback", json=seed, headers={"Authorization": f"Bearer {key}"})
+    with open_warehouse(db) as wh:
         discover(wh, k=3, taxonomy={"Sign-in": ["sso", "password"],
                                     "Billing": {"examples": ["they charged the wrong amount on our invoice"]}})
-        with TestClient(create_app(wh)) as client:
-            client.post("/api/feedback", headers={"Authorization": f"Bearer {key}"}, json=[
-                {"feedback_id": "n1", "channel": "web", "text": "Another wrong invoice, refund it"},
-                {"feedback_id": "n2", "channel": "social", "text": "SSO password reset is broken"}])
-        # the service scores and assigns what arrived before it stops
+    with TestClient(create_app(db)) as client:
+        client.post("/api/feedback", headers={"Authorization": f"Bearer {key}"}, json=[
+            {"feedback_id": "n1", "channel": "web", "text": "Another wrong invoice, refund it"},
+            {"feedback_id": "n2", "channel": "social", "text": "SSO password reset is broken"}])
+    # the service loads, scores and assigns what arrived before it stops
+    with open_warehouse(db) as wh:
         themes = dict(wh.rows("SELECT tt.item_id, t.name FROM text_themes AS tt JOIN themes AS t USING (theme_id) "
                               "WHERE tt.item_id IN ('n1', 'n2')"))
     assert themes == {"n1": "Billing", "n2": "Sign-in"}  # by keyword, and by the terms your example named
+
+
+def test_other_commands_use_the_warehouse_while_the_service_runs(tmp_path):
+    """A briefing and a key while `patron serve` takes items: nobody is locked out."""
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        key = create_key(wh, "load")
+    port = _free_port()
+    proc = _serve(db, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait(url)
+        with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
+            assert c.post(f"{url}/api/feedback", json=ITEM).status_code == 200
+        cli = [sys.executable, "-c", "from patron.cli.main import run; run()"]
+        status = subprocess.run([*cli, "status", "--db", str(db), "--format", "json"], capture_output=True,
+                                text=True, timeout=120)
+        assert status.returncode == 0, status.stderr
+        made = subprocess.run([*cli, "keys", "create", "second", "--db", str(db)], capture_output=True, text=True,
+                              timeout=120)
+        assert made.returncode == 0, made.stderr
+        for _ in range(100):
+            with open_warehouse(db) as wh:
+                if wh.scalar("SELECT count(*) FROM feedback"):
+                    break
+            time.sleep(0.1)
+        with open_warehouse(db) as wh:
+            assert wh.scalar("SELECT count(*) FROM feedback") == 1
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()

@@ -1,10 +1,10 @@
-"""The feedback API: items are validated against the canonical model and committed to the
-warehouse before the answer goes out, so an item that got a 200 is never lost.
+"""The feedback API: items are validated against the canonical model and written (fsynced) to
+the intake log beside the warehouse before the answer goes out, so an item that got a 200 is
+never lost.
 
-Stored items are scored (sentiment, complaint) and put into the stored themes a moment later,
-by a background thread that runs the model in a worker process.
-One process holds the warehouse; one thread writes, committing the requests that arrive together
-in one transaction (DuckDB has one writer; see writer.py).
+The service never holds the warehouse while it waits for clients: a loader moves the log into the
+warehouse a moment later in short transactions, scores the items and puts them in the stored
+themes (loader.py), so every other command can use the warehouse while the service runs.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -22,9 +23,10 @@ from pydantic import ValidationError
 
 from patron import __version__
 from patron.api.keys import KeyRing
+from patron.api.loader import IntakeLoader
 from patron.api.models import FeedbackItem
-from patron.api.writer import BackgroundEnricher, GroupWriter
-from patron.warehouse import Warehouse
+from patron.ingest.intake_log import LogWriter, log_folder
+from patron.warehouse import open_warehouse
 
 MAX_BATCH = 10_000
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -42,17 +44,21 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
             for err in e.errors()]
 
 
-def create_app(wh: Warehouse) -> FastAPI:
-    """The service over an open warehouse (the caller owns it and closes it after serving)."""
-    keys = KeyRing(wh)
-    enricher = BackgroundEnricher(wh)
-    writer = GroupWriter(wh, "feedback", source="api", after=enricher.notify)
+def create_app(db: Path) -> FastAPI:
+    """The service for the warehouse file `db` (opened only while the loader loads)."""
+    with open_warehouse(db) as wh:
+        keys = KeyRing(wh)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        writer.close()  # what is queued is written before the process ends
-        enricher.close()  # and scored
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        folder = log_folder(db)
+        app.state.writer = writer = LogWriter(folder, "feedback")
+        app.state.loader = loader = IntakeLoader(db, folder, "feedback", source="api", keys=keys)
+        try:
+            yield
+        finally:
+            writer.close()  # what is queued is written to the log before the process ends
+            loader.close()  # and loaded into the warehouse and scored, if it is free in time
 
     app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json",
                   lifespan=lifespan)
@@ -60,9 +66,7 @@ def create_app(wh: Warehouse) -> FastAPI:
 
     @app.get("/api/health")
     def health() -> dict:
-        with wh.cursor() as reader:
-            stored = reader.scalar("SELECT count(*) FROM feedback")
-        return {"status": "ok", "version": __version__, "feedback": stored}
+        return {"status": "ok"}
 
     @app.post("/api/feedback", responses={401: {"description": "no key, or a wrong one"},
                                           422: {"description": "an item or the body is not valid; "
@@ -92,19 +96,21 @@ def create_app(wh: Warehouse) -> FastAPI:
                 errors.append({"index": i, "field": "(item)", "message": "an item is a JSON object"})
                 continue
             try:
-                item = FeedbackItem.model_validate(raw).model_dump()
+                model = FeedbackItem.model_validate(raw)
             except ValidationError as e:
                 errors += _errors(i, e)
                 continue
-            if item["received_at"] is not None and item["received_at"] > now + FUTURE_TOLERANCE:
+            if model.received_at is not None and model.received_at > now + FUTURE_TOLERANCE:
                 errors.append({"index": i, "field": "received_at", "message": "is in the future"})
                 continue
+            item = model.model_dump(mode="json")  # the log is JSON; the loader casts back to the canonical types
             item["feedback_id"] = item["feedback_id"] or f"api-{uuid.uuid4().hex}"
-            item["received_at"] = item["received_at"] or now
+            item["received_at"] = item["received_at"] or now.isoformat()
             good.append(item)
         stored = duplicates = []
         if good:
-            result = await asyncio.wrap_future(writer.submit(good, f"api:{source}"))  # committed
+            result = await asyncio.wrap_future(request.app.state.writer.submit(good, f"api:{source}"))  # on disk
+            request.app.state.loader.notify()
             stored, duplicates = result.stored, result.duplicates
         answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": len({e["index"] for e in errors}),
                   "ids": stored, "already_stored": duplicates, "errors": errors}

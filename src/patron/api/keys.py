@@ -43,12 +43,20 @@ def list_keys(wh: Warehouse) -> list[dict]:
             for n, p, c, r in wh.rows("SELECT name, prefix, created_at, revoked_at FROM api_keys ORDER BY created_at")]
 
 
+def active_keys(wh: Warehouse) -> dict[str, str]:
+    """Hash -> name of every key not revoked."""
+    return dict(wh.rows("SELECT key_hash, name FROM api_keys WHERE revoked_at IS NULL"))
+
+
 class KeyRing:
-    """The active keys' hashes, read when the service starts (it holds the warehouse open, so keys
-    are created and revoked with the service stopped)."""
+    """The active keys' hashes, read when the service starts and again each time it loads its
+    intake into the warehouse, so a key created or revoked while it runs counts within seconds."""
 
     def __init__(self, wh: Warehouse) -> None:
-        self._hashes = dict(wh.rows("SELECT key_hash, name FROM api_keys WHERE revoked_at IS NULL"))
+        self._hashes = active_keys(wh)
+
+    def replace(self, hashes: dict[str, str]) -> None:
+        self._hashes = hashes  # one assignment: a request sees the old ring or the new one
 
     def __len__(self) -> int:
         return len(self._hashes)

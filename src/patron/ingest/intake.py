@@ -19,7 +19,7 @@ from patron.warehouse import Warehouse
 
 @dataclass
 class Request:
-    rows: list[dict]
+    rows: list[dict]  # canonical column -> value (dates as date/datetime or ISO text)
     origin: str  # what sent it, e.g. api:<key name>; the loads row's file
 
 
@@ -47,9 +47,11 @@ def store_requests(wh: Warehouse, table: str, requests: list[Request], source: s
         fresh = ~repeated & ~frame[key].isin(existing)
         with wh.frame("_patron_intake", frame[fresh]) as f:
             cols = ", ".join(columns)
+            # rows may come as JSON (dates as ISO text): every column is cast to its canonical type
+            typed = ", ".join(f"CAST({c.name} AS {c.sql_type})" for c in spec.columns)
             wh.execute(
                 f"INSERT INTO {table} ({cols}, source, source_key, source_row, load_id, loaded_at) "
-                f"SELECT {cols}, ?, CAST({key} AS VARCHAR), _row, _load, now()::TIMESTAMP FROM {f}",
+                f"SELECT {typed}, ?, CAST({key} AS VARCHAR), _row, _load, now()::TIMESTAMP FROM {f}",
                 [source],
             )
         out = []

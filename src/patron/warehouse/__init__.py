@@ -1,6 +1,6 @@
 """The only place that talks to the database engine."""
 
-from patron.warehouse.engine import QueryFailed, Warehouse, open_warehouse, scratch_connection
+from patron.warehouse.engine import QueryFailed, Warehouse, WarehouseBusy, open_warehouse, scratch_connection
 from patron.warehouse.schema import SCHEMA_VERSION
 
-__all__ = ["SCHEMA_VERSION", "QueryFailed", "Warehouse", "open_warehouse", "scratch_connection"]
+__all__ = ["SCHEMA_VERSION", "QueryFailed", "Warehouse", "WarehouseBusy", "open_warehouse", "scratch_connection"]

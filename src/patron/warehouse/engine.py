@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from patron.errors import PatronError, WarehouseError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class QueryFailed(PatronError):
@@ -132,17 +136,34 @@ def _memory_mb(share: float) -> int:
     return max(256, int(total * share / 2**20))
 
 
-def _connect(path: Path | None, memory_share: float = 0.45) -> duckdb.DuckDBPyConnection:
+class WarehouseBusy(WarehouseError):
+    """Another process is writing the warehouse (DuckDB has one writing process at a time)."""
+
+
+def _connect(path: Path | None, memory_share: float = 0.45, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
     target = str(path) if path is not None else ":memory:"
-    try:
-        con = duckdb.connect(target)
-    except duckdb.IOException as e:
-        msg = str(e)
-        if "lock" in msg.lower():
-            raise WarehouseError(f"{path}: the warehouse is in use by another patron process") from e
-        raise WarehouseError(f"{path}: not a DuckDB warehouse file ({msg.splitlines()[0]})") from e
-    except duckdb.Error as e:
-        raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
+    deadline, pause, told = time.monotonic() + wait_s, 0.05, False
+    while True:
+        try:
+            con = duckdb.connect(target)
+            break
+        except duckdb.IOException as e:
+            msg = str(e)
+            if "lock" not in msg.lower():
+                raise WarehouseError(f"{path}: not a DuckDB warehouse file ({msg.splitlines()[0]})") from e
+            if time.monotonic() + pause > deadline:
+                waited = f" (waited {wait_s:.0f} s)" if wait_s >= 1 else ""
+                raise WarehouseBusy(f"{path}: the warehouse is in use by another patron process{waited}; "
+                                    "try again when it has finished") from e
+            if not told and wait_s >= 1:
+                # the other process is usually a command finishing or the API loading its intake:
+                # a moment, not a failure
+                print(f"waiting for {path}: another patron process is using it", file=sys.stderr)
+                told = True
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+        except duckdb.Error as e:
+            raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
     con.execute("SET autoinstall_known_extensions = false")  # offline: never fetch an extension
     # spill next to the warehouse file, or in the system temp folder: never the current directory
     # (DuckDB's default for an in-memory engine), where spill files end up in people's projects
@@ -167,8 +188,12 @@ def scratch_connection(memory_share: float, spill_to: str) -> duckdb.DuckDBPyCon
     return con
 
 
-def open_warehouse(path: str | Path | None) -> Warehouse:
-    """Open (creating or upgrading as needed) the warehouse at `path`; None is in memory."""
+WAIT_S = 60.0  # how long a command waits for another process to let go of the warehouse
+
+
+def open_warehouse(path: str | Path | None, wait_s: float = WAIT_S) -> Warehouse:
+    """Open (creating or upgrading as needed) the warehouse at `path`; None is in memory. If
+    another process is writing it, wait up to `wait_s` seconds for it, then raise WarehouseBusy."""
     from patron.warehouse.schema import migrate
 
     p = Path(path) if path is not None else None
@@ -177,7 +202,7 @@ def open_warehouse(path: str | Path | None) -> Warehouse:
             raise WarehouseError(f"{p}: is a folder, not a warehouse file")
         if not p.parent.exists():
             raise WarehouseError(f"{p}: folder {p.parent} does not exist")
-    wh = Warehouse(_connect(p), p)
+    wh = Warehouse(_connect(p, wait_s=wait_s), p)
     try:
         migrate(wh)
     except BaseException:

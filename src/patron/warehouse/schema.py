@@ -16,7 +16,7 @@ from patron.model import LINEAGE, TABLES, Column
 if TYPE_CHECKING:
     from patron.warehouse.engine import Warehouse
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SYSTEM_DDL = {
     "patron_schema": """
@@ -117,11 +117,12 @@ SYSTEM_DDL = {
             channel VARCHAR,
             touchpoint VARCHAR,
             occurred_at TIMESTAMP,
-            sentiment_score DOUBLE NOT NULL,
-            sentiment_label VARCHAR NOT NULL,
+            sentiment_score DOUBLE,
+            sentiment_label VARCHAR,
             complaint BOOLEAN NOT NULL,
             model VARCHAR NOT NULL,
-            enriched_at TIMESTAMP NOT NULL
+            enriched_at TIMESTAMP NOT NULL,
+            unscored VARCHAR
         )""",
     "themes": """
         CREATE TABLE themes (
@@ -132,7 +133,8 @@ SYSTEM_DDL = {
             items BIGINT NOT NULL,
             first_seen_at TIMESTAMP NOT NULL,
             last_seen_at TIMESTAMP NOT NULL,
-            keywords VARCHAR
+            keywords VARCHAR,
+            top_words VARCHAR
         )""",
     "text_themes": """
         CREATE TABLE text_themes (
@@ -154,6 +156,13 @@ SYSTEM_DDL = {
             examples VARCHAR NOT NULL,
             raised_at TIMESTAMP NOT NULL
         )""",
+    "intake_progress": """
+        CREATE TABLE intake_progress (
+            log VARCHAR NOT NULL,
+            segment VARCHAR NOT NULL,
+            loaded_bytes BIGINT NOT NULL,
+            loaded_at TIMESTAMP NOT NULL
+        )""",
     "identity_model": """
         CREATE TABLE identity_model (
             fitted_at TIMESTAMP NOT NULL,
@@ -162,10 +171,21 @@ SYSTEM_DDL = {
 }
 
 # Columns added to system tables after they first shipped: files made before get them on open.
-SYSTEM_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {"themes": (("keywords", "VARCHAR"),)}
+SYSTEM_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "themes": (("keywords", "VARCHAR"), ("top_words", "VARCHAR")),  # top words: the line under a theme's name
+    "enrichment": (("unscored", "VARCHAR"),),  # why a text has no sentiment (its language), else NULL
+}
+
+
+def _unscored_texts_have_no_sentiment(wh: Warehouse) -> None:
+    """A text the model cannot read gets a NULL score and label, so that means and shares skip it."""
+    if wh.has_table("enrichment"):
+        for column in ("sentiment_score", "sentiment_label"):
+            wh.execute(f"ALTER TABLE enrichment ALTER COLUMN {column} DROP NOT NULL")
+
 
 # Numbered steps for changes that are not plain additions: version -> step that reaches it.
-MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {}
+MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {2: _unscored_texts_have_no_sentiment}
 
 
 def canonical_columns(name: str) -> tuple[Column, ...]:
@@ -250,6 +270,7 @@ def _is_complete(wh: Warehouse) -> bool:
                                   ("customer_golden", "built_at"), ("identity_decisions", "decision"),
                                   ("metric_values", "p_value"), ("api_keys", "key_hash"),
                                   ("enrichment", "complaint"), ("themes", "last_seen_at"),
-                                  ("text_themes", "weight"), ("alerts", "raised_at"))}
+                                  ("text_themes", "weight"), ("alerts", "raised_at"),
+                                  ("intake_progress", "loaded_bytes"))}
     need |= {(t, c) for t, columns in SYSTEM_ADDITIONS.items() for c, _ in columns}
     return need <= have

@@ -1,0 +1,182 @@
+"""Moves what the API acknowledged from its intake log into the warehouse, a moment later.
+
+Each pass opens the warehouse, loads the log (ingest.intake_log), scores what arrived and puts
+it in the stored themes, reads the active keys again (a revoked key stops working at the next
+pass), and lets the warehouse go: other commands wait at most one pass, never the service's
+life. A pass runs when items arrive (gathering about a second of them) or when another process
+changed the warehouse; if another process holds the warehouse, it tries again shortly — the items
+are safe in the log meanwhile.
+
+The passes run in a process of their own: parsing, loading and scoring hold the GIL, and in the
+service's process they would stall the event loop that answers requests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from patron.api.keys import KeyRing
+
+FINAL_WAIT_S = 30.0  # at shutdown: how long to wait for the warehouse to load what is left
+
+
+class IntakeLoader:
+    """The service's side: wakes the loading process and hears back from it over a pipe (no
+    shared semaphores, which a service stopped by a signal would leave behind)."""
+
+    def __init__(self, db: Path, folder: Path, table: str, source: str, keys: KeyRing,
+                 every_s: float = 1.0) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_main, name="patron-intake-loader", daemon=True,
+                                 args=(db, folder, table, source, every_s, child, os.getpid()))
+        self._proc.start()
+        child.close()
+        self._keys = keys
+        self._send_lock = threading.Lock()
+        self._asked = False  # a wake-up is on its way and the next pass has not begun
+        self._heard = threading.Condition()
+        self._began = self._finished = 0  # passes begun, passes finished
+        self._listener = threading.Thread(target=self._listen, name="patron-intake-listener", daemon=True)
+        self._listener.start()
+
+    def notify(self) -> None:
+        if not self._asked:  # one message per pass, however many requests arrive
+            self._asked = True
+            self._send("wake")
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything written to the log before this call is in the warehouse."""
+        with self._heard:
+            target = self._began + 1  # a pass that begins after this call
+        self._send("wake")
+        with self._heard:
+            return self._heard.wait_for(lambda: self._finished >= target or not self._proc.is_alive(),
+                                        timeout) and self._finished >= target
+
+    def close(self) -> None:
+        """Load and score what is left (waiting for the warehouse a while if it is busy), then stop."""
+        self._send("stop")
+        self._proc.join(FINAL_WAIT_S + 60)
+        self._listener.join(5)
+        self._conn.close()
+
+    def _send(self, message: str) -> None:
+        # if the loader has gone, the log keeps the items for the next start
+        with self._send_lock, contextlib.suppress(OSError):
+            self._conn.send(message)
+
+    def _listen(self) -> None:
+        while True:
+            try:
+                kind, value = self._conn.recv()
+            except (EOFError, OSError):
+                with self._heard:
+                    self._heard.notify_all()
+                return
+            if kind == "keys":
+                self._keys.replace(value)
+                continue
+            with self._heard:
+                if kind == "began":
+                    self._began, self._asked = value, False
+                else:
+                    self._finished = value
+                self._heard.notify_all()
+
+
+def _main(db: Path, folder: Path, table: str, source: str, every_s: float, conn: Any, parent: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which then stops this
+    _Passes(db, folder, table, source, conn).run(every_s, parent)
+
+
+class _Passes:
+    def __init__(self, db: Path, folder: Path, table: str, source: str, conn: Any) -> None:
+        self.db, self.folder, self.table, self.source, self.conn = db, folder, table, source, conn
+        self.seen: int | None = None  # loads up to this one are scored (None: look at everything once)
+        self.stamp = self._changed_at()
+        self.began = self.finished = 0
+        self.stop = False
+
+    def run(self, every_s: float, parent: int) -> None:
+        self.once(wait_s=0.0)  # what an earlier run acknowledged and did not load (a crash, a kill)
+        retry = False
+        while not self.stop and os.getppid() == parent:  # a killed service leaves no loader behind
+            woken = self._messages(every_s)
+            if self.stop:
+                break
+            if woken or retry:
+                self._messages(every_s, gather=True)  # gather a second of arrivals
+            elif self._changed_at() == self.stamp:
+                continue  # nothing arrived and nobody touched the warehouse (a key revoked, say)
+            retry = not self.once(wait_s=0.0)  # busy or failed: the log keeps the items
+        self.once(wait_s=FINAL_WAIT_S)
+
+    def _messages(self, wait_s: float, gather: bool = False) -> bool:
+        """Read what the service sent within `wait_s` (all of it, when gathering); True if woken."""
+        woken, deadline = False, time.monotonic() + wait_s
+        while not self.stop:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0 or not self.conn.poll(left):
+                    return woken
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                self.stop = True  # the service is gone
+                return woken
+            self.stop = message == "stop"
+            woken = woken or message == "wake"
+            if woken and not gather:
+                return True
+        return woken
+
+    def once(self, wait_s: float) -> bool:
+        from patron.warehouse import WarehouseBusy, open_warehouse
+
+        self.began += 1
+        self._tell("began", self.began)
+        try:
+            with open_warehouse(self.db, wait_s=wait_s) as wh:
+                self._load(wh)
+        except WarehouseBusy:
+            return False
+        except Exception as e:  # noqa: BLE001 (the service goes on; the log keeps the items)
+            print(f"patron serve: loading the intake log failed, will retry: {e}", file=sys.stderr)
+            return False
+        self.stamp = self._changed_at()
+        self.finished = self.began
+        self._tell("finished", self.finished)
+        return True
+
+    def _tell(self, kind: str, value: Any) -> None:
+        try:
+            self.conn.send((kind, value))
+        except OSError:
+            self.stop = True
+
+    def _load(self, wh: Any) -> None:
+        from patron.api.keys import active_keys
+        from patron.ingest.intake_log import load_log
+        from patron.listen.enrich import enrich
+        from patron.listen.themes import assign_new
+
+        if load_log(wh, self.folder, self.table, self.source):
+            # load ids grow in commit order, so nothing committed later can have a smaller one
+            newest = wh.scalar(f"SELECT max(load_id) FROM {self.table}")
+            enrich(wh, tables=(self.table,), after_load=self.seen)
+            assign_new(wh, tables=(self.table,), after_load=self.seen)  # trends and spikes see it
+            self.seen = newest if newest is not None else self.seen
+        self._tell("keys", active_keys(wh))
+
+    def _changed_at(self) -> tuple[float, ...]:
+        """When the warehouse file (or its write-ahead log) last changed."""
+        return tuple(p.stat().st_mtime if p.exists() else 0.0
+                     for p in (self.db, self.db.with_name(self.db.name + ".wal")))

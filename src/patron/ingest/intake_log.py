@@ -1,0 +1,208 @@
+"""An append-only log of what the API acknowledged, beside the warehouse, and its loader.
+
+DuckDB lets one process write a warehouse file at a time. A service that held the file while
+it waited for clients would lock every other command out, so the API never holds it: an item is
+acknowledged once its request is written and fsynced to this log, and the loader moves the log
+into the warehouse in short transactions, recording in the same transaction how far it got. A
+crash at any point therefore loads every acknowledged line exactly once.
+
+The log is a folder of segment files named so that they sort in the order they were started
+and are never reused; each line is one request (its origin and rows). A process writes only to
+the segment it started, so a finished segment that is not the newest one can be deleted once it
+is loaded. One writer per folder, held by a lock on the folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import queue
+import threading
+import time
+import uuid
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from patron.errors import PatronError
+from patron.ingest.intake import IntakeResult, Request, store_requests
+from patron.model import TABLES
+from patron.warehouse import Warehouse
+
+SEGMENT_BYTES = 64 * 2**20  # a segment this large is closed and a new one started
+LOAD_BYTES = 16 * 2**20  # at most this much of the log goes into one transaction
+MAX_ROWS_PER_WRITE = 50_000
+REMEMBERED_IDS = 1_000_000  # ids a writer recalls to answer "already stored" (the loader dedupes anyway)
+
+
+def log_folder(db: Path) -> Path:
+    return db.with_name(db.name + ".intake")
+
+
+@dataclass
+class Accepted:
+    """A request's answer: written to the log (durable), or already accepted before."""
+
+    stored: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Pending:
+    request: Request
+    future: Future = field(default_factory=Future)
+
+
+class LogWriter:
+    """Group commit to the log: requests that arrive while one fsync runs share the next one."""
+
+    def __init__(self, folder: Path, table: str) -> None:
+        self.folder, self.table = folder, table
+        (self._key,) = TABLES[table].key
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._lock = open(folder / "writer.lock", "a+b")  # noqa: SIM115 (held for the writer's life)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise PatronError(f"{folder}: another `patron serve` is taking feedback for this warehouse; "
+                              "stop it or serve another --db") from None
+        self._file = _new_segment(folder)
+        self._seen: dict[str, None] = {}  # insertion-ordered: the oldest are forgotten first
+        self._queue: queue.Queue[_Pending | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="patron-intake-log", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[dict], origin: str) -> Future[Accepted]:
+        """Resolves once the rows are on disk (or fails with the reason). Rows must be JSON-ready."""
+        pending = _Pending(Request(rows, origin))
+        self._queue.put(pending)
+        return pending.future
+
+    def close(self) -> None:
+        """Write what is queued, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+        self._file.close()
+        self._lock.close()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                return
+            group, rows = [first], len(first.request.rows)
+            while rows < MAX_ROWS_PER_WRITE:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                group.append(nxt)
+                rows += len(nxt.request.rows)
+            try:
+                self._write(group)
+            except Exception as e:  # every waiting request learns why; none was acknowledged
+                for p in group:
+                    p.future.set_exception(e)
+
+    def _write(self, group: list[_Pending]) -> None:
+        lines, answers = [], []
+        for p in group:
+            answer = Accepted()
+            for row in p.request.rows:
+                key = str(row[self._key])
+                (answer.duplicates if key in self._seen else answer.stored).append(key)
+                self._seen[key] = None
+            lines.append(json.dumps({"origin": p.request.origin, "rows": p.request.rows}, ensure_ascii=False,
+                                    separators=(",", ":")))
+            answers.append(answer)
+        self._file.write(("\n".join(lines) + "\n").encode("utf-8"))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        for p, answer in zip(group, answers, strict=True):
+            p.future.set_result(answer)
+        while len(self._seen) > REMEMBERED_IDS:
+            del self._seen[next(iter(self._seen))]
+        if self._file.tell() >= SEGMENT_BYTES:
+            self._file.close()
+            self._file = _new_segment(self.folder)
+
+
+def _new_segment(folder: Path):  # noqa: ANN202 (a binary file object)
+    path = folder / f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.jsonl"
+    f = open(path, "ab")  # noqa: SIM115 (the writer closes it when it moves on)
+    os.chmod(path, 0o600)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the new name itself survives a crash
+    finally:
+        os.close(dir_fd)
+    return f
+
+
+def segments(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
+def has_unloaded(wh: Warehouse, folder: Path, table: str) -> bool:
+    done = _progress(wh, table)
+    return any(s.stat().st_size > done.get(s.name, 0) for s in segments(folder))
+
+
+def load_log(wh: Warehouse, folder: Path, table: str, source: str) -> list[IntakeResult]:
+    """Move every complete line of the log not yet loaded into `table`, a transaction per chunk,
+    each recording how far it got; then delete the segments that are finished."""
+    results: list[IntakeResult] = []
+    files = segments(folder)
+    for i, seg in enumerate(files):
+        newest = i == len(files) - 1
+        while True:
+            done = _progress(wh, table).get(seg.name, 0)
+            chunk, used = _read_lines(seg, done)
+            if not chunk:
+                break
+            with wh.transaction():
+                results += store_requests(wh, table, [_request(line, seg) for line in chunk], source)
+                wh.execute("DELETE FROM intake_progress WHERE log = ? AND segment = ?", [table, seg.name])
+                wh.execute("INSERT INTO intake_progress VALUES (?, ?, ?, now()::TIMESTAMP)",
+                           [table, seg.name, done + used])
+        if not newest:
+            # a later segment exists, so no writer appends here any more; an unfinished last line
+            # is a write that crashed before it was acknowledged
+            seg.unlink()
+            wh.execute("DELETE FROM intake_progress WHERE log = ? AND segment = ?", [table, seg.name])
+    return results
+
+
+def _progress(wh: Warehouse, table: str) -> dict[str, int]:
+    return {s: int(n) for s, n in wh.rows("SELECT segment, loaded_bytes FROM intake_progress WHERE log = ?",
+                                          [table])}
+
+
+def _read_lines(seg: Path, start: int) -> tuple[list[bytes], int]:
+    """Complete lines from byte `start`: about LOAD_BYTES of them (a longer line whole), and the
+    bytes they take. A last line still being written is left for the next time."""
+    with open(seg, "rb") as f:
+        f.seek(start)
+        data = f.read(LOAD_BYTES)
+        while b"\n" not in data and len(data) % LOAD_BYTES == 0 and data:
+            more = f.read(LOAD_BYTES)
+            if not more:
+                break
+            data += more
+    end = data.rfind(b"\n") + 1
+    return data[:end].splitlines(), end
+
+
+def _request(line: bytes, seg: Path) -> Request:
+    try:
+        d = json.loads(line)
+        return Request(d["rows"], d["origin"])
+    except (ValueError, KeyError, TypeError) as e:
+        raise PatronError(f"{seg}: a line of the intake log cannot be read ({e}); it was written by "
+                          "another program or the file was edited") from e
