@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import f1_score
 
 from conftest import REPO
-from patron.listen.sentiment import SentimentModel, vader_labels
-from patron.listen.words import analyse, clean
+from patron.listen.sentiment import READ, WINDOW, SentimentModel, read, vader_features, vader_labels, windows
+from patron.listen.words import analyse, clean, vader
 
 
 def test_the_model_ships_with_patron_and_reads_plain_cases():
@@ -27,6 +28,33 @@ def test_the_model_ships_with_patron_and_reads_plain_cases():
     assert np.all((s.score >= -1) & (s.score <= 1))
     assert s.score[2] == 0 and s.score[3] == 0  # no sentiment word: neutral with score 0
     assert list(model.predict(texts).score) == list(s.score)  # deterministic
+
+
+def test_any_cell_is_read_missing_values_are_neutral_and_bytes_are_utf8():
+    # what a data frame's text column holds: NaN for an empty cell, pd.NA, numbers, raw bytes
+    values = [None, float("nan"), np.nan, pd.NA, "", "   ", 5, 4.5, b"Great, thanks so much!",
+              b"\xff\xfe broken, it keeps crashing", bytearray(b"worst update ever")]
+    s = SentimentModel.shipped().predict(values)
+    assert list(s.label[:8]) == ["neutral"] * 8 and list(s.score[:8]) == [0.0] * 8  # no evidence, not an error
+    assert list(s.label[8:]) == ["positive", "negative", "negative"]
+    assert list(s.unscored) == [None] * len(values)
+    assert list(vader_labels(values)) == ["neutral"] * 8 + ["positive", "negative", "negative"]
+    assert list(SentimentModel.shipped().predict(pd.Series(values, dtype=object)).label) == list(s.label)
+
+
+def test_a_huge_text_is_read_in_bounded_windows_and_scored_sanely():
+    complaint = "The export keeps crashing and support never answered. I want a refund! "
+    huge = complaint * (200_000 // len(complaint) + 1)  # a pasted log-sized ticket, 200,000 characters
+    kept = read(huge)
+    assert READ - len(complaint) < len(kept) <= READ and huge.startswith(kept)
+    parts = windows(kept)
+    assert all(len(p) <= WINDOW for p in parts) and len(parts) <= 2 * READ // WINDOW
+    s = SentimentModel.shipped().predict([huge, kept])
+    assert list(s.label) == ["negative", "negative"] and -1 <= s.score[0] < 0
+    assert s.score[0] == s.score[1]  # what is past READ characters is never read
+    short = "It crashed twice, but thanks for the quick fix."  # a text within one window is read whole
+    d = vader().polarity_scores(short)
+    assert list(vader_features([short])[0][:4]) == [d["pos"], d["neg"], d["neu"], d["compound"]]
 
 
 def test_domain_words_never_become_features():

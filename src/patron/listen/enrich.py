@@ -3,7 +3,9 @@ complaint flag, once per text and model: a run enriches only what it has not see
 
 A complaint is a text that is negative, or that comes with a score saying the same: a
 detractor's NPS comment (0-6), a CSAT of 1-2, a feedback rating of 1-2. Every ticket text is
-judged on its words alone (opening a ticket is not in itself a complaint).
+judged on its words alone (opening a ticket is not in itself a complaint). A text the model
+cannot read (another language) is stored with no score or label and the reason in `unscored`:
+it still counts as a text, never as a neutral one, and it is a complaint only by its score.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from patron.listen.sentiment import SentimentModel, Sentiments
 from patron.warehouse import Warehouse
 
 CHUNK = 20_000
+READER = 2  # how texts are read before the weights see them (what is cut, what is unscored)
 
 # one query per table: id, customer, channel, touchpoint, time, text, and a "bad score" flag
 TEXTS = {
@@ -51,9 +54,9 @@ class EnrichResult:
 
 
 def model_version() -> str:
-    """The shipped weights' fingerprint: a new model re-enriches everything."""
+    """The shipped weights' fingerprint, with how texts are read: either changed re-enriches everything."""
     raw = resources.files("patron.listen").joinpath("models", "sentiment.json").read_bytes()
-    return "sentiment-" + hashlib.sha256(raw).hexdigest()[:12]
+    return "sentiment-" + hashlib.sha256(raw + f"reader {READER}".encode()).hexdigest()[:12]
 
 
 def score(texts: list[str]) -> Sentiments:
@@ -85,15 +88,18 @@ def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None, ta
             out = pd.DataFrame({
                 "source_table": table, "item_id": part["item_id"].astype(str), "customer_id": part["customer_id"],
                 "channel": part["channel"], "touchpoint": part["touchpoint"], "at": part["at"],
-                "sentiment_score": s.score, "sentiment_label": s.label.astype(str),
+                "sentiment_score": s.score, "sentiment_label": pd.array(s.label, dtype="string"),
                 "complaint": (s.label == "negative") | part["bad_score"].fillna(False).astype(bool).to_numpy(),
+                "unscored": pd.array(s.unscored, dtype="string"),
             })
             with wh.transaction(), wh.frame("_patron_enriched", out) as f:
                 wh.execute("DELETE FROM enrichment WHERE source_table = ? AND item_id IN (SELECT item_id FROM "
                            f"{f})", [table])
-                wh.execute(f"INSERT INTO enrichment SELECT source_table, item_id, customer_id, channel, touchpoint, "
-                           f"CAST(\"at\" AS TIMESTAMP), sentiment_score, sentiment_label, complaint, ?, "
-                           f"now()::TIMESTAMP FROM {f}", [version])
+                wh.execute("INSERT INTO enrichment (source_table, item_id, customer_id, channel, touchpoint, "
+                           "occurred_at, sentiment_score, sentiment_label, complaint, model, enriched_at, unscored) "
+                           "SELECT source_table, item_id, customer_id, channel, touchpoint, CAST(\"at\" AS TIMESTAMP), "
+                           f"sentiment_score, sentiment_label, complaint, ?, now()::TIMESTAMP, unscored FROM {f}",
+                           [version])
             done += len(part)
             if progress:
                 progress(done, total)

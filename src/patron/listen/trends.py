@@ -20,7 +20,7 @@ PERIODS = ("day", "week", "month")
 
 def trends(wh: Warehouse, by: str = "theme", period: str = "day", since: str | None = None) -> pd.DataFrame:
     """One row per group and period: texts, their share of the period's texts, mean sentiment,
-    share negative and complaints."""
+    share negative and complaints (sentiment and share negative of the texts the model could read)."""
     if by not in BY:
         raise PatronError(f"--by must be one of {', '.join(BY)}, not {by!r}")
     if period not in PERIODS:
@@ -37,6 +37,6 @@ def trends(wh: Warehouse, by: str = "theme", period: str = "day", since: str | N
         "LEFT JOIN text_themes AS tt ON tt.source_table = e.source_table AND tt.item_id = e.item_id "
         f"LEFT JOIN themes AS t ON t.theme_id = tt.theme_id WHERE {where}) "
         f"SELECT grp AS {by}, period, count(*) AS texts, count(*) / sum(count(*)) OVER (PARTITION BY period) AS share, "
-        "avg(sentiment_score) AS sentiment, avg(CASE WHEN sentiment_label = 'negative' THEN 1.0 ELSE 0.0 END) "
+        "avg(sentiment_score) AS sentiment, avg(CAST(sentiment_label = 'negative' AS DOUBLE)) "  # unscored: NULL
         "AS negative_share, count(*) FILTER (complaint) AS complaints FROM x GROUP BY grp, period "
         f"ORDER BY period, texts DESC", [since] if since else None)

@@ -15,6 +15,8 @@ import html
 import re
 from functools import lru_cache
 
+import pandas as pd
+
 NEGATORS = frozenset({
     "not", "no", "never", "nothing", "nobody", "none", "cannot", "without", "hardly", "neither", "nor",
 })
@@ -61,10 +63,22 @@ def kept() -> frozenset[str]:
     return frozenset(w for w, v in vader().lexicon.items() if v != 0) | NEGATORS | CUES
 
 
-def clean(text: str) -> str:
+def as_text(value: object) -> str:
+    """Any cell as text: a missing value (None, NaN, pd.NA) is empty, bytes are read as UTF-8
+    (a bad byte becomes U+FFFD rather than an error), anything else is its str()."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return ""
+    return str(value)
+
+
+def clean(text: object) -> str:
     """Mentions, links, HTML entities and redaction marks (runs of capital X, as in the CFPB's
     narratives) carry no sentiment."""
-    return " ".join(_NOISE.sub(" ", html.unescape(text or "")).split())
+    return " ".join(_NOISE.sub(" ", html.unescape(as_text(text))).split())
 
 
 def analyse(text: str) -> list[str]:
