@@ -4,8 +4,10 @@ The CFPB narratives (both files of the shared dataset) are loaded as feedback th
 ingestion, themes are discovered as `patron listen themes` does, and each complaint's theme is
 compared with its product (and issue) label: normalised mutual information and purity (the
 share of complaints whose theme's most common product is their own). Also measured: the share
-left without a theme and the time taken, and how well a taxonomy finds three CFPB products, once
-by keywords and once by two example sentences each (precision and recall against the label).
+left without a theme and the time taken, each theme's name next to its top words (how themes were
+named before; bench/theme_names.py prints the same for any set, with a typical text), and how well
+a taxonomy finds three CFPB products, once by keywords and once by two example sentences each
+(precision and recall against the label).
 
     python bench/themes_complaints.py
 """
@@ -66,9 +68,11 @@ def main() -> None:
         print(f"{label:>7} ({themed[label].nunique()} labels): NMI {nmi:.3f}, purity {purity:.3f}")
     print(f"{len(j):,} complaints, {len(result.themes)} themes, {result.unthemed_share:.1%} without a theme, "
           f"{seconds:.1f} s")
-    for t in sorted(result.themes, key=lambda t: -t.items)[:8]:
+    print("  texts  top words (how themes were named before) -> name now, and the theme's commonest product")
+    for t in sorted(result.themes, key=lambda t: -t.items):
         top = themed[themed["theme_id"] == t.theme_id]["Product"].value_counts()
-        print(f"  {t.items:>5}  {t.name:<45} mostly {top.index[0]} ({top.iloc[0] / max(t.items, 1):.0%})")
+        print(f"  {t.items:>5}  {t.top_words:<45} -> {t.name:<28} mostly {top.index[0]} "
+              f"({top.iloc[0] / max(t.items, 1):.0%})")
     for kind in ("keywords", "examples"):
         taxonomy = {name: {kind: keywords if kind == "keywords" else examples}
                     for name, (_, keywords, examples) in PRODUCTS.items()}

@@ -66,7 +66,7 @@ def test_the_briefing_shows_top_themes_and_recent_spikes(demo_loaded, tmp_path):
         project.enrich()
         project.themes()
         b = build(project.warehouse, project.catalog())
-    assert 0 < len(b.themes) <= 8 and b.themes[0][1] >= b.themes[-1][1]  # by volume
+    assert 0 < len(b.themes) <= 8 and b.themes[0][2] >= b.themes[-1][2]  # by volume
     html = render_html(b)
     assert "What customers write about" in html and "Spikes in the last 30 days" in html
 
@@ -164,6 +164,7 @@ def test_a_file_from_before_keywords_had_their_column_still_reads_its_taxonomy(t
     with Project.open(None, tmp_path / "old.duckdb") as project:  # a file as an earlier patron left it
         wh = project.warehouse
         wh.execute("ALTER TABLE themes DROP COLUMN keywords")
+        wh.execute("ALTER TABLE themes DROP COLUMN top_words")
         wh.execute("INSERT INTO themes VALUES ('tax:sign-in', 'Sign-in', '{\"sso\": 1.0}', '[]', 0, now(), now())")
     (tmp_path / "f.csv").write_text("feedback_id,channel,received_at,text\nf1,web,2026-01-05,Our SSO broke again\n")
     with Project.open(None, tmp_path / "old.duckdb") as project:
@@ -172,3 +173,81 @@ def test_a_file_from_before_keywords_had_their_column_still_reads_its_taxonomy(t
         project.ingest_file(tmp_path / "f.csv", "feedback")
         assert assign_new(wh) == 1
         assert wh.rows("SELECT theme_id FROM text_themes") == [("tax:sign-in",)]
+
+
+def _theme_texts(wh) -> pd.DataFrame:
+    """Every text with the theme it was put in."""
+    from patron.listen.themes import _texts
+
+    texts = _texts(wh)
+    assigned = wh.df("SELECT source_table, item_id, theme_id FROM text_themes")
+    return texts.merge(assigned, on=["source_table", "item_id"])
+
+
+def test_themes_are_named_by_distinct_phrases_of_their_texts_and_shown_by_typical_texts(demo_loaded, tmp_path):
+    from patron.listen.phrases import pattern
+
+    with _copy(demo_loaded, tmp_path, "n.duckdb") as project:
+        result = discover(project.warehouse, taxonomy={"Sign-in and SSO": ["sso", "password", "log in"]})
+        texts = _theme_texts(project.warehouse)
+        stored = dict(project.warehouse.rows("SELECT theme_id, top_words FROM themes"))
+    found = [t for t in result.themes if not t.theme_id.startswith("tax:")]
+    assert len({t.name.lower() for t in result.themes}) == len(result.themes)  # unique, yours included
+    assert "Sign-in and SSO" in {t.name for t in result.themes}  # your taxonomy's names win
+    for t in found:
+        mine = texts.loc[texts["theme_id"] == t.theme_id, "text"]
+        assert " / " not in t.name and 1 <= len(t.name.split()) <= 4
+        assert mine.str.contains(pattern(t.name)).sum() >= 3  # a phrase its own texts use
+        assert stored[t.theme_id] == t.top_words and t.top_words.count(" / ") == 2  # the second line
+        assert t.examples and set(t.examples) <= set(mine)  # typical texts are the theme's own
+    # a phrase is distinctive: none names a theme whose texts use it less than the rest do
+    everywhere = texts["text"]
+    for t in found:
+        mine = texts["theme_id"] == t.theme_id
+        used = everywhere.str.contains(pattern(t.name))
+        assert used[mine].mean() > 2 * used[~mine].mean()
+
+
+def test_a_theme_named_by_its_top_words_in_an_older_file_gets_a_phrase_name_once(demo_loaded, tmp_path):
+    with _copy(demo_loaded, tmp_path, "old.duckdb") as project:
+        wh = project.warehouse
+        first = discover(wh)
+        wh.execute("UPDATE themes SET name = 'top / words / ' || theme_id, top_words = NULL")  # as an older patron
+        again = discover(wh, seed=1)
+        third = discover(wh, seed=2)
+    ids = {t.theme_id for t in first.themes}
+    renamed = {t.theme_id: t.name for t in again.themes if t.theme_id in ids}
+    assert len(renamed) >= 0.8 * len(ids) and not any(" / " in n for n in renamed.values())
+    assert all(t.name == renamed[t.theme_id] for t in third.themes if t.theme_id in renamed)  # then it stays
+
+
+def test_the_briefing_names_themes_over_their_top_words_and_escapes_their_texts(demo_loaded, tmp_path):
+    from markupsafe import escape
+
+    from patron.report import build, render_html
+
+    with _copy(demo_loaded, tmp_path, "x.duckdb") as project:
+        wh = project.warehouse
+        project.enrich()
+        project.themes()
+        top = wh.scalar("SELECT theme_id FROM themes ORDER BY items DESC LIMIT 1")
+        wh.execute("UPDATE themes SET examples = ? WHERE theme_id = ?", ['["<script>alert(1)</script> ok"]', top])
+        b = build(wh, project.catalog())
+    html = render_html(b)
+    name, words, *_, examples = b.themes[0]
+    assert words and examples == ["<script>alert(1)</script> ok"]
+    assert str(escape(name)) in html and f'<div class="terms">{escape(words)}</div>' in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; ok" in html
+
+
+def test_a_name_your_taxonomy_takes_up_is_yours_alone(demo_loaded, tmp_path):
+    with _copy(demo_loaded, tmp_path, "t.duckdb") as project:
+        first = discover(project.warehouse)
+        mine = next(t for t in first.themes if len(t.name.split()) == 1)
+        # your theme finds no text, so the discovered one is found again: under another name
+        again = discover(project.warehouse, seed=1, taxonomy={mine.name: ["no such word here"]})
+    found = next(t for t in again.themes if t.theme_id == mine.theme_id)
+    assert found.name.lower() != mine.name.lower()
+    named = [t.theme_id for t in again.themes if t.name.lower() == mine.name.lower()]
+    assert named == [f"tax:{mine.name.lower()}"]
+    assert len({t.name.lower() for t in again.themes}) == len(again.themes)

@@ -1,8 +1,10 @@
 """Themes discovered from what customers write, with ids that survive the next run.
 
 TF-IDF over words and word pairs, factorised by NMF (scikit-learn): each theme is a weighting of
-terms, named by its top phrases and shown with the comments that express it most. Topic models
-reshuffle when refitted, so each run's themes are matched to the stored ones by the cosine
+terms. A person reads a theme by its name, the phrase that best says what its texts are about
+(patron.listen.phrases: typical of the theme, rare outside it, unique among themes), with its top
+words as a second line and its most typical texts (those closest to the theme's centre). Topic
+models reshuffle when refitted, so each run's themes are matched to the stored ones by the cosine
 similarity of their term weights (an optimal one-to-one assignment); a theme that matches keeps
 its id and name, one that does not is new. A text belongs to its strongest theme when that theme
 holds enough of its weight; otherwise it is left without a theme, and the share of such texts is
@@ -21,12 +23,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from patron.config import TaxonomyTheme, taxonomy_id
 from patron.config import taxonomy as checked_taxonomy
+from patron.listen import phrases
 from patron.listen.enrich import TEXTS
 from patron.listen.words import clean
 from patron.warehouse import Warehouse
@@ -35,9 +39,13 @@ SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted the
 MIN_SHARE = 0.3  # a text's strongest theme must hold this share of its theme weights
 EXAMPLE_SIMILARITY = 0.1  # cosine of an example's words to a theme's terms, below which it names nothing
 TERMS_KEPT = 30  # term weights stored per theme (enough to match it next time)
+TYPICAL_SHOWN = 3  # typical texts kept per theme
+TYPICAL_READ = 200  # ... from this many closest to its centre
+SAME_WORDING = 0.8  # cosine of TF-IDF above which two texts are one wording, shown once
 PERIOD_DAYS = 30  # "this period" for emerging themes: the last 30 days of texts
 EMERGING_MIN = 10  # texts this period before a theme can be emerging
 EMERGING_RATIO = 4  # ... and at least four times as many as the period before
+WORDS = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words, not amounts or numbers
 
 
 @dataclass
@@ -49,6 +57,7 @@ class Theme:
     examples: list[str] = field(default_factory=list)
     new: bool = False
     keywords: list[str] = field(default_factory=list)  # your taxonomy's, for a theme of yours
+    top_words: str = ""  # its heaviest terms, "onboarding / setup / steps": the second line under its name
 
 
 @dataclass
@@ -73,8 +82,9 @@ def _texts(wh: Warehouse) -> pd.DataFrame:
     return out
 
 
-def _name(terms: dict[str, float]) -> str:
-    """The top phrases, skipping a word already inside a chosen pair."""
+def top_words(terms: dict[str, float]) -> str:
+    """The three heaviest terms, skipping a word already inside a chosen pair: the line under a
+    theme's name that an analyst checks the name against."""
     chosen: list[str] = []
     for t in sorted(terms, key=terms.get, reverse=True):
         if any(t in c.split() or c in t.split() for c in chosen):
@@ -89,13 +99,19 @@ def _stored(wh: Warehouse, current: bool = False) -> list[Theme]:
     """Stored themes; `current`: only those of the latest run."""
     where = " WHERE last_seen_at = (SELECT max(last_seen_at) FROM themes)" if current else ""
     out = []
-    for i, n, t, k in wh.rows(f"SELECT theme_id, name, terms, keywords FROM themes{where} ORDER BY first_seen_at, 1"):
+    for i, n, t, k, w in wh.rows(f"SELECT theme_id, name, terms, keywords, top_words FROM themes{where} "
+                                 "ORDER BY first_seen_at, 1"):
         terms = json.loads(t)
         if k is None and i.startswith("tax:"):  # stored before keywords had a column of their own
-            out.append(Theme(i, n, {}, keywords=list(terms)))
+            out.append(Theme(i, n, {}, keywords=list(terms), top_words=w or ""))
         else:
-            out.append(Theme(i, n, terms, keywords=json.loads(k) if k else []))
+            out.append(Theme(i, n, terms, keywords=json.loads(k) if k else [], top_words=w or ""))
     return out
+
+
+def _named_by_top_words(theme: Theme) -> bool:
+    """Stored before themes had phrase names: its name is its top words, to be replaced once."""
+    return not theme.top_words and not theme.theme_id.startswith("tax:") and " / " in theme.name
 
 
 def _match(new: list[dict[str, float]], old: list[Theme]) -> dict[int, Theme]:
@@ -144,7 +160,7 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
     for name, rule in mine.items():
         hit = named == name
         texts.loc[hit, "theme_id"], texts.loc[hit, "weight"] = taxonomy_id(name), 1.0
-        yours[name] = Theme(taxonomy_id(name), name, {}, int(hit.sum()), texts.loc[hit, "text"].head(3).tolist(),
+        yours[name] = Theme(taxonomy_id(name), name, {}, int(hit.sum()),
                             keywords=[w.strip() for w in rule.keywords if w.strip()])
     rest = texts[named.isna()]
     examples = {name: [clean(e) for e in rule.examples if e.strip()] for name, rule in mine.items() if rule.examples}
@@ -154,6 +170,8 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
         themes += _fit(wh, texts, rest.index, k, seed, yours, examples, notes)
     elif examples:
         notes.append(f"only {len(rest)} texts left to discover themes in: examples named no theme")
+    _name_new(wh, texts, themes)
+    _show_typical(texts, themes)
     _save(wh, themes, texts)
     return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()), notes)
 
@@ -185,8 +203,7 @@ def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed
     part = texts.loc[rows, "text"]
     k = k or int(np.clip(round(np.sqrt(len(part)) / 8), 5, 25))
     vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(part) // 2000), max_df=0.4,
-                          token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b",  # words, not amounts or numbers
-                          sublinear_tf=True, max_features=30_000)
+                          token_pattern=WORDS, sublinear_tf=True, max_features=30_000)
     x = vec.fit_transform(part)
     nmf = NMF(n_components=min(k, x.shape[1]), init="nndsvda", random_state=seed, max_iter=400)
     w = nmf.fit_transform(x)
@@ -203,11 +220,13 @@ def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed
     stored = [t for t in _stored(wh) if not t.theme_id.startswith("tax:")]
     matched = _match([fitted[i] for i in free], stored)
     ids = np.empty(len(fitted), dtype=object)
+    mine = {phrases.key(name) for name in yours}  # your names win over a discovered theme's
     themes = []
     for j, i in enumerate(free):
         old = matched.get(j)
-        themes.append(Theme(old.theme_id if old else f"T{uuid.uuid4().hex[:8]}", old.name if old else _name(fitted[i]),
-                            fitted[i], new=old is None))
+        keep = old is not None and not _named_by_top_words(old) and phrases.key(old.name) not in mine
+        themes.append(Theme(old.theme_id if old else f"T{uuid.uuid4().hex[:8]}", old.name if keep else "",
+                            fitted[i], new=old is None, top_words=top_words(fitted[i])))
         ids[i] = themes[-1].theme_id
     for i, name in claimed.items():
         ids[i] = yours[name].theme_id
@@ -219,39 +238,99 @@ def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed
     texts.loc[rows, "theme_id"] = np.where(themed, ids[best], None)
     texts.loc[rows, "weight"] = np.where(themed, w.max(axis=1) / np.where(total > 0, total, 1), 0.0)
 
-    def top_texts(components: list[int]) -> tuple[int, list[str]]:
-        hit = np.flatnonzero(themed & np.isin(best, components))
-        return len(hit), part.iloc[hit[np.argsort(w[hit, best[hit]])[::-1][:3]]].tolist()
+    def count(components: list[int]) -> int:
+        return int((themed & np.isin(best, components)).sum())
 
     for t, i in zip(themes, free, strict=True):
-        t.items, t.examples = top_texts([i])
+        t.items = count([i])
     for name in dict.fromkeys(claimed.values()):
         components = [i for i, owner in claimed.items() if owner == name]
-        n, found = top_texts(components)
+        n = count(components)
         yours[name].items += n
-        yours[name].examples = (yours[name].examples + found)[:3]
+        yours[name].top_words = top_words(yours[name].terms)
         notes.append(f"{name}: its examples named the discovered theme(s) "
-                     f"{', '.join(repr(_name(fitted[i])) for i in components)} ({n:,} texts)")
+                     f"{', '.join(repr(top_words(fitted[i])) for i in components)} ({n:,} texts)")
     return themes
+
+
+def _name_new(wh: Warehouse, texts: pd.DataFrame, themes: list[Theme]) -> None:
+    """Name each theme that has no name yet by the phrase that best says what its texts are
+    about, unlike any name in use or stored before (a theme found again keeps its name)."""
+    unnamed = [t for t in themes if not t.name]
+    if not unnamed:
+        return
+    taken = {t.name for t in themes if t.name} | {t.name for t in _stored(wh)}
+    names = phrases.names(texts["text"].tolist(), texts["theme_id"].tolist(), [t.theme_id for t in unnamed], taken)
+    for t in unnamed:
+        t.name = names.get(t.theme_id) or _unique(t.top_words or t.theme_id, taken)
+        taken.add(t.name)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, numbered if another theme has it already."""
+    lower = {t.lower() for t in taken}
+    n = 2
+    out = name
+    while out.lower() in lower:
+        out, n = f"{name} ({n})", n + 1
+    return out
+
+
+def _show_typical(texts: pd.DataFrame, themes: list[Theme]) -> None:
+    """Each theme's most typical texts: those closest (cosine of TF-IDF) to the centre of its
+    texts; a theme's loudest or longest texts are not what it is about."""
+    ids = [t.theme_id for t in themes]
+    labels = texts["theme_id"].to_numpy(dtype=object)
+    rows, _ = phrases.sample(labels, ids)
+    if not len(rows):
+        return
+    part = texts["text"].to_numpy(dtype=object)[rows]
+    vec = TfidfVectorizer(stop_words="english", token_pattern=WORDS, sublinear_tf=True)  # words: pairs add little
+    try:
+        x = vec.fit_transform(part)
+    except ValueError:  # no words at all
+        return
+    mine = labels[rows]
+    for t in themes:
+        at = np.flatnonzero(mine == t.theme_id)
+        if not len(at):
+            continue
+        centre = np.asarray(x[at].mean(axis=0)).ravel()
+        order = at[np.argsort(-(x[at] @ centre), kind="stable")]
+        t.examples = [part[i] for i in _unlike(x, order[:TYPICAL_READ], TYPICAL_SHOWN)]
+
+
+def _unlike(x: sparse.csr_matrix, order: np.ndarray, n: int) -> list[int]:
+    """The first n rows in `order` that are not nearly the wording of one taken before (rows of
+    unit length): the reader sees what a theme holds, not one complaint pasted n times."""
+    taken: list[int] = []
+    for i in order:
+        if x[i].nnz and (not taken or (x[taken] @ x[i].T).max() < SAME_WORDING):
+            taken.append(int(i))
+            if len(taken) == n:
+                break
+    return taken
 
 
 def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
     frame = pd.DataFrame({"theme_id": [t.theme_id for t in themes], "name": [t.name for t in themes],
+                          "top_words": [t.top_words or None for t in themes],
                           "terms": [json.dumps(t.terms) for t in themes],
                           "examples": [json.dumps(t.examples) for t in themes], "items": [t.items for t in themes],
                           "keywords": [json.dumps(t.keywords) if t.keywords else None for t in themes]})
     assigned = texts.loc[texts["theme_id"].notna(), ["source_table", "item_id", "theme_id", "weight"]]
     with wh.transaction():
         with wh.frame("_patron_themes", frame) as f:
-            # a stored theme keeps its id, name and first sighting; one not found again keeps its
-            # history, with no items now
-            wh.execute(f"UPDATE themes SET terms = f.terms, examples = f.examples, items = f.items, "
-                       f"keywords = f.keywords, last_seen_at = now()::TIMESTAMP FROM {f} AS f "
-                       f"WHERE themes.theme_id = f.theme_id")
+            # a stored theme keeps its id, name (unless it was its top words) and first sighting;
+            # one not found again keeps its history, with no items now
+            wh.execute(f"UPDATE themes SET name = f.name, top_words = f.top_words, terms = f.terms, "
+                       f"examples = f.examples, items = f.items, keywords = f.keywords, "
+                       f"last_seen_at = now()::TIMESTAMP FROM {f} AS f WHERE themes.theme_id = f.theme_id")
             wh.execute(f"UPDATE themes SET items = 0 WHERE theme_id NOT IN (SELECT theme_id FROM {f})")
             wh.execute(f"INSERT INTO themes (theme_id, name, terms, examples, items, first_seen_at, last_seen_at, "
-                       f"keywords) SELECT theme_id, name, terms, examples, items, now()::TIMESTAMP, "
-                       f"now()::TIMESTAMP, keywords FROM {f} WHERE theme_id NOT IN (SELECT theme_id FROM themes)")
+                       f"keywords, top_words) SELECT theme_id, name, terms, examples, items, now()::TIMESTAMP, "
+                       f"now()::TIMESTAMP, keywords, top_words FROM {f} "
+                       f"WHERE theme_id NOT IN (SELECT theme_id FROM themes)")
         wh.execute("DELETE FROM text_themes")
         with wh.frame("_patron_text_themes", assigned) as f:
             wh.execute(f"INSERT INTO text_themes SELECT source_table, CAST(item_id AS VARCHAR), theme_id, weight "
@@ -259,10 +338,11 @@ def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
 
 
 def summary(wh: Warehouse) -> pd.DataFrame:
-    """Each current theme: volume, share of texts, mean sentiment, complaints, the customers
-    raising it and their ARR now (12 x the MRR of their subscriptions active on the last billing
-    date), whether it is new in the last run, its volume in the last PERIOD_DAYS days and the
-    period before, whether it is emerging, and an example."""
+    """Each current theme: its name and top words, volume, share of texts, mean sentiment,
+    complaints, the customers raising it and their ARR now (12 x the MRR of their subscriptions
+    active on the last billing date), whether it is new in the last run, its volume in the last
+    PERIOD_DAYS days and the period before, whether it is emerging, and its most typical texts
+    (`examples`, a list; `example`, the first)."""
     total = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
         f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
     out = wh.df(
@@ -280,7 +360,8 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         f"AND CAST(e.occurred_at AS DATE) <= last_day.d - {PERIOD_DAYS} AS before FROM last_day, text_themes AS tt "
         "LEFT JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
         "LEFT JOIN owners AS o ON o.t = tt.source_table AND o.id = tt.item_id) "
-        "SELECT t.theme_id, t.name, count(r.theme_id) AS items, count(r.theme_id) / ? AS share, "
+        "SELECT t.theme_id, t.name, coalesce(t.top_words, '') AS top_words, count(r.theme_id) AS items, "
+        "count(r.theme_id) / ? AS share, "
         "avg(r.sentiment_score) AS sentiment, count(*) FILTER (r.complaint) AS complaints, "
         "count(DISTINCT r.customer_id) AS customers, count(*) FILTER (r.recent) AS last_period, "
         "count(*) FILTER (r.before) AS period_before, "
@@ -288,10 +369,12 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         " (SELECT customer_id FROM raised AS x WHERE x.theme_id = t.theme_id)) AS arr, "
         # new: first found by the latest run, when an earlier run had found others
         "t.first_seen_at = t.last_seen_at AND EXISTS (SELECT 1 FROM themes AS o "
-        "WHERE o.first_seen_at < t.first_seen_at) AS new, json_extract_string(t.examples, '$[0]') AS example "
+        "WHERE o.first_seen_at < t.first_seen_at) AS new, t.examples "
         "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
-        "GROUP BY t.theme_id, t.name, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
+        "GROUP BY t.theme_id, t.name, t.top_words, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
         [max(total, 1)])
+    out["examples"] = out["examples"].map(lambda e: json.loads(e) if e else [])
+    out["example"] = out["examples"].map(lambda e: e[0] if e else None)
     # emerging: talked about this period, hardly at all the period before
     out["emerging"] = (out["last_period"] >= EMERGING_MIN) & (out["period_before"] * EMERGING_RATIO
                                                               <= out["last_period"])
@@ -323,7 +406,7 @@ def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load
     if found and len(rest):
         vocab = sorted(set().union(*(t.terms for t in found)))
         vec = CountVectorizer(vocabulary=vocab, ngram_range=(1, 2), stop_words="english",
-                              token_pattern=r"(?u)\b[^\W\d_][^\W\d_]+\b")
+                              token_pattern=WORDS)
         x = vec.transform(texts.loc[rest, "text"])
         pos = {t: i for i, t in enumerate(vocab)}
         h = np.zeros((len(found), len(vocab)))

@@ -12,6 +12,7 @@ from patron.listen.themes import summary as theme_summary
 from patron.metrics import MetricSpec, builtin_catalog, evaluate_catalog
 from patron.model import TABLES
 from patron.warehouse import Warehouse
+from patron.warehouse.as_of import data_as_of
 
 
 @dataclass
@@ -67,9 +68,10 @@ class Briefing:
     quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     feedback_by_channel: list[tuple[str, int]] = field(default_factory=list)
     # what customers say, once `patron listen enrich` and `patron listen themes` have run:
-    # name, texts, share, mean sentiment, complaints, ARR of the customers raising it, new or
-    # emerging, example
-    themes: list[tuple[str, int, float, float | None, int, float, bool, str]] = field(default_factory=list)
+    # name, top words, texts, share, mean sentiment, complaints, ARR of the customers raising it,
+    # new or emerging, its most typical texts
+    themes: list[tuple[str, str, int, float, float | None, int, float, bool, list[str]]] = field(
+        default_factory=list)
     # spikes of the last 30 days: theme, first day, last day, texts, expected, channels, example
     spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
     # days every channel and theme moved at once (a backfill, a gap): message, first day, last day
@@ -82,11 +84,7 @@ class Briefing:
 
 
 def _as_of(wh: Warehouse) -> date | None:
-    return wh.scalar(
-        "SELECT CAST(max(d) AS DATE) FROM (SELECT max(submitted_at) AS d FROM responses UNION ALL "
-        "SELECT max(opened_at) FROM tickets UNION ALL SELECT max(received_at) FROM feedback UNION ALL "
-        "SELECT max(day) FROM usage UNION ALL SELECT max(start_date) FROM subscriptions)"
-    )
+    return data_as_of(wh)
 
 
 def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefing:
@@ -119,8 +117,9 @@ def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
     if not wh.scalar("SELECT count(*) FROM text_themes"):
         return
     for r in theme_summary(wh).head(8).itertuples():
-        b.themes.append((r.name, int(r.items), float(r.share), None if pd.isna(r.sentiment) else float(r.sentiment),
-                         int(r.complaints), float(r.arr), bool(r.new or r.emerging), r.example or ""))
+        b.themes.append((r.name, r.top_words, int(r.items), float(r.share),
+                         None if pd.isna(r.sentiment) else float(r.sentiment), int(r.complaints), float(r.arr),
+                         bool(r.new or r.emerging), list(r.examples[:2])))
     for a in detect(wh, since=as_of - timedelta(days=30)):
         if a.kind == "data":
             b.data_problems.append((a.name, str(a.first_day), str(a.last_day)))
