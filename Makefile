@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/metrics_catalog.py
 	$(BIN)/python bench/api_feedback.py
 	$(BIN)/python bench/enrich_throughput.py
+	$(BIN)/python bench/command_start.py
 
 clean:
 	rm -rf $(VENV) patron-demo bench/out .pytest_cache .ruff_cache

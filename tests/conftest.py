@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from patron.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO_AS_OF = date(2026, 6, 30)
+PATRON = [sys.executable, "-c", "from patron.cli.main import run; run()"]
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +41,24 @@ def demo_loaded(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory):
     with Project.open(demo_dir / "patron.yml", db, require_config=True) as project:
         result = project.ingest()
     return demo_dir / "patron.yml", db, result
+
+
+@pytest.fixture(scope="session")
+def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding `patron-demo/`, made by `patron demo` itself (every stage run), 1,500 customers;
+    tests use it through `demo_copy`."""
+    root = tmp_path_factory.mktemp("demo-project")
+    r = subprocess.run([*PATRON, "demo", "--customers", "1500", "--dir", "patron-demo"], cwd=root,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+@pytest.fixture
+def demo_copy(demo_project: Path, tmp_path: Path) -> Path:
+    """A copy of `demo_project` for one test to change as it likes."""
+    shutil.copytree(demo_project / "patron-demo", tmp_path / "patron-demo")
+    return tmp_path
 
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:

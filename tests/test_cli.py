@@ -164,3 +164,24 @@ def test_metrics_commands_as_a_script_reads_them(tmp_path):
     assert explain.returncode == 0 and "m_paying_customers" in explain.stdout
     bad = patron("metrics", "show", "mrr", "--period", "quarter", "--db", "w.duckdb", cwd=tmp_path)
     assert bad.returncode == 1 and "monthly metric" in bad.stderr
+
+
+HEAVY = ("sklearn", "plotly", "jinja2", "splink", "sqlglot", "scipy", "pandas", "numpy")
+_REPORT = "\nimport json, sys\nsys.stderr.write('\\n' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+
+
+def _modules_after(code: str, cwd: Path) -> set[str]:
+    r = subprocess.run([sys.executable, "-c", code + _REPORT], cwd=cwd, capture_output=True, text=True, timeout=120)
+    return set(json.loads(r.stderr.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["status"], ["metrics", "--help"]])
+def test_a_command_imports_only_what_it_needs(tmp_path, args):
+    """Starting a command must not load every stage's libraries (a command answers in a blink)."""
+    from patron.warehouse import open_warehouse
+
+    open_warehouse(tmp_path / "patron.duckdb").close()
+    run = (f"import sys\nsys.argv = ['patron', *{args!r}]\nfrom patron.cli.main import run\n"
+           "try:\n    run()\nexcept SystemExit:\n    pass" if args else "import patron.cli.main")
+    loaded = _modules_after(run, tmp_path)
+    assert "patron" in loaded and not loaded & set(HEAVY), sorted(loaded & set(HEAVY))

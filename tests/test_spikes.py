@@ -80,7 +80,8 @@ def test_the_briefing_shows_a_data_problem_as_one_warning_beside_the_spikes():
     counts = _series(200, 8, seed=3)
     counts.iloc[153] *= 3
     problem = next(a for a in find_spikes(counts) if a.kind == "data")
-    b = Briefing(date(2025, 7, 19), "now", themes=[("Billing", 10, 0.1, -0.2, 3, 1000.0, False, "invoice wrong")],
+    b = Briefing(date(2025, 7, 19), "now", themes=[("Billing", "invoice / wrong", 10, 0.1, -0.2, 3, 1000.0, False,
+                                                      ["invoice wrong"])],
                  data_problems=[(problem.name, str(problem.first_day), str(problem.last_day))])
     html = render_html(b)
     assert html.count("check the load") == 1 and "2025-06-03" in html

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from patron.config import ConfigProblems, ProjectConfig, load_project
 from patron.errors import ConfigError, WarehouseError
-from patron.identity import ResolveResult, resolve
-from patron.identity.review import decide, pairs_to_review
-from patron.ingest import IngestResult, check_sources, ingest_file, ingest_sources
-from patron.ingest.load import Progress
-from patron.listen.enrich import EnrichResult, enrich
-from patron.listen.themes import ThemeResult, discover
-from patron.listen.themes import summary as theme_summary
-from patron.metrics import MetricSpec, builtin_catalog, evaluate, evaluate_catalog, with_overrides
 from patron.model import TABLES
-from patron.report.customer360 import Customer360, CustomerMatches, find
-from patron.report.customer360 import build as build_360
-from patron.warehouse import Warehouse, open_warehouse
+
+if TYPE_CHECKING:  # the rest loads when a method needs it: a command pays only for what it runs
+    import pandas as pd
+
+    from patron.config import ProjectConfig
+    from patron.identity import ResolveResult
+    from patron.ingest import IngestResult
+    from patron.ingest.load import Progress
+    from patron.listen.enrich import EnrichResult
+    from patron.listen.themes import ThemeResult
+    from patron.metrics import MetricSpec
+    from patron.report.customer360 import Customer360, CustomerMatches
+    from patron.warehouse import Warehouse
 
 
 @dataclass
@@ -55,6 +56,8 @@ class Project:
     @classmethod
     def open(cls, config: str | Path | None = "patron.yml", db: str | Path | None = None,
              require_config: bool = False) -> Project:
+        from patron.config import load_project
+
         cfg = None
         if config is not None and (Path(config).exists() or require_config):
             cfg = load_project(config)
@@ -65,6 +68,8 @@ class Project:
     @property
     def warehouse(self) -> Warehouse:
         if self._wh is None:
+            from patron.warehouse import open_warehouse
+
             self._wh = open_warehouse(self.db)
         return self._wh
 
@@ -88,12 +93,16 @@ class Project:
 
     # stages -------------------------------------------------------------------------------
     def ingest(self, sources: list[str] | None = None, progress: Progress | None = None) -> IngestResult:
+        from patron.ingest import ingest_sources
+
         if self.config is None:
             raise ConfigError("not found; run `patron init`, or load one file with --into TABLE", "patron.yml")
         return ingest_sources(self.warehouse, self.config, sources, progress)
 
     def ingest_file(self, file: str | Path, table: str, source: str | None = None,
                     progress: Progress | None = None) -> IngestResult:
+        from patron.ingest import ingest_file
+
         if table not in TABLES:
             raise ConfigError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}", key="--into")
         tol = self.config.ingest.future_tolerance_days if self.config else 1
@@ -101,29 +110,48 @@ class Project:
                            root=self.config.root if self.config else Path.cwd())
 
     def resolve_identities(self) -> ResolveResult:
+        from patron.identity import resolve
+
         if self.config is None:
             raise ConfigError("not found; identity resolution needs the sources' systems from it", "patron.yml")
         return resolve(self.existing_warehouse(), self.config)
 
     def identity_review(self, limit: int = 50) -> list[dict]:
+        from patron.identity.review import pairs_to_review
+
         return pairs_to_review(self.existing_warehouse(), limit)
 
+    def identity_review_count(self) -> int:
+        """How many pairs await a person's decision, whatever the limit shown."""
+        from patron.identity.review import count_to_review
+
+        return count_to_review(self.existing_warehouse())
+
     def identity_decide(self, record_l: str, record_r: str, decision: str, note: str | None = None) -> None:
+        from patron.identity.review import decide
+
         decide(self.existing_warehouse(), record_l, record_r, decision, note)
 
     def customer(self, query: str) -> Customer360 | CustomerMatches:
         """The 360 view of the customer `query` names (master id, any source id, email or name);
         the candidates when it fits several."""
+        from patron.report.customer360 import CustomerMatches, find
+        from patron.report.customer360 import build as build_360
+
         wh = self.existing_warehouse()
         found = find(wh, query)
         return found if isinstance(found, CustomerMatches) else build_360(wh, found)
 
     def catalog(self) -> dict[str, MetricSpec]:
         """The built-in metrics with patron.yml's owners, targets and definitions laid over them."""
+        from patron.metrics.spec import builtin_catalog, with_overrides
+
         return with_overrides(builtin_catalog(), self.config.metrics if self.config else {})
 
     def metric(self, name: str, by: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
         """Evaluate one metric by slice and period (stored in metric_values); a pandas table."""
+        from patron.metrics import evaluate
+
         specs = self.catalog()
         if name not in specs:
             raise ConfigError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}", key="metrics")
@@ -132,6 +160,8 @@ class Project:
     def metrics(self, names: list[str] | None = None, by: list[str] | None = None,
                 period: str | None = "month") -> pd.DataFrame:
         """Evaluate many metrics (default: the whole catalog) in as few queries as they allow."""
+        from patron.metrics import evaluate_catalog
+
         specs = self.catalog()
         if names is None:  # the whole catalog, less the metrics that cannot be sliced that way
             names = [n for n, s in specs.items() if set(by or []) <= set(s.dimensions)]
@@ -139,10 +169,15 @@ class Project:
 
     def enrich(self, progress: Callable[[int, int], None] | None = None) -> EnrichResult:
         """Sentiment and complaint flag for every survey comment, ticket and feedback item not yet seen."""
+        from patron.listen.enrich import enrich
+
         return enrich(self.existing_warehouse(), progress)
 
     def themes(self, k: int | None = None) -> tuple[ThemeResult, pd.DataFrame]:
         """Discover themes in every text (stored ids kept where a theme is found again) and sum them up."""
+        from patron.listen.themes import discover
+        from patron.listen.themes import summary as theme_summary
+
         wh = self.existing_warehouse()
         taxonomy = self.config.listen.taxonomy if self.config else {}
         return discover(wh, k, taxonomy=taxonomy), theme_summary(wh)
@@ -150,6 +185,10 @@ class Project:
     @staticmethod
     def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:
         """Every problem in patron.yml and in the files its sources point to, all at once."""
+        from patron.config import ConfigProblems, load_project
+        from patron.ingest import check_sources
+        from patron.warehouse import open_warehouse
+
         try:
             cfg = load_project(config)
         except ConfigProblems as e:
@@ -184,6 +223,17 @@ class Project:
             [source, source, limit],
         )
         return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+    def quarantine_count(self, source: str | None = None) -> int:
+        """Rejected (row, field) entries, as many as `quarantine_rows` lists without a limit."""
+        return self.existing_warehouse().scalar(
+            "SELECT count(*) FROM quarantine WHERE ? IS NULL OR source = ?", [source, source])
+
+    def as_of(self) -> date | None:
+        """The last day the data covers (its latest event); a period after it began is partial."""
+        from patron.warehouse.as_of import data_as_of
+
+        return data_as_of(self.existing_warehouse())
 
 
 def as_dicts(items: list) -> list[dict]:

@@ -1,58 +1,101 @@
-"""Rich rendering of the customer 360 and of ambiguous lookups."""
+"""`patron customer show`: one customer's 360 view, or the candidates when a lookup is ambiguous."""
 
 from __future__ import annotations
 
-from rich.panel import Panel
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-from patron.cli.render import out, table
-from patron.report.customer360 import Customer360, CustomerMatches
+import typer
+from rich.panel import Panel
+from rich.text import Text
+
+from patron.cli.formats import cell, clip, interval, number, shown_of
+from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
+from patron.cli.render import Format, emit_json, out, say, table
+from patron.project import Project
+
+if TYPE_CHECKING:
+    from patron.report.customer360 import Customer360, CustomerMatches
+
+app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)
+
+MATCHES = 20  # the most candidates a lookup returns
+SCORES, TICKETS, FEEDBACK, MONTHS = 16, 8, 6, 12
+UNITS = {"nps": "points", "csat": "share", "ces": "score"}  # of each survey's score
 
 
 def _fmt(v: object) -> str:
-    if v is None:
-        return ""
     if isinstance(v, float):
         return f"{v:,.1f}"
-    return str(v)
+    return cell(v)
 
 
 def render_matches(m: CustomerMatches) -> None:
     if not m.candidates:
-        out.print(f"No customer matches {m.query!r}.")
+        say(f"No customer matches {m.query!r}: try a master id (C0000001), any source's id, an email or "
+            "part of a name.")
         return
+    more = f"At most {MATCHES} are listed; a longer query narrows them." if len(m.candidates) >= MATCHES else None
     table(f"{len(m.candidates)} customers match {m.query!r}: show one by its id",
           ["customer_id", "name", "domain", "segment", "records", "similarity"],
-          [[c["customer_id"], c["name"], c["domain"], c["segment"], c["records"], c["similarity"]]
-           for c in m.candidates], {"records", "similarity"})
+          [[c["customer_id"], c["name"], c["domain"], c["segment"], c["records"], f"{c['similarity']:.3f}"]
+           for c in m.candidates], {"records", "similarity"}, drop=["similarity", "records", "segment"], notes=[more])
 
 
 def render_360(c: Customer360) -> None:
     p = c.profile
-    lines = [f"[bold]{p['name']}[/]  {c.customer_id}",
-             " · ".join(_fmt(p[k]) for k in ("domain", "segment", "region", "industry") if p.get(k)),
-             f"owner {_fmt(p.get('owner'))} · customer since {_fmt(p.get('created_at'))[:10]} · "
-             f"{p['records']} source records"]
-    out.print(Panel("\n".join(lines), title="Customer 360", expand=False))
+    head = Text.assemble((str(p["name"]), "bold"), f"  {c.customer_id}")
+    facts = " · ".join(_fmt(p[k]) for k in ("domain", "segment", "region", "industry") if p.get(k))
+    since = f"owner {_fmt(p.get('owner'))} · customer since {_fmt(p.get('created_at'))[:10]} · {p['records']} " \
+            "source records"
+    out.print(Panel(Text("\n").join([head, Text(facts), Text(since)]), title="Customer 360", expand=False))
     table("Source ids", ["system", "id", "linked by"], [[s["system"], s["ref"], s["method"]] for s in c.source_ids])
     if c.contacts:
-        table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts])
+        table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts],
+              drop=["role"])
     active = [s for s in c.subscriptions if s["end_date"] is None]
     mrr = c.mrr_by_month[-1]["mrr"] if c.mrr_by_month else 0
-    out.print(f"MRR now [bold]${mrr:,.0f}[/] · {len(active)} active subscription period(s) · "
-              f"{len(c.subscriptions)} periods in all · {len(c.orders)} orders")
-    if c.mrr_by_month:
-        trail = [m for m in c.mrr_by_month if m["mrr"]][-12:]
-        if trail:
-            table("MRR, last months", ["month", "MRR"], [[m["month"], f"${m['mrr']:,.0f}"] for m in trail], {"MRR"})
+    say(f"MRR now {number(mrr, 'currency')} · {len(active)} active subscription period(s) · "
+        f"{len(c.subscriptions)} periods in all · {len(c.orders)} orders")
+    trail = [m for m in c.mrr_by_month if m["mrr"]][-MONTHS:]
+    if trail:
+        table(f"MRR, last {len(trail)} months with revenue", ["month", "MRR"],
+              [[str(m["month"])[:7], number(m["mrr"], "currency")] for m in trail], {"MRR"})
     if c.scores:
+        shown = c.scores[-SCORES:]
         table("Scores by touchpoint and quarter", ["survey", "touchpoint", "quarter", "value", "95% interval", "n"],
-              [[s["survey"], s["touchpoint"], s["quarter"], _fmt(s["value"]),
-                "" if s["ci_low"] is None else f"{s['ci_low']:.1f} to {s['ci_high']:.1f}", s["n"]]
-               for s in c.scores[-16:]], {"value", "n"})
+              [[s["survey"], s["touchpoint"], s["quarter"], number(s["value"], UNITS.get(s["survey"])),
+                interval(s["ci_low"], s["ci_high"], UNITS.get(s["survey"])), s["n"]] for s in shown],
+              {"value", "n"}, drop=["95% interval"],
+              notes=[shown_of(len(shown), len(c.scores), "--format json has all")])
     if c.tickets:
-        table(f"Tickets ({c.ticket_count} in all; latest)", ["opened", "priority", "category", "subject", "csat"],
-              [[str(t["opened_at"])[:16], t["priority"], t["category"], t["subject"], _fmt(t["csat"])]
-               for t in c.tickets[:8]])
+        shown = c.tickets[:TICKETS]
+        table("Tickets, latest first", ["opened", "priority", "category", "subject", "csat"],
+              [[str(t["opened_at"])[:16], t["priority"], t["category"], clip(t["subject"]), _fmt(t["csat"])]
+               for t in shown], drop=["category", "priority"],
+              notes=[shown_of(len(shown), c.ticket_count, f"the latest (--format json: up to {len(c.tickets)})")])
     if c.feedback:
-        table(f"Feedback ({c.feedback_count} in all; latest)", ["received", "channel", "text"],
-              [[str(f["received_at"])[:10], f["channel"], f["text"]] for f in c.feedback[:6]])
+        shown = c.feedback[:FEEDBACK]
+        table("Feedback, latest first", ["received", "channel", "text"],
+              [[str(f["received_at"])[:10], f["channel"], clip(f["text"], 200)] for f in shown],
+              notes=[shown_of(len(shown), c.feedback_count, f"the latest (--format json: up to {len(c.feedback)})")])
+
+
+@app.command("show")
+def customer_show(
+    query: Annotated[str, typer.Argument(help="Master id, any source's id, an email, or a name.")],
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """The customer 360: profile, source ids, contacts, MRR, scores by touchpoint, tickets, feedback."""
+    from patron.report.customer360 import CustomerMatches
+
+    with Project.open(config, db) as project:
+        view = project.customer(query)
+    if fmt is Format.json:
+        emit_json(view.to_dict())
+    elif isinstance(view, CustomerMatches):
+        render_matches(view)
+    else:
+        render_360(view)
+    if isinstance(view, CustomerMatches) and len(view.candidates) != 1:
+        raise typer.Exit(0 if view.candidates else 1)

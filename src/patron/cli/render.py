@@ -1,15 +1,29 @@
-"""Renderers: the same result object as a Rich table or as one JSON document on stdout."""
+"""Renderers: the same result as a table a person reads at any terminal width, or as one JSON
+document on stdout for scripts.
+
+Every table goes through `table`: cells are plain text (customer text is never read as markup),
+numbers never collapse into scientific notation, and a table too wide for the terminal loses its
+least important columns whole, with a line saying which, instead of squeezing every column until
+headers and values vanish.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+
+from patron.cli.formats import cell
 
 
 class Format(str, Enum):
@@ -19,6 +33,9 @@ class Format(str, Enum):
 
 out = Console()
 err = Console(stderr=True)
+
+WRAP_MIN = 14  # the narrowest a wrapping text column gets
+WORD_MAX = 24  # a longer word (an email, a path) may fold rather than widen its column further
 
 
 def _default(o: Any) -> Any:
@@ -33,12 +50,91 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
 
 
-def table(title: str | None, columns: list[str], rows: list[list[Any]], numeric: set[str] = frozenset()) -> None:
-    t = Table(title=title, title_justify="left", header_style="bold")
-    for c in columns:
-        t.add_column(c, justify="right" if c in numeric else "left", overflow="fold",
-                     no_wrap=c in numeric or c == columns[0])
-    for r in rows:
-        t.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
-                    for v in r))
-    out.print(t)
+def say(text: str, style: str | None = None, console: Console | None = None, wrap: bool = True) -> None:
+    """Text that may hold customer or file text: printed as is, never as markup; wrapped at the
+    terminal's width unless `wrap` is False (a key or a command to copy)."""
+    (console or out).print(Text(text, style=style or ""), soft_wrap=not wrap)
+
+
+@dataclass
+class Layout:
+    """Which columns a table shows at a width, and how wide each is."""
+
+    shown: list[int]
+    widths: list[int]
+    dropped: list[str]
+
+
+def _longest_word(texts: Iterable[str]) -> int:
+    return max((cell_len(w) for t in texts for w in t.split()), default=0)
+
+
+def layout(columns: Sequence[str], rows: Sequence[Sequence[str]], width: int, numeric: Collection[str] = (),
+           drop: Sequence[str] = ()) -> Layout:
+    """Fit a table to `width`: leave out columns with nothing in them, then the least important (in
+    `drop` order, then from the right; never the first) until every shown column gets at least its
+    readable minimum; spare room goes to the columns that wrap. Headers always fit on one line."""
+    n = len(columns)
+    lines = [[line for r in rows for line in r[i].split("\n")] for i in range(n)]
+    natural = [max([cell_len(columns[i]), *(cell_len(t) for t in lines[i])]) for i in range(n)]
+    minimum = []
+    for i, name in enumerate(columns):
+        if name in numeric:
+            minimum.append(natural[i])
+        else:
+            words = min(_longest_word(lines[i]), WORD_MAX)
+            minimum.append(max(cell_len(name), min(natural[i], max(WRAP_MIN, words))))
+    shown = [i for i in range(n) if i == 0 or not rows or any(t.strip() for t in lines[i])]
+    order = [columns.index(c) for c in drop if c in columns] + list(range(n - 1, 0, -1))
+    dropped: list[str] = []
+
+    def needed() -> int:
+        return sum(minimum[i] for i in shown) + 3 * len(shown) + 1  # padding and rules
+
+    for i in order:
+        if needed() <= width:
+            break
+        if i in shown and i != 0:
+            shown.remove(i)
+            dropped.append(columns[i])
+    widths = {i: minimum[i] for i in shown}
+    spare = width - needed()
+    while spare > 0:
+        wanting = [i for i in shown if widths[i] < natural[i]]
+        if not wanting:
+            break
+        share = max(1, spare // len(wanting))
+        for i in wanting:
+            give = min(share, natural[i] - widths[i], spare)
+            widths[i] += give
+            spare -= give
+            if spare == 0:
+                break
+    return Layout(shown, [widths[i] for i in shown], dropped)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+          numeric: Collection[str] = frozenset(), *, drop: Sequence[str] = (), notes: Iterable[str | None] = (),
+          lines: bool = False, console: Console | None = None) -> None:
+    """Print rows under `columns` at the console's width. `numeric` columns are right-aligned and never
+    wrap; `drop` names the columns to give up first when the table is too wide; `notes` are lines
+    printed under it (a None is skipped), such as what a limit left out."""
+    console = console or out
+    texts = [[cell(v) for v in r] for r in rows]
+    fit = layout(columns, texts, console.width, numeric, drop)
+    t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold", show_lines=lines)
+    for i, w in zip(fit.shown, fit.widths, strict=True):
+        num = columns[i] in numeric
+        t.add_column(columns[i], justify="right" if num else "left", no_wrap=num, overflow="fold", width=w)
+    for r in texts:
+        t.add_row(*(Text(r[i]) for i in fit.shown))
+    console.print(t)
+    if fit.dropped:
+        say(f"Not shown at {console.width} columns: {', '.join(fit.dropped)} "
+            "(widen the terminal, or use --format json).", "dim", console)
+    for note in notes:
+        if note:
+            say(note, "dim", console)
+
+
+__all__ = ["Format", "emit_json", "err", "escape", "layout", "out", "say", "table"]

@@ -1,0 +1,148 @@
+"""Getting data in and seeing what is there: init, check, ingest, quarantine, status, briefing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from patron.cli.formats import clip, shown_of
+from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, IngestBar, progress
+from patron.cli.render import Format, emit_json, err, escape, out, say, table
+from patron.errors import PatronError
+from patron.project import Project, as_dicts
+
+if TYPE_CHECKING:
+    from patron.ingest import IngestResult
+
+
+def init(
+    config: ConfigOpt = Path("patron.yml"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented patron.yml to start from."""
+    if config.exists() and not force:
+        raise PatronError(f"{config}: already exists; use --force to overwrite it")
+    config.write_text(resources.files("patron").joinpath("project_template.yml").read_text(encoding="utf-8"),
+                      encoding="utf-8")
+    out.print(f"Wrote {escape(str(config))}. Add your sources under [bold]sources:[/], then run "
+              "[bold]patron check[/].")
+
+
+def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """List every problem in patron.yml and its sources' files at once (exit code 1 if any)."""
+    cfg, problems = Project.check(config)
+    if fmt is Format.json:
+        emit_json({"file": str(config), "ok": not problems, "problems": problems,
+                   "sources": list(cfg.sources) if cfg else []})
+    elif problems:
+        for p in problems:
+            err.print(f"[red]{escape(str(config))}[/]: {escape(p)}", highlight=False, soft_wrap=True)
+    else:
+        say(f"{config}: ok — {len(cfg.sources)} sources, {len(cfg.journey)} journey stages")
+    if problems:
+        raise typer.Exit(1)
+
+
+def render_ingest(result: IngestResult, fmt: Format) -> None:
+    if fmt is Format.json:
+        emit_json(result.to_dict())
+        return
+    files_of = Counter(f.source for f in result.files)
+    rows = [[f.source if files_of[f.source] == 1 else f"{f.source} {Path(f.file).name}",
+             f.read, f.loaded, f.updated, f.already_loaded, f.quarantined] for f in result.files]
+    t = result.to_dict()["totals"]
+    rows.append(["total", t["read"], t["loaded"], t["updated"], t["already_loaded"], t["quarantined"]])
+    numbers = ["read", "loaded", "updated", "already", "quarantined"]
+    table("Ingest: read = loaded + already + quarantined", ["source", *numbers], rows, set(numbers),
+          drop=["updated"])
+    if t["quarantined"]:
+        out.print(f"[yellow]{t['quarantined']:,} rows quarantined[/]: see why with `patron quarantine`.")
+    ignored = {c for f in result.files for c in f.ignored_columns}
+    if ignored:
+        say(f"Columns not mapped to the model (kept in the files, not loaded): {', '.join(sorted(ignored))}", "dim")
+
+
+def ingest(
+    file: Annotated[Path | None, typer.Argument(help="A one-off file whose columns carry canonical names.")] = None,
+    into: Annotated[str | None, typer.Option("--into", help="Canonical table for FILE.")] = None,
+    source: Annotated[list[str] | None, typer.Option("--source", "-s", help="Only these configured sources.")] = None,
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Load the configured sources (or FILE --into TABLE); bad rows go to quarantine."""
+    if file is not None and into is None:
+        raise PatronError(f"{file}: say which table it loads into with --into (e.g. --into responses)")
+    if into is not None and file is None:
+        raise PatronError("--into needs a FILE to load")
+    with Project.open(config, db) as project, progress() as bar:
+        cb = IngestBar(bar)
+        result = (project.ingest_file(file, into, progress=cb) if file is not None
+                  else project.ingest(source, progress=cb))
+    render_ingest(result, fmt)
+
+
+def quarantine(
+    source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
+    rows: Annotated[bool, typer.Option("--rows", help="List rejected rows instead of a summary.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="With --rows: at most this many.")] = 50,
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Show what was rejected and why."""
+    with Project.open(config, db) as project:
+        if rows:
+            data = project.quarantine_rows(source, limit)
+            if fmt is Format.json:
+                emit_json(data)
+                return
+            total = project.quarantine_count(source)
+            table("Quarantined rows", ["source", "file", "row", "field", "value", "reason"],
+                  [[d["source"], d["file"], d["row"], d["field"], d["value"], d["reason"]] for d in data], {"row"},
+                  drop=["file", "source"], notes=[shown_of(len(data), total)])
+            return
+        summary = project.quarantine_summary(source)
+    if fmt is Format.json:
+        emit_json(as_dicts(summary))
+    elif not summary:
+        out.print("Quarantine is empty: every row read was loaded.")
+    else:
+        table("Quarantine", ["source", "table", "field", "reason", "rows", "first example"],
+              [[s.source, s.table, s.field or "(line)", s.reason, s.rows,
+                f"{s.example_file} row {s.example_row}: {clip(repr(s.example_value), 80)}"] for s in summary],
+              {"rows"}, drop=["table", "first example"])
+
+
+def status(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Rows in each canonical table, and when they were last loaded."""
+    with Project.open(config, db) as project:
+        data = project.status()
+        where = str(project.db)
+    if fmt is Format.json:
+        emit_json({"warehouse": where, "tables": as_dicts(data)})
+    else:
+        table(f"Warehouse {where}", ["table", "rows", "sources", "last loaded"],
+              [[s.table, s.rows, s.sources, s.last_loaded_at] for s in data], {"rows", "sources"})
+
+
+def briefing(
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML.")] = Path("briefing.html"),
+    config: ConfigOpt = Path("patron.yml"),
+    db: DbOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Write the briefing: one self-contained HTML file that opens with no network."""
+    from patron.report import build, render_html
+
+    with Project.open(config, db) as project:
+        b = build(project.existing_warehouse(), project.catalog())
+    out_file.write_text(render_html(b), encoding="utf-8")
+    if fmt is Format.json:
+        emit_json({"path": str(out_file), "briefing": b.to_dict()})
+    else:
+        out.print(f"Briefing written to [bold]{escape(str(out_file))}[/]")

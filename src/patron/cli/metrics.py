@@ -1,0 +1,152 @@
+"""`patron metrics ...`: the catalog, one definition of each number, and its values."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from patron.cli.formats import DASH, cell, interval, number, partial_note, period_label, shown_of
+from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
+from patron.cli.render import Format, emit_json, escape, out, say, table
+from patron.errors import PatronError
+from patron.project import Project
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from patron.metrics import MetricSpec
+
+app = typer.Typer(help="The metric catalog: one definition of each number.", no_args_is_help=True)
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """A frame as JSON records: missing values become null."""
+    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+
+
+@app.command("list")
+def metrics_list(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """Every metric: what it measures, its unit, owner and target."""
+    specs = Project.open(config).catalog()
+    if fmt is Format.json:
+        emit_json([s.model_dump() for s in specs.values()])
+        return
+    table("Metric catalog (patron metrics explain METRIC for its definition)",
+          ["metric", "label", "unit", "better", "owner", "target"],
+          [[s.name, s.label, s.unit, s.better, s.owner, "" if s.target is None else number(s.target, s.unit)]
+           for s in specs.values()], {"target"}, drop=["better", "unit"])
+
+
+@app.command("explain")
+def metrics_explain(name: str, config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
+    """A metric's definition, its SQL and its owner."""
+    from patron.metrics import compile_metric, render
+
+    specs = Project.open(config).catalog()
+    if name not in specs:
+        raise PatronError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}")
+    s = specs[name]
+    sql = render(compile_metric(s, [], "month", specs), pretty=True)
+    if fmt is Format.json:
+        emit_json(s.model_dump() | {"sql": sql})
+        return
+    out.print(f"[bold]{escape(s.label)}[/] ({escape(s.name)})")
+    say(f"{s.definition}\n")
+    target = "(none set)" if s.target is None else number(s.target, s.unit)
+    say(f"unit {s.unit}, {s.better} is better; owner {s.owner or '(none set)'}; target {target}; "
+        f"by: {', '.join(s.dimensions)}\n")
+    out.print(sql, highlight=False, soft_wrap=True, markup=False)
+
+
+def _slice(key: str, v: Any) -> str:
+    if v is None or v != v:  # None or NaN
+        return "(none)"
+    if isinstance(v, date) and key.endswith("month"):
+        return period_label(v, "month")
+    return cell(v)
+
+
+def _change(significant: Any) -> str:
+    if significant is None or significant != significant:
+        return ""
+    return "significant" if significant else "not significant"
+
+
+def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | None, as_of: date | None,
+                limit: int) -> None:
+    """One metric's values, newest period first, each slice and period with its n and interval."""
+    keys = [*by, *(["period"] if "period" in df.columns else [])]
+    ordered = df.sort_values("period", ascending=False, kind="stable") if "period" in df.columns else df
+    shown = ordered if limit == 0 else ordered.head(limit)
+    rows = []
+    for r in shown.to_dict(orient="records"):
+        labels = [_slice(k, r[k]) for k in by]
+        if "period" in df.columns:
+            labels.append(period_label(r["period"], grain, as_of))
+        rows.append([*labels, number(r["value"], spec.unit), interval(r["ci_low"], r["ci_high"], spec.unit),
+                     int(r["n"]), _change(r["significant"]), r["note"].removeprefix("not available: ")])
+    notes = [shown_of(len(shown), len(df), "--limit N for more (--limit 0: all)")]
+    notes.append(partial_note([r[len(by)] for r in rows] if "period" in df.columns else [], grain, as_of))
+    if any(r[len(keys)] == DASH for r in rows):
+        notes.append(f"{DASH}: not available, for the reason in the last column.")
+    for key in by:
+        if len(df) and df[key].isna().all():
+            rows_of = f"{spec.table} row behind {spec.name}" + (f" ({spec.filter})" if spec.filter else "")
+            notes.append(f"No {rows_of} has a {key}: every value falls under (none).")
+    order = "newest first" if "period" in df.columns else "by slice"
+    table(f"{spec.name} ({spec.label}): {len(df):,} values, {order}",
+          [*keys, "value", "95% interval", "n", "change", "why no value"], rows, {"value", "n"},
+          drop=["change", "why no value", "95% interval"], notes=notes)
+
+
+@app.command("show")
+def metrics_show(
+    name: str,
+    by: Annotated[list[str] | None, typer.Option("--by", help="Slice by this dimension (repeatable).")] = None,
+    period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year.")] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Table rows to show, newest first (0: all; JSON has all).")]
+    = 40,
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """A metric's values with n and 95% intervals; a change is flagged only when significant."""
+    from patron.metrics.compile import effective_period
+
+    with Project.open(config, db) as project:
+        df = project.metric(name, by or [], period)
+        if fmt is Format.json:
+            emit_json(records(df))
+            return
+        specs = project.catalog()
+        grain = effective_period(specs[name], period, specs)
+        as_of = project.as_of() if grain else None
+    show_values(df, specs[name], by or [], grain, as_of, limit)
+
+
+@app.command("run")
+def metrics_run(
+    period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year (revenue is monthly).")]
+    = "month",
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+) -> None:
+    """Evaluate the whole catalog at once and store it in metric_values (the briefing reads it)."""
+    from patron.metrics.compile import effective_period
+
+    with Project.open(config, db) as project:
+        df = project.metrics(period=period)
+        specs = project.catalog()
+        as_of = project.as_of() if "period" in df.columns else None
+    latest = df.dropna(subset=["value"]).groupby("metric").tail(1) if "period" in df.columns else df
+    if fmt is Format.json:
+        emit_json(records(latest))
+        return
+    rows = []
+    for r in latest.to_dict(orient="records"):
+        spec = specs[r["metric"]]
+        rows.append([r["metric"], period_label(r.get("period"), effective_period(spec, period, specs), as_of),
+                     number(r["value"], spec.unit), int(r["n"])])
+    table(f"Catalog evaluated ({len(df):,} values stored); latest value of each metric",
+          ["metric", "period", "value", "n"], rows, {"value", "n"},
+          notes=[partial_note([r[1] for r in rows], period, as_of)])
