@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import plotly.graph_objects as go
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from plotly.offline import get_plotlyjs
 
 from patron.report.briefing import Briefing, Headline
@@ -13,7 +13,8 @@ from patron.report.briefing import Briefing, Headline
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("patron.report", "templates"), autoescape=select_autoescape())
+    # every template here is HTML, whatever its file name: customer text is always escaped
+    env = Environment(loader=PackageLoader("patron.report", "templates"), autoescape=True)
     env.filters["fmt"] = format_value
     env.filters["num"] = lambda v: f"{v:,}" if v is not None else "–"
     return env
