@@ -300,3 +300,31 @@ def test_other_commands_use_the_warehouse_while_the_service_runs(tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def test_limits_on_what_comes_in_are_answered_with_413_or_422_at_their_edge(api):
+    from patron.api.app import MAX_BATCH, MAX_BODY
+    from patron.api.models import MAX_FIELD, MAX_TEXT
+
+    item = lambda i, **kw: {"feedback_id": f"L{i}", "channel": "web", "text": "ok"} | kw  # noqa: E731
+    assert api.post([item(i) for i in range(MAX_BATCH)]).status_code == 200
+    too_many = api.post([item(i) for i in range(MAX_BATCH + 1)])
+    assert too_many.status_code == 413 and f"{MAX_BATCH:,}" in too_many.json()["detail"]
+    huge = api.client.post("/api/feedback", content=b"[" + b" " * MAX_BODY + b"]",
+                           headers=api.auth | {"Content-Type": "application/json"})
+    assert huge.status_code == 413 and "MiB" in huge.json()["detail"]
+    deep = api.client.post("/api/feedback", content=b"[" * 100_000 + b"]" * 100_000,
+                           headers=api.auth | {"Content-Type": "application/json"})
+    assert deep.status_code == 422 and "nested" in deep.json()["detail"]
+    r = api.post([item("t1", text="x" * MAX_TEXT), item("t2", text="x" * (MAX_TEXT + 1)),
+                  item("x" * (MAX_FIELD + 1)), item("nul\x00id"), item("rlo\u202eid"),
+                  item("old", received_at="1850-01-01T00:00:00"), item("zero", received_at="0001-01-01T00:00:00"),
+                  item("clean", text="fine\x00 text\u202e here")])
+    assert r.status_code == 422 and r.json()["stored"] == 2
+    errors = {(e["index"], e["field"]): e["message"] for e in r.json()["errors"]}
+    assert "at most 20,000" in errors[(1, "text")] and "at most 500" in errors[(2, "feedback_id")]
+    assert "U+0000" in errors[(3, "feedback_id")] and "U+202E" in errors[(4, "feedback_id")]
+    assert "before 1900" in errors[(5, "received_at")] and "before 1900" in errors[(6, "received_at")]
+    with api.settled() as wh:
+        assert wh.scalar("SELECT text FROM feedback WHERE feedback_id = 'Lclean'") == "fine text here"
+        assert wh.scalar("SELECT length(text) FROM feedback WHERE feedback_id = 'Lt1'") == MAX_TEXT

@@ -28,7 +28,8 @@ from patron.api.models import FeedbackItem
 from patron.ingest.intake_log import LogWriter, log_folder
 from patron.warehouse import open_warehouse
 
-MAX_BATCH = 10_000
+MAX_BATCH = 1_000  # items per request
+MAX_BODY = 8 * 2**20  # bytes per request: a full batch of ordinary items takes about 0.3 MiB
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
@@ -37,6 +38,20 @@ def _key(request: Request) -> str | None:
     if auth.lower().startswith("bearer "):
         return auth[7:].strip()
     return request.headers.get("x-api-key")
+
+
+async def _body(request: Request) -> bytes | None:
+    """The body, or None past MAX_BODY: read in chunks, so a huge body is refused before it is held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _errors(index: int | None, e: ValidationError) -> list[dict]:
@@ -79,10 +94,17 @@ def create_app(db: Path) -> FastAPI:
             return JSONResponse({"detail": "an API key is needed: `Authorization: Bearer KEY` or `X-API-Key: KEY` "
                                            "(create one with `patron keys create NAME`)"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
+        raw_body = await _body(request)
+        if raw_body is None:
+            return JSONResponse({"detail": f"the body is larger than {MAX_BODY // 2**20} MiB; send smaller batches"},
+                                status_code=413)
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw_body)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             return JSONResponse({"detail": f"the body is not JSON: {e}"}, status_code=422)
+        except RecursionError:
+            return JSONResponse({"detail": "the body is not an item or a list of items: it is nested too deeply"},
+                                status_code=422)
         batch = body if isinstance(body, list) else [body]
         if not batch:
             return JSONResponse({"detail": "the batch is empty"}, status_code=422)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -15,17 +16,44 @@ _TYPES: dict[str, Any] = {"text": str, "email": str, "domain": str, "int": int, 
 _SERVER_SIDE = {"customer_id"}
 
 
+MAX_TEXT = 20_000  # characters of a free text (what sentiment reads of it, too)
+MAX_FIELD = 500  # characters of any other field: an id, a channel, an author
+EARLIEST = datetime(1900, 1, 1)  # as file loads: an earlier date is a typo, not history
+# Free text keeps tabs and line breaks; control characters and the invisible marks that reorder
+# or hide text (bidirectional overrides, zero-width joiners) are taken out of it. In any other
+# field (ids, channels, names) such a character is refused: an id must read as it is stored.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_FREE_TEXT = {"text", "body", "subject", "comment"}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     @field_validator("*", mode="after")
     @classmethod
-    def _utc_and_no_blank(cls, v: Any, info: Any) -> Any:
+    def _utc_bounded_and_no_blank(cls, v: Any, info: Any) -> Any:
         if isinstance(v, datetime) and v.tzinfo is not None:
-            return v.astimezone(UTC).replace(tzinfo=None)
-        if isinstance(v, str) and not v and cls.model_fields[info.field_name].is_required():
-            raise ValueError("must not be empty")
+            v = v.astimezone(UTC).replace(tzinfo=None)
+        if isinstance(v, datetime | date) and (v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)) \
+                < EARLIEST:
+            raise ValueError("implausible date (before 1900)")
+        if isinstance(v, str):
+            v = _bounded_text(v, info.field_name in _FREE_TEXT)
+            if not v and cls.model_fields[info.field_name].is_required():
+                raise ValueError("must not be empty")
         return v
+
+
+def _bounded_text(v: str, free: bool) -> str:
+    if free:
+        if len(v) > MAX_TEXT:
+            raise ValueError(f"is {len(v):,} characters long; at most {MAX_TEXT:,}")
+        return _INVISIBLE.sub("", v).strip()
+    if len(v) > MAX_FIELD:
+        raise ValueError(f"is {len(v):,} characters long; at most {MAX_FIELD:,}")
+    if bad := _INVISIBLE.search(v):
+        raise ValueError(f"holds a control or invisible character (U+{ord(bad.group()):04X})")
+    return v
 
 
 def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
