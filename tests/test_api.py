@@ -260,15 +260,19 @@ def test_items_that_arrive_join_the_stored_themes(tmp_path):
     with open_warehouse(db) as wh:
         discover(wh, k=3, taxonomy={"Sign-in": ["sso", "password"],
                                     "Billing": {"examples": ["they charged the wrong amount on our invoice"]}})
+        wh.execute("DELETE FROM text_themes WHERE item_id IN ('s0', 's1')")  # as if the refit left them out
     with TestClient(create_app(db)) as client:
         client.post("/api/feedback", headers={"Authorization": f"Bearer {key}"}, json=[
             {"feedback_id": "n1", "channel": "web", "text": "Another wrong invoice, refund it"},
-            {"feedback_id": "n2", "channel": "social", "text": "SSO password reset is broken"}])
+            {"feedback_id": "n2", "channel": "social", "text": "SSO password reset is broken"},
+            {"feedback_id": "n3", "channel": "web", "text": "We love Slack"}])
     # the service loads, scores and assigns what arrived before it stops
     with open_warehouse(db) as wh:
         themes = dict(wh.rows("SELECT tt.item_id, t.name FROM text_themes AS tt JOIN themes AS t USING (theme_id) "
-                              "WHERE tt.item_id IN ('n1', 'n2')"))
-    assert themes == {"n1": "Billing", "n2": "Sign-in"}  # by keyword, and by the terms your example named
+                              "WHERE tt.item_id IN ('n1', 'n2', 'n3', 's0', 's1')"))
+    # by keyword, and by the terms your example named; one shared word is not enough; and what the
+    # refit left out stays out until the next refit
+    assert themes == {"n1": "Billing", "n2": "Sign-in"}
 
 
 def test_other_commands_use_the_warehouse_while_the_service_runs(tmp_path):

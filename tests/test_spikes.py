@@ -85,3 +85,13 @@ def test_the_briefing_shows_a_data_problem_as_one_warning_beside_the_spikes():
                  data_problems=[(problem.name, str(problem.first_day), str(problem.last_day))])
     html = render_html(b)
     assert html.count("check the load") == 1 and "2025-06-03" in html
+
+
+def test_where_the_data_or_a_series_begins_nothing_is_a_spike():
+    counts = _series(120, 6, seed=8)
+    counts.iloc[:40] = 0
+    counts.iloc[5, 0] = 1  # a stray old text before the export really begins
+    counts.iloc[:90, 5] = 0  # a channel connected on day 90, busy from its first day
+    alerts = find_spikes(counts)
+    assert all(a.first_day >= counts.index[40 + 28].date() for a in alerts), [(a.theme_id, a.first_day) for a in alerts]
+    assert not [a for a in alerts if a.theme_id == "t5" and a.first_day < counts.index[90 + 28].date()]

@@ -101,7 +101,7 @@ def _main(db: Path, folder: Path, table: str, source: str, every_s: float, conn:
 class _Passes:
     def __init__(self, db: Path, folder: Path, table: str, source: str, conn: Any) -> None:
         self.db, self.folder, self.table, self.source, self.conn = db, folder, table, source, conn
-        self.seen: int | None = None  # loads up to this one are scored (None: look at everything once)
+        self.seen: int | None = None  # loads up to this one are scored and themed (None: not yet known)
         self.stamp = self._changed_at()
         self.began = self.finished = 0
         self.stop = False
@@ -168,6 +168,10 @@ class _Passes:
         from patron.listen.enrich import enrich
         from patron.listen.themes import assign_new
 
+        if self.seen is None:
+            # what was in the warehouse before this service started is not its to score or theme:
+            # texts a refit left without a theme stay so until the next `patron listen themes`
+            self.seen = wh.scalar(f"SELECT coalesce(max(load_id), 0) FROM {self.table}")
         if load_log(wh, self.folder, self.table, self.source):
             # load ids grow in commit order, so nothing committed later can have a smaller one
             newest = wh.scalar(f"SELECT max(load_id) FROM {self.table}")

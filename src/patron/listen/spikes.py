@@ -15,6 +15,10 @@ at once, which no real issue does. A day when the busy series' total is that far
 their expectations and spreads summed) and three quarters of them moved the same way (at least
 1.5x up, or to half or less) is reported once, as a data problem (kind "data"), instead of a
 spike per series, and is kept out of every later baseline.
+
+History. A day is judged only when texts arrived on at least MIN_HISTORY_DAYS of the window's
+days, and a series only once it has a full window of its own: where an export begins, a channel is
+connected or a theme first appears, there is nothing to be above yet.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from patron.warehouse import Warehouse
 BASELINE_DAYS = 28
 ALPHA = 0.0001
 MIN_COUNT = 5
+MIN_HISTORY_DAYS = 21  # of the window's days that must hold texts at all before any day is judged
 BROAD_MIN_MEAN = 5.0  # texts a day a series needs before its moves count as evidence of a data problem
 BROAD_MIN_SERIES = 3  # with fewer busy series, a data problem cannot be told from a real event
 BROAD_SHARE = 0.75  # share of the busy series that must move together
@@ -109,10 +114,16 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
     raw = counts.to_numpy(dtype=float)
     y = raw.copy()  # the baselines' view: a spike is replaced by its expectation, a data problem by NaN
     weekday = counts.index.dayofweek.to_numpy()
+    # a series is judged only against a full window of its own history: where an export begins,
+    # a channel is connected or a theme first appears, there is no baseline to be above
+    started = np.where((raw > 0).any(axis=0), (raw > 0).argmax(axis=0), len(raw)) + BASELINE_DAYS
+    has_texts = raw.sum(axis=1) > 0
     alerts: list[Alert] = []
     open_alerts: dict[int, Alert] = {}
     issue: Alert | None = None
     for d in range(BASELINE_DAYS, len(y)):
+        if has_texts[d - BASELINE_DAYS:d].sum() < MIN_HISTORY_DAYS:
+            continue  # the data's own start, or a long gap: too little history to judge a day by
         expected = _expected(y[d - BASELINE_DAYS:d], weekday[d - BASELINE_DAYS:d], weekday[d])
         if expected is None:
             continue
@@ -135,7 +146,7 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
                                   if str(c).startswith(CHANNEL)}
                 alerts.append(issue)
             continue
-        for j in np.flatnonzero((upper < ALPHA) & (raw[d] >= MIN_COUNT)):
+        for j in np.flatnonzero((upper < ALPHA) & (raw[d] >= MIN_COUNT) & (d >= started)):
             y[d, j] = mean[j]  # a spike must not teach the baseline that it is normal
             if not shown:
                 continue

@@ -416,7 +416,11 @@ def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load
         score = np.asarray(x @ h.T)
         total = score.sum(axis=1)
         best = score.argmax(axis=1)
-        ok = (total > 0) & (score.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
+        # one shared word is chance ("love" or "team" is in some theme's terms): a text joins a
+        # theme when it shares at least two of its terms
+        hits = np.asarray((x > 0).astype(np.int64) @ (h > 0).T.astype(np.int64))
+        ok = ((total > 0) & (score.max(axis=1) >= MIN_SHARE * np.where(total > 0, total, 1))
+              & (hits[np.arange(len(best)), best] >= 2))
         texts.loc[rest, "theme_id"] = np.where(ok, np.array([t.theme_id for t in found])[best], None)
         texts.loc[rest, "weight"] = np.where(ok, score.max(axis=1) / np.where(total > 0, total, 1), 0.0)
     assigned = texts[texts["theme_id"].notna()]
