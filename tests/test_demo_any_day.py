@@ -5,6 +5,7 @@ the listening stage finds the planted spike and almost nothing else."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import date, timedelta
 
 import pandas as pd
@@ -50,3 +51,23 @@ def test_the_demo_made_on_any_day_has_its_planted_spike_and_few_false_alerts(as_
     assert len(false) <= 2, [(a.name, str(a.first_day)) for a in false]
     assert not [a for a in alerts if a.kind == "data"]
     assert series > 10  # themes and channels were all watched
+
+
+def test_a_partial_month_is_neither_compared_nor_reported_as_the_latest_value(tmp_path):
+    import subprocess
+    import sys
+
+    generate(600, seed=2, out=tmp_path / "co", as_of=date(2026, 12, 4), usage_days=7)
+    cli = [sys.executable, "-c", "from patron.cli.main import run; run()"]
+    env = os.environ | {"COLUMNS": "200"}
+
+    def patron(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, *args], cwd=tmp_path / "co", capture_output=True, text=True, timeout=300,
+                              env=env)
+
+    assert patron("ingest").returncode == 0
+    latest = json.loads(patron("metrics", "run", "--format", "json").stdout)
+    assert latest and not [r for r in latest if str(r.get("period", "")).startswith("2026-12")]
+    shown = patron("metrics", "show", "logo_churn_monthly").stdout
+    partial = next(line for line in shown.splitlines() if "2026-12 (partial)" in line)
+    assert "significant" not in partial and "not comparable" in shown

@@ -86,8 +86,10 @@ def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | 
         labels = [_slice(k, r[k]) for k in by]
         if "period" in df.columns:
             labels.append(period_label(r["period"], grain, as_of))
+        # a partial period is not compared with the whole one before it
+        change = "" if labels and labels[-1].endswith("(partial)") else _change(r["significant"])
         rows.append([*labels, number(r["value"], spec.unit), interval(r["ci_low"], r["ci_high"], spec.unit),
-                     int(r["n"]), _change(r["significant"]), r["note"].removeprefix("not available: ")])
+                     int(r["n"]), change, r["note"].removeprefix("not available: ")])
     notes = [shown_of(len(shown), len(df), "--limit N for more (--limit 0: all)")]
     notes.append(partial_note([r[len(by)] for r in rows] if "period" in df.columns else [], grain, as_of))
     if any(r[len(keys)] == DASH for r in rows):
@@ -138,7 +140,15 @@ def metrics_run(
         df = project.metrics(period=period)
         specs = project.catalog()
         as_of = project.as_of() if "period" in df.columns else None
-    latest = df.dropna(subset=["value"]).groupby("metric").tail(1) if "period" in df.columns else df
+    import pandas as pd
+
+    latest = df.dropna(subset=["value"])
+    if "period" in df.columns:
+        # the latest whole period of each metric: a partial month's churn or LTV is not its value
+        partial = [period_label(p, effective_period(specs[m], period, specs), as_of).endswith("(partial)")
+                   for m, p in zip(latest["metric"], latest["period"], strict=True)]
+        whole = latest[[not x for x in partial]]
+        latest = pd.concat([whole, latest[~latest["metric"].isin(whole["metric"])]]).groupby("metric").tail(1)
     if fmt is Format.json:
         emit_json(records(latest))
         return
@@ -147,6 +157,6 @@ def metrics_run(
         spec = specs[r["metric"]]
         rows.append([r["metric"], period_label(r.get("period"), effective_period(spec, period, specs), as_of),
                      number(r["value"], spec.unit), int(r["n"])])
-    table(f"Catalog evaluated ({len(df):,} values stored); latest value of each metric",
+    table(f"Catalog evaluated ({len(df):,} values stored); latest whole period of each metric",
           ["metric", "period", "value", "n"], rows, {"value", "n"},
           notes=[partial_note([r[1] for r in rows], period, as_of)])
