@@ -9,7 +9,7 @@ import typer
 from rich.panel import Panel
 from rich.text import Text
 
-from patron.cli.formats import cell, clip, interval, number, shown_of
+from patron.cli.formats import cell, clip, counted, interval, number, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
 from patron.cli.render import Format, emit_json, out, say, table
 from patron.project import Project
@@ -36,7 +36,7 @@ def render_matches(m: CustomerMatches) -> None:
             "part of a name.")
         return
     more = f"At most {MATCHES} are listed; a longer query narrows them." if len(m.candidates) >= MATCHES else None
-    table(f"{len(m.candidates)} customers match {m.query!r}: show one by its id",
+    table(f"{counted(len(m.candidates), 'customer')} match {m.query!r}: show one by its id",
           ["customer_id", "name", "domain", "segment", "records", "similarity"],
           [[c["customer_id"], c["name"], c["domain"], c["segment"], c["records"], f"{c['similarity']:.3f}"]
            for c in m.candidates], {"records", "similarity"}, drop=["similarity", "records", "segment"], notes=[more])
@@ -56,7 +56,7 @@ def render_360(c: Customer360) -> None:
     active = [s for s in c.subscriptions if s["end_date"] is None]
     mrr = c.mrr_by_month[-1]["mrr"] if c.mrr_by_month else 0
     say(f"MRR now {number(mrr, 'currency')} · {len(active)} active subscription period(s) · "
-        f"{len(c.subscriptions)} periods in all · {len(c.orders)} orders")
+        f"{counted(len(c.subscriptions), 'period')} in all · {counted(len(c.orders), 'order')}")
     trail = [m for m in c.mrr_by_month if m["mrr"]][-MONTHS:]
     if trail:
         table(f"MRR, last {len(trail)} months with revenue", ["month", "MRR"],

@@ -132,3 +132,8 @@ def shown_of(shown: int, total: int, hint: str = "--limit N for more") -> str | 
     if total <= shown:
         return None
     return f"{shown:,} of {total:,} shown; {hint}"
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """'1 spike', '2 spikes', '1,204 values': a count a person reads."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from patron.cli.formats import clip, partial_note, period_label, shown_of
+from patron.cli.formats import clip, counted, partial_note, period_label, shown_of
 from patron.cli.metrics import records
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, parse_day, progress
 from patron.cli.render import Format, emit_json, out, say, table
@@ -57,7 +57,8 @@ def listen_themes(
                    "notes": result.notes, "themes": records(df)})
         return
     # each theme's name over its top words; its two most typical texts
-    table(f"{len(df)} themes in {result.items:,} texts; {result.unthemed_share:.1%} without a theme "
+    table(f"{counted(len(df), 'theme')} in {counted(result.items, 'text')}; "
+          f"{result.unthemed_share:.1%} without a theme "
           "(sentiment: mean from -1 to 1; ARR: of the customers raising it)",
           ["name", "texts", "share", "sentiment", "complaints", "customers", "ARR", "theme", "typical texts"],
           [["\n".join(filter(None, [r.name + (" (new)" if r.new else "") + (" (emerging)" if r.emerging else ""),
@@ -120,7 +121,8 @@ def listen_spikes(
         if a.kind == "data":
             say(f"{_days(a.first_day, a.last_day)}: {a.name}")
     spikes = [a for a in alerts if a.kind == "spike"]
-    table(f"{len(spikes)} spikes (negative binomial against the theme's last 28 days and the weekday; p < 0.0001)",
+    table(f"{counted(len(spikes), 'spike')} "
+          "(negative binomial against the theme's last 28 days and the weekday; p < 0.0001)",
           ["theme", "days", "texts", "expected", "channels", "example"],
           [[a.name, _days(a.first_day, a.last_day), a.observed, f"{a.expected:,.1f}",
             ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]), clip(a.examples[0] if a.examples else "")]

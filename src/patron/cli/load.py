@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.cli.formats import clip, shown_of
+from patron.cli.formats import clip, counted, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, IngestBar, progress
 from patron.cli.render import Format, emit_json, err, escape, out, say, table
 from patron.errors import PatronError
@@ -42,7 +42,7 @@ def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table)
         for p in problems:
             err.print(f"[red]{escape(str(config))}[/]: {escape(p)}", highlight=False, soft_wrap=True)
     else:
-        say(f"{config}: ok — {len(cfg.sources)} sources, {len(cfg.journey)} journey stages")
+        say(f"{config}: ok — {counted(len(cfg.sources), 'source')}, {counted(len(cfg.journey), 'journey stage')}")
     if problems:
         raise typer.Exit(1)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from patron.cli.formats import DASH, cell, interval, number, partial_note, period_label, shown_of
+from patron.cli.formats import DASH, cell, counted, interval, number, partial_note, period_label, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
 from patron.cli.render import Format, emit_json, escape, out, say, table
 from patron.errors import PatronError
@@ -99,7 +99,7 @@ def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | 
             rows_of = f"{spec.table} row behind {spec.name}" + (f" ({spec.filter})" if spec.filter else "")
             notes.append(f"No {rows_of} has a {key}: every value falls under (none).")
     order = "newest first" if "period" in df.columns else "by slice"
-    table(f"{spec.name} ({spec.label}): {len(df):,} values, {order}",
+    table(f"{spec.name} ({spec.label}): {counted(len(df), 'value')}, {order}",
           [*keys, "value", "95% interval", "n", "change", "why no value"], rows, {"value", "n"},
           drop=["change", "why no value", "95% interval"], notes=notes)
 
