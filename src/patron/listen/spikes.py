@@ -6,9 +6,10 @@ previous BASELINE_DAYS days, times the weekday factor of all texts over that win
 are busier than Sundays for every theme). Counts are overdispersed, so the observed count is
 tested against a negative binomial with that mean and the dispersion the theme showed in the
 window (method of moments; Poisson when it shows none). A day is a spike when the upper-tail
-probability is below ALPHA and the count is at least MIN_COUNT; consecutive spike days make one
-alert. With ALPHA = 0.0001 a theme with well-fitting history raises a false alert about once in
-2,000 days: 0.05 per quarter, so at most one per theme per quarter even where the fit is loose.
+probability is below ALPHA and the count is at least MIN_COUNT; spike days with at most one
+quiet day between them make one alert. With ALPHA = 0.0001 a theme with well-fitting history
+raises a false alert about once in 2,000 days: 0.05 per quarter, so at most one per theme per
+quarter even where the fit is loose.
 
 Data problems. A backfill, an export loaded twice or days missing from a load move every series
 at once, which no real issue does. A day when the busy series' total is that far off (same test,
@@ -151,7 +152,7 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
             if not shown:
                 continue
             current = open_alerts.get(j)
-            if current and (day - current.last_day).days == 1:
+            if current and (day - current.last_day).days <= 2:  # one quiet day does not end an event
                 current.last_day, current.observed = day, current.observed + int(raw[d, j])
                 current.expected += float(mean[j])
             else:
