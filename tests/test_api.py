@@ -320,6 +320,11 @@ def test_limits_on_what_comes_in_are_answered_with_413_or_422_at_their_edge(api)
     deep = api.client.post("/api/feedback", content=b"[" * 100_000 + b"]" * 100_000,
                            headers=api.auth | {"Content-Type": "application/json"})
     assert deep.status_code == 422 and "nested" in deep.json()["detail"]
+    digits = api.client.post("/api/feedback", content=b'{"rating": ' + b"9" * 5000 + b"}",
+                             headers=api.auth | {"Content-Type": "application/json"})
+    assert digits.status_code == 422
+    year_one = api.post(item("y1", received_at="0001-01-01T00:00:00+01:00"))
+    assert year_one.status_code == 422 and "before 1900" in year_one.json()["errors"][0]["message"]
     r = api.post([item("t1", text="x" * MAX_TEXT), item("t2", text="x" * (MAX_TEXT + 1)),
                   item("x" * (MAX_FIELD + 1)), item("nul\x00id"), item("rlo\u202eid"),
                   item("old", received_at="1850-01-01T00:00:00"), item("zero", received_at="0001-01-01T00:00:00"),
@@ -332,3 +337,53 @@ def test_limits_on_what_comes_in_are_answered_with_413_or_422_at_their_edge(api)
     with api.settled() as wh:
         assert wh.scalar("SELECT text FROM feedback WHERE feedback_id = 'Lclean'") == "fine text here"
         assert wh.scalar("SELECT length(text) FROM feedback WHERE feedback_id = 'Lt1'") == MAX_TEXT
+
+
+def test_no_segment_is_lost_to_a_stray_file_or_a_clock_that_went_back(tmp_path):
+    from patron.ingest import intake_log
+
+    log = tmp_path / "log"
+    log.mkdir()
+    (log / "README.jsonl").write_text("not a segment\n")
+    (log / f"{9 * 10**19:020d}-deadbeef.jsonl").write_bytes(b"")  # left by a run whose clock was ahead
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        writer = intake_log.LogWriter(log, "feedback")
+        writer.submit([{"feedback_id": "a", "channel": "web", "text": "one"}], "api:k").result()
+        intake_log.load_log(wh, log, "feedback", "api")  # must not delete the segment being written
+        writer.submit([{"feedback_id": "b", "channel": "web", "text": "two"}], "api:k").result()
+        writer.close()
+        intake_log.load_log(wh, log, "feedback", "api")
+        assert sorted(r[0] for r in wh.rows("SELECT feedback_id FROM feedback")) == ["a", "b"]
+        assert (log / "README.jsonl").exists()
+
+
+def test_a_failed_write_is_undone_and_an_unreadable_line_is_quarantined_not_blocking(tmp_path, monkeypatch):
+    from patron.ingest import intake_log
+
+    log = tmp_path / "log"
+    writer = intake_log.LogWriter(log, "feedback")
+    real = intake_log.os.fsync
+    calls = {"n": 0}
+
+    def full_disk_once(fd):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError(28, "No space left on device")
+        return real(fd)
+
+    monkeypatch.setattr(intake_log.os, "fsync", full_disk_once)
+    with pytest.raises(OSError):
+        writer.submit([{"feedback_id": "a", "channel": "web", "text": "lost?"}], "api:k").result()
+    monkeypatch.setattr(intake_log.os, "fsync", real)
+    again = writer.submit([{"feedback_id": "a", "channel": "web", "text": "sent again"}], "api:k").result()
+    assert again.stored == ["a"]  # the failed request was not remembered as stored
+    writer.close()
+    segment = intake_log.segments(log)[-1]
+    with open(segment, "ab") as f:
+        f.write(b"{broken json\n")
+        f.write(b'{"origin":"api:k","rows":[{"feedback_id":"c","channel":"web","text":"after"}]}\n')
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        intake_log.load_log(wh, log, "feedback", "api")
+        assert sorted(r[0] for r in wh.rows("SELECT feedback_id, text FROM feedback")) == ["a", "c"]
+        assert wh.scalar("SELECT text FROM feedback WHERE feedback_id = 'a'") == "sent again"
+        assert wh.rows("SELECT record FROM quarantine WHERE reason LIKE '%intake log%'") == [("{broken json",)]

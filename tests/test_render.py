@@ -173,3 +173,20 @@ def test_every_table_reads_at_80_columns(runs, args):
     assert runs[args] or args in ("keys create widget",), f"{args}: printed no table"
     for t in runs[args]:
         check_table(t)
+
+
+def test_terminal_control_sequences_in_customer_text_never_reach_the_terminal():
+    import io
+
+    from rich.console import Console
+
+    from patron.cli.render import say, table
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=80, force_terminal=True, color_system=None)
+    hostile = "\x1b[2J\x1b[31mRED\x1b[0m \x1b]0;pwned\x07 rlo\u202eevil nul\x00 [red]markup[/]"
+    table("t", ["text"], [[hostile]], console=console)
+    say(hostile, console=console)
+    shown = buf.getvalue()
+    assert "\x1b[2J" not in shown and "\x1b]0;" not in shown and "\u202e" not in shown and "\x00" not in shown
+    assert "[red]markup[/]" in shown and "RED" in shown

@@ -71,3 +71,9 @@ def test_spill_files_never_land_in_the_current_folder(tmp_path, monkeypatch):
     assert not in_memory.is_relative_to(work)
     assert beside == (tmp_path / "data" / "w.duckdb.tmp").resolve()
     assert list(work.iterdir()) == []
+
+
+def test_a_new_warehouse_is_readable_by_its_owner_only(tmp_path):
+    with open_warehouse(tmp_path / "w.duckdb"):
+        pass
+    assert (tmp_path / "w.duckdb").stat().st_mode & 0o077 == 0

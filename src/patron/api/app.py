@@ -25,7 +25,7 @@ from patron import __version__
 from patron.api.keys import KeyRing
 from patron.api.loader import IntakeLoader
 from patron.api.models import FeedbackItem
-from patron.ingest.intake_log import LogWriter, log_folder
+from patron.ingest.intake_log import FolderLock, LogWriter, log_folder
 from patron.warehouse import open_warehouse
 
 MAX_BATCH = 1_000  # items per request
@@ -59,15 +59,16 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
             for err in e.errors()]
 
 
-def create_app(db: Path) -> FastAPI:
-    """The service for the warehouse file `db` (opened only while the loader loads)."""
+def create_app(db: Path, lock: FolderLock | None = None) -> FastAPI:
+    """The service for the warehouse file `db` (opened only while the loader loads); `lock` is
+    its intake log's, when the caller took it already (to refuse a second service up front)."""
     with open_warehouse(db) as wh:
         keys = KeyRing(wh)
+    folder = log_folder(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        folder = log_folder(db)
-        app.state.writer = writer = LogWriter(folder, "feedback")
+        app.state.writer = writer = LogWriter(folder, "feedback", lock or FolderLock(folder))
         app.state.loader = loader = IntakeLoader(db, folder, "feedback", source="api", keys=keys)
         try:
             yield
@@ -100,7 +101,7 @@ def create_app(db: Path) -> FastAPI:
                                 status_code=413)
         try:
             body = json.loads(raw_body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        except ValueError as e:  # not JSON, not UTF-8, or a number too long to read
             return JSONResponse({"detail": f"the body is not JSON: {e}"}, status_code=422)
         except RecursionError:
             return JSONResponse({"detail": "the body is not an item or a list of items: it is nested too deeply"},

@@ -26,6 +26,8 @@ from typing import Any
 from patron.api.keys import KeyRing
 
 FINAL_WAIT_S = 30.0  # at shutdown: how long to wait for the warehouse to load what is left
+PASS_BYTES = 8 * 2**20  # of the log loaded in one pass (about 40,000 short items): a pass holds the
+# warehouse a few seconds at most, then lets other commands in
 
 
 class IntakeLoader:
@@ -105,10 +107,11 @@ class _Passes:
         self.stamp = self._changed_at()
         self.began = self.finished = 0
         self.stop = False
+        self.more = False  # the last pass stopped at its budget with more of the log to load
 
     def run(self, every_s: float, parent: int) -> None:
-        self.once(wait_s=0.0)  # what an earlier run acknowledged and did not load (a crash, a kill)
-        retry = False
+        # what an earlier run acknowledged and did not load (a crash, a kill)
+        retry = not self.once(wait_s=0.0) or self.more
         while not self.stop and os.getppid() == parent:  # a killed service leaves no loader behind
             woken = self._messages(every_s)
             if self.stop:
@@ -117,8 +120,11 @@ class _Passes:
                 self._messages(every_s, gather=True)  # gather a second of arrivals
             elif self._changed_at() == self.stamp:
                 continue  # nothing arrived and nobody touched the warehouse (a key revoked, say)
-            retry = not self.once(wait_s=0.0)  # busy or failed: the log keeps the items
-        self.once(wait_s=FINAL_WAIT_S)
+            # busy or failed (the log keeps the items), or a backlog left: again after a pause in
+            # which other commands get their turn
+            retry = not self.once(wait_s=0.0) or self.more
+        while self.once(wait_s=FINAL_WAIT_S) and self.more:  # the rest, before the service stops
+            pass
 
     def _messages(self, wait_s: float, gather: bool = False) -> bool:
         """Read what the service sent within `wait_s` (all of it, when gathering); True if woken."""
@@ -152,8 +158,9 @@ class _Passes:
             print(f"patron serve: loading the intake log failed, will retry: {e}", file=sys.stderr)
             return False
         self.stamp = self._changed_at()
-        self.finished = self.began
-        self._tell("finished", self.finished)
+        if not self.more:  # a flush waits for a pass that left nothing behind
+            self.finished = self.began
+            self._tell("finished", self.finished)
         return True
 
     def _tell(self, kind: str, value: Any) -> None:
@@ -164,7 +171,7 @@ class _Passes:
 
     def _load(self, wh: Any) -> None:
         from patron.api.keys import active_keys
-        from patron.ingest.intake_log import load_log
+        from patron.ingest.intake_log import has_unloaded, load_log
         from patron.listen.enrich import enrich
         from patron.listen.themes import assign_new
 
@@ -172,12 +179,13 @@ class _Passes:
             # what was in the warehouse before this service started is not its to score or theme:
             # texts a refit left without a theme stay so until the next `patron listen themes`
             self.seen = wh.scalar(f"SELECT coalesce(max(load_id), 0) FROM {self.table}")
-        if load_log(wh, self.folder, self.table, self.source):
+        if load_log(wh, self.folder, self.table, self.source, max_bytes=PASS_BYTES):
             # load ids grow in commit order, so nothing committed later can have a smaller one
             newest = wh.scalar(f"SELECT max(load_id) FROM {self.table}")
             enrich(wh, tables=(self.table,), after_load=self.seen)
             assign_new(wh, tables=(self.table,), after_load=self.seen)  # trends and spikes see it
             self.seen = newest if newest is not None else self.seen
+        self.more = has_unloaded(wh, self.folder, self.table)  # a backlog goes a pass at a time
         self._tell("keys", active_keys(wh))
 
     def _changed_at(self) -> tuple[float, ...]:

@@ -33,7 +33,10 @@ class _Strict(BaseModel):
     @classmethod
     def _utc_bounded_and_no_blank(cls, v: Any, info: Any) -> Any:
         if isinstance(v, datetime) and v.tzinfo is not None:
-            v = v.astimezone(UTC).replace(tzinfo=None)
+            try:
+                v = v.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # year 1 with an offset: no such instant
+                raise ValueError("implausible date (before 1900)") from None
         if isinstance(v, datetime | date) and (v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)) \
                 < EARLIEST:
             raise ValueError("implausible date (before 1900)")

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from patron.cli.formats import cell, clip, counted, interval, number, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
-from patron.cli.render import Format, emit_json, out, say, table
+from patron.cli.render import Format, emit_json, out, plain, say, table
 from patron.project import Project
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def render_360(c: Customer360) -> None:
     facts = " · ".join(_fmt(p[k]) for k in ("domain", "segment", "region", "industry") if p.get(k))
     since = f"owner {_fmt(p.get('owner'))} · customer since {_fmt(p.get('created_at'))[:10]} · {p['records']} " \
             "source records"
-    out.print(Panel(Text("\n").join([head, Text(facts), Text(since)]), title="Customer 360", expand=False))
+    out.print(Panel(Text("\n").join([head, plain(facts), plain(since)]), title="Customer 360", expand=False))
     table("Source ids", ["system", "id", "linked by"], [[s["system"], s["ref"], s["method"]] for s in c.source_ids])
     if c.contacts:
         table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts],

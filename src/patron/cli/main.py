@@ -7,6 +7,7 @@ stages it runs inside its commands, so that `patron --help` or `patron status` s
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import typer
@@ -32,6 +33,9 @@ app.add_typer(customer.app, name="customer")
 
 def run() -> None:
     """Entry point: the one place a PatronError becomes one line on stderr and exit code 1."""
+    # the warehouse, the briefing and every other file a command writes hold customers' data:
+    # readable by their owner only
+    os.umask(0o077)
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")

@@ -10,6 +10,7 @@ headers and values vanish.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -50,10 +51,23 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
 
 
+# Terminal control sequences (clear screen, colours, window titles, links) start with a control
+# character; marks that reorder or hide text are invisible. Neither may reach the terminal from
+# customer or file text.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def plain(text: str) -> Text:
+    """Customer or file text as the terminal shows it: never markup, never a control sequence."""
+    return Text(_UNPRINTABLE.sub("\ufffd", text))
+
+
 def say(text: str, style: str | None = None, console: Console | None = None, wrap: bool = True) -> None:
-    """Text that may hold customer or file text: printed as is, never as markup; wrapped at the
-    terminal's width unless `wrap` is False (a key or a command to copy)."""
-    (console or out).print(Text(text, style=style or ""), soft_wrap=not wrap)
+    """Text that may hold customer or file text: printed as is, never as markup or a control
+    sequence; wrapped at the terminal's width unless `wrap` is False (a key or a command to copy)."""
+    shown = plain(text)
+    shown.stylize(style or "")
+    (console or out).print(shown, soft_wrap=not wrap)
 
 
 @dataclass
@@ -122,12 +136,12 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     console = console or out
     texts = [[cell(v) for v in r] for r in rows]
     fit = layout(columns, texts, console.width, numeric, drop)
-    t = Table(title=Text(title) if title else None, title_justify="left", header_style="bold", show_lines=lines)
+    t = Table(title=plain(title) if title else None, title_justify="left", header_style="bold", show_lines=lines)
     for i, w in zip(fit.shown, fit.widths, strict=True):
         num = columns[i] in numeric
         t.add_column(columns[i], justify="right" if num else "left", no_wrap=num, overflow="fold", width=w)
     for r in texts:
-        t.add_row(*(Text(r[i]) for i in fit.shown))
+        t.add_row(*(plain(r[i]) for i in fit.shown))
     console.print(t)
     if fit.dropped:
         say(f"Not shown at {console.width} columns: {', '.join(fit.dropped)} "

@@ -51,7 +51,7 @@ def keys_list(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: For
 
 @keys_app.command("revoke")
 def keys_revoke(name: str, config: ConfigOpt = Path("patron.yml"), db: DbOpt = None) -> None:
-    """Stop a key working (takes effect when `patron serve` starts)."""
+    """Stop a key working (a running `patron serve` refuses it from its next load, within seconds)."""
     from patron.api.keys import revoke_key
 
     with Project.open(config, db) as project:
@@ -72,7 +72,10 @@ def serve(
     with Project.open(config, db) as project:
         project.warehouse  # noqa: B018 (created or upgraded now; the service opens it only while it loads)
         path = project.db
-    api = create_app(path)
+    from patron.ingest.intake_log import FolderLock, log_folder
+
+    lock = FolderLock(log_folder(path))  # a second service on this warehouse stops here, with the reason
+    api = create_app(path, lock)
     if not api.state.keys:
         raise PatronError("no active API key: create one with `patron keys create NAME` first")
     say(f"patron serving {path} on http://{host}:{port} (API docs at /api/docs); Ctrl-C stops it")

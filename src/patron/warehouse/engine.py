@@ -202,10 +202,13 @@ def open_warehouse(path: str | Path | None, wait_s: float = WAIT_S) -> Warehouse
             raise WarehouseError(f"{p}: is a folder, not a warehouse file")
         if not p.parent.exists():
             raise WarehouseError(f"{p}: folder {p.parent} does not exist")
+    new = p is not None and not p.exists()
     wh = Warehouse(_connect(p, wait_s=wait_s), p)
     try:
         migrate(wh)
     except BaseException:
         wh.close()
         raise
+    if new:
+        os.chmod(p, 0o600)  # customers' data and key hashes: the owner's alone
     return wh
