@@ -387,3 +387,25 @@ def test_a_failed_write_is_undone_and_an_unreadable_line_is_quarantined_not_bloc
         assert sorted(r[0] for r in wh.rows("SELECT feedback_id, text FROM feedback")) == ["a", "c"]
         assert wh.scalar("SELECT text FROM feedback WHERE feedback_id = 'a'") == "sent again"
         assert wh.rows("SELECT record FROM quarantine WHERE reason LIKE '%intake log%'") == [("{broken json",)]
+
+
+def test_a_revoked_key_is_refused_at_once_even_while_another_command_holds_the_warehouse(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        key = create_key(wh, "leaky")
+    with TestClient(create_app(db)) as client:
+        assert client.post("/api/feedback", json=ITEM, headers={"X-API-Key": key}).status_code == 200
+        with open_warehouse(db) as wh:  # held: the service's loader cannot get in meanwhile
+            revoke_key(wh, "leaky")
+            refused = client.post("/api/feedback", json=ITEM | {"feedback_id": "f9"}, headers={"X-API-Key": key})
+            assert refused.status_code == 401
+    assert (db.parent / "w.duckdb.intake" / "keys.json").stat().st_mode & 0o077 == 0
+
+
+def test_a_loader_that_died_is_started_again_and_loads_what_waited(api):
+    loader = api.client.app.state.loader
+    loader._proc.kill()
+    loader._proc.join()
+    assert api.post(ITEM).status_code == 200  # still acknowledged: it is in the log
+    with api.settled() as wh:
+        assert wh.scalar("SELECT count(*) FROM feedback") == 1

@@ -92,3 +92,16 @@ def test_real_english_text_is_never_marked_and_real_foreign_tweets_are(bench, da
     for name in ("spotifycares_sentiment_labels.csv", "spotifycares_sentiment_labels_heldout.csv"):
         labelled = tweets["tweet_id"].isin(pd.read_csv(REPO / "tests" / "data" / name)["tweet_id"])
         assert unreadable_share(tweets.loc[labelled, "text"]) == 0  # every hand-labelled tweet is English
+
+
+def test_an_english_complaint_under_a_footer_in_another_language_or_typed_full_width_is_read():
+    from patron.listen.language import readable
+
+    complaint = "The app crashed again during our month end close and support never answered our ticket."
+    assert readable(complaint + " Diese E-Mail ist vertraulich und nur für den Empfänger bestimmt. Wenn Sie "
+                    "nicht der richtige Adressat sind, informieren Sie bitte sofort den Absender und löschen Sie "
+                    "diese Mail.")
+    assert readable(complaint + " 北京市朝阳区建国路八十八号现代城软件有限公司客户服务部")
+    assert readable("ＴＨＥ ＡＰＰ ＩＳ ＢＲＯＫＥＮ ＡＧＡＩＮ")
+    assert not readable("La aplicación no funciona desde ayer y el soporte no responde a nuestros mensajes, "
+                        "necesitamos una solución para el cierre de mes porque es muy urgente para todo el equipo")

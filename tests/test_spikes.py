@@ -95,3 +95,12 @@ def test_where_the_data_or_a_series_begins_nothing_is_a_spike():
     alerts = find_spikes(counts)
     assert all(a.first_day >= counts.index[40 + 28].date() for a in alerts), [(a.theme_id, a.first_day) for a in alerts]
     assert not [a for a in alerts if a.theme_id == "t5" and a.first_day < counts.index[90 + 28].date()]
+
+
+def test_flooding_every_channel_cannot_hide_a_real_spike_inside_it():
+    counts = _series(200, 8, seed=9, base=np.full(8, 20.0))
+    counts.iloc[153, :7] *= 3  # someone lifts every channel at once
+    counts.iloc[153, 7] += 200  # while one really spikes
+    alerts = [a for a in find_spikes(counts) if a.first_day == counts.index[153].date()]
+    assert [a.kind for a in alerts] == ["data", "spike"] and alerts[1].theme_id == "t7"
+    assert "7 of 8 busy" in alerts[0].name or "8 of 8 busy" in alerts[0].name

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import os
 import secrets
 
 from patron.errors import PatronError
+from patron.ingest.intake_log import log_folder
 from patron.warehouse import Warehouse
 
 PREFIX = "ptr_"
+KEYS_FILE = "keys.json"  # beside the intake log: the active keys' hashes, for a running service
 
 
 def _hash(key: str) -> str:
@@ -29,6 +33,7 @@ def create_key(wh: Warehouse, name: str) -> str:
         raise PatronError(f"an active key named {name!r} exists; revoke it first or choose another name")
     key = PREFIX + secrets.token_urlsafe(32)
     wh.execute("INSERT INTO api_keys VALUES (?, ?, ?, now()::TIMESTAMP, NULL)", [name, _hash(key), key[:8]])
+    publish(wh)
     return key
 
 
@@ -36,6 +41,22 @@ def revoke_key(wh: Warehouse, name: str) -> None:
     if not wh.scalar("SELECT count(*) FROM api_keys WHERE name = ? AND revoked_at IS NULL", [name]):
         raise PatronError(f"no active key named {name!r}; `patron keys list` shows them")
     wh.execute("UPDATE api_keys SET revoked_at = now()::TIMESTAMP WHERE name = ? AND revoked_at IS NULL", [name])
+    publish(wh)
+
+
+def publish(wh: Warehouse) -> None:
+    """Leave the active keys' hashes beside the warehouse, where a running service reads them at
+    its next request: a revoked key stops working at once, even while another command holds the
+    warehouse (the service cannot read it then)."""
+    if wh.path is None:
+        return
+    folder = log_folder(wh.path)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = folder / f"{KEYS_FILE}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(active_keys(wh), f)
+    os.replace(tmp, folder / KEYS_FILE)
 
 
 def list_keys(wh: Warehouse) -> list[dict]:
@@ -54,14 +75,33 @@ class KeyRing:
 
     def __init__(self, wh: Warehouse) -> None:
         self._hashes = active_keys(wh)
+        self._file = log_folder(wh.path) / KEYS_FILE if wh.path is not None else None
+        self._stamp = self._changed()
 
     def replace(self, hashes: dict[str, str]) -> None:
         self._hashes = hashes  # one assignment: a request sees the old ring or the new one
+
+    def _changed(self) -> float | None:
+        try:
+            return self._file.stat().st_mtime_ns if self._file else None
+        except OSError:
+            return None
+
+    def _reread(self) -> None:
+        """The published keys, if `patron keys` changed them since (a stat per request)."""
+        stamp = self._changed()
+        if stamp is not None and stamp != self._stamp:
+            try:
+                self.replace(json.loads(self._file.read_text(encoding="utf-8")))  # type: ignore[union-attr]
+                self._stamp = stamp
+            except (OSError, ValueError):
+                pass  # half-replaced or unreadable: the ring stays as it was until the next look
 
     def __len__(self) -> int:
         return len(self._hashes)
 
     def name_of(self, key: str | None) -> str | None:
+        self._reread()
         if not key:
             return None
         h = _hash(key)

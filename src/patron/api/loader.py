@@ -36,21 +36,33 @@ class IntakeLoader:
 
     def __init__(self, db: Path, folder: Path, table: str, source: str, keys: KeyRing,
                  every_s: float = 1.0) -> None:
+        self._args = (db, folder, table, source, every_s)
+        self._keys = keys
+        self._send_lock = threading.Lock()
+        self._heard = threading.Condition()
+        self._began = self._finished = 0  # passes begun, passes finished
+        self._closing = False
+        self._start()
+
+    def _start(self) -> None:
+        """Start the loading process (again, if it died: the log kept what it had not loaded)."""
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_main, name="patron-intake-loader", daemon=True,
-                                 args=(db, folder, table, source, every_s, child, os.getpid()))
+                                 args=(*self._args, child, os.getpid(), self._began))
         self._proc.start()
         child.close()
-        self._keys = keys
-        self._send_lock = threading.Lock()
         self._asked = False  # a wake-up is on its way and the next pass has not begun
-        self._heard = threading.Condition()
-        self._began = self._finished = 0  # passes begun, passes finished
-        self._listener = threading.Thread(target=self._listen, name="patron-intake-listener", daemon=True)
+        self._listener = threading.Thread(target=self._listen, args=(self._conn,), name="patron-intake-listener",
+                                          daemon=True)
         self._listener.start()
 
     def notify(self) -> None:
+        if not self._proc.is_alive() and not self._closing:
+            with self._send_lock:
+                if not self._proc.is_alive():
+                    print("patron serve: the intake loader stopped; starting it again", file=sys.stderr)
+                    self._start()
         if not self._asked:  # one message per pass, however many requests arrive
             self._asked = True
             self._send("wake")
@@ -66,6 +78,7 @@ class IntakeLoader:
 
     def close(self) -> None:
         """Load and score what is left (waiting for the warehouse a while if it is busy), then stop."""
+        self._closing = True
         self._send("stop")
         self._proc.join(FINAL_WAIT_S + 60)
         self._listener.join(5)
@@ -76,10 +89,10 @@ class IntakeLoader:
         with self._send_lock, contextlib.suppress(OSError):
             self._conn.send(message)
 
-    def _listen(self) -> None:
+    def _listen(self, conn: Any) -> None:
         while True:
             try:
-                kind, value = self._conn.recv()
+                kind, value = conn.recv()
             except (EOFError, OSError):
                 with self._heard:
                     self._heard.notify_all()
@@ -95,17 +108,18 @@ class IntakeLoader:
                 self._heard.notify_all()
 
 
-def _main(db: Path, folder: Path, table: str, source: str, every_s: float, conn: Any, parent: int) -> None:
+def _main(db: Path, folder: Path, table: str, source: str, every_s: float, conn: Any, parent: int,
+          passes: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the service, which then stops this
-    _Passes(db, folder, table, source, conn).run(every_s, parent)
+    _Passes(db, folder, table, source, conn, passes).run(every_s, parent)
 
 
 class _Passes:
-    def __init__(self, db: Path, folder: Path, table: str, source: str, conn: Any) -> None:
+    def __init__(self, db: Path, folder: Path, table: str, source: str, conn: Any, passes: int = 0) -> None:
         self.db, self.folder, self.table, self.source, self.conn = db, folder, table, source, conn
         self.seen: int | None = None  # loads up to this one are scored and themed (None: not yet known)
         self.stamp = self._changed_at()
-        self.began = self.finished = 0
+        self.began = self.finished = passes  # counted on from an earlier loader's
         self.stop = False
         self.more = False  # the last pass stopped at its budget with more of the log to load
 

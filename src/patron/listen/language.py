@@ -22,6 +22,7 @@ of language. Mentions and links are gone before this runs (words.clean).
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -57,6 +58,8 @@ cant wont didnt doesnt isnt thats whats youre hi hey hello yes yeah ok okay pls 
 
 _SEPARATE = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # kana and CJK
 _WORD = re.compile(rf"[{_SEPARATE}]|[^\W\d_{_SEPARATE}]+")
+ENGLISH_MESSAGE = 8  # known English words that make a message readable whatever else it holds...
+ENGLISH_SHARE = 0.2  # ... when they are at least this share of its Latin-script words
 _LATIN = re.compile(r"[a-z\u00c0-\u024f\u1e00-\u1eff]")
 
 
@@ -74,11 +77,21 @@ def foreign() -> frozenset[str]:
 
 def readable(text: str) -> bool:
     """False when the text is written in a language the model cannot read (see the module)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)  # full-width letters ("ＴＨＥ ＡＰＰ") are letters
     words = _WORD.findall(text.lower())
     if text.isascii():  # most English text is decided here, at C speed
         return foreign().isdisjoint(words) or _english_enough(words)
     latin = [w for w in words if _LATIN.match(w)]
+    if _said_in_english(latin):  # an English message under a signature or footer in another language
+        return True
     return len(words) <= 2 * len(latin) and _english_enough(latin)
+
+
+def _said_in_english(words: list[str]) -> bool:
+    """Enough English words, and enough of the text, for the model to read what it says."""
+    known = sum(w in english() for w in words)
+    return known >= ENGLISH_MESSAGE and known >= ENGLISH_SHARE * len(words)
 
 
 def _english_enough(words: list[str]) -> bool:
@@ -89,4 +102,4 @@ def _english_enough(words: list[str]) -> bool:
     theirs = [w for w in words if w in other or (not w.isascii() and w not in known)]
     if len(theirs) < 2 or max(map(len, theirs)) < 3:  # "OS X El Capitan", "iPhone SE" are English
         return True
-    return len(theirs) < sum(w in known for w in words)
+    return len(theirs) < sum(w in known for w in words) or _said_in_english(words)

@@ -15,7 +15,9 @@ Data problems. A backfill, an export loaded twice or days missing from a load mo
 at once, which no real issue does. A day when the busy series' total is that far off (same test,
 their expectations and spreads summed) and three quarters of them moved the same way (at least
 1.5x up, or to half or less) is reported once, as a data problem (kind "data"), instead of a
-spike per series, and is kept out of every later baseline.
+spike per series, and is kept out of every later baseline. A series that still stands out on
+such a day (twice the day's common rise or more, p < INSIDE_ALPHA against it) is a spike all the
+same: lifting every channel at once cannot hide a real one.
 
 History. A day is judged only when texts arrived on at least MIN_HISTORY_DAYS of the window's
 days, and a series only once it has a full window of its own: where an export begins, a channel is
@@ -42,6 +44,7 @@ MIN_HISTORY_DAYS = 21  # of the window's days that must hold texts at all before
 BROAD_MIN_MEAN = 5.0  # texts a day a series needs before its moves count as evidence of a data problem
 BROAD_MIN_SERIES = 3  # with fewer busy series, a data problem cannot be told from a real event
 BROAD_SHARE = 0.75  # share of the busy series that must move together
+INSIDE_ALPHA = 0.001  # a series standing out on such a day, against the day's common rise
 
 
 @dataclass
@@ -132,23 +135,31 @@ def find_spikes(counts: pd.DataFrame, names: dict[str, str] | None = None, since
         upper, _ = _tails(raw[d], mean, var)
         day = counts.index[d].date()
         shown = since is None or day >= since
-        kind = _broad(raw[d], mean, var)
-        if kind:
+        broad = _broad(raw[d], mean, var)
+        if broad:
+            kind, factor, moved, busy = broad
             y[d] = np.nan
             if issue and issue.theme_id == f"data:{kind}" and (day - issue.last_day).days == 1:
                 issue.last_day, issue.observed, issue.expected = day, issue.observed + int(raw[d].sum()), \
                     issue.expected + float(mean.sum())
-                issue.name = _data_message(kind, issue.observed / max(issue.expected, 1e-9))
             elif shown:
                 issue = Alert(f"data:{kind}", "", day, day, int(raw[d].sum()), float(mean.sum()), 0.0, kind="data")
-                issue.name = _data_message(kind, issue.observed / max(issue.expected, 1e-9))
                 issue.channels = {str(c).removeprefix(CHANNEL): int(v) for c, v in zip(counts.columns, raw[d],
                                                                                        strict=True)
                                   if str(c).startswith(CHANNEL)}
                 alerts.append(issue)
-            continue
-        for j in np.flatnonzero((upper < ALPHA) & (raw[d] >= MIN_COUNT) & (d >= started)):
-            y[d, j] = mean[j]  # a spike must not teach the baseline that it is normal
+            if issue and issue.last_day == day:
+                issue.name = _data_message(kind, issue.observed / max(issue.expected, 1e-9), moved, busy)
+            if kind == "gap":
+                continue
+            # a series at twice the day's common rise or more, and clearly above it, is a spike
+            # inside the data problem: lifting every channel at once cannot hide a real one
+            mean, var = mean * factor, var * factor ** 2
+            upper, _ = _tails(raw[d], mean, var)
+        stands_out = (upper < INSIDE_ALPHA) & (raw[d] >= 2 * mean) if broad else upper < ALPHA
+        for j in np.flatnonzero(stands_out & (raw[d] >= MIN_COUNT) & (d >= started)):
+            if not broad:
+                y[d, j] = mean[j]  # a spike must not teach the baseline that it is normal
             if not shown:
                 continue
             current = open_alerts.get(j)
@@ -181,11 +192,11 @@ def _expected(window: np.ndarray, days: np.ndarray, today: int) -> tuple[np.ndar
     return mean, var
 
 
-def _broad(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> str | None:
-    """"surge" or "gap" when the busy series together are far off their expectation and nearly
-    all of them moved the same way: a backfill, a file loaded twice or days missing from an
-    export touch every channel and theme alike, which no real issue does. Quiet series are left
-    out (a zero proves nothing where one is usual)."""
+def _broad(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[str, float, int, int] | None:
+    """("surge" or "gap", the common factor, series that moved, busy series) when the busy series
+    together are far off their expectation and nearly all of them moved the same way: a backfill,
+    a file loaded twice or days missing from an export touch every channel and theme alike, which
+    no real issue does. Quiet series are left out (a zero proves nothing where one is usual)."""
     busy = mean >= BROAD_MIN_MEAN
     if busy.sum() < BROAD_MIN_SERIES:
         return None
@@ -193,19 +204,20 @@ def _broad(observed: np.ndarray, mean: np.ndarray, var: np.ndarray) -> str | Non
     upper, lower = _tails(observed[busy].sum(keepdims=True), mean[busy].sum(keepdims=True),
                           var[busy].sum(keepdims=True))
     need = BROAD_SHARE * busy.sum()
-    if upper[0] < ALPHA and (observed[busy] >= 1.5 * mean[busy]).sum() >= need:
-        return "surge"
-    if lower[0] < ALPHA and (observed[busy] <= 0.5 * mean[busy]).sum() >= need:
-        return "gap"
+    factor = float(np.median(observed[busy] / mean[busy]))
+    up, down = int((observed[busy] >= 1.5 * mean[busy]).sum()), int((observed[busy] <= 0.5 * mean[busy]).sum())
+    if upper[0] < ALPHA and up >= need:
+        return "surge", factor, up, int(busy.sum())
+    if lower[0] < ALPHA and down >= need:
+        return "gap", factor, down, int(busy.sum())
     return None
 
 
-def _data_message(kind: str, ratio: float) -> str:
-    if kind == "surge":
-        return (f"Data problem: every channel and theme at {ratio:.1f}x its usual volume at once; "
-                "check the load (a backfill, or an export loaded twice?)")
-    return (f"Data problem: every channel and theme at {ratio:.1f}x its usual volume at once; "
-            "check the export (days missing from a load?)")
+def _data_message(kind: str, ratio: float, moved: int, busy: int) -> str:
+    check = ("check the load (a backfill, or an export loaded twice?)" if kind == "surge"
+             else "check the export (days missing from a load?)")
+    return (f"Data problem: {moved} of {busy} busy channels and themes at {ratio:.1f}x their usual volume at "
+            f"once; {check}")
 
 
 def _evidence(wh: Warehouse, a: Alert) -> None:
