@@ -409,3 +409,16 @@ def test_a_loader_that_died_is_started_again_and_loads_what_waited(api):
     assert api.post(ITEM).status_code == 200  # still acknowledged: it is in the log
     with api.settled() as wh:
         assert wh.scalar("SELECT count(*) FROM feedback") == 1
+
+
+def test_an_id_another_source_uses_is_another_item_and_is_stored(tmp_path):
+    from patron.ingest.intake import Request, store_requests
+
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        store_requests(wh, "feedback", [Request([{"feedback_id": "fb_1", "channel": "web", "text": "file"}], "x")],
+                       "feedback_web")
+        (result,) = store_requests(wh, "feedback", [Request([{"feedback_id": "fb_1", "channel": "web",
+                                                                "text": "from the API"}], "api:k")], "api")
+        assert result.stored == ["fb_1"]
+        assert wh.rows("SELECT source, text FROM feedback ORDER BY source") == [("api", "from the API"),
+                                                                                ("feedback_web", "file")]

@@ -42,8 +42,11 @@ def store_requests(wh: Warehouse, table: str, requests: list[Request], source: s
                              columns=[*columns, "_load", "_row"])
         repeated = frame[key].duplicated()  # an earlier row of this transaction has the key
         with wh.frame("_patron_intake", frame) as f:
+            # a key is its source's, as in file loads: another source's row with the same id is
+            # another item, not this one again
             existing = {r[0] for r in wh.rows(
-                f"SELECT DISTINCT t.{key} FROM {table} AS t WHERE t.{key} IN (SELECT {key} FROM {f})")}
+                f"SELECT DISTINCT t.{key} FROM {table} AS t WHERE t.source = ? AND t.{key} IN (SELECT {key} FROM {f})",
+                [source])}
         fresh = ~repeated & ~frame[key].isin(existing)
         with wh.frame("_patron_intake", frame[fresh]) as f:
             cols = ", ".join(columns)
