@@ -40,3 +40,23 @@ def test_every_template_is_rendered_with_autoescape():
     env = _env()
     templates = [p.name for p in (Path(__file__).parents[1] / "src" / "patron" / "report" / "templates").iterdir()]
     assert templates and all(env.autoescape is True or env.autoescape(name) for name in templates)
+
+
+def test_the_briefing_runs_only_its_own_scripts_and_reaches_no_network():
+    import base64
+    import hashlib
+    import re
+
+    b = Briefing(date(2026, 6, 30), "now", mrr_by_month=[("2026-05-01", 100.0), ("2026-06-01", 110.0)],
+                 nps_by_month=[("2026-05-01", 10.0, 50, 2.0, 18.0)])
+    html = render_html(b)
+    policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html).group(1)
+    assert html.index("Content-Security-Policy") < html.index("<script")  # before anything runs
+    assert "default-src 'none'" in policy and "connect-src 'none'" in policy and "unsafe-inline" not in \
+        policy.split("script-src")[1].split(";")[0]
+    scripts = re.findall(r"<script(?:\s[^>]*)?>(.*?)</script>", html, re.DOTALL)
+    assert len(scripts) >= 2  # plotly itself and a chart
+    for body in scripts:
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert not re.search(r"<script[^>]+src=", html)
