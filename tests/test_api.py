@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -165,7 +166,9 @@ def _wait(url):
     raise AssertionError(f"{url} did not start")
 
 
-def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
+@contextmanager
+def _serving(tmp_path):
+    """`patron serve` in a process of its own, killed with SIGKILL at the end (no orderly stop)."""
     db = tmp_path / "w.duckdb"
     with open_warehouse(db) as wh:
         key = create_key(wh, "load")
@@ -174,16 +177,21 @@ def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait(url)
-        acknowledged = 0
-        with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
-            for b in range(20):
-                batch = [{"feedback_id": f"k{b}-{i}", "channel": "web", "text": f"item {i}"} for i in range(50)]
-                r = c.post(f"{url}/api/feedback", json=batch)
-                assert r.status_code == 200, r.text
-                acknowledged += r.json()["stored"]
+        yield db, url, key
     finally:
-        proc.send_signal(signal.SIGKILL)  # killed at once: some items may be in the log only
+        proc.send_signal(signal.SIGKILL)
         proc.wait()
+
+
+def test_items_acknowledged_survive_the_process_being_killed(tmp_path):
+    acknowledged = 0
+    with _serving(tmp_path) as (db, url, key), httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
+        for b in range(20):
+            batch = [{"feedback_id": f"k{b}-{i}", "channel": "web", "text": f"item {i}"} for i in range(50)]
+            r = c.post(f"{url}/api/feedback", json=batch)
+            assert r.status_code == 200, r.text
+            acknowledged += r.json()["stored"]
+    # killed at once: some items may be in the log only
     with TestClient(create_app(db)):  # the next start loads what the killed one acknowledged
         pass
     with open_warehouse(db) as wh:
@@ -276,15 +284,8 @@ def test_items_that_arrive_join_the_stored_themes(tmp_path):
 
 
 def test_other_commands_use_the_warehouse_while_the_service_runs(tmp_path):
-    """A briefing and a key while `patron serve` takes items: nobody is locked out."""
-    db = tmp_path / "w.duckdb"
-    with open_warehouse(db) as wh:
-        key = create_key(wh, "load")
-    port = _free_port()
-    proc = _serve(db, port)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait(url)
+    """A status and a key while `patron serve` takes items: nobody is locked out."""
+    with _serving(tmp_path) as (db, url, key):
         with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as c:
             assert c.post(f"{url}/api/feedback", json=ITEM).status_code == 200
         cli = [sys.executable, "-c", "from patron.cli.main import run; run()"]
@@ -301,10 +302,6 @@ def test_other_commands_use_the_warehouse_while_the_service_runs(tmp_path):
             time.sleep(0.1)
         with open_warehouse(db) as wh:
             assert wh.scalar("SELECT count(*) FROM feedback") == 1
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-
 
 def test_limits_on_what_comes_in_are_answered_with_413_or_422_at_their_edge(api):
     from patron.api.app import MAX_BATCH, MAX_BODY

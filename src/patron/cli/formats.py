@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from numbers import Integral, Real
 from typing import Any
 
+from patron import units
+
 DASH = "–"  # a value that is not available (the reason is said elsewhere)
 
 
@@ -30,37 +32,14 @@ def cell(v: Any) -> str:
 
 def plain(x: float) -> str:
     """A float with as many decimals as its size needs; large ones with thousands separators."""
-    if math.isnan(x):
-        return DASH
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x == int(x) and abs(x) < 1e15:
-        return f"{x:,.0f}"
-    size = abs(x)
-    if size >= 100:
-        return f"{x:,.0f}"
-    if size >= 1:
-        return f"{x:,.2f}"
-    decimals = min(12, 2 - math.floor(math.log10(size)))  # three significant digits
-    return f"{x:.{decimals}f}"
+    return units.plain(x, DASH)
 
 
 def number(v: float | None, unit: str | None) -> str:
     """A metric value in its unit: 84.2%, $14,467,446, +7.1 points, 6.5 h, 1,671."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return DASH
-    x = float(v)
-    if unit == "share":
-        return f"{100 * x:.1f}%"
-    if unit == "currency":
-        return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
-    if unit == "points":
-        return f"{x:+.1f}"
-    if unit == "hours":
-        return f"{x:,.1f} h"
-    if unit in ("score", "ratio"):
-        return f"{x:,.2f}"
-    return plain(x)
+    return units.in_unit(float(v), unit)
 
 
 def interval(low: float | None, high: float | None, unit: str | None) -> str:

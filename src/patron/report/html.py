@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader
 from plotly.offline import get_plotlyjs
 
 from patron.report.briefing import Briefing, Headline
+from patron.units import in_unit
 
 
 @lru_cache(maxsize=1)
@@ -24,19 +25,7 @@ def _env() -> Environment:
 
 
 def format_value(value: float | None, unit: str) -> str:
-    if value is None:
-        return "not available"
-    if unit == "share":
-        return f"{100 * value:.1f}%"
-    if unit == "currency":
-        return f"${value:,.0f}"
-    if unit == "points":
-        return f"{value:+.1f}"
-    if unit == "hours":
-        return f"{value:.1f} h"
-    if unit in ("score", "ratio"):
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
+    return "not available" if value is None else in_unit(value, unit)
 
 
 def interval(h: Headline) -> str:
