@@ -82,3 +82,13 @@ def test_a_group_too_small_for_a_phrase_gets_no_name():
     texts = ["Slack integration broke.", "Renewal price rose."] * 2 + ["Something else entirely"] * 10
     labels = ["a", "b"] * 2 + [None] * 10
     assert names(texts, labels, ["a", "b"]) == {}  # the caller falls back on the theme's top words
+
+
+def test_a_name_holds_what_defines_the_group_rather_than_a_detail_all_its_texts_share():
+    groups = dict(GROUPS) | {"support": ["Friendly support answered within the hour.",
+                                         "The support team replied within the hour, patient as always.",
+                                         "Patient support, within the hour, problem solved.",
+                                         "Within the hour our support agent had it fixed."]}
+    texts, labels = _corpus(groups)
+    got = names(texts, labels, list(groups), about={"support": {"support": 1.0, "patient": 0.4, "hour": 0.1}})
+    assert "support" in got["support"].lower(), got["support"]

@@ -42,6 +42,7 @@ WRITTEN_GAIN = 2  # ... when these score this many times as well
 CANDIDATES = 20  # phrases kept per group for sharing names out
 POOL = 400  # best-scoring phrases per group searched for longer ones
 MAX_TEXTS = 4000  # texts read per group (a weighted sample beyond): enough to rank phrases
+ABOUT_GAIN = 3.0  # how much more a phrase holding the group's heaviest term scores
 
 # Nouns in scikit-learn's stopword list that customers write about.
 _NOUNS = {"bill", "interest", "system", "amount", "name", "fire", "call", "detail", "side", "top", "bottom", "front",
@@ -89,7 +90,8 @@ _AUXILIARIES = frozenset({"did", "does", "doing", "having", "dont", "didnt", "do
 # Words a phrase as written does not end on (it would be cut short) or start with.
 _DANGLING = frozenset({"the", "a", "an", "and", "or", "but", "of", "to", "for", "with", "in", "on", "at", "by", "from",
                        "my", "your", "our", "their", "his", "her", "its", "is", "are", "was", "were", "be", "i", "we",
-                       "so", "as", "if", "that", "this", "when", "than", "just", "very", "really", "then", "because"})
+                       "so", "as", "if", "that", "this", "when", "than", "just", "very", "really", "then", "because",
+                       "it", "they", "he", "she"})
 _PRONOUNS = frozenset(ENGLISH_STOP_WORDS | _TALK | {"let", "that", "what", "who", "there", "here", "everything"})
 T = TypeVar("T")
 _CLAUSE = re.compile(r"[.,;:!?()\[\]{}\"“”|/\n]+|\s[-–—]+\s")
@@ -280,16 +282,32 @@ def _prefer_units(keys: np.ndarray, inside: np.ndarray, score: np.ndarray, typic
 
 
 def _score(x: sparse.csr_matrix, keys: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-           wanted: Sequence[Hashable]) -> dict[Hashable, list[Phrase]]:
-    """Each wanted group's best phrases by typical x distinct, among those in MIN_TEXTS of its texts."""
+           wanted: Sequence[Hashable], about: Mapping[Hashable, Mapping[str, float]] | None = None,
+           ) -> dict[Hashable, list[Phrase]]:
+    """Each wanted group's best phrases by typical x distinct, among those in MIN_TEXTS of its
+    texts; a phrase holding one of the words the group is known to be about (a theme's weightiest
+    terms) scores up to ABOUT_GAIN times more, so that the name says what defines the group rather
+    than a detail its texts happen to share ("hour" in "within the hour")."""
     inside, sizes, total = _counts(x, labels, weights, wanted)
     out = {}
     for r, g in enumerate(wanted):
         typical = inside[r] / max(sizes[r], 1)
         distinct = inside[r] / np.maximum(total, 1e-12)
         score = np.where(inside[r] >= MIN_TEXTS, typical * distinct, 0.0)
+        if about and about.get(g):
+            score = score * (1 + (ABOUT_GAIN - 1) * _relevance(keys, about[g]))
         out[g] = _prefer_units(keys, inside[r], score, typical, distinct)
     return out
+
+
+def _relevance(keys: np.ndarray, terms: Mapping[str, float]) -> np.ndarray:
+    """Per phrase, 0-1: the weight (relative to the heaviest) of the heaviest term word it holds."""
+    top = max(terms.values(), default=0.0) or 1.0
+    weight: dict[str, float] = {}
+    for term, w in terms.items():
+        for word in term.lower().split():
+            weight[singular(word)] = max(weight.get(singular(word), 0.0), w / top)
+    return np.array([max((weight.get(singular(w), 0.0) for w in str(k).split()), default=0.0) for k in keys])
 
 
 def _fit(analyser: Callable[[Clauses], list[str]], texts: Sequence[Clauses],
@@ -312,7 +330,8 @@ def _texts_of(texts: Sequence[T], labels: np.ndarray, groups: Collection[Hashabl
 
 
 def rank(texts: Sequence[str], labels: Sequence[Hashable | None], wanted: Collection[Hashable],
-         written: bool = False, seed: int = 0) -> dict[Hashable, list[Phrase]]:
+         written: bool = False, seed: int = 0, about: Mapping[Hashable, Mapping[str, float]] | None = None,
+         ) -> dict[Hashable, list[Phrase]]:
     """Each wanted group's best candidate names, best first: noun phrases, or with `written`
     runs of words as written. `labels` give every text's group (None for none): a phrase is
     distinctive against all the texts."""
@@ -324,7 +343,7 @@ def rank(texts: Sequence[str], labels: Sequence[Hashable | None], wanted: Collec
         x, keys = _fit(as_written, part, _texts_of(part, labels, wanted))
     else:
         x, keys = _fit(noun_phrases(Roles.learn(part)), part)
-    return _score(x, keys, labels, weights, wanted)
+    return _score(x, keys, labels, weights, wanted, about)
 
 
 def key(name: str) -> str:
@@ -347,17 +366,18 @@ def share_out(ranked: Mapping[Hashable, list[Phrase]], taken: Collection[str] = 
 
 
 def names(texts: Sequence[str], labels: Sequence[Hashable | None], wanted: Collection[Hashable],
-          taken: Collection[str] = ()) -> dict[Hashable, str]:
+          taken: Collection[str] = (), about: Mapping[Hashable, Mapping[str, float]] | None = None,
+          ) -> dict[Hashable, str]:
     """A name for each wanted group (a group with no phrase in MIN_TEXTS of its texts gets none),
     unlike each other and the names `taken`, spelled as the group's texts spell it. A group whose
     best noun phrase is weak (thanks, replies of "yes", "still not working") is named by the
     words its texts are written in, when those say it at least WRITTEN_GAIN times as well."""
     labels = list(labels)
-    ranked = rank(texts, labels, wanted)
+    ranked = rank(texts, labels, wanted, about=about)
     chosen = share_out(ranked, taken)
     weak = [g for g in wanted if g not in chosen or chosen[g].score < WEAK]
     if weak:
-        written = rank(texts, labels, weak, written=True)
+        written = rank(texts, labels, weak, written=True, about=about)
         for g in weak:
             best = chosen[g].score if g in chosen else 0.0
             if written[g] and written[g][0].score > WRITTEN_GAIN * best:

@@ -260,7 +260,8 @@ def _name_new(wh: Warehouse, texts: pd.DataFrame, themes: list[Theme]) -> None:
     if not unnamed:
         return
     taken = {t.name for t in themes if t.name} | {t.name for t in _stored(wh)}
-    names = phrases.names(texts["text"].tolist(), texts["theme_id"].tolist(), [t.theme_id for t in unnamed], taken)
+    names = phrases.names(texts["text"].tolist(), texts["theme_id"].tolist(), [t.theme_id for t in unnamed], taken,
+                          about={t.theme_id: t.terms for t in unnamed})
     for t in unnamed:
         t.name = names.get(t.theme_id) or _unique(t.top_words or t.theme_id, taken)
         taken.add(t.name)
