@@ -419,3 +419,30 @@ def test_an_id_another_source_uses_is_another_item_and_is_stored(tmp_path):
         assert result.stored == ["fb_1"]
         assert wh.rows("SELECT source, text FROM feedback ORDER BY source") == [("api", "from the API"),
                                                                                 ("feedback_web", "file")]
+
+
+def test_no_docs_page_by_default_health_says_ok_only_and_cors_lets_only_the_listed_origins(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db):
+        pass
+    with TestClient(create_app(db)) as client:
+        assert [client.get(p).status_code for p in ("/api/docs", "/redoc", "/api/openapi.json")] == [404] * 3
+        assert client.get("/api/health").json() == {"status": "ok"}
+    widget = "https://www.example.com"
+    with TestClient(create_app(db, cors_origins=[widget], openapi=True)) as client:
+        asked = {"Origin": widget, "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+        assert client.options("/api/feedback", headers=asked).headers["access-control-allow-origin"] == widget
+        other = client.options("/api/feedback", headers=asked | {"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+        assert client.get("/api/openapi.json").status_code == 200
+
+
+def test_cors_origins_in_patron_yml_are_checked():
+    from patron.config import ApiSettings
+    from patron.errors import ConfigError  # noqa: F401 (the loader turns this into a ConfigError)
+
+    assert ApiSettings(cors_origins=["https://www.example.com", "http://localhost:8080"]).cors_origins
+    for bad in ("*", "https://example.com/path", "javascript:alert(1)"):
+        with pytest.raises(ValueError, match="not an origin"):
+            ApiSettings(cors_origins=[bad])

@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 def serve_briefly(args: list[str], cwd: Path) -> None:
-    """Start `patron serve`, wait for its API docs to answer, stop it."""
+    """Start `patron serve`, wait for its health check to answer, stop it."""
     port = free_port()
     words = [*args[: args.index("--port")], "--port", str(port)] if "--port" in args else [*args, "--port", str(port)]
     proc = subprocess.Popen([*PATRON, *words], cwd=cwd, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -56,7 +56,7 @@ def serve_briefly(args: list[str], cwd: Path) -> None:
         deadline, up = time.time() + 60, False
         while time.time() < deadline and proc.poll() is None and not up:
             try:
-                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/docs", timeout=2).status == 200
+                up = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2).status == 200
             except OSError:
                 time.sleep(0.3)
     finally:

@@ -136,9 +136,25 @@ class IngestSettings(_Strict):
     future_tolerance_days: int = Field(1, ge=0, description="How far ahead a date may be.")
 
 
+class ApiSettings(_Strict):
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Web origins whose pages may call the API, such as your feedback "
+                                          "widget's site (https://www.example.com); none by default.")
+    openapi: bool = Field(False, description="Serve the API's schema at /api/openapi.json.")
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, v: list[str]) -> list[str]:
+        for origin in v:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path, no wildcard)")
+        return v
+
+
 class ProjectConfig(_Strict):
     warehouse: str = "patron.duckdb"
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
     journey: list[JourneyStage] = Field(default_factory=list)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -59,9 +60,12 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
             for err in e.errors()]
 
 
-def create_app(db: Path, lock: FolderLock | None = None) -> FastAPI:
+def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[str] = (),
+               openapi: bool = False) -> FastAPI:
     """The service for the warehouse file `db` (opened only while the loader loads); `lock` is
-    its intake log's, when the caller took it already (to refuse a second service up front)."""
+    its intake log's, when the caller took it already (to refuse a second service up front).
+    Pages of `cors_origins` may call it from a browser; `openapi` serves its schema. No docs page
+    is served: FastAPI's loads its script from a CDN, and patron loads nothing from elsewhere."""
     with open_warehouse(db) as wh:
         keys = KeyRing(wh)
     folder = log_folder(db)
@@ -76,8 +80,11 @@ def create_app(db: Path, lock: FolderLock | None = None) -> FastAPI:
             writer.close()  # what is queued is written to the log before the process ends
             loader.close()  # and loaded into the warehouse and scored, if it is free in time
 
-    app = FastAPI(title="patron", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json",
-                  lifespan=lifespan)
+    app = FastAPI(title="patron", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json" if openapi else None, lifespan=lifespan)
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
+                           allow_headers=["Authorization", "Content-Type", "X-API-Key"], max_age=600)
     app.state.keys = len(keys)
 
     @app.get("/api/health")

@@ -64,7 +64,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
 ) -> None:
-    """Serve the feedback API (POST /api/feedback, docs at /api/docs); needs a key from `patron keys create`."""
+    """Serve the feedback API (POST /api/feedback); needs a key from `patron keys create`."""
     import uvicorn
 
     from patron.api.app import create_app
@@ -72,11 +72,13 @@ def serve(
     with Project.open(config, db) as project:
         project.warehouse  # noqa: B018 (created or upgraded now; the service opens it only while it loads)
         path = project.db
+        settings = project.config.api if project.config else None
     from patron.ingest.intake_log import FolderLock, log_folder
 
     lock = FolderLock(log_folder(path))  # a second service on this warehouse stops here, with the reason
-    api = create_app(path, lock)
+    api = create_app(path, lock, cors_origins=settings.cors_origins if settings else (),
+                     openapi=bool(settings and settings.openapi))
     if not api.state.keys:
         raise PatronError("no active API key: create one with `patron keys create NAME` first")
-    say(f"patron serving {path} on http://{host}:{port} (API docs at /api/docs); Ctrl-C stops it")
+    say(f"patron serving {path} on http://{host}:{port} (POST /api/feedback); Ctrl-C stops it")
     uvicorn.run(api, host=host, port=port, log_level="warning")
