@@ -446,3 +446,20 @@ def test_cors_origins_in_patron_yml_are_checked():
     for bad in ("*", "https://example.com/path", "javascript:alert(1)"):
         with pytest.raises(ValueError, match="not an origin"):
             ApiSettings(cors_origins=[bad])
+
+
+def test_a_key_that_floods_is_answered_429_with_the_seconds_to_wait(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        flood, other = create_key(wh, "flood"), create_key(wh, "other")
+    with TestClient(create_app(db, requests_per_second=2, items_per_minute=1_000)) as client:
+        codes = [client.post("/api/feedback", json=ITEM | {"feedback_id": f"r{i}"},
+                             headers={"X-API-Key": flood}).status_code for i in range(6)]
+        assert codes[:4] == [200] * 4 and 429 in codes[4:]  # a burst of twice the rate, then no more
+        refused = client.post("/api/feedback", json=ITEM, headers={"X-API-Key": flood})
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert "'flood'" in refused.json()["detail"]
+        batch = [ITEM | {"feedback_id": f"b{i}"} for i in range(1_000)]
+        assert client.post("/api/feedback", json=batch, headers={"X-API-Key": other}).status_code == 200
+        again = client.post("/api/feedback", json=batch[:10], headers={"X-API-Key": other})
+        assert again.status_code == 429 and "1,000 items a minute" in again.json()["detail"]  # other keys' own budget

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from patron import __version__
 from patron.api.keys import KeyRing
+from patron.api.limits import RateLimits
 from patron.api.loader import IntakeLoader
 from patron.api.models import FeedbackItem
 from patron.ingest.intake_log import FolderLock, LogWriter, log_folder
@@ -55,13 +56,18 @@ async def _body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def _too_many(why: str, wait: int) -> JSONResponse:
+    return JSONResponse({"detail": f"{why}; retry after {wait} s"}, status_code=429,
+                        headers={"Retry-After": str(wait)})
+
+
 def _errors(index: int | None, e: ValidationError) -> list[dict]:
     return [{"index": index, "field": ".".join(str(x) for x in err["loc"]) or "(item)", "message": err["msg"]}
             for err in e.errors()]
 
 
 def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[str] = (),
-               openapi: bool = False) -> FastAPI:
+               openapi: bool = False, requests_per_second: float = 50, items_per_minute: int = 60_000) -> FastAPI:
     """The service for the warehouse file `db` (opened only while the loader loads); `lock` is
     its intake log's, when the caller took it already (to refuse a second service up front).
     Pages of `cors_origins` may call it from a browser; `openapi` serves its schema. No docs page
@@ -69,6 +75,7 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
     with open_warehouse(db) as wh:
         keys = KeyRing(wh)
     folder = log_folder(db)
+    limits = RateLimits(requests_per_second, items_per_minute)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,6 +109,8 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
             return JSONResponse({"detail": "an API key is needed: `Authorization: Bearer KEY` or `X-API-Key: KEY` "
                                            "(create one with `patron keys create NAME`)"}, status_code=401,
                                 headers={"WWW-Authenticate": "Bearer"})
+        if wait := limits.request(source):
+            return _too_many(f"key {source!r} sent more than {requests_per_second:g} requests a second", wait)
         raw_body = await _body(request)
         if raw_body is None:
             return JSONResponse({"detail": f"the body is larger than {MAX_BODY // 2**20} MiB; send smaller batches"},
@@ -119,6 +128,8 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
         if len(batch) > MAX_BATCH:
             return JSONResponse({"detail": f"at most {MAX_BATCH:,} items per request, not {len(batch):,}"},
                                 status_code=413)
+        if wait := limits.items(source, len(batch)):
+            return _too_many(f"key {source!r} sent more than {items_per_minute:,} items a minute", wait)
         good, errors = [], []
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         for i, raw in enumerate(batch):
