@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -380,3 +381,33 @@ def test_a_month_with_no_activity_is_not_compared_across(tmp_path):
     march = monthly.iloc[1]
     assert pd.isna(march["previous"]) and pd.isna(march["p_value"])  # nothing in February to compare with
     assert march["n"] == 1 and march["ci_low"] < 0 < march["value"]  # one response: a wide interval
+
+
+@pytest.mark.parametrize("field, sql, named", [
+    ("value", "read_text('/etc/passwd')", "function read_text()"),
+    ("value", "(SELECT count(*) FROM read_csv('/etc/passwd'))", "subquery"),
+    ("filter", "(SELECT count(*) FROM api_keys) > 0", "subquery"),
+    ("filter", "score IN (SELECT 1 FROM identity_map)", "is not allowed"),
+    ("value", "(SELECT count(*) FROM glob('/root/*'))", "subquery"),
+    ("value", "score; DROP TABLE responses", "2 statements"),
+    ("value", "getenv('HOME')", "function getenv()"),
+    ("value", "loads.rows_read", "named alone"),
+    ("value", "key_hash", "'key_hash' is not a column"),
+])
+def test_a_metric_expression_that_could_reach_outside_is_refused_with_what_is_wrong(field, sql, named):
+    from patron.errors import ConfigError
+    from patron.metrics.spec import builtin_catalog, with_overrides
+
+    catalog = builtin_catalog()
+    evil = {k: v for k, v in catalog["csat"].model_dump().items() if k != "name"} | {field: sql}
+    with pytest.raises(ConfigError, match=re.escape(named)) as refused:
+        with_overrides(catalog, {"evil": evil})
+    assert f"metrics.evil.{field}" in str(refused.value)
+
+
+def test_every_built_in_metric_is_on_the_allow_list():
+    from patron.metrics.allowed import refused
+    from patron.metrics.spec import EXPRESSIONS, builtin_catalog
+
+    assert not [(s.name, f) for s in builtin_catalog().values() for f in EXPRESSIONS
+                if getattr(s, f) and refused(getattr(s, f), None)]

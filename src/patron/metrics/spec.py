@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
 from patron.errors import ConfigError
+from patron.metrics.allowed import refused
 from patron.metrics.revenue import COLUMNS
 from patron.model import TABLES
 
@@ -57,6 +58,9 @@ class MetricSpec(BaseModel):
         return self.kind in ("nps", "share", "mean") or self.successes is not None
 
 
+EXPRESSIONS = ("value", "filter", "base", "successes")  # the fields that hold SQL
+
+
 def names_in(sql: str) -> set[str]:
     """The bare names an expression refers to."""
     try:
@@ -69,7 +73,13 @@ def problems(spec: MetricSpec, catalog: dict[str, MetricSpec]) -> list[str]:
     at = f"metrics.{spec.name}"
     if spec.kind != "count" and not spec.value:
         return [f"{at}.value: a {spec.kind} metric needs a value expression"]
-    out = []
+    # every expression on the allow-list first: nothing here may reach a file or another table
+    readable = set(spec.params) | (set(TABLES[spec.table].names) if spec.table in TABLES and spec.kind not in (
+        "revenue", "formula") else set())
+    out = [f"{at}.{field}: {p}" for field in EXPRESSIONS if getattr(spec, field)
+           for p in refused(getattr(spec, field), readable if readable - set(spec.params) else None)]
+    if out:
+        return out
     try:
         used = {"value": names_in(spec.value) if spec.value else set(),
                 **{k: names_in(getattr(spec, k)) for k in ("base", "successes") if getattr(spec, k)}}
