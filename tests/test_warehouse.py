@@ -77,3 +77,15 @@ def test_a_new_warehouse_is_readable_by_its_owner_only(tmp_path):
     with open_warehouse(tmp_path / "w.duckdb"):
         pass
     assert (tmp_path / "w.duckdb").stat().st_mode & 0o077 == 0
+
+
+def test_a_sqlite_file_is_refused_without_fetching_a_reader_for_it(tmp_path):
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "other.db")
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+    with pytest.raises(WarehouseError, match="other.db") as refused:
+        open_warehouse(tmp_path / "other.db")
+    assert "download" not in str(refused.value) and "http" not in str(refused.value)  # nothing was fetched

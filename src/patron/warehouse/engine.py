@@ -145,7 +145,9 @@ def _connect(path: Path | None, memory_share: float = 0.45, wait_s: float = 0.0)
     deadline, pause, told = time.monotonic() + wait_s, 0.05, False
     while True:
         try:
-            con = duckdb.connect(target)
+            # offline: never fetch or load an extension, not even to read a file that is not ours
+            con = duckdb.connect(target, config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
             break
         except duckdb.IOException as e:
             msg = str(e)
