@@ -38,7 +38,8 @@ def test_hostile_text_from_every_input_reaches_the_briefing_only_as_text(tmp_pat
     tickets = _write(tmp_path / "tickets.csv", [
         {"ticket_id": f"t{i}", "customer_ref": "c1", "opened_at": f"{days[i % 60]}T09:00:00", "channel": "email",
          "subject": PAYLOADS[i % len(PAYLOADS)], "body": text(i + 1)} for i in range(120)])
-    customers = _write(tmp_path / "customers.csv", [{"customer_ref": "c1", "name": PAYLOADS[0], "segment": PAYLOADS[2]}])
+    customers = _write(tmp_path / "customers.csv",
+                       [{"customer_ref": "c1", "name": PAYLOADS[0], "segment": PAYLOADS[2]}])
     db = tmp_path / "w.duckdb"
     with Project.open(None, db) as project:
         for file, table in ((feedback, "feedback"), (tickets, "tickets"), (customers, "customers")):
