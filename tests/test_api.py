@@ -463,3 +463,12 @@ def test_a_key_that_floods_is_answered_429_with_the_seconds_to_wait(tmp_path):
         assert client.post("/api/feedback", json=batch, headers={"X-API-Key": other}).status_code == 200
         again = client.post("/api/feedback", json=batch[:10], headers={"X-API-Key": other})
         assert again.status_code == 429 and "1,000 items a minute" in again.json()["detail"]  # other keys' own budget
+
+
+def test_a_folder_the_service_cannot_write_is_a_clear_error(tmp_path):
+    from patron.ingest.intake_log import FolderLock
+
+    blocked = tmp_path / "w.duckdb.intake"
+    blocked.write_text("a file where the folder should be")
+    with pytest.raises(PatronError, match="cannot keep the API's intake log here"):
+        FolderLock(blocked)

@@ -51,12 +51,16 @@ def publish(wh: Warehouse) -> None:
     if wh.path is None:
         return
     folder = log_folder(wh.path)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    tmp = folder / f"{KEYS_FILE}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(active_keys(wh), f)
-    os.replace(tmp, folder / KEYS_FILE)
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = folder / f"{KEYS_FILE}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(active_keys(wh), f)
+        os.replace(tmp, folder / KEYS_FILE)
+    except OSError as e:  # the change is in the warehouse; a running service sees it at its next load
+        raise PatronError(f"{folder}: the key change is stored, but a running `patron serve` sees it only "
+                          f"at its next load: cannot write {KEYS_FILE} there ({e.strerror})") from None
 
 
 def list_keys(wh: Warehouse) -> list[dict]:

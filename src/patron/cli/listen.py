@@ -10,7 +10,7 @@ import typer
 
 from patron.cli.formats import clip, counted, partial_note, period_label, shown_of
 from patron.cli.metrics import records
-from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, parse_day, progress
+from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, NewestOpt, parse_day, progress
 from patron.cli.render import Format, emit_json, out, say, table
 from patron.project import Project
 
@@ -76,8 +76,7 @@ def listen_trends(
     by: Annotated[str, typer.Option(help="theme, channel or touchpoint.")] = "theme",
     period: Annotated[str, typer.Option(help="day, week or month.")] = "week",
     since: Annotated[str | None, typer.Option(help="From this day on (YYYY-MM-DD).")] = None,
-    limit: Annotated[int, typer.Option(min=0, help="Table rows to show, newest first (0: all; JSON has all).")]
-    = 40,
+    limit: NewestOpt = 40,
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
     """Volume, share and sentiment per theme, channel or touchpoint and period, newest first."""

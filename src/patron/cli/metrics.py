@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from patron.cli.formats import DASH, cell, counted, interval, number, partial_note, period_label, shown_of
-from patron.cli.options import ConfigOpt, DbOpt, FormatOpt
+from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, NewestOpt
 from patron.cli.render import Format, emit_json, escape, out, say, table
 from patron.errors import PatronError
 from patron.project import Project
@@ -109,8 +109,7 @@ def metrics_show(
     name: str,
     by: Annotated[list[str] | None, typer.Option("--by", help="Slice by this dimension (repeatable).")] = None,
     period: Annotated[str | None, typer.Option(help="day, week, month, quarter or year.")] = None,
-    limit: Annotated[int, typer.Option(min=0, help="Table rows to show, newest first (0: all; JSON has all).")]
-    = 40,
+    limit: NewestOpt = 40,
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
     """A metric's values with n and 95% intervals; a change is flagged only when significant."""

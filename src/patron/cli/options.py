@@ -17,6 +17,8 @@ DbOpt = Annotated[
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="table (readable) or json (for scripts).")]
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Project file.")]
+NewestOpt = Annotated[int, typer.Option("--limit", min=0,
+                                        help="Table rows to show, newest first (0: all; JSON has all).")]
 
 
 def progress() -> Progress:

@@ -64,9 +64,13 @@ class FolderLock:
     """One writer per log folder: held for the service's life, taken before it starts serving."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)  # a folder made earlier, or by someone else, is made private too
-        self._file = open(folder / "writer.lock", "a+b")  # noqa: SIM115 (held until release)
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)  # a folder made earlier, or by someone else, is made private too
+            self._file = open(folder / "writer.lock", "a+b")  # noqa: SIM115 (held until release)
+        except OSError as e:
+            raise PatronError(f"{folder}: cannot keep the API's intake log here ({e.strerror}); the folder "
+                              "beside the warehouse must be writable by the user running `patron serve`") from None
         try:
             fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
