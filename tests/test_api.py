@@ -472,3 +472,36 @@ def test_a_folder_the_service_cannot_write_is_a_clear_error(tmp_path):
     blocked.write_text("a file where the folder should be")
     with pytest.raises(PatronError, match="cannot keep the API's intake log here"):
         FolderLock(blocked)
+
+
+def test_the_docs_page_is_patrons_own_with_no_script_and_lists_every_field_and_limit(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db):
+        pass
+    with TestClient(create_app(db, docs=True)) as client:
+        page = client.get("/api/docs")
+        assert page.status_code == 200 and "script-src" not in page.headers["content-security-policy"]
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        html = page.text
+        assert "<script" not in html and "http://" not in html.replace("http://127.0.0.1:8000", "")
+        assert "https://" not in html
+        for field in ("feedback_id", "channel", "text", "rating", "received_at"):
+            assert f"<code>{field}</code>" in html
+        assert "at most 5" in html and "1,000 items a request" in html and "<code>429</code>" in html
+        assert client.get("/api/openapi.json").status_code == 404  # the schema stays behind its own setting
+
+
+def test_the_api_refuses_dates_past_the_projects_future_tolerance_as_file_loads_do(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    db = tmp_path / "w.duckdb"
+    with open_warehouse(db) as wh:
+        key = create_key(wh, "web")
+    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%S")
+    item = ITEM | {"received_at": soon}
+    with TestClient(create_app(db)) as client:
+        answer = client.post("/api/feedback", json=item, headers={"X-API-Key": key})
+        assert answer.status_code == 422
+        assert answer.json()["errors"][0]["message"] == "in the future (more than 1 day ahead)"
+    with TestClient(create_app(db, future_tolerance_days=7)) as client:
+        assert client.post("/api/feedback", json=item, headers={"X-API-Key": key}).status_code == 200

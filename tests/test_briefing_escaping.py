@@ -35,11 +35,24 @@ def test_every_text_field_of_the_briefing_is_escaped(payload):
 
 
 def test_every_template_is_rendered_with_autoescape():
-    from patron.report.html import _env
+    """Every Jinja environment in patron is built with autoescape=True, and every template file
+    sits in a package whose module builds one: a new template cannot slip in unescaped."""
+    import ast
 
-    env = _env()
-    templates = [p.name for p in (Path(__file__).parents[1] / "src" / "patron" / "report" / "templates").iterdir()]
-    assert templates and all(env.autoescape is True or env.autoescape(name) for name in templates)
+    src = Path(__file__).parents[1] / "src" / "patron"
+    escaping_packages, environments = set(), 0
+    for module in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+                    "Environment", "Template"):
+                environments += 1
+                escape = {k.arg: k.value for k in node.keywords}.get("autoescape")
+                assert isinstance(escape, ast.Constant) and escape.value is True, f"{module}:{node.lineno}"
+                escaping_packages.add(module.parent)
+    templates = [t for t in src.rglob("*") if t.suffix in (".j2", ".html", ".jinja", ".jinja2")]
+    assert environments >= 2 and templates
+    for t in templates:
+        assert t.parent.name == "templates" and t.parent.parent in escaping_packages, t
 
 
 def test_the_briefing_runs_only_its_own_scripts_and_reaches_no_network():

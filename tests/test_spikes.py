@@ -104,3 +104,13 @@ def test_flooding_every_channel_cannot_hide_a_real_spike_inside_it():
     alerts = [a for a in find_spikes(counts) if a.first_day == counts.index[153].date()]
     assert [a.kind for a in alerts] == ["data", "spike"] and alerts[1].theme_id == "t7"
     assert "7 of 8 busy" in alerts[0].name or "8 of 8 busy" in alerts[0].name
+
+
+def test_a_stray_text_dated_1900_changes_no_alert():
+    counts = _series(200, 5, seed=1)
+    counts.iloc[150:155, 2] += 40
+    stray = pd.DataFrame([[1, 0, 0, 0, 0]], index=pd.DatetimeIndex(["1900-01-01"]), columns=counts.columns)
+    with_stray = pd.concat([stray, counts]).reindex(pd.date_range("1900-01-01", counts.index[-1]), fill_value=0)
+    assert len(with_stray) > 45_000
+    seen = [(a.theme_id, a.first_day, a.last_day) for a in find_spikes(with_stray)]
+    assert seen == [(a.theme_id, a.first_day, a.last_day) for a in find_spikes(counts)] and seen

@@ -9,7 +9,7 @@ import pytest
 
 from patron.errors import WarehouseError
 from patron.model import TABLES
-from patron.warehouse import SCHEMA_VERSION, open_warehouse
+from patron.warehouse import SCHEMA_VERSION, QueryFailed, open_warehouse
 
 
 def test_a_new_file_gets_every_canonical_table_with_lineage(tmp_path):
@@ -89,3 +89,19 @@ def test_a_sqlite_file_is_refused_without_fetching_a_reader_for_it(tmp_path):
     with pytest.raises(WarehouseError, match="other.db") as refused:
         open_warehouse(tmp_path / "other.db")
     assert "download" not in str(refused.value) and "http" not in str(refused.value)  # nothing was fetched
+
+
+def test_after_forbid_file_access_the_warehouse_still_writes_but_no_other_file_is_read(tmp_path):
+    outside = tmp_path / "secret.txt"
+    outside.write_text("key=1\n")
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        wh.forbid_file_access()
+        wh.execute("CREATE TABLE t AS SELECT range AS i FROM range(1000)")
+        wh.execute("CHECKPOINT")
+        assert wh.scalar("SELECT count(*) FROM t") == 1000
+        for sql in (f"SELECT * FROM read_text('{outside}')", f"SELECT * FROM read_csv('{outside}')",
+                    f"SELECT * FROM glob('{tmp_path}/*')"):
+            with pytest.raises(QueryFailed, match="disabled by configuration"):
+                wh.rows(sql)
+    with open_warehouse(tmp_path / "w.duckdb") as wh:  # the next process, or the next open, reads files again
+        assert wh.scalar(f"SELECT count(*) FROM read_text('{outside}')") == 1

@@ -141,6 +141,8 @@ class ApiSettings(_Strict):
         default_factory=list, description="Web origins whose pages may call the API, such as your feedback "
                                           "widget's site (https://www.example.com); none by default.")
     openapi: bool = Field(False, description="Serve the API's schema at /api/openapi.json.")
+    docs: bool = Field(False, description="Serve a reference page of the API at /api/docs (patron's own "
+                                          "page: no script, nothing loaded from elsewhere).")
     requests_per_second: float = Field(50, gt=0, description="Requests a key may send a second (bursts of "
                                                              "twice that); more get 429.")
     items_per_minute: int = Field(60_000, ge=1_000, description="Items a key may send a minute (at least one "

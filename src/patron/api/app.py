@@ -19,20 +19,19 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import ValidationError
 
 from patron import __version__
 from patron.api.keys import KeyRing
 from patron.api.limits import RateLimits
 from patron.api.loader import IntakeLoader
-from patron.api.models import FeedbackItem
+from patron.api.models import MAX_FIELD, MAX_TEXT, FeedbackItem
 from patron.ingest.intake_log import FolderLock, LogWriter, log_folder
 from patron.warehouse import open_warehouse
 
 MAX_BATCH = 1_000  # items per request
 MAX_BODY = 8 * 2**20  # bytes per request: a full batch of ordinary items takes about 0.3 MiB
-FUTURE_TOLERANCE = timedelta(days=1)
 
 
 def _key(request: Request) -> str | None:
@@ -67,11 +66,14 @@ def _errors(index: int | None, e: ValidationError) -> list[dict]:
 
 
 def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[str] = (),
-               openapi: bool = False, requests_per_second: float = 50, items_per_minute: int = 60_000) -> FastAPI:
+               openapi: bool = False, requests_per_second: float = 50, items_per_minute: int = 60_000,
+               docs: bool = False, future_tolerance_days: int = 1) -> FastAPI:
     """The service for the warehouse file `db` (opened only while the loader loads); `lock` is
     its intake log's, when the caller took it already (to refuse a second service up front).
-    Pages of `cors_origins` may call it from a browser; `openapi` serves its schema. No docs page
-    is served: FastAPI's loads its script from a CDN, and patron loads nothing from elsewhere."""
+    Pages of `cors_origins` may call it from a browser; `openapi` serves its schema and `docs` a
+    reference page of patron's own (FastAPI's load their scripts from a CDN). Items dated more
+    than `future_tolerance_days` ahead are refused, as file loads refuse them."""
+    future_tolerance = timedelta(days=future_tolerance_days)
     with open_warehouse(db) as wh:
         keys = KeyRing(wh)
     folder = log_folder(db)
@@ -96,11 +98,21 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
 
     @app.get("/api/health")
     def health() -> dict:
+        """Answers {"status": "ok"} while the service runs; nothing else (no key needed)."""
         return {"status": "ok"}
 
-    @app.post("/api/feedback", responses={401: {"description": "no key, or a wrong one"},
-                                          422: {"description": "an item or the body is not valid; "
-                                                "the valid items of a batch are stored"}})
+    item_schema = FeedbackItem.model_json_schema()
+    body_schema = {"description": f"A feedback item, or a list of at most {MAX_BATCH:,} of them.",
+                   "oneOf": [item_schema, {"type": "array", "items": item_schema, "maxItems": MAX_BATCH}]}
+
+    @app.post("/api/feedback", openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": body_schema}}}},
+              responses={401: {"description": "no key, or a wrong one"},
+                         413: {"description": f"the body is over {MAX_BODY // 2**20} MiB or holds more than "
+                                              f"{MAX_BATCH:,} items"},
+                         422: {"description": "an item or the body is not valid; the valid items of a batch "
+                                              "are stored"},
+                         429: {"description": "the key sent too much; Retry-After says when to try again"}})
     async def feedback(request: Request) -> JSONResponse:
         """One feedback item (an object) or a batch (an array). Good items are stored even when
         others in the batch are not; each bad one is named with its index and field."""
@@ -141,8 +153,10 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
             except ValidationError as e:
                 errors += _errors(i, e)
                 continue
-            if model.received_at is not None and model.received_at > now + FUTURE_TOLERANCE:
-                errors.append({"index": i, "field": "received_at", "message": "is in the future"})
+            if model.received_at is not None and model.received_at > now + future_tolerance:
+                errors.append({"index": i, "field": "received_at", "message":
+                               f"in the future (more than {future_tolerance_days} day"
+                               f"{'s' if future_tolerance_days != 1 else ''} ahead)"})
                 continue
             item = model.model_dump(mode="json")  # the log is JSON; the loader casts back to the canonical types
             item["feedback_id"] = item["feedback_id"] or f"api-{uuid.uuid4().hex}"
@@ -156,6 +170,19 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
         answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": len({e["index"] for e in errors}),
                   "ids": stored, "already_stored": duplicates, "errors": errors}
         return JSONResponse(answer, status_code=422 if errors else 200)
+
+    if docs:
+        from patron.api.docs import CSP, docs_page
+
+        notes = [f"At most {MAX_BODY // 2**20} MiB and {MAX_BATCH:,} items a request.",
+                 f"Each key may send {requests_per_second:g} requests a second and {items_per_minute:,} items "
+                 "a minute; past that the answer is 429 with Retry-After.",
+                 f"Dates from 1900 up to {future_tolerance_days} day{'s' if future_tolerance_days != 1 else ''} "
+                 f"ahead; free text up to {MAX_TEXT:,} characters, other fields up to {MAX_FIELD:,}."]
+
+        @app.get("/api/docs", include_in_schema=False)
+        def reference() -> HTMLResponse:
+            return HTMLResponse(docs_page(app.openapi(), notes), headers={"Content-Security-Policy": CSP})
 
     return app
 

@@ -78,6 +78,7 @@ def demo(
             task = bar.add_task("scoring texts", total=None)
             scored = project.enrich(lambda done, total: bar.update(task, completed=done, total=total))
         themes, _ = project.themes()
+        project.warehouse.forbid_file_access()
         b = build(project.warehouse, project.catalog())
         db = project.db
     path = directory / "briefing.html"

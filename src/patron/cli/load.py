@@ -140,7 +140,9 @@ def briefing(
     from patron.report import build, render_html
 
     with Project.open(config, db) as project:
-        b = build(project.existing_warehouse(), project.catalog())
+        wh = project.existing_warehouse()
+        wh.forbid_file_access()
+        b = build(wh, project.catalog())
     out_file.write_text(render_html(b), encoding="utf-8")
     if fmt is Format.json:
         emit_json({"path": str(out_file), "briefing": b.to_dict()})

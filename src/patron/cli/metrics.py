@@ -116,6 +116,7 @@ def metrics_show(
     from patron.metrics.compile import effective_period
 
     with Project.open(config, db) as project:
+        project.warehouse.forbid_file_access()
         df = project.metric(name, by or [], period)
         if fmt is Format.json:
             emit_json(records(df))
@@ -136,6 +137,7 @@ def metrics_run(
     from patron.metrics.compile import effective_period
 
     with Project.open(config, db) as project:
+        project.warehouse.forbid_file_access()
         df = project.metrics(period=period)
         specs = project.catalog()
         as_of = project.as_of() if "period" in df.columns else None

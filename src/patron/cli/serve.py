@@ -73,13 +73,15 @@ def serve(
         project.warehouse  # noqa: B018 (created or upgraded now; the service opens it only while it loads)
         path = project.db
         settings = project.config.api if project.config else None
+        tolerance = project.config.ingest.future_tolerance_days if project.config else 1
     from patron.config import ApiSettings
     from patron.ingest.intake_log import FolderLock, log_folder
 
     lock = FolderLock(log_folder(path))  # a second service on this warehouse stops here, with the reason
     settings = settings or ApiSettings()
-    api = create_app(path, lock, cors_origins=settings.cors_origins, openapi=settings.openapi,
-                     requests_per_second=settings.requests_per_second, items_per_minute=settings.items_per_minute)
+    api = create_app(path, lock, cors_origins=settings.cors_origins, openapi=settings.openapi, docs=settings.docs,
+                     requests_per_second=settings.requests_per_second, items_per_minute=settings.items_per_minute,
+                     future_tolerance_days=tolerance)
     if not api.state.keys:
         raise PatronError("no active API key: create one with `patron keys create NAME` first")
     say(f"patron serving {path} on http://{host}:{port} (POST /api/feedback); Ctrl-C stops it")

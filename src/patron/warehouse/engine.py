@@ -114,6 +114,14 @@ class Warehouse:
             watcher.join()
         on_progress(100.0)
 
+    def forbid_file_access(self) -> None:
+        """From here on the engine touches no file but the warehouse and its spill folder.
+
+        A second guard, behind the allow-list, for queries built from patron.yml. DuckDB's switch
+        is one-way for the whole process, so only commands that have read every file they need
+        call it, just before they evaluate configured metrics."""
+        self.execute("SET enable_external_access = false")
+
     def cursor(self) -> Warehouse:
         """A connection of its own to the same database, for another thread."""
         return Warehouse(self.con.cursor(), self.path)
