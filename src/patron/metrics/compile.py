@@ -2,8 +2,9 @@
 
 Metrics that read the same rows compile to one query: fact metrics of one table share a scan
 (each with its own filter inside its aggregates), revenue metrics share the monthly revenue
-facts. A formula is a query over its input metrics' results. Portable forms only (CASE sums,
-not FILTER), so the same definition transpiles to Spark, PostgreSQL, Snowflake or BigQuery.
+facts, order metrics the order facts (per period). A formula is a query over its input metrics'
+results. Portable forms only (CASE sums, not FILTER), so the same definition transpiles to Spark,
+PostgreSQL, Snowflake or BigQuery.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import sqlglot
 from sqlglot import exp
 
 from patron.errors import MetricError
-from patron.metrics import revenue
-from patron.metrics.spec import PERIODS, MetricSpec, names_in
+from patron.metrics import orders, revenue
+from patron.metrics.spec import PERIODS, MetricSpec, expression_problems, names_in
 from patron.model import TABLES
 
 # per kind: the aggregates ({v} the value, {f} the filter) and the value computed from them
@@ -38,7 +39,7 @@ VALUES = {
 }
 
 
-def _bind(sql: str, alias: str | None, params: dict[str, float], names: dict[str, str] | None = None) -> str:
+def bind(sql: str, alias: str | None, params: dict[str, float], names: dict[str, str] | None = None) -> str:
     """Parse a spec expression: params become literals, other bare names columns of `alias`
     (or, through `names`, columns of their own)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
@@ -57,6 +58,11 @@ def _bind(sql: str, alias: str | None, params: dict[str, float], names: dict[str
 
 
 def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
+    bad = expression_problems(spec)
+    if bad:
+        from patron.config import ConfigProblems
+
+        raise ConfigProblems("patron.yml", bad)
     unknown = [d for d in by if d not in spec.dimensions]
     if unknown:
         raise MetricError(f"cannot be sliced by {', '.join(unknown)}; "
@@ -68,7 +74,7 @@ def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
 
 def stat_columns(spec: MetricSpec) -> list[str]:
     """The columns evaluation reads for a metric, besides its slice keys."""
-    if spec.kind == "revenue":
+    if spec.kind in ("revenue", "orders"):
         return ["value", "n", *(["good"] if spec.successes else [])]
     if spec.kind == "formula":
         return ["value", "n"]
@@ -87,13 +93,13 @@ def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bo
     aggs, values = [], []
     for s in specs:
         p = f"{s.name}__" if prefix else ""
-        v = _bind(s.value, "t", s.params) if s.value else "1"
+        v = bind(s.value, "t", s.params) if s.value else "1"
         if prefix and s.filter:  # each metric's own rows, inside its aggregates
-            v = f"CASE WHEN {_bind(s.filter, 't', s.params)} THEN {v} END"
+            v = f"CASE WHEN {bind(s.filter, 't', s.params)} THEN {v} END"
         aggs += [f"{agg.format(v=v)} AS {p}{name}" for name, agg in AGGREGATES[s.kind].items()]
         values.append(VALUES[s.kind].format(**{c: p + c for c in AGGREGATES[s.kind]}) + f" AS {p}value")
     where = [f"t.{first.time} IS NOT NULL"]
-    filters = [_bind(s.filter, "t", s.params) for s in specs if s.filter]
+    filters = [bind(s.filter, "t", s.params) for s in specs if s.filter]
     if len(filters) == len(specs):
         where.append(" OR ".join(f"({f})" for f in dict.fromkeys(filters)))
     sql = f"SELECT {', '.join(keys + aggs)} FROM {table} AS t"
@@ -110,23 +116,29 @@ def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bo
     return f"SELECT *, {', '.join(values)} FROM ({sql}) AS a{order}"
 
 
-def _revenue(specs: list[MetricSpec], by: list[str], prefix: bool) -> str:
-    """The monthly revenue facts once, every revenue metric as an expression over them."""
+def _per_period(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+    """The revenue (monthly) or order facts once, every metric of that kind as an expression over them."""
+    kind = specs[0].kind
+    module = revenue if kind == "revenue" else orders
     used = set()
     for s in specs:
         used |= set().union(*(names_in(x) for x in (s.value, s.base, s.successes) if x))
-    families = sorted({revenue.COLUMNS[c] for c in used if c in revenue.COLUMNS})
+    families = sorted({module.COLUMNS[c] for c in used if c in module.COLUMNS})
     out = []
     for s in specs:
         p = f"{s.name}__" if prefix else ""
-        out += [f"{_bind(s.value, None, s.params)} AS {p}value", f"{_bind(s.base, None, s.params)} AS {p}n"]
+        out += [f"{bind(s.value, None, s.params)} AS {p}value", f"{bind(s.base, None, s.params)} AS {p}n"]
         if s.successes:
-            out.append(f"{_bind(s.successes, None, s.params)} AS {p}good")
-    facts = revenue.facts_sql(families, by)
-    family_cols = [] if prefix else [c for f in revenue.FAMILIES if f in families for c in revenue.FAMILIES[f]]
-    keys = [*by, "month"]
-    return (f"SELECT {''.join(d + ', ' for d in by)}month AS period, {', '.join(out + family_cols)} "
-            f"FROM ({facts}) AS r ORDER BY {', '.join(keys)}")
+            out.append(f"{bind(s.successes, None, s.params)} AS {p}good")
+    if kind == "revenue":
+        facts, when = revenue.facts_sql(families, by), "month"
+    else:
+        facts, when = orders.facts_sql(families, by, period), "period"
+    family_cols = [] if prefix else [c for f in module.FAMILIES if f in families for c in module.FAMILIES[f]]
+    keys = [*by, *([when] if kind == "revenue" or period else [])]
+    period_col = [f"{when} AS period"] if kind == "revenue" or period else []
+    return (f"SELECT {', '.join([*by, *period_col, *out, *family_cols])} "
+            f"FROM ({facts}) AS r" + (f" ORDER BY {', '.join(keys)}" if keys else ""))
 
 
 def inputs(spec: MetricSpec) -> list[str]:
@@ -141,7 +153,7 @@ def formula_select(spec: MetricSpec, by: list[str], period: str | None) -> str:
     slice and period any input has is kept (an input without data there makes it unavailable)."""
     names = inputs(spec)
     keys = [*by, *(["period"] if period else [])]
-    value = _bind(spec.value, None, spec.params, {n: f"m_{n}.value" for n in names})
+    value = bind(spec.value, None, spec.params, {n: f"m_{n}.value" for n in names})
     cols = [f"{value} AS value", f"COALESCE(m_{names[0]}.n, 0) AS n", *(f"m_{n}.value AS {n}" for n in names)]
     if not keys:
         joins = "".join(f" CROSS JOIN m_{n}" for n in names[1:])
@@ -194,14 +206,14 @@ def compile_group(specs: list[MetricSpec], by: list[str], period: str | None) ->
 def _query(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
     if any(s.kind == "formula" for s in specs):
         raise MetricError("a formula compiles on its own, over its inputs", specs[0].name)
-    if specs[0].kind == "revenue":
-        return _revenue(specs, by, prefix)
+    if specs[0].kind in ("revenue", "orders"):
+        return _per_period(specs, by, period, prefix)
     return _fact(specs, by, period, prefix)
 
 
 def group_key(spec: MetricSpec) -> str:
     """Metrics with the same key can share a query."""
-    return "revenue" if spec.kind == "revenue" else f"table:{spec.table}:{spec.time}"
+    return spec.kind if spec.kind in ("revenue", "orders") else f"table:{spec.table}:{spec.time}"
 
 
 def render(tree: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:

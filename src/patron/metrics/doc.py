@@ -5,6 +5,7 @@ Run `python -m patron.metrics.doc > docs/metrics.md`; a test fails when the file
 
 from __future__ import annotations
 
+from patron.metrics import orders
 from patron.metrics.revenue import FAMILIES, FAMILY_MEANING
 from patron.metrics.spec import CUSTOMER_DIMENSIONS, PERIODS, MetricSpec, builtin_catalog
 
@@ -41,16 +42,26 @@ metrics:
 Kinds: `nps` (0-10 scores), `share` (a condition's share of rows), `mean`, `count`, `sum`,
 `median`, `p90` (all over one table: `value` and `filter` are SQL on its columns, `time` places
 a row in a period); `revenue` (an expression over the monthly revenue facts below; `base` is
-the column that is its n, `successes` the one that makes it a rate with an interval);
-`formula` (an expression over other metrics, joined by slice and period; `base` names the
-metric whose n it reports). `params` are named numbers the expression may use.
+the column that is its n, `successes` the one that makes it a rate with an interval); `orders`
+(the same over the order facts below, at any period); `formula` (an expression over other
+metrics, joined by slice and period; `base` names the metric whose n it reports). `params` are
+named numbers the expression may use.
+
+`patron check` checks this section with the rest of the file, and evaluating a metric refuses a
+bad one the same way: every problem at once, each with its key, e.g. `metrics.nsp: no such metric
+'nsp' — did you mean 'nps'?`, an unknown or ill-typed field, a new metric without its label,
+definition, kind, unit and better, and any expression that is not one SQL expression (a `;`, SQL
+that does not parse) or is not on the allow-list (no subqueries, tables, files or unknown
+functions; a column named like an SQL keyword, such as `comment`, goes in double quotes).
 
 ## Slices and periods
 
-Periods: {", ".join(PERIODS)} (revenue, and formulas over it, are monthly). A metric can be
-sliced by its table's columns listed in its `dimensions` and by customer attributes from the
-golden record ({", ".join(CUSTOMER_DIMENSIONS)}), which need `patron identity resolve`. The
-cohort month is the month of the customer's first subscription period with MRR above 0.
+Periods: {", ".join(PERIODS)} (revenue, and formulas over it, are monthly; without a period,
+a metric is computed over the whole range as one period). A metric can be sliced by its table's
+columns listed in its `dimensions` and by customer attributes from the golden record
+({", ".join(CUSTOMER_DIMENSIONS)}), which need `patron identity resolve`. The cohort month is
+the month of the customer's first subscription period with MRR above 0 or, for a customer with
+no subscription (a retailer's), the month of its first purchase.
 
 ## Statistics
 
@@ -59,20 +70,37 @@ score interval; NPS an adjusted Wald interval (one pseudo-response added to prom
 and detractors, so one answer or five identical ones do not give a zero-width interval); means
 Student's t. A change from the period just before is tested and flagged only when p < 0.05:
 NPS with a two-sample z test on the difference of (promoters - detractors) shares with
-multinomial variances; shares and customer rates (logo churn, renewal rate) with a pooled
-two-proportion z test; means with Welch's t test. Counts, sums, percentiles, money and formulas
-are not sample estimates here: they get no interval and no test.
+multinomial variances; shares and customer rates (logo churn, renewal rate, repeat purchase
+rate) with a pooled two-proportion z test; means with Welch's t test. Counts, sums,
+percentiles, money (average order value included) and formulas are not sample estimates here:
+they get no interval and no test.
 
-A value that cannot be computed is "not available" with the reason (no data in the slice and
-period, the table is empty, or the metric's own reason, e.g. no customer churned for LTV),
-never 0. Every evaluation is stored in `metric_values` (metric, slice, grain, period, value, n,
-interval, p-value, run), which the briefing reads for its trends.
+A value that cannot be computed is "not available" with the reason, never 0. The reason names
+the input that is actually missing: no data in the slice and period; the table is empty ("no
+subscriptions are loaded" only when none are); rows are loaded but none the metric reads (none
+where `survey = 'nps'`, none with MRR above 0, no contract terms, no month with customers paying
+at its start, no customer acquired in an earlier period...), with the counts; a formula's input
+that has no data, and why; or the metric's own reason, e.g. no customer churned for LTV. Every
+evaluation is stored in `metric_values` (metric, slice, grain, period, value, n, interval,
+p-value, run), which the briefing reads for its trends.
 
 ## Monthly revenue facts
 
 A customer pays in a month when the subscription periods active on the month's last day sum to
 MRR above 0. Customers are master customers once identity is resolved, else billing's customer
 ids. Each month of the facts has these columns (one set of queries serves every revenue metric):
+"""
+
+
+ORDERS_INTRO = """\
+For a company that sells orders rather than subscriptions (a retailer, a marketplace): who
+bought, how often and how much, from the orders table alone, at any period (day to year; without
+a period, the whole range as one). A purchase is an order with an amount above 0; a credit or a
+cancellation (0 or below) counts in revenue only. A customer is acquired in the period of its
+first purchase in the loaded orders, so in the first period of the data every customer is new and
+repeat rates there are understated. Customers are master customers once identity is resolved,
+else the orders' own customer ids; order metrics are sliced by customer attributes. Each period
+of the facts has these columns:
 """
 
 
@@ -100,6 +128,13 @@ def render() -> str:
     out = [INTRO]
     for family, columns in FAMILIES.items():
         out.append(f"**{family}**: {FAMILY_MEANING[family]}.\n")
+        out.append("| column | meaning |\n| --- | --- |")
+        out += [f"| `{c}` | {meaning} |" for c, meaning in columns.items()]
+        out.append("")
+    out.append("## Order facts\n")
+    out.append(ORDERS_INTRO)
+    for family, columns in orders.FAMILIES.items():
+        out.append(f"**{family}**: {orders.FAMILY_MEANING[family]}.\n")
         out.append("| column | meaning |\n| --- | --- |")
         out += [f"| `{c}` | {meaning} |" for c, meaning in columns.items()]
         out.append("")

@@ -12,6 +12,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from contextlib import ExitStack
 
 import pandas as pd
@@ -29,8 +30,9 @@ from patron.metrics.compile import (
     render,
     stat_columns,
 )
-from patron.metrics.spec import MetricSpec
-from patron.warehouse import Warehouse
+from patron.metrics.reasons import absent, empty_slice
+from patron.metrics.spec import FACTS, MetricSpec
+from patron.warehouse import QueryFailed, Warehouse
 
 STEPS = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1),
          "quarter": pd.DateOffset(months=3), "year": pd.DateOffset(years=1)}
@@ -43,7 +45,7 @@ def _estimate(spec: MetricSpec, row: pd.Series) -> stats.Estimate:
         return stats.Estimate(None, 0)
     if spec.kind == "nps":
         return stats.nps(int(row["pro"]), n - int(row["pro"]) - int(row["det"]), int(row["det"]))
-    if spec.kind == "share" or (spec.kind == "revenue" and spec.successes):
+    if spec.kind == "share" or (spec.kind in FACTS and spec.successes):
         return stats.proportion(int(row["good"]), n)
     if spec.kind == "mean":
         if n < 2 or pd.isna(row["sd"]):
@@ -60,7 +62,7 @@ def _p_value(spec: MetricSpec, now: pd.Series, before: pd.Series) -> float | Non
         a = (int(now["pro"]), int(now["n"] - now["pro"] - now["det"]), int(now["det"]))
         b = (int(before["pro"]), int(before["n"] - before["pro"] - before["det"]), int(before["det"]))
         return stats.nps_change_p_value(a, b)
-    if spec.kind == "share" or (spec.kind == "revenue" and spec.successes):
+    if spec.kind == "share" or (spec.kind in FACTS and spec.successes):
         n1, n2 = int(now["n"]), int(before["n"])
         pooled = (now["good"] + before["good"]) / (n1 + n2)
         se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
@@ -74,24 +76,21 @@ def _p_value(spec: MetricSpec, now: pd.Series, before: pd.Series) -> float | Non
     return None
 
 
-def _absent(spec: MetricSpec) -> str:
-    if spec.kind == "revenue":
-        return "not available: no subscriptions are loaded"
-    if spec.kind == "formula":
-        return f"not available: no data for {', '.join(inputs(spec))}"
-    return f"not available: no {spec.table} rows" + (f" where {spec.filter}" if spec.filter else "")
-
-
 def _label(v: object) -> object:
     return v.date() if isinstance(v, pd.Timestamp) else v
 
 
-def finish(spec: MetricSpec, raw: pd.DataFrame, by: list[str], period: str | None) -> pd.DataFrame:
+def finish(spec: MetricSpec, raw: pd.DataFrame, by: list[str], period: str | None,
+           unavailable: Callable[[], str], absent_inputs: dict[str, str] | None = None) -> pd.DataFrame:
     """Raw aggregates -> one row per slice (and period): value, n, 95% interval, the change from
-    the period before and its significance, and why a value is not available."""
+    the period before and its significance, and why a value is not available (`unavailable`: the
+    reason when the metric has no data anywhere, asked only then; `absent_inputs`: a formula's
+    inputs with no data anywhere, and why)."""
     rows = []
     seen: dict[tuple, pd.Series] = {}
     step = STEPS.get(period or "")
+    empty = empty_slice(spec)
+    formula_inputs, absent_inputs = (inputs(spec) if spec.kind == "formula" else []), absent_inputs or {}
     for _, r in raw.iterrows():
         e = _estimate(spec, r)
         key = tuple(r[d] for d in by)
@@ -101,9 +100,13 @@ def finish(spec: MetricSpec, raw: pd.DataFrame, by: list[str], period: str | Non
         prev_value = _estimate(spec, before).value if before is not None else None
         note = ""
         if e.value is None and spec.kind == "formula":
-            note = spec.undefined or f"an input ({', '.join(inputs(spec))}) has no data in this slice and period"
+            # the inputs without a value here, each with why: nowhere (its own reason) or not here
+            missing = [n for n in formula_inputs if n in r.index and pd.isna(r[n])]
+            note = "; ".join(f"{n} has no data ({absent_inputs[n]})" if n in absent_inputs
+                             else f"{n} has no data in this slice and period" for n in missing)
+            note = note or spec.undefined or "undefined for this data"
         elif e.value is None:
-            note = "no data in this slice and period" if e.n == 0 else (spec.undefined or "undefined for this data")
+            note = empty if e.n == 0 else (spec.undefined or "undefined for this data")
         when = {"period": pd.Timestamp(r["period"]).date()} if period else {}
         rows.append({**{d: _label(r[d]) for d in by}, **when,
                      "metric": spec.name, "value": e.value, "n": e.n, "ci_low": e.ci_low, "ci_high": e.ci_high,
@@ -112,12 +115,13 @@ def finish(spec: MetricSpec, raw: pd.DataFrame, by: list[str], period: str | Non
         if period:
             seen[(*key, pd.Timestamp(r["period"]))] = r
     if rows and all(r["n"] == 0 for r in rows):
+        reason = unavailable()
         for r in rows:
-            r["note"] = _absent(spec)
+            r["note"] = reason
     if not rows:  # the metric's data is absent altogether: say so, never 0
         rows.append({**dict.fromkeys(by), **({"period": None} if period else {}), "metric": spec.name,
                      "value": None, "n": 0, "ci_low": None, "ci_high": None, "previous": None, "p_value": None,
-                     "significant": None, "note": _absent(spec)})
+                     "significant": None, "note": unavailable()})
     out = pd.DataFrame(rows, columns=[*by, *(["period"] if period else []), *OUTPUT])
     return _numeric(out)
 
@@ -135,7 +139,8 @@ def evaluate(wh: Warehouse, spec: MetricSpec, by: list[str] | None = None, perio
     if spec.kind == "formula":
         return evaluate_catalog(wh, {**(catalog or {}), spec.name: spec}, by, period, store, only=[spec.name])
     period = effective_period(spec, period, catalog)
-    out = finish(spec, wh.df(render(compile_metric(spec, by, period, catalog))), by, period)
+    raw = _run(wh, render(compile_metric(spec, by, period, catalog)), [spec])
+    out = finish(spec, raw, by, period, lambda: absent(wh, spec, period))
     if store:
         store_values(wh, [(spec, out, by, period)])
     return out
@@ -160,12 +165,13 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
         groups[(group_key(catalog[n]), p)].append(catalog[n])
     results: dict[tuple[str, str | None], pd.DataFrame] = {}
     for (_, p), specs in groups.items():
-        raw = wh.df(render(compile_group(specs, by, p)))
+        raw = _run(wh, render(compile_group(specs, by, p)), specs)
         keys = [*by, "period"] if p else list(by)
         for s in specs:
             cols = stat_columns(s)
             part = raw[keys + [f"{s.name}__{c}" for c in cols]] if len(specs) > 1 else raw[keys + cols]
-            results[(s.name, p)] = finish(s, part.set_axis(keys + cols, axis=1), by, p)
+            results[(s.name, p)] = finish(s, part.set_axis(keys + cols, axis=1), by, p,
+                                          lambda s=s, p=p: absent(wh, s, p))
             results[(s.name, p)].attrs["raw"] = part.set_axis(keys + cols, axis=1)
     for f in formulas:
         spec = catalog[f]
@@ -175,8 +181,11 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
         for n in inputs(spec):
             raw = results[(n, effective_period(catalog[n], fp, catalog))].attrs["raw"]
             frames.append((f"m_{n}", raw[[*keys, "value", "n"]]))
-        raw = _run_over(wh, frames, formula_select(spec, by, fp))
-        results[(f, fp)] = finish(spec, raw, by, fp)
+        raw = _run_over(wh, frames, formula_select(spec, by, fp), spec)
+        nowhere = {n: out["note"].iloc[0].removeprefix("not available: ") for n in inputs(spec)
+                   for out in [results[(n, effective_period(catalog[n], fp, catalog))]] if (out["n"] == 0).all()}
+        results[(f, fp)] = finish(spec, raw, by, fp, lambda spec=spec, why=nowhere: _formula_absent(spec, why),
+                                  nowhere)
     chosen = [(catalog[n], results[(n, p)], by, p) for n in names
               for p in [effective_period(catalog[n], period, catalog)]]
     if store:
@@ -186,12 +195,28 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
     return _numeric(out)[[*by, *(["period"] if "period" in out.columns else []), *OUTPUT]]
 
 
-def _run_over(wh: Warehouse, frames: list[tuple[str, pd.DataFrame]], sql: str) -> pd.DataFrame:
-    """Run `sql` with each frame visible as a table of its name."""
+def _formula_absent(spec: MetricSpec, nowhere: dict[str, str]) -> str:
+    """A formula with no value anywhere: which of its inputs has no data, and why."""
+    if nowhere:
+        return "not available: " + "; ".join(f"{n} has no data ({why})" for n, why in nowhere.items())
+    return f"not available: {inputs(spec)[0]}, the metric its n comes from, has no data in any slice and period"
+
+
+def _run(wh: Warehouse, sql: str, specs: list[MetricSpec]) -> pd.DataFrame:
+    """A metric query; the engine's refusal names the metrics, never a traceback."""
+    try:
+        return wh.df(sql)
+    except QueryFailed as e:
+        raise MetricError(f"the warehouse cannot evaluate it: {str(e).splitlines()[0]}",
+                          ", ".join(s.name for s in specs)) from None
+
+
+def _run_over(wh: Warehouse, frames: list[tuple[str, pd.DataFrame]], sql: str, spec: MetricSpec) -> pd.DataFrame:
+    """Run a formula's `sql` with each frame visible as a table of its name."""
     with ExitStack() as stack:
         for name, df in frames:
             stack.enter_context(wh.frame(name, df))
-        return wh.df(sql)
+        return _run(wh, sql, [spec])
 
 
 def store_values(wh: Warehouse, evaluated: list[tuple[MetricSpec, pd.DataFrame, list[str], str | None]]) -> None:

@@ -140,11 +140,16 @@ def dimension_sql(d: str) -> str:
     return "co.cohort_month" if d == "cohort_month" else f"g.{d}"
 
 
-# A customer's cohort is the month of its first subscription period with MRR > 0; the same
+# A customer's cohort is the month of its first subscription period with MRR > 0 or, for a
+# customer with none (a retailer's), the month of its first purchase (an order above 0); the same
 # definition slices every other table (through customer_id, once identity is resolved).
-COHORTS = ("SELECT COALESCE(customer_id, customer_ref) AS customer, "
-           "CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS cohort_month "
-           "FROM subscriptions WHERE mrr > 0 GROUP BY COALESCE(customer_id, customer_ref)")
+COHORTS = ("SELECT customer, COALESCE(MIN(CASE WHEN billed THEN first_month END), MIN(first_month)) AS cohort_month "
+           "FROM (SELECT COALESCE(customer_id, customer_ref) AS customer, TRUE AS billed, "
+           "CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month "
+           "FROM subscriptions WHERE mrr > 0 GROUP BY COALESCE(customer_id, customer_ref) "
+           "UNION ALL SELECT COALESCE(customer_id, customer_ref) AS customer, FALSE AS billed, "
+           "CAST(DATE_TRUNC('month', MIN(ordered_at)) AS DATE) AS first_month "
+           "FROM orders WHERE amount > 0 GROUP BY COALESCE(customer_id, customer_ref)) AS firsts GROUP BY customer")
 
 
 def facts_sql(families: list[str], by: list[str]) -> str:

@@ -17,5 +17,6 @@ def data_as_of(wh: Warehouse) -> date | None:
     return wh.scalar(
         "SELECT CAST(max(d) AS DATE) FROM (SELECT max(submitted_at) AS d FROM responses UNION ALL "
         "SELECT max(opened_at) FROM tickets UNION ALL SELECT max(received_at) FROM feedback UNION ALL "
-        "SELECT max(day) FROM usage UNION ALL SELECT max(start_date) FROM subscriptions)"
+        "SELECT max(day) FROM usage UNION ALL SELECT max(start_date) FROM subscriptions UNION ALL "
+        "SELECT max(ordered_at) FROM orders)"
     )

@@ -1,10 +1,11 @@
-"""What a metric expression in patron.yml may be: an expression over the columns its metric reads,
-with scalar and aggregate functions, and nothing else.
+"""What an expression in patron.yml may be (a metric's, or a source's computed column or row
+filter): an expression over the columns it may read, with scalar (and, for metrics, aggregate)
+functions, and nothing else.
 
-Metric definitions are configuration, and configuration must not reach the machine or the
-warehouse's own tables: a subquery could read `api_keys`, a table function (`read_text`,
-`read_csv`, `glob`) the file system. So each expression is parsed with SQLGlot and every node is
-checked against an allow-list; anything not on it is refused, named, before any SQL runs.
+Expressions are configuration, and configuration must not reach the machine or the warehouse's
+own tables: a subquery could read `api_keys`, a table function (`read_text`, `read_csv`, `glob`)
+the file system. So each expression is parsed with SQLGlot and every node is checked against an
+allow-list; anything not on it is refused, named, before any SQL runs.
 """
 
 from __future__ import annotations
@@ -18,13 +19,18 @@ _NODES: tuple[type[exp.Expression], ...] = (
     exp.Binary, exp.Predicate, exp.Between, exp.In, exp.Is, exp.Case, exp.If, exp.Cast, exp.TryCast,
     exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Tuple, exp.Star,
 )
-# Functions by SQLGlot class: arithmetic, text, dates, null handling, aggregates.
-_FUNCTIONS: tuple[type[exp.Expression], ...] = (
+# Functions by SQLGlot class: arithmetic, text, dates, null handling...
+_SCALARS: tuple[type[exp.Expression], ...] = (
     exp.Abs, exp.Round, exp.Floor, exp.Ceil, exp.Ln, exp.Log, exp.Exp, exp.Sqrt, exp.Pow, exp.Sign,
     exp.Greatest, exp.Least, exp.Coalesce, exp.Nullif, exp.Lower, exp.Upper, exp.Length, exp.Substring,
     exp.Trim, exp.Concat, exp.ConcatWs, exp.StrPosition, exp.StartsWith, exp.DateTrunc, exp.DateDiff,
     exp.DateAdd, exp.DateSub, exp.Extract, exp.TimestampTrunc, exp.TimestampDiff, exp.Year, exp.Month,
-    exp.Day, exp.DayOfWeek, exp.Sum, exp.Avg, exp.Count, exp.CountIf, exp.Min, exp.Max, exp.Median,
+    exp.Day, exp.DayOfWeek, exp.RegexpReplace, exp.RegexpLike, exp.RegexpExtract, exp.Split, exp.SplitPart,
+    exp.StrToTime, exp.StrToDate, exp.Replace,
+)
+# ...and aggregates, which only a metric may use: a source's expressions are about one row.
+_AGGREGATES: tuple[type[exp.Expression], ...] = (
+    exp.Sum, exp.Avg, exp.Count, exp.CountIf, exp.Min, exp.Max, exp.Median,
     exp.Quantile, exp.PercentileCont, exp.PercentileDisc, exp.Stddev, exp.StddevPop, exp.StddevSamp,
     exp.Variance, exp.VariancePop, exp.Filter, exp.Distinct,
 )
@@ -34,9 +40,11 @@ _NAMED = frozenset({"epoch", "date_part", "datediff", "date_diff", "isoyear", "w
                     "left", "right", "lpad", "rpad", "strip_accents", "nullif", "ifnull", "round_even"})
 
 
-def refused(sql: str, columns: set[str] | frozenset[str] | None) -> list[str]:
+def refused(sql: str, columns: set[str] | frozenset[str] | None, aggregates: bool = True,
+            where: str = "in a metric") -> list[str]:
     """What in `sql` is not allowed, each named once (the outermost of a refused part); empty
-    when it may run. `columns` are the names it may use (None: names are checked elsewhere)."""
+    when it may run. `columns` are the names it may use (None: names are checked elsewhere);
+    `where` ends each message ("in a metric")."""
     try:
         statements = sqlglot.parse(sql, read="duckdb")
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
@@ -47,7 +55,7 @@ def refused(sql: str, columns: set[str] | frozenset[str] | None) -> list[str]:
     stack = [statements[0]]
     while stack:
         node = stack.pop()
-        problem = _problem(node, columns)
+        problem = _problem(node, columns, _SCALARS + _AGGREGATES if aggregates else _SCALARS, where)
         if problem:
             if problem not in out:
                 out.append(problem)
@@ -56,7 +64,8 @@ def refused(sql: str, columns: set[str] | frozenset[str] | None) -> list[str]:
     return out
 
 
-def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None) -> str | None:
+def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None,
+             functions: tuple[type[exp.Expression], ...], where: str) -> str | None:
     if isinstance(node, exp.Column):
         if node.table:
             return f"{node.sql(dialect='duckdb')!r}: a column is named alone, not with a table"
@@ -65,11 +74,11 @@ def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None) ->
         return None
     if isinstance(node, exp.Anonymous):
         name = node.name.lower()
-        return None if name in _NAMED else f"function {node.name}() is not allowed in a metric"
+        return None if name in _NAMED else f"function {node.name}() is not allowed {where}"
     if isinstance(node, exp.Query | exp.Subquery | exp.Table | exp.Command):
-        return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed in a metric"
-    if isinstance(node, exp.Func) and not isinstance(node, _FUNCTIONS + _NODES):
-        return f"function {node.sql_name()}() is not allowed in a metric"
-    if not isinstance(node, _NODES + _FUNCTIONS + (exp.Func,)):
-        return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed in a metric"
+        return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed {where}"
+    if isinstance(node, exp.Func) and not isinstance(node, functions + _NODES):
+        return f"function {node.sql_name()}() is not allowed {where}"
+    if not isinstance(node, _NODES + functions + (exp.Func,)):
+        return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed {where}"
     return None
