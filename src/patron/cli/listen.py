@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,12 +14,30 @@ from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, NewestOpt, parse_day
 from patron.cli.render import Format, emit_json, out, say, table
 from patron.project import Project
 
+if TYPE_CHECKING:
+    from patron.warehouse import Warehouse
+
 app = typer.Typer(help="What customers say: sentiment and complaints in every comment, ticket and "
                   "feedback item.", no_args_is_help=True)
 
 
 def _signed(v: float | None, spec: str = "+.2f") -> str:
     return "" if v is None or v != v else format(v, spec)
+
+
+def _no_texts(wh: Warehouse) -> str | None:
+    """Why a listening table is empty when it is for want of texts: none loaded, or none scored yet
+    (trends, spikes and themes' sentiment read the scores)."""
+    from patron.listen.enrich import TEXTS
+
+    texts = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
+        f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
+    if not texts:
+        return ("No texts yet: patron listens to survey comments, ticket subjects and bodies, and feedback; "
+                "load some with `patron ingest`.")
+    if not wh.scalar("SELECT count(*) FROM enrichment"):
+        return f"{counted(texts, 'text')}, none scored yet: run `patron listen enrich` first."
+    return None
 
 
 @app.command("enrich")
@@ -31,9 +49,13 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
         summary = project.warehouse.rows(
             "SELECT source_table, count(*), avg(sentiment_score), count(*) FILTER (sentiment_label = 'negative'), "
             "count(*) FILTER (complaint), count(*) FILTER (unscored IS NOT NULL) FROM enrichment GROUP BY 1 ORDER BY 1")
+        none = None if summary else _no_texts(project.warehouse)
     if fmt is Format.json:
         keys = ["table", "items", "mean_score", "negative", "complaints", "unscored"]
         emit_json(result.to_dict() | {"tables": [dict(zip(keys, r, strict=True)) for r in summary]})
+        return
+    if none:
+        say(none, "yellow")
         return
     out.print(f"Scored {result.items:,} new texts in {result.seconds:.1f} s ({result.items_per_s:,.0f}/s) "
               f"with {result.model}", markup=False)
@@ -54,7 +76,10 @@ def listen_themes(
         result, df = project.themes(k)
     if fmt is Format.json:
         emit_json({"items": result.items, "unthemed": result.unthemed, "unthemed_share": result.unthemed_share,
-                   "notes": result.notes, "themes": records(df)})
+                   "notes": result.notes, "too_few": result.too_few, "themes": records(df)})
+        return
+    if df.empty and result.too_few:  # an empty table would say nothing; this says what is missing
+        say(result.too_few, "yellow")
         return
     # each theme's name over its top words; its two most typical texts
     table(f"{counted(len(df), 'theme')} in {counted(result.items, 'text')}; "
@@ -69,6 +94,8 @@ def listen_themes(
           drop=["theme", "typical texts", "customers", "ARR"], lines=True)
     for note in result.notes:
         say(f"taxonomy: {note}", "yellow")
+    if result.too_few:
+        say(result.too_few, "yellow")
 
 
 @app.command("trends")
@@ -85,8 +112,13 @@ def listen_trends(
     with Project.open(config, db) as project:
         df = trends(project.existing_warehouse(), by, period, since)
         as_of = project.as_of()
+        none = None if not df.empty else _no_texts(project.warehouse) or (
+            f"No scored texts since {since}." if since else "No scored text has a date.")
     if fmt is Format.json:
         emit_json(records(df.assign(period=df["period"].astype(str).str[:10])))
+        return
+    if none:
+        say(none, "yellow")
         return
     newest = df.sort_values(["period", "texts"], ascending=[False, False], kind="stable")
     shown = newest if limit == 0 else newest.head(limit)
@@ -113,8 +145,12 @@ def listen_spikes(
     with Project.open(config, db) as project:
         alerts = detect(project.existing_warehouse(), start)
         store(project.warehouse, alerts)  # the alerts table keeps them for scripts and history
+        none = None if alerts else _no_texts(project.warehouse) or _short_history(project.warehouse)
     if fmt is Format.json:
         emit_json([a.__dict__ | {"first_day": str(a.first_day), "last_day": str(a.last_day)} for a in alerts])
+        return
+    if none:
+        say(none, "yellow")
         return
     for a in alerts:  # a load gone wrong first: it explains, and it is not a spike
         if a.kind == "data":
@@ -126,6 +162,18 @@ def listen_spikes(
           [[a.name, _days(a.first_day, a.last_day), a.observed, f"{a.expected:,.1f}",
             ", ".join(f"{k} {v}" for k, v in list(a.channels.items())[:3]), clip(a.examples[0] if a.examples else "")]
            for a in spikes], {"texts", "expected"}, drop=["channels", "example", "expected"])
+
+
+def _short_history(wh: Warehouse) -> str | None:
+    """Why no day could be judged: the scored texts span too few days for a baseline."""
+    from patron.listen.spikes import BASELINE_DAYS, MIN_HISTORY_DAYS
+
+    n, span = wh.rows("SELECT count(*), datediff('day', min(occurred_at), max(occurred_at)) + 1 FROM enrichment "
+                      "WHERE occurred_at IS NOT NULL")[0]
+    if span and span > BASELINE_DAYS:
+        return None
+    return (f"{counted(n, 'scored text')} over {counted(span or 0, 'day')}; spikes need texts on more than "
+            f"{BASELINE_DAYS} days (at least {MIN_HISTORY_DAYS} of the {BASELINE_DAYS} before the day judged).")
 
 
 def _days(first: date, last: date) -> str:
@@ -141,6 +189,10 @@ def listen_touchpoints(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
         df = ranking(project.existing_warehouse(), project.catalog())
     if fmt is Format.json:
         emit_json(records(df))
+        return
+    if df.empty:
+        say("No survey responses with a touchpoint or journey stage yet: map touchpoint and journey_stage in a "
+            "responses source (patron.yml) to rank them.", "yellow")
         return
 
     def score(r: object, m: str, spec: str) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
-from patron.cli.render import Format, err
+from patron.cli.render import Format, err, plain
 from patron.errors import PatronError
 
 DbOpt = Annotated[
@@ -22,9 +22,10 @@ NewestOpt = Annotated[int, typer.Option("--limit", min=0,
 
 
 def progress() -> Progress:
-    """A bar on stderr while a long step runs, gone when it ends; none when stderr is not a terminal."""
-    return Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
-                    console=err, transient=True, disable=not err.is_terminal)
+    """A bar on stderr while a long step runs, gone when it ends; none when stderr is not a terminal.
+    Its lines are text, never markup: they name files (`exports[/]a.csv` is a file name)."""
+    return Progress(TextColumn("{task.description}", markup=False), BarColumn(), TaskProgressColumn(),
+                    TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
 
 
 class IngestBar:
@@ -37,7 +38,8 @@ class IngestBar:
         if file not in self.tasks:
             self.tasks[file] = self.bar.add_task(file, total=100)
         shown = {"read": 0.8 * pct, "check": 85, "load": 92, "done": 100}[step]
-        self.bar.update(self.tasks[file], completed=shown, description=f"{step:>5} {file}")
+        # a file name is shown as text: no markup, no control sequence
+        self.bar.update(self.tasks[file], completed=shown, description=f"{step:>5} {plain(file).plain}")
 
 
 def parse_day(text: str | None, option: str) -> date | None:

@@ -1,10 +1,10 @@
 """Renderers: the same result as a table a person reads at any terminal width, or as one JSON
 document on stdout for scripts.
 
-Every table goes through `table`: cells are plain text (customer text is never read as markup),
-numbers never collapse into scientific notation, and a table too wide for the terminal loses its
-least important columns whole, with a line saying which, instead of squeezing every column until
-headers and values vanish.
+Every table goes through `table`: cells and headers are plain text (customer text is never read as
+markup), numbers never collapse into scientific notation, and a table too wide for the terminal
+loses its least important columns whole, with a line saying which, instead of squeezing every
+column until headers and values vanish.
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     t = Table(title=plain(title) if title else None, title_justify="left", header_style="bold", show_lines=lines)
     for i, w in zip(fit.shown, fit.widths, strict=True):
         num = columns[i] in numeric
-        t.add_column(columns[i], justify="right" if num else "left", no_wrap=num, overflow="fold", width=w)
+        t.add_column(plain(columns[i]), justify="right" if num else "left", no_wrap=num, overflow="fold", width=w)
     for r in texts:
         t.add_row(*(plain(r[i]) for i in fit.shown))
     console.print(t)
@@ -151,4 +151,4 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
             say(note, "dim", console)
 
 
-__all__ = ["Format", "emit_json", "err", "escape", "layout", "out", "say", "table"]
+__all__ = ["Format", "emit_json", "err", "escape", "layout", "out", "plain", "say", "table"]

@@ -46,6 +46,9 @@ PERIOD_DAYS = 30  # "this period" for emerging themes: the last 30 days of texts
 EMERGING_MIN = 10  # texts this period before a theme can be emerging
 EMERGING_RATIO = 4  # ... and at least four times as many as the period before
 WORDS = r"(?u)\b[^\W\d_][^\W\d_]+\b"  # words, not amounts or numbers
+MIN_TEXTS = 20  # texts (outside your taxonomy's keywords) below which no theme can be told from chance
+MIN_DF = 3  # a term counts when at least this many texts use it ...
+MAX_DF = 0.4  # ... and at most this share of them (a word in every text says nothing about any)
 
 
 @dataclass
@@ -66,6 +69,7 @@ class ThemeResult:
     items: int
     unthemed: int
     notes: list[str] = field(default_factory=list)  # what your taxonomy's examples could not name
+    too_few: str | None = None  # why no themes were discovered: too few texts, or too few shared words
 
     @property
     def unthemed_share(self) -> float:
@@ -140,7 +144,8 @@ def _taxonomy(texts: pd.Series, taxonomy: Mapping[str, Sequence[str]]) -> pd.Ser
         words = [w.strip() for w in words if w.strip()]
         if not words:  # an empty pattern would match every text
             continue
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
+        # not \b: a keyword that starts or ends with punctuation ("[invoice]", "c++") has no word boundary there
+        pattern = r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)"
         hit = out.isna() & texts.str.contains(pattern, case=False, regex=True)
         out[hit] = name
     return out
@@ -152,8 +157,6 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
     some of them); stored ids are kept where a theme is found again; each text is assigned."""
     mine = checked_taxonomy(taxonomy)
     texts = _texts(wh)
-    if texts.empty:
-        return ThemeResult([], 0, 0)
     texts["theme_id"], texts["weight"] = None, 0.0
     named = _taxonomy(texts["text"], {name: rule.keywords for name, rule in mine.items()})
     yours: dict[str, Theme] = {}
@@ -166,14 +169,26 @@ def discover(wh: Warehouse, k: int | None = None, seed: int = 0,
     examples = {name: [clean(e) for e in rule.examples if e.strip()] for name, rule in mine.items() if rule.examples}
     notes: list[str] = []
     themes = list(yours.values())
-    if len(rest) >= 20:
-        themes += _fit(wh, texts, rest.index, k, seed, yours, examples, notes)
-    elif examples:
-        notes.append(f"only {len(rest)} texts left to discover themes in: examples named no theme")
+    outside = " outside your taxonomy's keywords" if len(rest) < len(texts) else ""
+    too_few = None
+    if len(rest) < MIN_TEXTS:
+        need = "discovering more themes needs" if outside else "themes need"
+        too_few = (f"{len(rest):,} texts{outside}; {need} at least {MIN_TEXTS} (survey comments, tickets, "
+                   "feedback): load more with `patron ingest`")
+        if examples:
+            notes.append(f"only {len(rest)} texts left to discover themes in: examples named no theme")
+    else:
+        found = _fit(wh, texts, rest.index, k, seed, yours, examples, notes)
+        if found is None:
+            too_few = (f"the {len(rest):,} texts{outside} share too few words to find themes in: a theme needs "
+                       f"words that at least {MIN_DF} texts use, and at most {MAX_DF:.0%} of them")
+        themes += found or []
+    if too_few and not any(t.items for t in themes):  # nothing found: keep what an earlier run stored
+        return ThemeResult(themes, len(texts), len(texts), notes, too_few)
     _name_new(wh, texts, themes)
     _show_typical(texts, themes)
     _save(wh, themes, texts)
-    return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()), notes)
+    return ThemeResult(themes, len(texts), int(texts["theme_id"].isna().sum()), notes, too_few)
 
 
 def _claims(vec: TfidfVectorizer, nmf: NMF, examples: Mapping[str, Sequence[str]], notes: list[str]) -> dict[int, str]:
@@ -197,14 +212,18 @@ def _claims(vec: TfidfVectorizer, nmf: NMF, examples: Mapping[str, Sequence[str]
 
 
 def _fit(wh: Warehouse, texts: pd.DataFrame, rows: pd.Index, k: int | None, seed: int,
-         yours: dict[str, Theme], examples: Mapping[str, Sequence[str]], notes: list[str]) -> list[Theme]:
+         yours: dict[str, Theme], examples: Mapping[str, Sequence[str]], notes: list[str]) -> list[Theme] | None:
     """NMF themes for the texts at `rows`, those your examples fall into under your names;
-    assignments written into `texts`, your themes' terms and counts into `yours`."""
+    assignments written into `texts`, your themes' terms and counts into `yours`. None when the
+    texts share no term often enough (all different, or all the same) to fit any theme."""
     part = texts.loc[rows, "text"]
     k = k or int(np.clip(round(np.sqrt(len(part)) / 8), 5, 25))
-    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(3, len(part) // 2000), max_df=0.4,
-                          token_pattern=WORDS, sublinear_tf=True, max_features=30_000)
-    x = vec.fit_transform(part)
+    vec = TfidfVectorizer(stop_words="english", ngram_range=(1, 2), min_df=max(MIN_DF, len(part) // 2000),
+                          max_df=MAX_DF, token_pattern=WORDS, sublinear_tf=True, max_features=30_000)
+    try:
+        x = vec.fit_transform(part)
+    except ValueError:  # "no terms remain" after the document-frequency limits
+        return None
     nmf = NMF(n_components=min(k, x.shape[1]), init="nndsvda", random_state=seed, max_iter=400)
     w = nmf.fit_transform(x)
     terms = vec.get_feature_names_out()
