@@ -156,7 +156,7 @@ def test_metrics_commands_as_a_script_reads_them(tmp_path):
     assert rows["2024-01-01"]["value"] is None and rows["2024-01-01"]["note"] == "no data in this slice and period"
     table = patron("metrics", "show", "nps", "--db", "w.duckdb", cwd=tmp_path)
     assert "not available (not available: no responses rows" not in table.stdout
-    assert "no responses rows where survey = 'nps'" in table.stdout
+    assert "no responses are loaded" in table.stdout
     run = patron("metrics", "run", "--db", "w.duckdb", "--format", "json", cwd=tmp_path)
     latest = {r["metric"]: r for r in json.loads(run.stdout)}
     assert latest["mrr"]["value"] == 100 and "nps" not in latest  # no survey data: nothing to report

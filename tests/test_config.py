@@ -99,3 +99,31 @@ def test_a_taxonomy_that_cannot_work_is_refused_with_its_reason(tmp_path, entrie
     write(tmp_path / "patron.yml", "listen:\n  taxonomy:\n" + entries)
     with pytest.raises(ConfigProblems, match=re.escape(message)):
         load_project(tmp_path / "patron.yml")
+
+
+def test_check_reads_the_metrics_section_too(tmp_path):
+    from typer.testing import CliRunner
+
+    from patron.cli.main import app
+
+    (tmp_path / "patron.yml").write_text("metrics:\n  nsp: {owner: Ana}\n  nps: {value: 'score; DROP TABLE x'}\n")
+    run = CliRunner().invoke(app, ["check", "--config", str(tmp_path / "patron.yml")], env={"COLUMNS": "200"})
+    assert run.exit_code == 1
+    assert "metrics.nsp: no such metric 'nsp' — did you mean 'nps'?" in run.output
+    assert "metrics.nps.value: 'score; DROP TABLE x' holds a ';'" in run.output
+
+
+def test_the_init_templates_commented_source_is_a_valid_source_when_uncommented(tmp_path):
+    from importlib import resources
+
+    template = resources.files("patron").joinpath("project_template.yml").read_text().splitlines()
+    start = template.index("sources: {}")
+    block = []
+    for line in template[start + 1:]:
+        if line.strip() == "#":
+            break
+        block.append(line[1:])
+    cfg = parse_project({"sources": __import__("yaml").safe_load("\n".join(block))}, root=tmp_path)
+    src = cfg.sources["crm_accounts"]
+    assert src.filter and src.expressions == {"plan": "upper(Tier)"} and src.rollup == {"created_at": "min"}
+    assert str(src.snapshot_date) == "2024-06-30" and src.max_line_size == 2_000_000

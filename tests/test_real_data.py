@@ -21,6 +21,7 @@ def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Pat
                 "path": str(datasets / "cfpb_complaints" / "cfpb_complaints_sample_2015_2020.csv"),
                 "table": "feedback",
                 "columns": COMPLAINT_COLUMNS,
+                "filter": '"Consumer complaint narrative" IS NOT NULL',  # feedback is what people wrote
                 "date_format": "%Y/%m/%d",
                 "values": {"channel": {"Web": "web", "Phone": "call", "Referral": "referral",
                                        "Postal mail": "mail", "Fax": "fax", "Email": "email"}},
@@ -49,17 +50,14 @@ def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Pat
     with open_warehouse(tmp_path / "w.duckdb") as wh:
         result = ingest_sources(wh, cfg)
         by = {f.source: f for f in result.files}
-        for f in result.files:
-            assert f.read == f.loaded + f.quarantined + f.already_loaded
+        assert all(f.adds_up() for f in result.files) and not result.refused
         # the dataset READMEs give these counts
-        assert by["cfpb_2015_2020"].read == 6623 and by["cfpb_2015_2020"].loaded == 1532
+        assert (by["cfpb_2015_2020"].read, by["cfpb_2015_2020"].filtered, by["cfpb_2015_2020"].loaded) == (
+            6623, 6623 - 1532, 1532)
         assert by["cfpb_payday_2023"].read == 2827 and by["cfpb_payday_2023"].loaded == 2827
         assert by["spotify_tweets"].read == 15096 and by["spotify_tweets"].loaded == 15096
         assert by["clothing_reviews"].read == 23486 and by["clothing_reviews"].loaded == 23486 - 845
-        # complaints without a narrative are kept in quarantine, with the reason
-        assert wh.rows(
-            "SELECT field, reason, count(*) FROM quarantine WHERE source = 'cfpb_2015_2020' GROUP BY ALL"
-        ) == [("text", "required value is missing", 6623 - 1532)]
+        assert not wh.scalar("SELECT count(*) FROM quarantine WHERE source = 'cfpb_2015_2020'")
         assert wh.rows(
             "SELECT min(received_at)::DATE::VARCHAR, max(received_at)::DATE::VARCHAR FROM feedback "
             "WHERE source = 'cfpb_payday_2023'") == [("2023-01-01", "2023-08-24")]
@@ -71,6 +69,26 @@ def test_real_complaints_tweets_and_reviews_load_through_a_mapping(datasets: Pat
         again = ingest_sources(wh, cfg)
         assert again.total("loaded") == 0
         assert again.total("already_loaded") == result.total("loaded")
+
+
+def test_a_real_source_that_rejects_most_rows_is_not_loaded_and_says_why(datasets: Path, tmp_path: Path):
+    """Complaints mapped as feedback without a filter: 77% have no narrative (the text)."""
+    complaints = {"path": str(datasets / "cfpb_complaints" / "cfpb_complaints_sample_2015_2020.csv"),
+                  "table": "feedback", "columns": COMPLAINT_COLUMNS, "date_format": "%Y/%m/%d"}
+    tweets = {"path": str(datasets / "twitter_customer_support" / "spotifycares_inbound_requests.csv"),
+              "table": "feedback", "columns": {"feedback_id": "tweet_id", "received_at": "created_at"},
+              "date_format": "%a %b %d %H:%M:%S %z %Y", "constants": {"channel": "social"}}
+    cfg = parse_project({"sources": {"complaints": complaints, "tweets": tweets}}, root=tmp_path)
+    with open_warehouse(tmp_path / "w.duckdb") as wh:
+        result = ingest_sources(wh, cfg)
+        (refusal,) = result.refused
+        assert (refusal.source, refusal.rows, refusal.rejected) == ("complaints", 6623, 6623 - 1532)
+        assert refusal.reasons[0] == ("text: required value is missing", 6623 - 1532)
+        assert "77%; at most 50% may be rejected" in refusal.message()
+        # nothing of the refused source, all of the other
+        assert wh.rows("SELECT source, count(*) FROM feedback GROUP BY 1") == [("tweets", 15096)]
+        assert not wh.scalar("SELECT count(*) FROM quarantine WHERE source = 'complaints'")
+        assert not wh.scalar("SELECT count(*) FROM loads WHERE source = 'complaints'")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])

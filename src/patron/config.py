@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -37,9 +38,31 @@ class SourceConfig(_Strict):
     constants: dict[str, str] = Field(default_factory=dict, description="canonical column -> fixed value")
     encoding: str = "utf-8"
     delimiter: str | None = None
+    max_line_size: int | None = Field(None, gt=0, description="The longest CSV line (bytes) the reader "
+                                      "accepts (default 2,000,000): raise it for a file with very long fields.")
     system: str | None = Field(
         None, description="The system whose ids customer_ref holds (sources of one system share ids); "
         "default: the source's own name.")
+    expressions: dict[str, str] = Field(
+        default_factory=dict, description="canonical column -> an expression over the file's columns, e.g. "
+        "amount: Quantity * UnitPrice (SQL: arithmetic, CASE, text and date functions).")
+    filter: str | None = Field(None, description="Load only the rows where this expression over the file's "
+                                                 "columns is true, e.g. NOT starts_with(InvoiceNo, 'C').")
+    rollup: dict[str, Literal["first", "last", "sum", "min", "max", "count"]] | None = Field(
+        None, description="Roll the file's rows up to one per key: canonical column -> first, last, sum, min, "
+        "max or count (any column not named: first, its first non-empty value in file order).")
+    max_reject_share: float | None = Field(
+        None, gt=0, le=1, description="This source's own limit on rejected rows (default: "
+        "ingest.max_reject_share).")
+    snapshot_date: date | None = Field(
+        None, description="The day the export was taken, for a file with no dates of its own; expressions use "
+        "it as snapshot_date, e.g. start_date: snapshot_date - INTERVAL (tenure) MONTH.")
+
+    @field_validator("rollup", mode="before")
+    @classmethod
+    def _rollup_on(cls, v: object) -> object:
+        # `rollup: true` rolls up with every column's first value
+        return {} if v is True else None if v is False else v
 
     @field_validator("date_format", mode="before")
     @classmethod
@@ -134,6 +157,9 @@ def taxonomy(entries: Mapping[str, object] | None) -> dict[str, TaxonomyTheme]:
 
 class IngestSettings(_Strict):
     future_tolerance_days: int = Field(1, ge=0, description="How far ahead a date may be.")
+    max_reject_share: float = Field(
+        0.5, gt=0, le=1, description="A source whose file rejects more than this share of its rows is not "
+        "loaded (nothing of it), and ingest fails naming the most common problems; 1 loads whatever passes.")
 
 
 class ApiSettings(_Strict):
@@ -186,14 +212,14 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
     if src.table not in TABLES:
         return [f"{at}.table: unknown table {src.table!r}; tables are: {', '.join(TABLES)}"]
     names = TABLES[src.table].names
-    for section in ("columns", "values", "constants"):
+    for section in ("columns", "values", "constants", "expressions"):
         for col in getattr(src, section):
             if col not in names:
                 out.append(
                     f"{at}.{section}.{col}: {src.table} has no column {col!r}; "
                     f"its columns are: {', '.join(names)}"
                 )
-    for section in ("columns", "constants"):
+    for section in ("columns", "constants", "expressions"):
         if "customer_id" in getattr(src, section):
             out.append(f"{at}.{section}.customer_id: customer_id is set by identity resolution; "
                        "map the source's own id to customer_ref")
@@ -205,6 +231,7 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
     for col in src.key or ():
         if col not in names:
             out.append(f"{at}.key: {src.table} has no column {col!r}")
+    out += _shaping_problems(at, src)
     for fmt in src.date_format:
         if "%" not in fmt:
             out.append(f"{at}.date_format: {fmt!r} is not a strptime format (e.g. '%d/%m/%Y')")
@@ -212,6 +239,33 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
         out.append(f"{at}.encoding: {src.encoding!r} is not supported; use one of {', '.join(ENCODINGS)}")
     if src.format is None and Path(src.path).suffix.lower() not in (*EXTENSIONS, ".gz", ""):
         out.append(f"{at}.format: cannot tell the format of {src.path!r}; set format: {'|'.join(FORMATS)}")
+    return out
+
+
+def _shaping_problems(at: str, src: SourceConfig) -> list[str]:
+    """Expressions, filter and roll-up: each checked against the allow-list and the table."""
+    from patron.expressions import refused
+
+    out: list[str] = []
+    table = TABLES[src.table]
+    elsewhere = {**{c: "columns" for c in src.columns}, **{c: "constants" for c in src.constants}}
+    if src.customer_ref:
+        elsewhere["customer_ref"] = "customer_ref"
+    for col, expr in src.expressions.items():
+        if col in elsewhere:
+            out.append(f"{at}.expressions.{col}: also given under {elsewhere[col]}; give it once")
+        out += [f"{at}.expressions.{col}: {p}" for p in refused(expr, None, aggregates=False, where="in a source")]
+    if src.filter is not None:
+        out += [f"{at}.filter: {p}" for p in refused(src.filter, None, aggregates=False, where="in a source")]
+    if src.rollup is not None:
+        key = src.key_columns()
+        for col, how in src.rollup.items():
+            if col not in table.names:
+                out.append(f"{at}.rollup.{col}: {src.table} has no column {col!r}")
+            elif col in key:
+                out.append(f"{at}.rollup.{col}: a key column; the rows are rolled up by it ({', '.join(key)})")
+            elif how in ("sum", "count") and table.column(col).type not in ("int", "float"):
+                out.append(f"{at}.rollup.{col}: {how} needs a number column; {col} is {table.column(col).type}")
     return out
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,8 +16,9 @@ if TYPE_CHECKING:  # the rest loads when a method needs it: a command pays only 
 
     from patron.config import ProjectConfig
     from patron.identity import ResolveResult
-    from patron.ingest import IngestResult
+    from patron.ingest import IngestResult, SampleReport
     from patron.ingest.load import Progress
+    from patron.ingest.quarantine import QuarantineSummary
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
     from patron.metrics import MetricSpec
@@ -34,15 +35,10 @@ class TableStatus:
 
 
 @dataclass
-class QuarantineSummary:
-    source: str
-    table: str
-    field: str | None
-    reason: str
-    rows: int
-    example_file: str
-    example_row: int | None
-    example_value: str | None
+class CheckResult:
+    config: ProjectConfig | None  # None when patron.yml itself has problems
+    problems: list[str]
+    samples: list[SampleReport] = field(default_factory=list)
 
 
 class Project:
@@ -105,9 +101,11 @@ class Project:
 
         if table not in TABLES:
             raise ConfigError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}", key="--into")
-        tol = self.config.ingest.future_tolerance_days if self.config else 1
-        return ingest_file(self.warehouse, Path(file), table, source, tol, progress=progress,
-                           root=self.config.root if self.config else Path.cwd())
+        settings = self.config.ingest if self.config else None
+        return ingest_file(self.warehouse, Path(file), table, source,
+                           settings.future_tolerance_days if settings else 1, progress=progress,
+                           root=self.config.root if self.config else Path.cwd(),
+                           max_reject_share=settings.max_reject_share if settings else 0.5)
 
     def resolve_identities(self) -> ResolveResult:
         from patron.identity import resolve
@@ -183,8 +181,9 @@ class Project:
         return discover(wh, k, taxonomy=taxonomy), theme_summary(wh)
 
     @staticmethod
-    def check(config: str | Path = "patron.yml") -> tuple[ProjectConfig | None, list[str]]:
-        """Every problem in patron.yml and in the files its sources point to, all at once."""
+    def check(config: str | Path = "patron.yml") -> CheckResult:
+        """Every problem in patron.yml and in the files its sources point to, all at once, and
+        what ingest would make of the first rows of each file."""
         from patron.config import ConfigProblems, load_project
         from patron.ingest import check_sources
         from patron.warehouse import open_warehouse
@@ -192,9 +191,13 @@ class Project:
         try:
             cfg = load_project(config)
         except ConfigProblems as e:
-            return None, e.problems
+            return CheckResult(None, e.problems)
+        from patron.metrics.spec import config_problems
+
+        problems = config_problems(cfg.metrics)  # the catalog's section: names, fields, expressions
         with open_warehouse(None) as scratch:
-            return cfg, check_sources(scratch, cfg)
+            source_problems, samples = check_sources(scratch, cfg)
+        return CheckResult(cfg, problems + source_problems, samples)
 
     # reading ------------------------------------------------------------------------------
     def status(self) -> list[TableStatus]:
@@ -207,27 +210,22 @@ class Project:
             out.append(TableStatus(name, rows, sources, last))
         return out
 
-    def quarantine_summary(self, source: str | None = None) -> list[QuarantineSummary]:
-        rows = self.existing_warehouse().rows(
-            "SELECT source, table_name, field, reason, count(DISTINCT (file, row_number)), "
-            "arg_min(file, row_number), min(row_number), arg_min(value, row_number) FROM quarantine "
-            "WHERE ? IS NULL OR source = ? GROUP BY ALL ORDER BY 5 DESC, 1, 3",
-            [source, source],
-        )
-        return [QuarantineSummary(*r) for r in rows]
+    def quarantine_summary(self, source: str | None = None, history: bool = False) -> list[QuarantineSummary]:
+        """The rows still rejected (or, with history, every problem ever found), by kind of problem."""
+        from patron.ingest import quarantine
 
-    def quarantine_rows(self, source: str | None = None, limit: int = 50) -> list[dict]:
-        df = self.existing_warehouse().df(
-            "SELECT source, table_name AS table, file, row_number AS row, field, value, reason, record "
-            "FROM quarantine WHERE ? IS NULL OR source = ? ORDER BY source, file, row_number, field LIMIT ?",
-            [source, source, limit],
-        )
-        return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+        return quarantine.summary(self.existing_warehouse(), source, history)
 
-    def quarantine_count(self, source: str | None = None) -> int:
+    def quarantine_rows(self, source: str | None = None, limit: int = 50, history: bool = False) -> list[dict]:
+        from patron.ingest import quarantine
+
+        return quarantine.rows(self.existing_warehouse(), source, limit, history)
+
+    def quarantine_count(self, source: str | None = None, history: bool = False) -> int:
         """Rejected (row, field) entries, as many as `quarantine_rows` lists without a limit."""
-        return self.existing_warehouse().scalar(
-            "SELECT count(*) FROM quarantine WHERE ? IS NULL OR source = ?", [source, source])
+        from patron.ingest import quarantine
+
+        return quarantine.count(self.existing_warehouse(), source, history)
 
     def as_of(self) -> date | None:
         """The last day the data covers (its latest event); a period after it began is partial."""

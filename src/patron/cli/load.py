@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -33,16 +34,22 @@ def init(
 
 
 def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
-    """List every problem in patron.yml and its sources' files at once (exit code 1 if any)."""
-    cfg, problems = Project.check(config)
+    """List every problem in patron.yml and its sources' files at once (exit code 1 if any), and
+    what ingest would reject in the first rows of each file."""
+    result = Project.check(config)
+    cfg, problems = result.config, result.problems
     if fmt is Format.json:
         emit_json({"file": str(config), "ok": not problems, "problems": problems,
-                   "sources": list(cfg.sources) if cfg else []})
+                   "sources": list(cfg.sources) if cfg else [],
+                   "samples": [asdict(s) | {"share": s.share} for s in result.samples]})
     elif problems:
         for p in problems:
             err.print(f"[red]{escape(str(config))}[/]: {escape(p)}", highlight=False, soft_wrap=True)
     else:
         say(f"{config}: ok — {counted(len(cfg.sources), 'source')}, {counted(len(cfg.journey), 'journey stage')}")
+        for s in result.samples:
+            if s.rejected:
+                say(s.line(), "yellow")
     if problems:
         raise typer.Exit(1)
 
@@ -52,16 +59,20 @@ def render_ingest(result: IngestResult, fmt: Format) -> None:
         emit_json(result.to_dict())
         return
     files_of = Counter(f.source for f in result.files)
-    rows = [[f.source if files_of[f.source] == 1 else f"{f.source} {Path(f.file).name}",
-             f.read, f.loaded, f.updated, f.already_loaded, f.quarantined] for f in result.files]
     t = result.to_dict()["totals"]
-    rows.append(["total", t["read"], t["loaded"], t["updated"], t["already_loaded"], t["quarantined"]])
-    numbers = ["read", "loaded", "updated", "already", "quarantined"]
-    table("Ingest: read = loaded + already + quarantined", ["source", *numbers], rows, set(numbers),
-          drop=["updated"])
+    # filtered and rolled-up rows are counted only where a source filters or rolls up
+    shaped = [k for k in ("filtered", "rolled_up") if t[k]]
+    rows = [[f.source if files_of[f.source] == 1 else f"{f.source} {Path(f.file).name}",
+             f.read, f.loaded, f.updated, f.already_loaded, *(getattr(f, k) for k in shaped), f.quarantined]
+            for f in result.files]
+    rows.append(["total", t["read"], t["loaded"], t["updated"], t["already_loaded"], *(t[k] for k in shaped),
+                 t["quarantined"]])
+    numbers = ["read", "loaded", "updated", "already", *(k.replace("_", " ") for k in shaped), "quarantined"]
+    table(f"Ingest: read = {' + '.join(n for n in numbers[1:] if n != 'updated')}", ["source", *numbers], rows,
+          set(numbers), drop=["updated", "rolled up", "filtered"])
     if t["quarantined"]:
         out.print(f"[yellow]{t['quarantined']:,} rows quarantined[/]: see why with `patron quarantine`.")
-    ignored = {c for f in result.files for c in f.ignored_columns}
+    ignored = result.unmapped_columns()
     if ignored:
         say(f"Columns not mapped to the model (kept in the files, not loaded): {', '.join(sorted(ignored))}", "dim")
 
@@ -84,38 +95,51 @@ def ingest(
         result = (project.ingest_file(file, into, progress=cb) if file is not None
                   else project.ingest(source, progress=cb))
     render_ingest(result, fmt)
+    if result.refused:
+        if fmt is not Format.json:
+            for r in result.refused:
+                err.print(f"[red]error[/]: {escape(r.message())}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
 
 
 def quarantine(
     source: Annotated[str | None, typer.Option("--source", "-s", help="Only this source.")] = None,
     rows: Annotated[bool, typer.Option("--rows", help="List rejected rows instead of a summary.")] = False,
+    history: Annotated[bool, typer.Option("--all", help="Every problem ever found, also those a later load "
+                                                        "of the file no longer had.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="With --rows: at most this many.")] = 50,
     config: ConfigOpt = Path("patron.yml"),
     db: DbOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Show what was rejected and why."""
+    """Show the rows still rejected, and why (a row a later load took in leaves this view)."""
     with Project.open(config, db) as project:
         if rows:
-            data = project.quarantine_rows(source, limit)
+            data = project.quarantine_rows(source, limit, history)
             if fmt is Format.json:
                 emit_json(data)
                 return
-            total = project.quarantine_count(source)
-            table("Quarantined rows", ["source", "file", "row", "field", "value", "reason"],
+            total = project.quarantine_count(source, history)
+            table("Quarantined rows" + (" (every problem ever found)" if history else ""),
+                  ["source", "file", "row", "field", "value", "reason"],
                   [[d["source"], d["file"], d["row"], d["field"], d["value"], d["reason"]] for d in data], {"row"},
                   drop=["file", "source"], notes=[shown_of(len(data), total)])
             return
-        summary = project.quarantine_summary(source)
+        summary = project.quarantine_summary(source, history)
+        earlier = project.quarantine_count(source, history=True) if not summary and not history else 0
     if fmt is Format.json:
         emit_json(as_dicts(summary))
     elif not summary:
-        out.print("Quarantine is empty: every row read was loaded.")
+        out.print("Quarantine is empty: every row read was loaded." + (
+            " (Earlier loads rejected rows that later loads took in: `patron quarantine --all` shows them.)"
+            if earlier else ""))
     else:
-        table("Quarantine", ["source", "table", "field", "reason", "rows", "first example"],
+        table("Quarantine" + (": every problem ever found" if history else ": rows still rejected"),
+              ["source", "table", "field", "reason", "rows", "first example"],
               [[s.source, s.table, s.field or "(line)", s.reason, s.rows,
                 f"{s.example_file} row {s.example_row}: {clip(repr(s.example_value), 80)}"] for s in summary],
-              {"rows"}, drop=["table", "first example"])
+              {"rows"}, drop=["table", "first example"],
+              notes=[f"{s.source} {s.field}: {s.hint}" for s in summary if s.hint])
 
 
 def status(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:

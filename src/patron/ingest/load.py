@@ -14,6 +14,7 @@ from pathlib import Path
 
 from patron.config import ProjectConfig, SourceConfig
 from patron.errors import PatronError, SourceError
+from patron.ingest.dates import date_format_hint
 from patron.ingest.rules import Plan, literal, plan_load
 from patron.ingest.stage import (
     RAW,
@@ -42,27 +43,70 @@ class FileLoad:
     updated: int = 0
     already_loaded: int = 0
     quarantined: int = 0
+    filtered: int = 0  # rows the source's filter left out
+    rolled_up: int = 0  # rows merged into another row of the same key by the source's roll-up
     new_in_quarantine: int = 0
     ignored_columns: list[str] = field(default_factory=list)
     load_id: int | None = None
 
     def adds_up(self) -> bool:
-        return self.read == self.loaded + self.quarantined + self.already_loaded
+        return self.read == self.loaded + self.quarantined + self.already_loaded + self.filtered + self.rolled_up
+
+
+@dataclass
+class Refusal:
+    """A source not loaded because one of its files rejects too many of its rows."""
+
+    source: str
+    file: str
+    rows: int  # rows the file offered (read, less those the source's filter leaves out)
+    rejected: int
+    limit: float  # the share of rows a file may reject
+    reasons: list[tuple[str, int]]  # the most common problems: "field: reason", rows
+
+    @property
+    def share(self) -> float:
+        return self.rejected / self.rows
+
+    def message(self) -> str:
+        top = "; ".join(f"{reason} ({n:,} row{'s' if n != 1 else ''})" for reason, n in self.reasons)
+        return (f"source {self.source!r} not loaded: {self.file} rejects {self.rejected:,} of {self.rows:,} rows "
+                f"({self.share:.0%}; at most {self.limit:.0%} may be rejected). Most common: {top}. "
+                "Fix the mapping in patron.yml (`patron check` shows the same on a sample), or raise "
+                "max_reject_share for this source")
+
+
+class TooManyRejected(PatronError):
+    def __init__(self, refusal: Refusal):
+        self.refusal = refusal
+        super().__init__(refusal.message())
 
 
 @dataclass
 class IngestResult:
     files: list[FileLoad]
+    refused: list[Refusal] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
 
+    def unmapped_columns(self) -> set[str]:
+        """Columns of the files read that no source reading that file maps."""
+        by_file: dict[str, set[str]] = {}
+        for f in self.files:
+            ignored = set(f.ignored_columns)
+            by_file[f.file] = by_file[f.file] & ignored if f.file in by_file else ignored
+        return set().union(*by_file.values()) if by_file else set()
+
     def to_dict(self) -> dict:
-        totals = {k: self.total(k) for k in ("read", "loaded", "updated", "already_loaded", "quarantined")}
-        return {"files": [asdict(f) for f in self.files], "totals": totals}
+        totals = {k: self.total(k) for k in ("read", "loaded", "updated", "already_loaded", "quarantined",
+                                             "filtered", "rolled_up")}
+        return {"files": [asdict(f) for f in self.files], "totals": totals,
+                "refused": [asdict(r) | {"share": r.share, "message": r.message()} for r in self.refused]}
 
 
-def _display(file: Path, root: Path) -> str:
+def display_path(file: Path, root: Path) -> str:
+    """How a file is named in reports: relative to patron.yml's folder where it is inside it."""
     try:
         return str(file.resolve().relative_to(root.resolve()))
     except ValueError:
@@ -84,7 +128,7 @@ def _errors_sql(plan: Plan) -> str:
 
 def load_file(
     wh: Warehouse, name: str, src: SourceConfig, file: Path, root: Path, tolerance_days: int,
-    progress: Progress | None = None,
+    progress: Progress | None = None, max_reject_share: float = 1.0,
 ) -> FileLoad:
     """Check and load one file inside the caller's transaction.
 
@@ -92,10 +136,10 @@ def load_file(
     so its rowid gives the row number); the file is read a second time only when some rows are
     bad, to keep their raw records in quarantine.
     """
-    shown = _display(file, root)
+    shown = display_path(file, root)
     report = FileLoad(name, src.table, shown)
     reader = open_reader(wh, src, file)
-    plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days)
+    plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days, name)
     report.ignored_columns = plan.ignored
     load_id = wh.scalar("SELECT nextval('load_ids')")
     report.load_id = load_id
@@ -106,11 +150,13 @@ def load_file(
         key_expr = " || '|' || ".join(f"CAST(t_{c} AS VARCHAR)" for c in plan.key)
         # bad rows keep their text values and raw record here, so a file is read once
         mcols = ", ".join(f"m_{c} := m_{c}" for c in plan.text)
+        # a row the source's filter leaves out is neither loaded nor bad
+        skip, bad = (", _skip", f"NOT _skip AND ({_bad_sql(plan)})") if plan.keep else ("", _bad_sql(plan))
         read_as(
             wh, reader, "_patron_checked_t",
-            f"SELECT {typed}, _key, _hash, _bad, CASE WHEN _bad THEN struct_pack({mcols}) END AS _m, "
+            f"SELECT {typed}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN struct_pack({mcols}) END AS _m, "
             "CASE WHEN _bad THEN to_json(_raw)::VARCHAR END AS _rec FROM ("
-            f"SELECT *, {key_expr} AS _key, hash({typed}) AS _hash, ({_bad_sql(plan)}) AS _bad "
+            f"SELECT *, {key_expr} AS _key, hash({typed}) AS _hash, ({bad}) AS _bad "
             f"FROM ({plan.checked_sql(reader.sql(), keep_raw=True)}))",
             plan.params.values, (lambda p: progress(shown, "read", p)) if progress else None,
         )
@@ -119,7 +165,15 @@ def load_file(
     if progress:
         progress(shown, "check", 0)
     first = wh.scalar("SELECT coalesce(min(rowid), 0) FROM _patron_checked_t")
-    wh.execute(f"CREATE OR REPLACE TEMP VIEW _patron_checked AS SELECT rowid - {int(first)} + 1 AS _row, * "
+    # the file's row number: the rowid while the table holds the file's rows in order; a filter
+    # or a roll-up keeps it as a column of its own instead
+    row = f"(rowid - {int(first)} + 1)"
+    filtered = rolled_up = 0
+    lines_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
+    if plan.keep or plan.rollup is not None:
+        filtered, rolled_up = _shape(wh, plan, row)
+        row = "_line"
+    wh.execute(f"CREATE OR REPLACE TEMP VIEW _patron_checked AS SELECT {row} AS _row, * "
                "FROM _patron_checked_t")
     target = src.table
     wh.execute(
@@ -152,6 +206,10 @@ def load_file(
         "(SELECT count(*) FROM _patron_dups) FROM _patron_checked"
     )[0]
     same, changed = wh.rows("SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _patron_old")[0]
+    offered = lines_read + len(rejected) - filtered
+    if offered and bad_n + dup_n + len(rejected) > max_reject_share * offered:
+        raise TooManyRejected(Refusal(name, shown, offered, bad_n + dup_n + len(rejected), max_reject_share,
+                                      _top_reasons(wh, plan, dup_n, rejected)))
     if progress:
         progress(shown, "load", 0)
     if changed:
@@ -161,7 +219,6 @@ def load_file(
         )
     lineage = [c.name for c in LINEAGE]
     # straight from the temp table, with the anti-joins only when there is something to skip
-    row = f"(rowid - {int(first)} + 1)"
     skip = ["NOT _bad"]
     if dup_n:
         skip.append(f"{row} NOT IN (SELECT _row FROM _patron_dups)")
@@ -173,11 +230,11 @@ def load_file(
         f"WHERE {' AND '.join(skip)}",
         [name, load_id],
     )
-    rows_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     new_q = 0
     if bad_n + dup_n + len(rejected):
         new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id)
-    report.read = rows_read + len(rejected)
+    report.read = lines_read + len(rejected)
+    report.filtered, report.rolled_up = filtered, rolled_up
     report.loaded = good_n - same
     report.updated = changed
     report.already_loaded = same
@@ -186,7 +243,8 @@ def load_file(
     if not report.adds_up():  # an internal invariant; refuse to commit if it ever breaks
         raise PatronError(
             f"{shown}: counts do not add up (read {report.read} != loaded {report.loaded} + "
-            f"quarantined {report.quarantined} + already loaded {report.already_loaded}); nothing was loaded"
+            f"quarantined {report.quarantined} + already loaded {report.already_loaded} + filtered "
+            f"{report.filtered} + rolled up {report.rolled_up}); nothing was loaded"
         )
     wh.execute(
         "UPDATE loads SET finished_at = now()::TIMESTAMP, rows_read = ?, rows_loaded = ?, rows_updated = ?, "
@@ -200,6 +258,65 @@ def load_file(
     if progress:
         progress(shown, "done", 100)
     return report
+
+
+def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Rejected]) -> list[tuple[str, int]]:
+    """The three most common problems of the checked file, each with the rows it affects."""
+    counts: dict[str, int] = {}
+    if plan.rules:
+        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.text)
+        typed = ", ".join(f"t_{c}" for c in plan.typed)
+        for f, reason, n, values in wh.rows(
+            f"SELECT err.field, err.reason, count(*), list(DISTINCT err.value)[:200] FROM (SELECT "
+            f"unnest({_errors_sql(plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked WHERE _bad)) "
+            "GROUP BY ALL"
+        ):
+            hint = date_format_hint(sorted(values)) if reason.startswith(("not a date", "implausible date")) else None
+            counts[f"{f}: {reason}" + (f" ({hint})" if hint else "")] = n
+    if duplicates:
+        counts[f"{', '.join(plan.key)}: duplicate key (roll the rows up with rollup: in patron.yml if each is "
+               "one part of a record)"] = duplicates
+    if rejected:
+        counts["unreadable lines"] = len(rejected)
+    return sorted(counts.items(), key=lambda kv: -kv[1])[:3]
+
+
+_ROLLUP = {"first": "arg_min({c}, _line) FILTER (WHERE {c} IS NOT NULL)",
+           "last": "arg_max({c}, _line) FILTER (WHERE {c} IS NOT NULL)",
+           # summed as decimals: a sum of doubles depends on the order the engine adds them in,
+           # and the same file must give the same values (or a reload would "change" them)
+           "sum": "sum(CAST({c} AS DECIMAL(38, 10)))", "min": "min({c})", "max": "max({c})", "count": "count(*)"}
+
+
+def _shape(wh: Warehouse, plan: Plan, row: str) -> tuple[int, int]:
+    """Apply the source's filter and roll-up to the checked rows, keeping each row's line number
+    as `_line`; returns (rows filtered out, rows merged into another). A bad row is never rolled
+    into a good one: it stays on its own, for quarantine."""
+    types = {c.name: c.sql_type for c in plan.table.columns}
+    kept = f"SELECT {row} AS _line, * FROM _patron_checked_t"
+    if plan.keep:
+        kept += " WHERE NOT _skip"
+    if plan.rollup is None:
+        shaped = kept
+    else:
+        how = {c: ("first" if c not in plan.key else "key") for c in plan.typed} | dict(plan.rollup)
+        aggs = ", ".join(
+            f"any_value(t_{c}) AS t_{c}" if h == "key" else
+            f"CAST({_ROLLUP[h].format(c=f't_{c}')} AS {types[c]}) AS t_{c}" for c, h in how.items())
+        typed = ", ".join(f"t_{c}" for c in plan.typed)
+        bad = f"SELECT * {'EXCLUDE (_skip) ' if plan.keep else ''}FROM kept WHERE _bad"
+        shaped = (
+            f"WITH kept AS ({kept}), rolled AS (SELECT min(_line) AS _line, {aggs}, _key FROM kept "
+            f"WHERE NOT _bad GROUP BY _key) "
+            f"SELECT _line, {typed}, _key, hash({typed}) AS _hash, false AS _bad FROM rolled UNION ALL BY NAME {bad}"
+        )
+    before = wh.scalar("SELECT count(*) FROM _patron_checked_t")
+    kept_n = wh.scalar(f"SELECT count(*) FROM ({kept})")
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _patron_shaped AS {shaped} ORDER BY _line")
+    wh.execute("DROP TABLE _patron_checked_t")
+    wh.execute("ALTER TABLE _patron_shaped RENAME TO _patron_checked_t")
+    after = wh.scalar("SELECT count(*) FROM _patron_checked_t")
+    return before - kept_n, kept_n - after
 
 
 def _quarantine(
@@ -237,12 +354,17 @@ def _quarantine(
             [rej.line, f"line {rej.line}: {rej.reason}", rej.text],
         )
     before = wh.scalar("SELECT count(*) FROM quarantine")
+    # a problem this file had before is found again: it stays current (see quarantine.py)
+    same = ("q.source = ? AND q.file = ? AND q.record_hash = hash(p.record) "
+            "AND q.field IS NOT DISTINCT FROM p.field AND q.reason = p.reason")
+    wh.execute(f"UPDATE quarantine AS q SET last_seen_load = ? FROM _patron_problems AS p WHERE {same}",
+               [load_id, name, shown])
     wh.execute(
-        "INSERT INTO quarantine SELECT ?, ?, ?, ?, p.row_number, p.field, p.value, p.reason, p.record, "
-        "hash(p.record), now()::TIMESTAMP FROM _patron_problems p WHERE NOT EXISTS ("
-        "SELECT 1 FROM quarantine q WHERE q.source = ? AND q.record_hash = hash(p.record) "
-        "AND q.field IS NOT DISTINCT FROM p.field AND q.reason = p.reason)",
-        [load_id, name, table, shown, name],
+        "INSERT INTO quarantine (load_id, source, table_name, file, row_number, field, value, reason, record, "
+        "record_hash, quarantined_at) SELECT ?, ?, ?, ?, p.row_number, p.field, p.value, p.reason, p.record, "
+        f"hash(p.record), now()::TIMESTAMP FROM _patron_problems p WHERE NOT EXISTS (SELECT 1 FROM quarantine q "
+        f"WHERE {same})",
+        [load_id, name, table, shown, name, shown],
     )
     after = wh.scalar("SELECT count(*) FROM quarantine")
     wh.execute("DROP TABLE _patron_problems")
@@ -263,45 +385,42 @@ def ingest_sources(
             "patron.yml", "sources",
         )
     plan = [(n, f) for n in names for f in find_files(cfg.sources[n], cfg.root, n)]
-    loads: list[FileLoad] = []
-    with wh.transaction():
-        for name, file in plan:
-            loads.append(load_file(
-                wh, name, cfg.sources[name], file, cfg.root, cfg.ingest.future_tolerance_days, progress
-            ))
-    return IngestResult(loads)
+    refused: list[Refusal] = []
+    # one transaction for every source; a source that rejects too much is left out and the rest
+    # loaded again (DuckDB has no savepoints to undo one source inside the transaction)
+    while True:
+        loads: list[FileLoad] = []
+        try:
+            with wh.transaction():
+                for name, file in plan:
+                    if name in {r.source for r in refused}:
+                        continue
+                    src = cfg.sources[name]
+                    share = src.max_reject_share if src.max_reject_share is not None else cfg.ingest.max_reject_share
+                    loads.append(load_file(wh, name, src, file, cfg.root, cfg.ingest.future_tolerance_days,
+                                           progress, share))
+        except TooManyRejected as e:
+            refused.append(e.refusal)
+            continue
+        return IngestResult(loads, refused)
 
 
 def ingest_file(
     wh: Warehouse, file: Path, table: str, source: str | None = None, tolerance_days: int = 1,
     fmt: str | None = None, progress: Progress | None = None, root: Path | None = None,
+    max_reject_share: float = 1.0,
 ) -> IngestResult:
-    """Load a one-off file whose columns already carry canonical names."""
+    """Load a one-off file whose columns already carry canonical names (nothing of it when it
+    rejects more than `max_reject_share` of its rows: the result names the refusal)."""
     if not file.exists():
         raise SourceError("file not found", str(file))
     if file.is_dir():
         raise SourceError("is a folder; load its files one at a time or configure a glob in patron.yml", str(file))
     src = SourceConfig(path=str(file), table=table, format=fmt)
     name = source or f"file:{file.name}"
-    with wh.transaction():
-        result = load_file(wh, name, src, file, root or Path.cwd(), tolerance_days, progress)
+    try:
+        with wh.transaction():
+            result = load_file(wh, name, src, file, root or Path.cwd(), tolerance_days, progress, max_reject_share)
+    except TooManyRejected as e:
+        return IngestResult([], [e.refusal])
     return IngestResult([result])
-
-
-def check_sources(wh: Warehouse, cfg: ProjectConfig) -> list[str]:
-    """Every file and mapping problem of every source, without loading a row."""
-    problems: list[str] = []
-    for name, src in cfg.sources.items():
-        try:
-            files = find_files(src, cfg.root, name)
-        except SourceError as e:
-            problems.append(f"sources.{name}: {e}")
-            continue
-        for file in files:
-            try:
-                reader = open_reader(wh, src, file)
-                plan_load(TABLES[src.table], src, reader.columns, _display(file, cfg.root),
-                          cfg.ingest.future_tolerance_days)
-            except SourceError as e:
-                problems.append(f"sources.{name}: {e}")
-    return problems

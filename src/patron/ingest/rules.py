@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from patron.config import SourceConfig
 from patron.errors import SourceError
+from patron.ingest.shape import compile_expression
 from patron.model import Column, Table
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -51,28 +52,33 @@ class Plan:
     key: tuple[str, ...]
     params: Params
     ignored: list[str]  # file columns nobody asked for
+    keep: str | None = None  # the source's row filter, over the file's columns
+    rollup: dict[str, str] | None = None  # canonical column -> how its values are rolled up per key
 
     def checked_sql(self, rows_sql: str, row_number: str | None = None, keep_raw: bool = False) -> str:
         """m_<col> (text) and t_<col> (typed) for every mapped column of the rows `rows_sql` gives;
         with `row_number` (an expression over those rows) also _row; with keep_raw, _raw: the
-        whole row as it was read (a struct)."""
+        whole row as it was read (a struct); with a filter, _skip: the row is filtered out."""
         texts = ", ".join(f"{expr} AS m_{c}" for c, expr in self.text.items())
         typed = ", ".join(f"{expr} AS t_{c}" for c, expr in self.typed.items())
         mcols = ", ".join(f"m_{c}" for c in self.text)
         row = f"{row_number} AS _row, " if row_number else ""
         raw = ", _raw" if keep_raw else ""
+        skip = f", NOT COALESCE(({self.keep}), false) AS _skip" if self.keep else ""
         return (
-            f"SELECT {'_row, ' if row else ''}{mcols}{raw}, {typed} FROM "
-            f"(SELECT {row}{texts}{', _patron_r AS _raw' if keep_raw else ''} FROM ({rows_sql}) _patron_r)"
+            f"SELECT {'_row, ' if row else ''}{mcols}{raw}{', _skip' if skip else ''}, {typed} FROM "
+            f"(SELECT {row}{texts}{', _patron_r AS _raw' if keep_raw else ''}{skip} FROM ({rows_sql}) _patron_r)"
         )
 
 
-def _text_expr(col: Column, source_col: str | None, src: SourceConfig, params: Params) -> str:
+def _text_expr(col: Column, source_col: str | None, src: SourceConfig, params: Params,
+               computed: str | None = None) -> str:
     if col.name in src.constants:
         return f"CAST({params.add(src.constants[col.name])} AS VARCHAR)"
-    if source_col is None:
+    if computed is None and source_col is None:
         return "CAST(NULL AS VARCHAR)"
-    expr = f"NULLIF(trim(CAST({ident(source_col)} AS VARCHAR)), '')"
+    value = f"({computed})" if computed is not None else ident(source_col)
+    expr = f"NULLIF(trim(CAST({value} AS VARCHAR)), '')"
     mapping = src.values.get(col.name)
     if mapping:
         whens = " ".join(f"WHEN {params.add(k)} THEN {params.add(v)}" for k, v in mapping.items())
@@ -95,9 +101,13 @@ def _typed_expr(col: Column, src: SourceConfig, params: Params) -> str:
         return f"TRY_CAST({m} AS DOUBLE)"
     iso = f"(TRY_CAST({m} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
     parsed = []
-    for fmt in src.date_format:
+    for i, fmt in enumerate(src.date_format):
         p = f"try_strptime({m}, {params.add(fmt)})"
-        parsed.append(f"({p} AT TIME ZONE 'UTC')" if "%z" in fmt or "%Z" in fmt else p)
+        p = f"({p} AT TIME ZONE 'UTC')" if "%z" in fmt or "%Z" in fmt else p
+        if i < len(src.date_format) - 1:
+            # of several formats, one that reads 01/01/23 as the year 1 gives way to the next
+            p = f"(CASE WHEN {p} >= TIMESTAMP '1900-01-01' THEN {p} END)"
+        parsed.append(p)
     ts = f"COALESCE({', '.join([*parsed, iso])})" if parsed else iso
     if col.type == "date":
         # a plain date never needs a time zone; only fall back to the timestamp parse
@@ -117,7 +127,7 @@ def _type_reason(col: Column, src: SourceConfig) -> str:
 
 
 def plan_load(
-    table: Table, src: SourceConfig, file_columns: list[str], file: str, tolerance_days: int
+    table: Table, src: SourceConfig, file_columns: list[str], file: str, tolerance_days: int, name: str = "",
 ) -> Plan:
     """Decide where each canonical column comes from and which rules each row must keep."""
     params = Params()
@@ -132,10 +142,18 @@ def plan_load(
             f"its columns are: {', '.join(file_columns)}",
             file,
         )
+    at = f"sources.{name}" if name else "source"
+    computed = {c: compile_expression(e, file_columns, src.snapshot_date, f"{at}.expressions.{c}", file)
+                for c, e in src.expressions.items()}
+    keep = compile_expression(src.filter, file_columns, src.snapshot_date, f"{at}.filter", file) \
+        if src.filter is not None else None
     source_of: dict[str, str | None] = {}
     for col in table.columns:
         if col.name == "customer_id":
             continue  # the master id is identity resolution's to set
+        if col.name in computed:
+            source_of[col.name] = f"= {src.expressions[col.name]}"
+            continue
         source_of[col.name] = mapped.get(col.name, col.name if col.name in present else None)
     key = src.key_columns()
     required = {c.name for c in table.columns if c.required} | set(key)
@@ -150,12 +168,18 @@ def plan_load(
             f"the file's columns are: {', '.join(file_columns)} (map them under columns: in patron.yml)",
             file,
         )
-    text = {c.name: _text_expr(c, source_of[c.name], src, params) for c in table.columns if c.name in source_of}
+    text = {c.name: _text_expr(c, source_of[c.name], src, params, computed.get(c.name))
+            for c in table.columns if c.name in source_of}
     typed = {c.name: _typed_expr(c, src, params) for c in table.columns if c.name in source_of}
-    used = {s for s in source_of.values() if s}
+    used = {s for s in source_of.values() if s} | _referenced([*computed.values(), keep or ""], file_columns)
     ignored = [c for c in file_columns if c not in used]
     rules = _rules(table, src, source_of, required, tolerance_days, params)
-    return Plan(table, text, typed, rules, key, params, ignored)
+    return Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup)
+
+
+def _referenced(sqls: list[str], file_columns: list[str]) -> set[str]:
+    """The file's columns that compiled expressions read (they are quoted there, as in the file)."""
+    return {c for c in file_columns if any(ident(c) in sql for sql in sqls)}
 
 
 def _rules(

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from patron.ingest import quarantine
 from patron.listen.spikes import detect
 from patron.listen.themes import summary as theme_summary
 from patron.metrics import MetricSpec, builtin_catalog, evaluate_catalog
@@ -98,10 +99,8 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
         "sum(rows_quarantined), strftime(max(finished_at), '%Y-%m-%d %H:%M') FROM loads "
         "WHERE load_id IN (SELECT max(load_id) FROM loads GROUP BY source, file) GROUP BY source ORDER BY source"
     )]
-    b.quarantine = [tuple(r) for r in wh.rows(
-        "SELECT source, coalesce(field, '(line)'), reason, count(DISTINCT (file, row_number)), "
-        "arg_min(file || ' row ' || row_number, row_number) FROM quarantine GROUP BY ALL ORDER BY 4 DESC LIMIT 10"
-    )]
+    b.quarantine = [(q.source, q.field or "(line)", q.reason + (f" ({q.hint})" if q.hint else ""), q.rows,
+                     f"{q.example_file} row {q.example_row}") for q in quarantine.summary(wh, limit=10)]
     if as_of is None:
         return b
     _headlines(wh, b, as_of, catalog if catalog is not None else builtin_catalog())
@@ -135,9 +134,23 @@ HEADLINES = ("mrr", "paying_customers", "nrr_ttm", "grr_ttm", "logo_churn_monthl
 TREND_MONTHS = 12
 
 
-def headline_metrics(catalog: dict[str, MetricSpec]) -> list[str]:
-    extra = [n for n in catalog if n not in HEADLINES and catalog[n].target is not None]
-    return [n for n in HEADLINES if n in catalog] + extra
+# A company that sells orders and loads no subscriptions (a retailer) sees its order metrics in
+# place of the subscription ones, which could only say "not available".
+ORDER_HEADLINES = ("order_revenue", "active_customers", "repeat_purchase_rate", "average_order_value",
+                   "cohort_revenue_retention", "nps", "csat", "ces", "first_response_hours_median")
+
+
+# a company whose revenue patron does not see (support and voice data only)
+VOICE_HEADLINES = ("tickets", "feedback_items", "nps", "csat", "ces", "ticket_csat", "first_response_hours_median",
+                   "resolution_hours_median")
+
+
+def headline_metrics(catalog: dict[str, MetricSpec], orders_only: bool = False,
+                     no_revenue: bool = False) -> list[str]:
+    """The headlines for the business the data shows: subscriptions, orders, or neither."""
+    chosen = VOICE_HEADLINES if no_revenue else ORDER_HEADLINES if orders_only else HEADLINES
+    extra = [n for n in catalog if n not in chosen and catalog[n].target is not None]
+    return [n for n in chosen if n in catalog] + extra
 
 
 def last_complete_month(as_of: date) -> date:
@@ -151,7 +164,9 @@ def last_complete_month(as_of: date) -> date:
 def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, MetricSpec]) -> None:
     """Each headline metric for the last complete month, against target; its trend is read back
     from metric_values (the latest evaluation of each month)."""
-    names = headline_metrics(catalog)
+    rows = dict(b.tables)
+    names = headline_metrics(catalog, orders_only=not rows.get("subscriptions") and bool(rows.get("orders")),
+                             no_revenue=not rows.get("subscriptions") and not rows.get("orders"))
     if not names:
         return
     evaluate_catalog(wh, catalog, [], "month", store=True, only=names)
