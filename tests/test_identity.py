@@ -39,6 +39,11 @@ def test_planted_duplicates_are_found_with_precision_and_recall_above_095(resolv
     assert first.customers < first.records
 
 
+def test_the_demo_trains_the_model_and_falls_back_to_nothing(resolved):
+    _, _, first = resolved
+    assert first.fallback is None and first.name_links == 0 and first.model_links > 0
+
+
 def test_every_row_with_a_ref_gets_a_master_id(resolved):
     config, db, _ = resolved
     with Project.open(config, db) as project:

@@ -76,6 +76,8 @@ def test_invoice_lines_become_one_order_per_invoice_and_one_customer_each(wh, tm
     assert wh.rows("SELECT row_number, field, reason FROM quarantine WHERE source = 'orders'") == [
         (7, "amount", "required value is missing")]
     assert all(f.adds_up() for f in result.files)
+    assert wh.rows("SELECT rows_read, rows_loaded, rows_filtered, rows_rolled_up, rows_quarantined FROM loads "
+                   "WHERE source = 'orders'") == [(8, 3, 2, 2, 1)]  # the load's record adds up too
     assert result.unmapped_columns() == {"StockCode"}  # Quantity and UnitPrice are read by the expression
 
 

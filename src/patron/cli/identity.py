@@ -23,12 +23,14 @@ def identity_resolve(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, f
     if fmt is Format.json:
         emit_json(r.to_dict())
         return
+    links = ([["links by exact name (the model was not trained)", r.name_links]] if r.fallback
+             else [["links by the model", r.model_links]])
     table("Identity resolution", ["", "count"], [
         ["source records", r.records], ["master customers", r.customers],
-        ["links by rule (same domain or email)", r.rule_links], ["links by the model", r.model_links],
+        ["links by rule (same domain or email)", r.rule_links], *links,
         ["pairs to review", r.to_review], ["records with nothing to match on", r.alone],
         ["master ids kept from the last run", r.kept_ids], ["records with a new master id", r.new_ids],
-    ], {"count"})
+    ], {"count"}, notes=[r.fallback])
 
 
 @app.command("review")

@@ -6,6 +6,12 @@ compares normalised name (Jaro-Winkler), domain and phone. Blocking rules, state
 only scored when they share the normalised name, or its first seven letters and its length (a
 typo that swaps letters after the seventh), or the domain, or the phone number. Rules on a
 short prefix or on common endings ("...solutions") make blocks of millions of pairs at scale.
+
+The model needs data to learn from: pairs sharing each training column and a share of pairs the
+near-certain rules call matches that is neither 0 nor 1. `untrainable` checks that before Splink
+runs, so ordinary data (one source, names that never repeat, a handful of records) gets a
+one-line reason and the caller falls back to certain rules and exact names instead of a
+traceback.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import pandas as pd
 
@@ -30,6 +37,8 @@ class LinkageSpec:
     prior_rules: tuple[tuple[str, ...], ...]  # near-certain rules, to estimate how often records match
     prior_recall: float
     comparisons: Callable[[], list] = field(compare=False)
+    # EM fitted on fewer pairs than this swings on one record (Splink advises hundreds)
+    min_training_pairs: int = 50
 
 
 def _company_comparisons() -> list:
@@ -58,6 +67,58 @@ COMPANIES = LinkageSpec(
 class Links:
     pairs: pd.DataFrame  # unique_id_l, unique_id_r, method, match_probability
     params: dict  # the fitted model, as Splink's JSON settings
+    untrained: str | None = None  # why no model was fitted, in a few words; None when one was
+
+
+def _shared_pairs(data: pd.DataFrame, columns: tuple[str, ...]) -> int:
+    """Pairs of records equal on every one of `columns` (none empty): what `block_on` finds."""
+    sizes = data.groupby(list(columns), dropna=True).size()
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _any_rule_pairs(data: pd.DataFrame, rules: tuple[tuple[str, ...], ...]) -> int:
+    """Pairs at least one rule finds, counted as Splink counts them (each pair once), by
+    inclusion-exclusion: pairs found by several rules are those equal on all their columns."""
+    total = 0
+    for k in range(1, len(rules) + 1):
+        for subset in combinations(rules, k):
+            columns = tuple(dict.fromkeys(c for rule in subset for c in rule))
+            total += (-1) ** (k + 1) * _shared_pairs(data, columns)
+    return total
+
+
+def _words(columns: tuple[str, ...]) -> str:
+    names = [c.removesuffix("_norm").replace("_", " ") for c in columns]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def untrainable(data: pd.DataFrame, spec: LinkageSpec = COMPANIES) -> str | None:
+    """Why Splink cannot fit `spec` on these records, in a few words; None when it can.
+
+    Each condition is one Splink would fail on: EM blocked on a rule no pair satisfies raises
+    EMTrainingException; a match share of 0 (no pair found by the near-certain rules) or one the
+    stated recall cannot explain (every pair found) makes the prior's log-odds infinite (a
+    math domain error or an exception). Fewer training pairs than `spec.min_training_pairs`
+    would not crash but would fit noise.
+    """
+    first = spec.columns[0]
+    if data[first].notna().sum() < 2:
+        return f"fewer than two records have a {_words((first,))}"
+    for rule in spec.em_blocking:
+        n = _shared_pairs(data, rule)
+        if n == 0:
+            return f"no two records share a {_words(rule)}"
+        if n < spec.min_training_pairs:
+            pairs = f"only {n} pairs of records share" if n > 1 else "only one pair of records shares"
+            return f"{pairs} a {_words(rule)}, fewer than the {spec.min_training_pairs} it needs to learn from"
+    found = _any_rule_pairs(data, spec.prior_rules)
+    either = " or ".join(f"a {_words(r)}" for r in spec.prior_rules)
+    if found == 0:
+        return f"no two records share {either}, so how often records match cannot be estimated"
+    total = len(data) * (len(data) - 1) // 2
+    if found >= total * spec.prior_recall:
+        return f"{found:,} of {total:,} pairs of records share {either}, too many to tell matches apart"
+    return None
 
 
 def rule_links(records: pd.DataFrame) -> pd.DataFrame:
@@ -111,13 +172,15 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
     # Splink brings its own DuckDB session; records go in as a frame and pairs come back,
     # so none of its working tables lands in the warehouse.
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink.internals.exceptions import EMTrainingException  # not re-exported by splink
 
     data = records[["unique_id", *spec.columns]].copy()
-    if len(data) < 2 or data[spec.columns[0]].notna().sum() < 2:
-        return Links(_empty(), {})
+    reason = untrainable(data, spec)
+    if reason:
+        return Links(_empty(), {}, reason)
     targets = data if predict_on is None else predict_on[["unique_id", *spec.columns]].copy()
     if len(targets) < 2:
-        return Links(_empty(), {})
+        return Links(_empty(), {}, "the rules already joined every record into one customer")
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[block_on(*b) for b in spec.blocking],
@@ -126,21 +189,50 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
     )
     spill = tempfile.TemporaryDirectory(prefix="patron-linkage-")
     db = DuckDBAPI(connection=scratch_connection(0.3, spill.name))
-    linker = Linker(db.register(data), settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
-    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-    for rule in spec.em_blocking:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
-    params = linker.misc.save_model_to_json()
-    if predict_on is not None:
-        linker = Linker(db.register(targets), params, log_level=logging.ERROR)
-    scored = linker.inference.predict(threshold_match_probability=review_below)
-    pairs = scored.as_duckdbpyrelation().select("unique_id_l, unique_id_r, 'model' AS method, match_probability").df()
-    db.duckdb_con.close()
-    spill.cleanup()
+    try:
+        linker = Linker(db.register(data), settings, log_level=logging.ERROR)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+        for rule in spec.em_blocking:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
+        params = linker.misc.save_model_to_json()
+        if predict_on is not None:
+            linker = Linker(db.register(targets), params, log_level=logging.ERROR)
+        scored = linker.inference.predict(threshold_match_probability=review_below)
+        pairs = scored.as_duckdbpyrelation().select(
+            "unique_id_l, unique_id_r, 'model' AS method, match_probability").df()
+    except EMTrainingException as e:
+        # the checks above should leave Splink nothing to refuse; sampling at scale still can
+        first = str(e).splitlines()[0].split(".  ")[0]  # Splink's first sentence, without the advice
+        return Links(_empty(), {}, f"Splink's training failed ({first})")
+    finally:
+        db.duckdb_con.close()
+        spill.cleanup()
     return Links(pairs, params)
+
+
+# names identify nobody in a system where more than this share of its records repeat one (surnames,
+# placeholders); judged only from this many named records up, so a handful of duplicates still merge
+NAMES_REPEAT_LIMIT = 0.5
+NAMES_JUDGED_FROM = 20
+
+
+def name_links(records: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Pairs with the same normalised name (one edge per record to the first): the certain part of
+    what the model would find, used when it cannot be trained. Also the systems whose names were
+    left out, with the share of their records that repeat a name: merging on names there would
+    make one customer of every Smith."""
+    named = records.dropna(subset=["name_norm"])
+    repeated = named.duplicated(["system", "name_norm"], keep=False).groupby(named["system"]).agg(["mean", "size"])
+    noisy = repeated[(repeated["size"] >= NAMES_JUDGED_FROM) & (repeated["mean"] > NAMES_REPEAT_LIMIT)]
+    named = named[~named["system"].isin(noisy.index)]
+    first = named.groupby("name_norm")["unique_id"].transform("first")
+    keep = named["unique_id"] != first
+    pairs = pd.DataFrame({"unique_id_l": first[keep], "unique_id_r": named.loc[keep, "unique_id"],
+                          "method": "rule:name", "match_probability": 1.0}).reset_index(drop=True)
+    return pairs, {str(k): float(v) for k, v in noisy["mean"].items()}
 
 
 def _empty() -> pd.DataFrame:

@@ -3,6 +3,10 @@
 Reads the canonical tables, writes identity_map (every record and its master id, with how it
 was linked), identity_links (every pair with its method and probability) and customer_id on
 every canonical row. Runs again at any time: master ids that did not change are kept.
+
+When the probabilistic model cannot be trained on the data at hand (see `linkage.untrainable`),
+records are still resolved, by the certain rules plus exact normalised names, and the result
+says why in one line: every record gets a master id either way.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import pandas as pd
 from patron.config import ProjectConfig
 from patron.identity.clusters import components, components_keeping_apart, stable_ids
 from patron.identity.golden import build_golden
-from patron.identity.linkage import model_links, rule_links
+from patron.identity.linkage import model_links, name_links, rule_links
 from patron.identity.records import build_records, sources_table
 from patron.model import TABLES
 from patron.warehouse import Warehouse
@@ -23,6 +27,8 @@ from patron.warehouse import Warehouse
 
 @dataclass
 class ResolveResult:
+    """What one run did, counted; `fallback` is the line a person reads when the model was not used."""
+
     records: int
     customers: int
     rule_links: int
@@ -31,18 +37,24 @@ class ResolveResult:
     alone: int  # records with nothing to match on: their own customer, flagged
     kept_ids: int
     new_ids: int
+    name_links: int = 0  # links by exact normalised name, made only when the model was not trained
+    fallback: str | None = None  # why the model was not used and what linked instead; None when it was
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
 
 
 def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
+    """Link every record to a master customer, write the links and ids, rebuild the golden record."""
     settings = cfg.identity
     sources_table(wh, cfg.systems())
     records = build_records(wh, settings.free_email_domains)
     rules = rule_links(records)
     model = model_links(records, settings.review_below, predict_on=representatives(records, rules))
-    links = pd.concat([rules, model.pairs], ignore_index=True)
+    # without a model, exact normalised names are the part of its work that needs no estimate
+    names, noisy = name_links(records) if model.untrained else (model.pairs.iloc[:0], {})
+    fallback = _fallback_line(model.untrained, noisy) if model.untrained else None
+    links = pd.concat([rules, names, model.pairs], ignore_index=True)
     decided = wh.df("SELECT record_l, record_r, decision FROM identity_decisions")
     merges = decided[decided["decision"] == "merge"]
     apart = list(zip(*(decided.loc[decided["decision"] == "apart", c] for c in ("record_l", "record_r")),
@@ -86,7 +98,17 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         records=len(records), customers=len(set(master)), rule_links=len(rules),
         model_links=int((model.pairs["match_probability"] >= settings.match_threshold).sum()),
         to_review=len(review), alone=int(nothing.sum()), kept_ids=kept, new_ids=len(records) - kept,
+        name_links=len(names), fallback=fallback,
     )
+
+
+def _fallback_line(why: str, noisy: dict[str, float]) -> str:
+    """One line: why the model was not used and what linked the records instead."""
+    line = f"Model not trained: {why}; linked by domain, email and exact name only"
+    if noisy:
+        line += ", but not by name in " + " or ".join(
+            f"{system} ({share:.0%} of its records repeat a name)" for system, share in sorted(noisy.items()))
+    return line + "."
 
 
 def representatives(records: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:

@@ -248,8 +248,9 @@ def load_file(
         )
     wh.execute(
         "UPDATE loads SET finished_at = now()::TIMESTAMP, rows_read = ?, rows_loaded = ?, rows_updated = ?, "
-        "rows_quarantined = ?, rows_already_loaded = ? WHERE load_id = ?",
-        [report.read, report.loaded, report.updated, report.quarantined, report.already_loaded, load_id],
+        "rows_quarantined = ?, rows_already_loaded = ?, rows_filtered = ?, rows_rolled_up = ? WHERE load_id = ?",
+        [report.read, report.loaded, report.updated, report.quarantined, report.already_loaded, report.filtered,
+         report.rolled_up, load_id],
     )
     wh.execute("DROP VIEW IF EXISTS _patron_checked")
     for t in ("_patron_checked_t", "_patron_dups", "_patron_old"):

@@ -78,11 +78,15 @@ def render() -> str:
 | `patron_schema` | the schema version of the file and the patron that wrote it; \
 opening an older file upgrades it |
 | `loads` | one row per file loaded: source, table, file, its SHA-256, when, and the counts \
-read = loaded + quarantined + already loaded (`rows_updated` counts loaded rows that replaced a changed row) |
+read = loaded + quarantined + already loaded + filtered + rolled up (`rows_updated` counts loaded rows that \
+replaced a changed row; `rows_filtered`: left out by the source's filter; `rows_rolled_up`: merged into another row \
+of the same key) |
 | `quarantine` | one row per problem of each rejected row: load, source, table, file, row_number, field, \
-value, reason, and the whole raw record as JSON |
+value, reason, and the whole raw record as JSON; `last_seen_load`: the last load of the file that found the \
+problem again (a later load that did not has taken the row in: see `patron quarantine --all`) |
 | `identity_map` | every source record (system, ref) with its master `customer_id` and how it was linked \
-(`rule:domain`, `rule:email`, `model`, `decision:merge`, `alone`, `nothing_to_match`) |
+(`rule:domain`, `rule:email`, `rule:name` (same name, when the model could not be trained), `model`, \
+`decision:merge`, `alone`, `nothing_to_match`) |
 | `identity_links` | every scored pair of records (`system:ref`) with its method, match probability and \
 whether it was linked |
 | `identity_decisions` | a person's merge or apart decision on two records; it wins on every later run |

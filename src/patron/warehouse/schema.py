@@ -175,6 +175,7 @@ SYSTEM_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "themes": (("keywords", "VARCHAR"), ("top_words", "VARCHAR")),  # top words: the line under a theme's name
     "enrichment": (("unscored", "VARCHAR"),),  # why a text has no sentiment (its language), else NULL
     "quarantine": (("last_seen_load", "BIGINT"),),  # the last load that found the problem again
+    "loads": (("rows_filtered", "BIGINT"), ("rows_rolled_up", "BIGINT")),  # a source's filter and roll-up
 }
 
 
