@@ -24,7 +24,7 @@ SOURCES = ["helpdesk_tickets", "survey_responses", "feedback_web", "feedback_soc
 
 def main() -> None:
     from patron.demo import generate
-    from patron.listen.enrich import TEXTS
+    from patron.relations import TEXTS
     from patron.listen.words import clean
     from patron.project import Project
 

@@ -28,10 +28,9 @@ def _signed(v: float | None, spec: str = "+.2f") -> str:
 def _no_texts(wh: Warehouse) -> str | None:
     """Why a listening table is empty when it is for want of texts: none loaded, or none scored yet
     (trends, spikes and themes' sentiment read the scores)."""
-    from patron.listen.enrich import TEXTS
+    from patron.relations import ALL_TEXTS
 
-    texts = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
-        f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
+    texts = wh.scalar(f"SELECT count(*) FROM ({ALL_TEXTS})")
     if not texts:
         return ("No texts yet: patron listens to survey comments, ticket subjects and bodies, and feedback; "
                 "load some with `patron ingest`.")

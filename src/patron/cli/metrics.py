@@ -133,7 +133,7 @@ def metrics_run(
     = "month",
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
-    """Evaluate the whole catalog at once and store it in metric_values (the briefing reads it)."""
+    """Evaluate the whole catalog at once and store it in metric_values (the history scripts read)."""
     from patron.metrics.compile import effective_period
 
     with Project.open(config, db) as project:

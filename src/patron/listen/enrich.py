@@ -19,22 +19,12 @@ from importlib import resources
 import pandas as pd
 
 from patron.listen.sentiment import SentimentModel, Sentiments
+from patron.relations import TEXTS, texts_of
 from patron.warehouse import Warehouse
 
 CHUNK = 20_000
 READER = 2  # how texts are read before the weights see them (what is cut, what is unscored)
 
-# one query per table: id, customer, channel, touchpoint, time, text, and a "bad score" flag
-TEXTS = {
-    "responses": "SELECT response_id AS item_id, customer_id, channel, touchpoint, submitted_at AS at, "
-                 "comment AS text, (survey = 'nps' AND score <= 6) OR (survey = 'csat' AND score <= 2) AS bad_score "
-                 "FROM responses WHERE comment IS NOT NULL AND trim(comment) <> ''",
-    "tickets": "SELECT ticket_id AS item_id, customer_id, channel, NULL AS touchpoint, opened_at AS at, "
-               "concat_ws('. ', subject, body) AS text, false AS bad_score FROM tickets "
-               "WHERE coalesce(subject, body) IS NOT NULL",
-    "feedback": "SELECT feedback_id AS item_id, customer_id, channel, NULL AS touchpoint, received_at AS at, text, "
-                "coalesce(rating <= 2, false) AS bad_score FROM feedback WHERE text IS NOT NULL",
-}
 
 
 @dataclass
@@ -72,8 +62,7 @@ def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None, ta
     version = model_version()
     t0 = time.perf_counter()
     by_table: dict[str, int] = {}
-    recent = "" if after_load is None else f" AND load_id > {int(after_load)}"
-    todo = {t: f"SELECT * FROM ({TEXTS[t]}{recent}) AS x "  # each text query ends in its WHERE conditions
+    todo = {t: f"SELECT * FROM ({texts_of(t, after_load)}) AS x "
                f"WHERE NOT EXISTS (SELECT 1 FROM enrichment AS e WHERE e.source_table = '{t}' "
                f"AND e.item_id = x.item_id AND e.model = '{version}')"
             for t in tables}

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from patron.listen.enrich import TEXTS
+from patron.relations import TEXTS
 from patron.warehouse import Warehouse
 
 BASELINE_DAYS = 28

@@ -31,9 +31,10 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from patron.config import TaxonomyTheme, taxonomy_id
 from patron.config import taxonomy as checked_taxonomy
 from patron.listen import phrases
-from patron.listen.enrich import TEXTS
 from patron.listen.words import clean
+from patron.relations import ALL_TEXTS, ARR_NOW, TEXTS, texts_of
 from patron.warehouse import Warehouse
+from patron.warehouse.as_of import data_as_of
 
 SAME_THEME = 0.5  # cosine similarity of term weights above which a refitted theme is the stored one
 MIN_SHARE = 0.3  # a text's strongest theme must hold this share of its theme weights
@@ -77,11 +78,7 @@ class ThemeResult:
 
 
 def _texts(wh: Warehouse) -> pd.DataFrame:
-    parts = []
-    for table, sql in TEXTS.items():
-        df = wh.df(f"SELECT item_id, text FROM ({sql}) AS x")
-        parts.append(df.assign(source_table=table))
-    out = pd.concat(parts, ignore_index=True)
+    out = wh.df(f"SELECT item_id, text, source_table FROM ({ALL_TEXTS})")
     out["text"] = out["text"].map(clean)
     return out
 
@@ -363,17 +360,12 @@ def summary(wh: Warehouse) -> pd.DataFrame:
     active on the last billing date), whether it is new in the last run, its volume in the last
     PERIOD_DAYS days and the period before, whether it is emerging, and its most typical texts
     (`examples`, a list; `example`, the first)."""
-    total = wh.scalar("SELECT count(*) FROM (" + " UNION ALL ".join(
-        f"SELECT item_id FROM ({q}) AS x" for q in TEXTS.values()) + ")")
+    total = wh.scalar(f"SELECT count(*) FROM ({ALL_TEXTS})")
     out = wh.df(
-        "WITH as_of AS (SELECT max(greatest(start_date, coalesce(end_date, start_date))) AS d FROM subscriptions), "
-        "arr AS (SELECT customer_id, 12 * sum(mrr) AS arr FROM subscriptions, as_of WHERE customer_id IS NOT NULL "
-        "AND start_date <= as_of.d AND (end_date IS NULL OR end_date > as_of.d) GROUP BY customer_id), "
+        f"WITH arr AS (SELECT customer AS customer_id, arr FROM ({ARR_NOW})), "
         # whose text it is now (identity may have run since the text was scored)
-        "owners AS (SELECT 'responses' AS t, response_id AS id, customer_id FROM responses UNION ALL "
-        "SELECT 'tickets', ticket_id, customer_id FROM tickets UNION ALL "
-        "SELECT 'feedback', feedback_id, customer_id FROM feedback), "
-        "last_day AS (SELECT CAST(max(occurred_at) AS DATE) AS d FROM enrichment), "
+        f"owners AS (SELECT source_table AS t, item_id AS id, customer_id FROM ({ALL_TEXTS})), "
+        "last_day AS (SELECT CAST(? AS DATE) AS d), "  # the data's as-of day, as every report counts
         "raised AS (SELECT tt.theme_id, o.customer_id, e.sentiment_score, e.complaint, "
         f"CAST(e.occurred_at AS DATE) > last_day.d - {PERIOD_DAYS} AS recent, "
         f"CAST(e.occurred_at AS DATE) > last_day.d - {2 * PERIOD_DAYS} "
@@ -392,7 +384,7 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         "WHERE o.first_seen_at < t.first_seen_at) AS new, t.examples "
         "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
         "GROUP BY t.theme_id, t.name, t.top_words, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
-        [max(total, 1)])
+        [data_as_of(wh), max(total, 1)])
     out["examples"] = out["examples"].map(lambda e: json.loads(e) if e else [])
     out["example"] = out["examples"].map(lambda e: e[0] if e else None)
     # emerging: talked about this period, hardly at all the period before
@@ -408,8 +400,7 @@ def assign_new(wh: Warehouse, tables: tuple[str, ...] = tuple(TEXTS), after_load
     stored = _stored(wh, current=True)
     if not stored:
         return 0
-    recent = "" if after_load is None else f" AND load_id > {int(after_load)}"
-    parts = [wh.df(f"SELECT item_id, text FROM ({TEXTS[t]}{recent}) AS x WHERE NOT EXISTS (SELECT 1 FROM "
+    parts = [wh.df(f"SELECT item_id, text FROM ({texts_of(t, after_load)}) AS x WHERE NOT EXISTS (SELECT 1 FROM "
                    f"text_themes AS tt WHERE tt.source_table = '{t}' AND tt.item_id = x.item_id)")
              .assign(source_table=t) for t in tables]
     texts = pd.concat(parts, ignore_index=True)

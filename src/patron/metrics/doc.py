@@ -81,8 +81,8 @@ subscriptions are loaded" only when none are); rows are loaded but none the metr
 where `survey = 'nps'`, none with MRR above 0, no contract terms, no month with customers paying
 at its start, no customer acquired in an earlier period...), with the counts; a formula's input
 that has no data, and why; or the metric's own reason, e.g. no customer churned for LTV. Every
-evaluation is stored in `metric_values` (metric, slice, grain, period, value, n, interval,
-p-value, run), which the briefing reads for its trends.
+evaluation by `patron metrics run` is stored in `metric_values` (metric, slice, grain, period, value, n,
+interval, p-value, run): the history scripts read. The briefing evaluates what it shows and writes nothing.
 
 ## Monthly revenue facts
 

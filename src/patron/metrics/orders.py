@@ -17,7 +17,7 @@ customer ids.
 
 from __future__ import annotations
 
-from patron.metrics.revenue import COHORTS
+from patron.relations import COHORTS
 
 FAMILY_MEANING = {
     "activity": "each customer with an order in the period; a purchase is an order with an amount above 0, "

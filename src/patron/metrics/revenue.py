@@ -13,6 +13,8 @@ Customers are master customers once identity is resolved, else billing's custome
 
 from __future__ import annotations
 
+from patron.relations import COHORTS, REVENUE_MONTHS
+
 FAMILY_MEANING = {
     "movements": "each paying customer-month against the month before; they add up: mrr_end - mrr_start = "
                  "new + reactivation + expansion - contraction - churn",
@@ -52,23 +54,7 @@ FAMILIES: dict[str, dict[str, str]] = {
 }
 COLUMNS = {c: family for family, cols in FAMILIES.items() for c in cols}
 
-_BASE = """
-bounds AS (
-    SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
-           CAST(DATE_TRUNC('month', MAX(GREATEST(start_date, COALESCE(end_date, start_date)))) AS DATE) AS last_month
-    FROM subscriptions
-), sub_months AS (
-    -- a period is active at the end of each month from its start month to the month before it ends
-    SELECT s.subscription_id, COALESCE(s.customer_id, s.customer_ref) AS customer, s.term_months, s.mrr,
-           CAST(UNNEST(GENERATE_SERIES(CAST(DATE_TRUNC('month', s.start_date) AS DATE),
-               COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
-               INTERVAL 1 MONTH)) AS DATE) AS month
-    FROM subscriptions AS s CROSS JOIN bounds AS b
-), customer_months AS (
-    SELECT customer, month, SUM(mrr) AS mrr FROM sub_months GROUP BY customer, month HAVING SUM(mrr) > 0
-), firsts AS (
-    SELECT customer, MIN(month) AS first_month FROM customer_months GROUP BY customer
-)"""
+
 
 _ROWS = {
     # one row per customer and month where it paid at the start or the end
@@ -140,18 +126,6 @@ def dimension_sql(d: str) -> str:
     return "co.cohort_month" if d == "cohort_month" else f"g.{d}"
 
 
-# A customer's cohort is the month of its first subscription period with MRR > 0 or, for a
-# customer with none (a retailer's), the month of its first purchase (an order above 0); the same
-# definition slices every other table (through customer_id, once identity is resolved).
-COHORTS = ("SELECT customer, COALESCE(MIN(CASE WHEN billed THEN first_month END), MIN(first_month)) AS cohort_month "
-           "FROM (SELECT COALESCE(customer_id, customer_ref) AS customer, TRUE AS billed, "
-           "CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month "
-           "FROM subscriptions WHERE mrr > 0 GROUP BY COALESCE(customer_id, customer_ref) "
-           "UNION ALL SELECT COALESCE(customer_id, customer_ref) AS customer, FALSE AS billed, "
-           "CAST(DATE_TRUNC('month', MIN(ordered_at)) AS DATE) AS first_month "
-           "FROM orders WHERE amount > 0 GROUP BY COALESCE(customer_id, customer_ref)) AS firsts GROUP BY customer")
-
-
 def facts_sql(families: list[str], by: list[str]) -> str:
     """A query with one row per slice and month and the columns of the families asked for."""
     # movements always: their months (every month anyone paid) are the months a metric reports
@@ -162,7 +136,7 @@ def facts_sql(families: list[str], by: list[str]) -> str:
     if "cohort_month" in by:
         join += f" LEFT JOIN ({COHORTS}) AS co ON co.customer = r.customer"
     groups = ", ".join([*(dimension_sql(d) for d in by), "r.month"])
-    ctes = [_BASE.strip()]
+    ctes = [REVENUE_MONTHS.strip()]
     for fam in families:
         cols = ", ".join(f"{agg} AS {name}" for name, agg in _AGGREGATES[fam].items())
         ctes.append(

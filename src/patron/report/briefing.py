@@ -153,6 +153,10 @@ def headline_metrics(catalog: dict[str, MetricSpec], orders_only: bool = False,
     return [n for n in chosen if n in catalog] + extra
 
 
+def _num(v: object) -> float | None:
+    return None if v is None or pd.isna(v) else v
+
+
 def last_complete_month(as_of: date) -> date:
     """The month a headline reports: as_of's own month only once it is over."""
     first = as_of.replace(day=1)
@@ -169,18 +173,19 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, Metri
                              no_revenue=not rows.get("subscriptions") and not rows.get("orders"))
     if not names:
         return
-    evaluate_catalog(wh, catalog, [], "month", store=True, only=names)
+    # evaluated here, not stored: a report reads the warehouse and never writes it
+    values = evaluate_catalog(wh, catalog, [], "month", store=False, only=names)
     month = last_complete_month(as_of)
     back = month.year * 12 + month.month - 1 - (TREND_MONTHS - 1)
     since = date(back // 12, back % 12 + 1, 1)
     history: dict[str, list] = {}
-    for metric, period, value, n, lo, hi, p in wh.rows(
-        "SELECT metric, period, arg_max(value, evaluated_at), arg_max(n, evaluated_at), arg_max(ci_low, evaluated_at), "
-        "arg_max(ci_high, evaluated_at), arg_max(p_value, evaluated_at) FROM metric_values "
-        "WHERE grain = 'month' AND slice = '{}' AND metric IN (SELECT unnest(?)) AND period BETWEEN ? AND ? "
-        "GROUP BY metric, period ORDER BY metric, period", [names, since, month],
-    ):
-        history.setdefault(metric, []).append((period, value, n, lo, hi, p))
+    if "period" in values.columns:
+        values = values.assign(period=pd.to_datetime(values["period"]).dt.date)
+        values = values[(values["period"] >= since) & (values["period"] <= month)].sort_values(["metric", "period"])
+        for r in values.itertuples(index=False):
+            n = _num(r.n)
+            history.setdefault(r.metric, []).append((r.period, _num(r.value), None if n is None else int(n),
+                                                     _num(r.ci_low), _num(r.ci_high), _num(r.p_value)))
     for name in names:
         spec = catalog[name]
         rows = history.get(name, [])

@@ -7,7 +7,9 @@ from datetime import date
 
 from patron import stats
 from patron.errors import PatronError
+from patron.relations import CUSTOMER_MONTHS
 from patron.warehouse import Warehouse
+from patron.warehouse.as_of import data_as_of
 
 
 @dataclass
@@ -81,9 +83,7 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Custome
     if not profile:
         raise PatronError(f"no customer {customer_id!r}")
     cid = [customer_id]
-    as_of = as_of or wh.scalar(
-        "SELECT coalesce(greatest((SELECT max(start_date) FROM subscriptions), (SELECT max(day) FROM usage)), "
-        "current_date)")
+    as_of = as_of or data_as_of(wh) or date.today()
     scores = []
     for row in _records(
         wh,
@@ -109,14 +109,14 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Custome
                             cid),
         contacts=_records(wh, "SELECT DISTINCT name, email, phone, role FROM contacts WHERE customer_id = ? "
                               "ORDER BY name", cid),
+        # the catalog's revenue months (what MRR counts), the last 24 up to the data's day
         mrr_by_month=_records(
             wh,
             "WITH months AS (SELECT CAST(unnest(generate_series(date_trunc('month', ?::DATE) - INTERVAL 23 MONTH, "
             "date_trunc('month', ?::DATE), INTERVAL 1 MONTH)) AS DATE) AS m) "
-            "SELECT strftime(m, '%Y-%m') AS month, (SELECT coalesce(sum(mrr), 0) FROM subscriptions s "
-            "WHERE s.customer_id = ? AND s.start_date <= least(last_day(m), ?) "
-            "AND (s.end_date IS NULL OR s.end_date > least(last_day(m), ?))) AS mrr FROM months ORDER BY m",
-            [as_of, as_of, customer_id, as_of, as_of],
+            f"SELECT strftime(m, '%Y-%m') AS month, coalesce(c.mrr, 0) AS mrr FROM months LEFT JOIN "
+            f"({CUSTOMER_MONTHS}) AS c ON c.month = months.m AND c.customer = ? ORDER BY m",
+            [as_of, as_of, customer_id],
         ),
         subscriptions=_records(wh, "SELECT subscription_id, plan, mrr, currency, start_date, end_date, term_months, "
                                    "renewal_date FROM subscriptions WHERE customer_id = ? ORDER BY start_date", cid),

@@ -1,0 +1,76 @@
+"""Business terms defined once, as SQL over the warehouse's canonical tables.
+
+The catalog's metrics, the customer 360, the themes and the briefing all read these; none
+derives them again. Each is a query (or the CTEs of one) that a stage wraps in its own SQL.
+
+- revenue months: the MRR each customer pays at the end of each month, from subscriptions;
+- cohorts: each customer's first paying month (its first subscription, else its first purchase);
+- ARR now: twelve times what each customer pays in the last month billing covers;
+- texts: every text customers wrote, one query per table, with a flag for a bad score.
+
+The as-of day of the data is `patron.warehouse.as_of.data_as_of`.
+"""
+
+from __future__ import annotations
+
+# The CTEs every revenue figure starts from. A customer pays in a month when the subscription
+# periods active at its end sum to MRR > 0; a period is active at the end of each month from its
+# start month to the month before it ends. Customers are master customers once identity is
+# resolved, else billing's customer ids.
+REVENUE_MONTHS = """
+bounds AS (
+    SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
+           CAST(DATE_TRUNC('month', MAX(GREATEST(start_date, COALESCE(end_date, start_date)))) AS DATE) AS last_month
+    FROM subscriptions
+), sub_months AS (
+    -- a period is active at the end of each month from its start month to the month before it ends
+    SELECT s.subscription_id, COALESCE(s.customer_id, s.customer_ref) AS customer, s.term_months, s.mrr,
+           CAST(UNNEST(GENERATE_SERIES(CAST(DATE_TRUNC('month', s.start_date) AS DATE),
+               COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
+               INTERVAL 1 MONTH)) AS DATE) AS month
+    FROM subscriptions AS s CROSS JOIN bounds AS b
+), customer_months AS (
+    SELECT customer, month, SUM(mrr) AS mrr FROM sub_months GROUP BY customer, month HAVING SUM(mrr) > 0
+), firsts AS (
+    SELECT customer, MIN(month) AS first_month FROM customer_months GROUP BY customer
+)"""
+
+# customer, month, mrr: every month each customer paid
+CUSTOMER_MONTHS = f"WITH {REVENUE_MONTHS.strip()} SELECT customer, month, mrr FROM customer_months"
+
+# customer, arr: the customers paying in the last month billing covers, at twelve times that MRR
+ARR_NOW = (f"WITH {REVENUE_MONTHS.strip()} SELECT c.customer, 12 * c.mrr AS arr FROM customer_months AS c "
+           "JOIN bounds AS b ON c.month = b.last_month")
+
+# A customer's cohort is the month of its first subscription period with MRR > 0 or, for a
+# customer with none (a retailer's), the month of its first purchase (an order above 0); the same
+# definition slices every other table (through customer_id, once identity is resolved).
+COHORTS = ("SELECT customer, COALESCE(MIN(CASE WHEN billed THEN first_month END), MIN(first_month)) AS cohort_month "
+           "FROM (SELECT COALESCE(customer_id, customer_ref) AS customer, TRUE AS billed, "
+           "CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month "
+           "FROM subscriptions WHERE mrr > 0 GROUP BY COALESCE(customer_id, customer_ref) "
+           "UNION ALL SELECT COALESCE(customer_id, customer_ref) AS customer, FALSE AS billed, "
+           "CAST(DATE_TRUNC('month', MIN(ordered_at)) AS DATE) AS first_month "
+           "FROM orders WHERE amount > 0 GROUP BY COALESCE(customer_id, customer_ref)) AS firsts GROUP BY customer")
+
+
+# one query per table: id, customer, channel, touchpoint, time, text, a "bad score" flag, and
+# the load that brought it (a pass over new rows only filters on it)
+TEXTS = {
+    "responses": "SELECT response_id AS item_id, customer_id, channel, touchpoint, submitted_at AS at, "
+                 "comment AS text, (survey = 'nps' AND score <= 6) OR (survey = 'csat' AND score <= 2) AS bad_score, "
+                 "load_id FROM responses WHERE comment IS NOT NULL AND trim(comment) <> ''",
+    "tickets": "SELECT ticket_id AS item_id, customer_id, channel, NULL AS touchpoint, opened_at AS at, "
+               "concat_ws('. ', subject, body) AS text, false AS bad_score, load_id FROM tickets "
+               "WHERE coalesce(subject, body) IS NOT NULL",
+    "feedback": "SELECT feedback_id AS item_id, customer_id, channel, NULL AS touchpoint, received_at AS at, text, "
+                "coalesce(rating <= 2, false) AS bad_score, load_id FROM feedback WHERE text IS NOT NULL",
+}
+
+
+def texts_of(table: str, after_load: int | None = None) -> str:
+    """The texts of one table; with `after_load`, only those of later loads."""
+    return f"SELECT * FROM ({TEXTS[table]}) AS x" + ("" if after_load is None else
+                                                       f" WHERE x.load_id > {int(after_load)}")
+# source_table and every column above, for every table's texts
+ALL_TEXTS = " UNION ALL ".join(f"SELECT '{t}' AS source_table, * FROM ({q})" for t, q in TEXTS.items())
