@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the rest loads when a method needs it: a command pays only 
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
     from patron.metrics import MetricSpec
+    from patron.pipeline import RunResult
     from patron.report.customer360 import Customer360, CustomerMatches
     from patron.warehouse import Warehouse
 
@@ -179,6 +180,15 @@ class Project:
         wh = self.existing_warehouse()
         taxonomy = self.config.listen.taxonomy if self.config else {}
         return discover(wh, k, taxonomy=taxonomy), theme_summary(wh)
+
+    def run(self, ingest_progress: Progress | None = None,
+            enrich_progress: Callable[[int, int], None] | None = None, seal: bool = False) -> RunResult:
+        """Every stage that has work, in order: ingest, identity, listening, metrics (see pipeline.py)."""
+        from patron.pipeline import run
+
+        if self.config is None:
+            raise ConfigError("not found; `patron run` runs the sources patron.yml configures", "patron.yml")
+        return run(self, ingest_progress, enrich_progress, seal)
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> CheckResult:

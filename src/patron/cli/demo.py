@@ -72,13 +72,10 @@ def demo(
         _generate(customers, seed, directory, None, 90, lambda d, t: bar.update(task, completed=d))
     with Project.open(directory / "patron.yml", require_config=True) as project:
         with progress() as bar:
-            result = project.ingest(progress=IngestBar(bar))
-        identities = project.resolve_identities()
-        with progress() as bar:
-            task = bar.add_task("scoring texts", total=None)
-            scored = project.enrich(lambda done, total: bar.update(task, completed=done, total=total))
-        themes, _ = project.themes()
-        project.warehouse.forbid_file_access()
+            task = bar.add_task("scoring texts", total=None, visible=False)
+            ran = project.run(IngestBar(bar), lambda done, total: bar.update(task, completed=done, total=total,
+                                                                              visible=True), seal=True)
+        result, identities, scored, themes = ran.ingest, ran.identity, ran.enrich, ran.themes
         b = build(project.warehouse, project.catalog())
         db = project.db
     path = directory / "briefing.html"

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from patron.cli import customer, demo, identity, listen, load, metrics, serve
+from patron.cli import run as pipeline
 from patron.cli.render import err, escape
 from patron.errors import PatronError
 
@@ -21,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
 )
 
-for command in (load.init, load.check, load.ingest, load.quarantine, load.status, load.briefing,
+for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
                 demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
