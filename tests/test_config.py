@@ -27,7 +27,7 @@ def test_every_mapping_problem_is_reported_together():
     with pytest.raises(ConfigProblems) as e:
         parse_project(data)
     # pydantic shape errors come first (all of them), then the semantic checks
-    assert e.value.problems == ["sources.survey.colums: unknown key (typo?)"]
+    assert e.value.problems == ["sources.survey.colums: unknown key — did you mean 'columns'?"]
     del data["sources"]["survey"]
     with pytest.raises(ConfigProblems) as e:
         parse_project(data)

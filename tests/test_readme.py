@@ -123,4 +123,4 @@ def test_every_readme_patron_yml_example_loads_its_data(datasets, tmp_path):
         with open_warehouse(tmp_path / "w.duckdb") as wh:
             result = ingest_sources(wh, cfg)
             assert not result.refused and all(f.adds_up() for f in result.files)
-            assert wh.scalar("SELECT count(*) FROM orders") == 18_536  # invoices of known customers, not cancelled
+            assert wh.scalar("SELECT count(*) FROM orders") == 22_190  # invoices of known customers, 3,654 credits

@@ -105,3 +105,15 @@ def test_after_forbid_file_access_the_warehouse_still_writes_but_no_other_file_i
                 wh.rows(sql)
     with open_warehouse(tmp_path / "w.duckdb") as wh:  # the next process, or the next open, reads files again
         assert wh.scalar(f"SELECT count(*) FROM read_text('{outside}')") == 1
+
+
+def test_a_warehouse_readable_by_others_is_made_the_owners_alone_when_opened(tmp_path):
+    import os
+
+    path = tmp_path / "w.duckdb"
+    with open_warehouse(path):
+        pass
+    os.chmod(path, 0o644)  # as an older patron left it
+    with open_warehouse(path):
+        pass
+    assert path.stat().st_mode & 0o777 == 0o600

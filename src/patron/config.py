@@ -185,6 +185,13 @@ class ApiSettings(_Strict):
 
 class ProjectConfig(_Strict):
     warehouse: str = "patron.duckdb"
+
+    @field_validator("warehouse")
+    @classmethod
+    def _a_file_name(cls, v: str) -> str:
+        if not v.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in v):
+            raise ValueError(f"{v!r} is not a file name (empty, or holds a control character)")
+        return v
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
@@ -286,11 +293,24 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
     return out
 
 
+def _keys() -> set[str]:
+    """Every key patron.yml may hold, at any level (to suggest the one a typo meant)."""
+    models = [ProjectConfig, SourceConfig, IdentitySettings, JourneyStage, TaxonomyTheme, ListenSettings,
+              IngestSettings, ApiSettings]
+    return {name for m in models for name in m.model_fields if name != "root"}
+
+
 def _pydantic_problems(e: ValidationError) -> list[str]:
+    import difflib
+
     out = []
     for err in e.errors():
         key = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key (typo?)" if err["type"] == "extra_forbidden" else err["msg"]
+        if err["type"] == "extra_forbidden":
+            near = difflib.get_close_matches(str(err["loc"][-1]), sorted(_keys()), n=1, cutoff=0.7)
+            msg = f"unknown key — did you mean {near[0]!r}?" if near else "unknown key (typo?)"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
         out.append(f"{key}: {msg}")
     return out
 

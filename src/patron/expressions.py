@@ -10,6 +10,8 @@ allow-list; anything not on it is refused, named, before any SQL runs.
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 
@@ -37,7 +39,8 @@ _AGGREGATES: tuple[type[exp.Expression], ...] = (
 # Functions SQLGlot knows only by name (exp.Anonymous) that are plain scalars in DuckDB.
 _NAMED = frozenset({"epoch", "date_part", "datediff", "date_diff", "isoyear", "week", "quarter", "dayofyear",
                     "to_days", "to_hours", "to_minutes", "to_seconds", "regexp_matches", "contains", "ends_with",
-                    "left", "right", "lpad", "rpad", "strip_accents", "nullif", "ifnull", "round_even"})
+                    "left", "right", "lpad", "rpad", "strip_accents", "nullif", "ifnull", "round_even", "to_weeks",
+                    "to_months", "to_years", "make_date", "last_day", "strftime", "try_strptime", "regexp_full_match"})
 
 
 def refused(sql: str, columns: set[str] | frozenset[str] | None, aggregates: bool = True,
@@ -48,14 +51,35 @@ def refused(sql: str, columns: set[str] | frozenset[str] | None, aggregates: boo
     try:
         statements = sqlglot.parse(sql, read="duckdb")
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as e:
-        return [f"cannot parse {sql!r}: {str(e).splitlines()[0]}"]
+        return [f"cannot parse {sql!r}: {_plain(str(e).splitlines()[0])}"]
+    except RecursionError:
+        return [f"{sql[:40]!r}...: nested too deeply"]
     if len(statements) != 1 or statements[0] is None:
         return [f"{sql!r} holds {len(statements)} statements; an expression is one"]
+    functions = _SCALARS + _AGGREGATES if aggregates else _SCALARS
+    out = _walk(statements[0], columns, functions, where)
+    if out:
+        return out
+    # What runs is SQLGlot's rendering of the tree, not the text given. A name SQLGlot keeps as
+    # it is (a quoted type, a date part) could render into SQL that parses as something else; so
+    # the rendering must parse back to the same rendering, and pass the same checks.
+    try:
+        rendered = statements[0].sql(dialect="duckdb")
+        again = sqlglot.parse(rendered, read="duckdb")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, RecursionError):
+        return [f"{sql!r} does not read back as one expression"]
+    if len(again) != 1 or again[0] is None or again[0].sql(dialect="duckdb") != rendered:
+        return [f"{sql!r} does not read back as one expression"]
+    return _walk(again[0], columns, functions, where)
+
+
+def _walk(tree: exp.Expression, columns: set[str] | frozenset[str] | None,
+          functions: tuple[type[exp.Expression], ...], where: str) -> list[str]:
     out: list[str] = []
-    stack = [statements[0]]
+    stack = [tree]
     while stack:
         node = stack.pop()
-        problem = _problem(node, columns, _SCALARS + _AGGREGATES if aggregates else _SCALARS, where)
+        problem = _problem(node, columns, functions, where)
         if problem:
             if problem not in out:
                 out.append(problem)
@@ -64,8 +88,34 @@ def refused(sql: str, columns: set[str] | frozenset[str] | None, aggregates: boo
     return out
 
 
+def _plain(message: str) -> str:
+    """SQLGlot's message in the user's terms: where, and what is missing, not its class names."""
+    where = re.search(r"Line (\d+), Col: (\d+)", message)
+    at = f" at column {where.group(2)}" if where else ""
+    if message.startswith("Required keyword"):
+        return f"incomplete{at}: an operator, CASE or function is missing a part"
+    if message.startswith("Error tokenizing"):
+        return "a quote is never closed"
+    if message.startswith("Invalid expression / Unexpected token"):
+        return f"unexpected word{at} (a missing operator or comma?)"
+    return re.sub(r"\. Line \d+, Col: \d+\.?", at, message)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None,
              functions: tuple[type[exp.Expression], ...], where: str) -> str | None:
+    # names that are not columns are rendered as written: only plain words and built-in types
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+        return f"type {node.sql(dialect='duckdb')[:40]!r} is not a built-in type; cast to INTEGER, DOUBLE, " \
+               "VARCHAR, DATE, TIMESTAMP..."
+    if isinstance(node, exp.Var) and not _WORD.fullmatch(str(node.this)):
+        return f"{str(node.this)[:40]!r} is not a word (a date part or unit is one word, unquoted)"
+    if isinstance(node, exp.DataTypeParam) and not (isinstance(node.this, exp.Literal) and not node.this.is_string):
+        return "a type's size is a number"
+    if isinstance(node, exp.Identifier) and not isinstance(node.parent, exp.Column) and node.quoted:
+        return f"{node.name[:40]!r}: only a column's name may be quoted"
     if isinstance(node, exp.Column):
         if node.table:
             return f"{node.sql(dialect='duckdb')!r}: a column is named alone, not with a table"

@@ -32,6 +32,8 @@ from patron.warehouse import open_warehouse
 
 MAX_BATCH = 1_000  # items per request
 MAX_BODY = 8 * 2**20  # bytes per request: a full batch of ordinary items takes about 0.3 MiB
+MAX_ERRORS_PER_ITEM = 10  # problems listed for one item
+MAX_ERRORS = 1_000  # problems listed for one request (one per item of a full batch)
 
 
 def _key(request: Request) -> str | None:
@@ -61,7 +63,8 @@ def _too_many(why: str, wait: int) -> JSONResponse:
 
 
 def _errors(index: int | None, e: ValidationError) -> list[dict]:
-    return [{"index": index, "field": ".".join(str(x) for x in err["loc"]) or "(item)", "message": err["msg"]}
+    return [{"index": index, "field": ".".join(str(x) for x in err["loc"]) or "(item)",
+             "message": err["msg"].removeprefix("Value error, ")}
             for err in e.errors()]
 
 
@@ -148,10 +151,15 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
             if not isinstance(raw, dict):
                 errors.append({"index": i, "field": "(item)", "message": "an item is a JSON object"})
                 continue
+            if len(raw) > len(FeedbackItem.model_fields):  # refused before any work is spent on it
+                unknown = [k for k in raw if k not in FeedbackItem.model_fields]
+                errors.append({"index": i, "field": "(item)", "message": f"{len(unknown):,} unknown fields, e.g. "
+                               f"{str(unknown[0])[:40]!r}; an item has at most {len(FeedbackItem.model_fields)}"})
+                continue
             try:
                 model = FeedbackItem.model_validate(raw)
             except ValidationError as e:
-                errors += _errors(i, e)
+                errors += _errors(i, e)[:MAX_ERRORS_PER_ITEM]
                 continue
             if model.received_at is not None and model.received_at > now + future_tolerance:
                 errors.append({"index": i, "field": "received_at", "message":
@@ -167,7 +175,11 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
             result = await asyncio.wrap_future(request.app.state.writer.submit(good, f"api:{source}"))  # on disk
             request.app.state.loader.notify()
             stored, duplicates = result.stored, result.duplicates
-        answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": len({e["index"] for e in errors}),
+        rejected = len({e["index"] for e in errors})
+        if len(errors) > MAX_ERRORS:  # an answer stays small whatever was sent
+            errors = [*errors[:MAX_ERRORS], {"index": None, "field": "(request)",
+                                             "message": f"{len(errors) - MAX_ERRORS:,} more problems not listed"}]
+        answer = {"stored": len(stored), "duplicates": len(duplicates), "rejected": rejected,
                   "ids": stored, "already_stored": duplicates, "errors": errors}
         return JSONResponse(answer, status_code=422 if errors else 200)
 

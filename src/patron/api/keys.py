@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 
 from patron.errors import PatronError
@@ -29,6 +30,8 @@ def create_key(wh: Warehouse, name: str) -> str:
     name = name.strip()
     if not name:
         raise PatronError("a key needs a name, e.g. `patron keys create web-widget`")
+    if not re.fullmatch(r"[\w.@:-]{1,64}", name):  # it is printed, logged and becomes a source name
+        raise PatronError(f"{name[:64]!r} is not a key name: use up to 64 letters, digits and . _ - @ :")
     if wh.scalar("SELECT count(*) FROM api_keys WHERE name = ? AND revoked_at IS NULL", [name]):
         raise PatronError(f"an active key named {name!r} exists; revoke it first or choose another name")
     key = PREFIX + secrets.token_urlsafe(32)

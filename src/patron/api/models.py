@@ -22,7 +22,8 @@ EARLIEST = datetime(1900, 1, 1)  # as file loads: an earlier date is a typo, not
 # Free text keeps tabs and line breaks; control characters and the invisible marks that reorder
 # or hide text (bidirectional overrides, zero-width joiners) are taken out of it. In any other
 # field (ids, channels, names) such a character is refused: an id must read as it is stored.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                        r"\U000e0000-\U000e007f]")
 _FREE_TEXT = {"text", "body", "subject", "comment"}
 
 
@@ -35,8 +36,8 @@ class _Strict(BaseModel):
         if isinstance(v, datetime) and v.tzinfo is not None:
             try:
                 v = v.astimezone(UTC).replace(tzinfo=None)
-            except OverflowError:  # year 1 with an offset: no such instant
-                raise ValueError("implausible date (before 1900)") from None
+            except OverflowError:  # year 1 or 9999 with an offset: no such instant
+                raise ValueError("not a date patron can store (years 1900 to 9998)") from None
         if isinstance(v, datetime | date) and (v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)) \
                 < EARLIEST:
             raise ValueError("implausible date (before 1900)")
@@ -68,8 +69,10 @@ def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
         typ: Any = Literal[c.allowed] if c.type == "enum" and c.allowed else _TYPES[c.type]
         required = c.required and c.name not in optional
         default = ... if required else None
+        # numbers are JSON numbers: `true` is not a rating of 1
         fields[c.name] = (typ if required else typ | None,
-                          Field(default, description=c.description, ge=c.min, le=c.max))
+                          Field(default, description=c.description, ge=c.min, le=c.max,
+                                strict=True if c.type in ("int", "float") else None))
     return create_model(f"{table.title()}Item", __base__=_Strict, **fields)
 
 

@@ -12,7 +12,7 @@ import typer
 
 from patron.cli.formats import clip, counted, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, IngestBar, progress
-from patron.cli.render import Format, emit_json, err, escape, out, say, table
+from patron.cli.render import Format, emit_json, escape, out, problem, say, table
 from patron.errors import PatronError
 from patron.project import Project, as_dicts
 
@@ -44,7 +44,7 @@ def check(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table)
                    "samples": [asdict(s) | {"share": s.share} for s in result.samples]})
     elif problems:
         for p in problems:
-            err.print(f"[red]{escape(str(config))}[/]: {escape(p)}", highlight=False, soft_wrap=True)
+            problem(p, str(config))
     else:
         say(f"{config}: ok — {counted(len(cfg.sources), 'source')}, {counted(len(cfg.journey), 'journey stage')}")
         for s in result.samples:
@@ -98,7 +98,7 @@ def ingest(
     if result.refused:
         if fmt is not Format.json:
             for r in result.refused:
-                err.print(f"[red]error[/]: {escape(r.message())}", highlight=False, soft_wrap=True)
+                problem(r.message())
         raise typer.Exit(1)
 
 
@@ -168,6 +168,7 @@ def briefing(
         wh.forbid_file_access()
         b = build(wh, project.catalog())
     out_file.write_text(render_html(b), encoding="utf-8")
+    out_file.chmod(0o600)  # customers' names and words: the owner's alone, even over an older file
     if fmt is Format.json:
         emit_json({"path": str(out_file), "briefing": b.to_dict()})
     else:

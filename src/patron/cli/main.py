@@ -14,7 +14,7 @@ import typer
 
 from patron.cli import customer, demo, identity, listen, load, metrics, serve
 from patron.cli import run as pipeline
-from patron.cli.render import err, escape
+from patron.cli.render import err, problem
 from patron.errors import PatronError
 
 app = typer.Typer(
@@ -51,7 +51,7 @@ def run() -> None:
         if as_json:
             sys.stderr.write(json.dumps({"error": str(e)}) + "\n")
         else:
-            err.print(f"[red]error[/]: {escape(str(e))}", highlight=False, soft_wrap=True)
+            problem(str(e))
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; nothing was half-loaded (each load is all or nothing)")

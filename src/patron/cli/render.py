@@ -32,8 +32,9 @@ class Format(str, Enum):
     json = "json"
 
 
-out = Console()
-err = Console(stderr=True)
+# no :emoji: codes: text from files and customers is printed as written
+out = Console(emoji=False)
+err = Console(stderr=True, emoji=False)
 
 WRAP_MIN = 14  # the narrowest a wrapping text column gets
 WORD_MAX = 24  # a longer word (an email, a path) may fold rather than widen its column further
@@ -60,6 +61,12 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u20
 def plain(text: str) -> Text:
     """Customer or file text as the terminal shows it: never markup, never a control sequence."""
     return Text(_UNPRINTABLE.sub("\ufffd", text))
+
+
+def problem(message: str, label: str = "error") -> None:
+    """One problem on stderr: the label in red, the message (which may quote a file) as text."""
+    line = Text.assemble((label, "red"), ": ", plain(message))
+    err.print(line, highlight=False, soft_wrap=True)
 
 
 def say(text: str, style: str | None = None, console: Console | None = None, wrap: bool = True) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, IngestBar, progress
-from patron.cli.render import Format, emit_json, err, escape, table
+from patron.cli.render import Format, emit_json, problem, table
 from patron.project import Project
 
 
@@ -31,6 +31,6 @@ def run(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt
         table("patron run", ["stage", "what it did", "seconds"],
               [[s.stage, s.did, f"{s.seconds:.1f}"] for s in result.stages], {"seconds"})
         for r in refused:
-            err.print(f"[red]error[/]: {escape(r.message())}", highlight=False, soft_wrap=True)
+            problem(r.message())
     if refused:
         raise typer.Exit(1)

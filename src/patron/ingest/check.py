@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from patron.config import ProjectConfig, SourceConfig
 from patron.errors import SourceError
-from patron.ingest.dates import date_format_hint
+from patron.ingest.dates import date_format_hint, is_date_problem
 from patron.ingest.load import display_path
 from patron.ingest.rules import plan_load
 from patron.ingest.stage import Reader, drop_staging, find_files, open_reader
@@ -49,6 +49,7 @@ class SampleReport:
 def sample_file(wh: Warehouse, name: str, src: SourceConfig, reader: Reader, shown: str, cfg: ProjectConfig,
                 rows: int = SAMPLE_ROWS) -> SampleReport:
     plan = plan_load(TABLES[src.table], src, reader.columns, shown, cfg.ingest.future_tolerance_days, name)
+    plan.check_expressions(wh, reader.sql(keep_rejects=False), shown)
     limit = src.max_reject_share if src.max_reject_share is not None else cfg.ingest.max_reject_share
     sample = f"SELECT * FROM ({reader.sql(keep_rejects=False)}) LIMIT {int(rows)}"
     checked = plan.checked_sql(sample)
@@ -60,14 +61,22 @@ def sample_file(wh: Warehouse, name: str, src: SourceConfig, reader: Reader, sho
     try:
         n, filtered, bad_n = wh.rows("SELECT count(*), count(*) FILTER (WHERE _skipped), count(*) FILTER "
                                      "(WHERE _bad) FROM _patron_sample")[0]
-        reasons: dict[str, int] = {}
+        found: list[tuple[str, str, int]] = []
+        dates: dict[str, set[str]] = {}  # field -> its values that no date rule accepts
         for r in plan.rules:
             hits, values = wh.rows(f"SELECT count(*), list(DISTINCT m_{r.field})[:200] FROM _patron_sample "
                                    f"WHERE NOT _skipped AND COALESCE(({r.condition}), false)")[0]
             if hits:
-                hint = date_format_hint(sorted(v for v in values if v)) \
-                    if r.reason.startswith(("not a date", "implausible date")) else None
-                reasons[f"{r.field}: {r.reason}" + (f" ({hint})" if hint else "")] = hits
+                found.append((r.field, r.reason, hits))
+                if is_date_problem(r.reason):
+                    dates.setdefault(r.field, set()).update(v for v in values if v)
+        # one hint per field, from every value its date rules refused (12/01/10 is "before 1900",
+        # 12/13/10 "not a date": together they say month first)
+        hints = {f: date_format_hint(sorted(v), src.date_format) for f, v in dates.items()}
+        reasons: dict[str, int] = {}
+        for f, reason, hits in found:
+            hint = hints.get(f) if is_date_problem(reason) else None
+            reasons[f"{f}: {reason}" + (f" ({hint})" if hint else "")] = hits
         duplicates = 0 if plan.rollup is not None else wh.scalar(
             "SELECT count(*) - count(DISTINCT _key) FROM _patron_sample WHERE NOT _bad AND NOT _skipped")
         if duplicates:

@@ -14,7 +14,9 @@ from datetime import datetime
 _DAYS = ("%m/%d/%Y", "%d/%m/%Y", "%m/%d/%y", "%d/%m/%y", "%Y/%m/%d", "%d.%m.%Y", "%d.%m.%y", "%d-%m-%Y",
          "%m-%d-%Y", "%d-%m-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%d-%b-%y", "%Y%m%d")
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", "T%H:%M:%S", " %H:%M:%S.%f")
-CANDIDATES = tuple(d + t for d in _DAYS for t in _TIMES)
+# whole stamps that are not a day and a time: e-mail and Twitter dates
+_STAMPS = ("%a %b %d %H:%M:%S %z %Y", "%a, %d %b %Y %H:%M:%S %z", "%a %b %d %H:%M:%S %Y", "%d/%b/%Y:%H:%M:%S %z")
+CANDIDATES = tuple(d + t for d in _DAYS for t in _TIMES) + _STAMPS
 
 
 READS = 0.9  # the share of the values a pattern must read to be offered
@@ -28,8 +30,14 @@ def _share(fmt: str, values: list[str]) -> float:
     return read / len(values)
 
 
-def date_format_hint(values: list[str]) -> str | None:
-    """A sentence naming the date_format that reads (nearly) every value, or None when none does."""
+def is_date_problem(reason: str) -> bool:
+    """A rule's reason that a date format could cure."""
+    return reason.startswith(("not a date", "implausible date"))
+
+
+def date_format_hint(values: list[str], given: list[str] | None = None) -> str | None:
+    """A sentence naming the date_format that reads (nearly) every value, or None when none does;
+    `given`: the formats the source already has (the advice is then to add one)."""
     sample = [v.strip() for v in values if v and v.strip()][:200]
     if not sample:
         return None
@@ -41,7 +49,8 @@ def date_format_hint(values: list[str]) -> str | None:
     first = fits[0]
     example = next(v for v in sample if _share(first, [v]))[:40]
     swapped = first.replace("%m", "%M_").replace("%d", "%m").replace("%M_", "%d")
+    advice = f"add '{first}' to this source's date_format" if given else f"set date_format: '{first}' for this source"
     if swapped != first and swapped in fits:
-        return (f"values look like {example!r}: set date_format: '{first}' for this source, or '{swapped}' if "
-                "the day comes first (these values cannot tell)")
-    return f"values look like {example!r}: set date_format: '{first}' for this source"
+        return (f"values look like {example!r}: {advice}, or '{swapped}' if the day comes first (these values "
+                "cannot tell)")
+    return f"values look like {example!r}: {advice}"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from patron.config import ProjectConfig, SourceConfig
 from patron.errors import PatronError, SourceError
-from patron.ingest.dates import date_format_hint
+from patron.ingest.dates import date_format_hint, is_date_problem
 from patron.ingest.rules import Plan, literal, plan_load
 from patron.ingest.stage import (
     RAW,
@@ -140,6 +140,7 @@ def load_file(
     report = FileLoad(name, src.table, shown)
     reader = open_reader(wh, src, file)
     plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days, name)
+    plan.check_expressions(wh, reader.sql(keep_rejects=False), shown)
     report.ignored_columns = plan.ignored
     load_id = wh.scalar("SELECT nextval('load_ids')")
     report.load_id = load_id
@@ -209,7 +210,7 @@ def load_file(
     offered = lines_read + len(rejected) - filtered
     if offered and bad_n + dup_n + len(rejected) > max_reject_share * offered:
         raise TooManyRejected(Refusal(name, shown, offered, bad_n + dup_n + len(rejected), max_reject_share,
-                                      _top_reasons(wh, plan, dup_n, rejected)))
+                                      _top_reasons(wh, plan, dup_n, rejected, src.date_format)))
     if progress:
         progress(shown, "load", 0)
     if changed:
@@ -261,18 +262,24 @@ def load_file(
     return report
 
 
-def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Rejected]) -> list[tuple[str, int]]:
+def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Rejected],
+                 given: list[str]) -> list[tuple[str, int]]:
     """The three most common problems of the checked file, each with the rows it affects."""
     counts: dict[str, int] = {}
     if plan.rules:
         fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.text)
         typed = ", ".join(f"t_{c}" for c in plan.typed)
-        for f, reason, n, values in wh.rows(
+        found = wh.rows(
             f"SELECT err.field, err.reason, count(*), list(DISTINCT err.value)[:200] FROM (SELECT "
             f"unnest({_errors_sql(plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked WHERE _bad)) "
-            "GROUP BY ALL"
-        ):
-            hint = date_format_hint(sorted(values)) if reason.startswith(("not a date", "implausible date")) else None
+            "GROUP BY ALL")
+        dates: dict[str, set[str]] = {}  # one hint per field, from every value its date rules refused
+        for f, reason, _, values in found:
+            if is_date_problem(reason):
+                dates.setdefault(f, set()).update(v for v in values if v)
+        hints = {f: date_format_hint(sorted(v), given) for f, v in dates.items()}
+        for f, reason, n, _ in found:
+            hint = hints.get(f) if is_date_problem(reason) else None
             counts[f"{f}: {reason}" + (f" ({hint})" if hint else "")] = n
     if duplicates:
         counts[f"{', '.join(plan.key)}: duplicate key (roll the rows up with rollup: in patron.yml if each is "

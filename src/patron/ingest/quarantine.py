@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from patron.ingest.dates import date_format_hint
+from patron.ingest.dates import date_format_hint, is_date_problem
 from patron.model import TABLES
 from patron.warehouse import Warehouse
 
@@ -63,13 +63,14 @@ def _hint(wh: Warehouse, s: QuarantineSummary, history: bool) -> str | None:
     table = TABLES.get(s.table)
     if table is None or s.field not in table.names or table.column(s.field).type not in ("date", "timestamp"):
         return None
-    if not (s.reason.startswith("not a date") or s.reason.startswith("implausible date")):
+    if not is_date_problem(s.reason):
         return None
     values = [v for (v,) in wh.rows(
         f"SELECT DISTINCT value FROM {_relation(history)} WHERE source = ? AND field = ? AND value IS NOT NULL "
         "AND (starts_with(reason, 'not a date') OR starts_with(reason, 'implausible date')) LIMIT 200",
         [s.source, s.field])]
-    return date_format_hint(values)
+    # a reason naming formats means the source has some: the advice is then to add one
+    return date_format_hint(values, [s.reason] if " in format " in s.reason else None)
 
 
 def rows(wh: Warehouse, source: str | None = None, limit: int = 50, history: bool = False) -> list[dict]:

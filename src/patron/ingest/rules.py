@@ -13,6 +13,7 @@ from patron.config import SourceConfig
 from patron.errors import SourceError
 from patron.ingest.shape import compile_expression
 from patron.model import Column, Table
+from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -54,6 +55,26 @@ class Plan:
     ignored: list[str]  # file columns nobody asked for
     keep: str | None = None  # the source's row filter, over the file's columns
     rollup: dict[str, str] | None = None  # canonical column -> how its values are rolled up per key
+    expressions: dict[str, str] = field(default_factory=dict)  # patron.yml key -> compiled SQL
+
+    def check_expressions(self, wh: Warehouse, rows_sql: str, file: str) -> None:
+        """Have the engine bind each expression over the file's rows (reading none): a function
+        given text where it wants a number fails here, named by its key, not mid-load."""
+        if not self.expressions:
+            return
+        try:  # all at once (each try reads the file's start); one by one only to name the culprit
+            wh.execute(f"DESCRIBE SELECT {', '.join(self.expressions.values())} FROM ({rows_sql}) AS _patron_r LIMIT 0")
+            return
+        except QueryFailed:
+            pass
+        for key, sql in self.expressions.items():
+            try:
+                wh.execute(f"DESCRIBE SELECT {sql} FROM ({rows_sql}) AS _patron_r LIMIT 0")
+            except QueryFailed as e:
+                first = str(e).splitlines()[0].split("Error: ", 1)[-1]
+                raise SourceError(f"{key}: the engine cannot evaluate it: {first} (the file's values are text: "
+                                  "CAST(column AS INTEGER), DOUBLE or DATE where a function needs another type)",
+                                  file) from None
 
     def checked_sql(self, rows_sql: str, row_number: str | None = None, keep_raw: bool = False) -> str:
         """m_<col> (text) and t_<col> (typed) for every mapped column of the rows `rows_sql` gives;
@@ -174,7 +195,10 @@ def plan_load(
     used = {s for s in source_of.values() if s} | _referenced([*computed.values(), keep or ""], file_columns)
     ignored = [c for c in file_columns if c not in used]
     rules = _rules(table, src, source_of, required, tolerance_days, params)
-    return Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup)
+    checks = {f"{at}.expressions.{c}": sql for c, sql in computed.items()}
+    if keep is not None:
+        checks[f"{at}.filter"] = keep
+    return Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup, checks)
 
 
 def _referenced(sqls: list[str], file_columns: list[str]) -> set[str]:

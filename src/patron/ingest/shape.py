@@ -82,7 +82,11 @@ def compile_expression(sql: str, file_columns: list[str], snapshot: date | None,
         if name.lower() in exact:
             column.set("this", exp.to_identifier(exact[name.lower()], quoted=True))
         elif name.lower() == SNAPSHOT and snapshot is not None:
-            column.replace(exp.Cast(this=exp.Literal.string(snapshot.isoformat()), to=exp.DataType.build("DATE")))
+            day = exp.Cast(this=exp.Literal.string(snapshot.isoformat()), to=exp.DataType.build("DATE"))
+            if column is tree:  # the whole expression is the day: nothing holds it to replace it in
+                tree = day
+            else:
+                column.replace(day)
         elif name.lower() == SNAPSHOT:
             unknown.append(f"{name!r} needs snapshot_date: set for this source")
         else:

@@ -97,6 +97,8 @@ def syntax_problem(sql: str) -> str | None:
         return f"cannot parse {sql!r}{at}: {what}"
     except sqlglot.errors.SqlglotError as e:
         return f"cannot parse {sql!r}: {str(e).splitlines()[0]}"
+    except RecursionError:
+        return f"{sql[:40]!r}...: nested too deeply"
     if isinstance(tree, exp.Command):  # SQLGlot read a statement keyword, e.g. a column named `comment`
         return (f"cannot parse {sql!r} as an expression: it starts like an SQL statement ({tree.name.upper()}); "
                 f"a column named like an SQL keyword goes in double quotes, e.g. \"{tree.name}\"")

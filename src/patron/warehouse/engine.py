@@ -219,6 +219,7 @@ def open_warehouse(path: str | Path | None, wait_s: float = WAIT_S) -> Warehouse
     except BaseException:
         wh.close()
         raise
-    if new:
-        os.chmod(p, 0o600)  # customers' data and key hashes: the owner's alone
+    if p is not None and (new or p.stat().st_mode & 0o077):
+        # customers' data and key hashes: the owner's alone, also for a file an older patron made
+        os.chmod(p, 0o600)
     return wh
