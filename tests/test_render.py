@@ -29,6 +29,11 @@ def test_numbers_read_plainly():
     assert "e+" not in number(1.4e7, "count") + number(3.2e9, None)
 
 
+def test_money_reads_in_the_data_currency():
+    assert number(14_670_000.0, "currency", "GBP") == "£14,670,000" and number(-12.4, "currency", "EUR") == "-€12"
+    assert number(1234.0, "currency", "chf") == "CHF 1,234" and number(None, "currency", "GBP") == "–"
+
+
 def test_periods_read_as_people_name_them():
     assert period_label(date(2025, 1, 1), "month") == "2025-01"
     assert period_label(date(2025, 1, 13), "week") == "2025-W03"

@@ -251,3 +251,22 @@ def test_a_name_your_taxonomy_takes_up_is_yours_alone(demo_loaded, tmp_path):
     named = [t.theme_id for t in again.themes if t.name.lower() == mine.name.lower()]
     assert named == [f"tax:{mine.name.lower()}"]
     assert len({t.name.lower() for t in again.themes}) == len(again.themes)
+
+
+def test_theme_arr_is_not_available_without_subscriptions_never_zero(demo_loaded, tmp_path):
+    from patron.listen.themes import summary
+    from patron.report import build, render_html
+
+    with _copy(demo_loaded, tmp_path, "arr.duckdb") as project:
+        project.resolve_identities()  # whose texts they are, so themes have customers with ARR
+        project.enrich()
+        project.themes()
+        with_subs = summary(project.warehouse)
+        project.warehouse.execute("DELETE FROM subscriptions")
+        without = summary(project.warehouse)
+        b = build(project.warehouse, project.catalog())
+    assert with_subs["arr"].notna().all() and (with_subs["arr"] > 0).any()
+    assert without["arr"].map(lambda v: v is None).all()  # not available, never $0
+    assert b.themes and all(t[6] is None for t in b.themes)
+    html = render_html(b)
+    assert "not available: no subscriptions are loaded" in html and ">$0<" not in html

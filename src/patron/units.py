@@ -1,5 +1,6 @@
 """How a number reads in its unit, once for every place that shows one (terminal, briefing):
-84.2%, $14,467,446, +7.1, 6.5 h, 1,671. Pure and light, so a command that prints imports nothing else."""
+84.2%, £14,467,446, +7.1, 6.5 h, 1,671. Pure and light, so a command that prints imports nothing else.
+Money reads in the data's own currency (the warehouse says which): a GBP shop's revenue is never "$"."""
 
 from __future__ import annotations
 
@@ -23,12 +24,29 @@ def plain(x: float, missing: str = "–") -> str:
     return f"{x:.{decimals}f}"
 
 
-def in_unit(x: float, unit: str | None) -> str:
-    """A metric's value as its unit reads (share, currency, points, hours, score or ratio, count)."""
+DEFAULT_CURRENCY = "USD"  # when the data names none
+SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€"}  # any other code is written out: "CHF 1,234"
+
+
+def symbol(currency: str | None = DEFAULT_CURRENCY) -> str:
+    """What goes before an amount: "$", "£", "€", or the ISO code and a space ("CHF ")."""
+    code = (currency or DEFAULT_CURRENCY).strip().upper() or DEFAULT_CURRENCY
+    return SYMBOLS.get(code, f"{code} ")
+
+
+def money(x: float, currency: str | None = DEFAULT_CURRENCY) -> str:
+    """An amount in whole units of its currency: £1,234, -€12, CHF 1,234."""
+    sign = "-" if x < 0 else ""
+    return f"{sign}{symbol(currency)}{abs(x):,.0f}"
+
+
+def in_unit(x: float, unit: str | None, currency: str | None = DEFAULT_CURRENCY) -> str:
+    """A metric's value as its unit reads (share, currency, points, hours, score or ratio, count);
+    `currency` is the ISO code money is in."""
     if unit == "share":
         return f"{100 * x:.1f}%"
     if unit == "currency":
-        return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+        return money(x, currency)
     if unit == "points":
         return f"{x:+.1f}"
     if unit == "hours":

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="One customer, everything known about it.", no_args_is_help=True)
 
 MATCHES = 20  # the most candidates a lookup returns
-SCORES, TICKETS, FEEDBACK, MONTHS = 16, 8, 6, 12
+SCORES, TICKETS, FEEDBACK, MONTHS, ORDERS = 16, 8, 6, 12, 10
 UNITS = {"nps": "points", "csat": "share", "ces": "score"}  # of each survey's score
 
 
@@ -42,25 +42,60 @@ def render_matches(m: CustomerMatches) -> None:
            for c in m.candidates], {"records", "similarity"}, drop=["similarity", "records", "segment"], notes=[more])
 
 
-def render_360(c: Customer360) -> None:
+def _profile_lines(c: Customer360) -> list[Text]:
+    """The panel's lines: name and id, then only the facts the record holds (an empty field is
+    left out, never shown as "owner  ·"); a master id without a customer record says so."""
     p = c.profile
-    head = Text.assemble((str(p["name"]), "bold"), f"  {c.customer_id}")
+    if not c.has_record:
+        systems = ", ".join(p.get("sources") or [])
+        return [Text.assemble(("(no customer record)", "bold"), "  ", plain(c.customer_id)),
+                plain(f"No `customers` source describes this customer; it is known from {systems}.")]
+    head = plain(f"{p.get('name') or '(no name)'}  {c.customer_id}")  # names come from files: text only
+    head.stylize("bold", 0, len(str(p.get("name") or "(no name)")))
     facts = " · ".join(_fmt(p[k]) for k in ("domain", "segment", "region", "industry") if p.get(k))
-    since = f"owner {_fmt(p.get('owner'))} · customer since {_fmt(p.get('created_at'))[:10]} · {p['records']} " \
-            "source records"
-    out.print(Panel(Text("\n").join([head, plain(facts), plain(since)]), title="Customer 360", expand=False))
+    since = " · ".join(filter(None, [
+        f"owner {_fmt(p['owner'])}" if p.get("owner") else "",
+        f"customer since {_fmt(p['created_at'])[:10]}" if p.get("created_at") else "",
+        counted(int(p["records"]), "source record") if p.get("records") else ""]))
+    return [line for line in (head, plain(facts), plain(since)) if line.plain]
+
+
+def _spend(c: Customer360) -> str:
+    """Total spend, each currency on its own: amounts in two currencies are never added."""
+    return " + ".join(number(s["amount"], "currency", s["currency"]) for s in c.spend) or "–"
+
+
+def _revenue(c: Customer360) -> None:
+    """Subscriptions' MRR when it has any; its orders (newest first) when it has any; nothing
+    for neither: an orders-only customer never reads "MRR now $0"."""
+    if c.subscriptions:
+        active = [s for s in c.subscriptions if s["end_date"] is None]
+        mrr = c.mrr_by_month[-1]["mrr"] if c.mrr_by_month else None
+        say(f"MRR now {number(mrr, 'currency', c.currency)} · "
+            f"{counted(len(active), 'active subscription period')} · "
+            f"{counted(len(c.subscriptions), 'period')} in all")
+        trail = [m for m in c.mrr_by_month if m["mrr"]][-MONTHS:]
+        if trail:
+            table(f"MRR, last {len(trail)} months with revenue", ["month", "MRR"],
+                  [[str(m["month"])[:7], number(m["mrr"], "currency", c.currency)] for m in trail], {"MRR"})
+    if c.order_count:
+        say(f"{counted(c.order_count, 'order')} · total spend {_spend(c)} · first {cell(c.first_order_at)[:10]} · "
+            f"last {cell(c.last_order_at)[:10]}")
+        shown = c.orders[:ORDERS]
+        table("Orders, latest first", ["ordered", "order", "amount", "product"],
+              [[cell(o["ordered_at"])[:10], o["order_id"],
+                number(o["amount"], "currency", o["currency"] or c.currency), clip(o["product"], 60)]
+               for o in shown], {"amount"}, drop=["product"],
+              notes=[shown_of(len(shown), c.order_count, f"the latest (--format json: up to {len(c.orders)})")])
+
+
+def render_360(c: Customer360) -> None:
+    out.print(Panel(Text("\n").join(_profile_lines(c)), title="Customer 360", expand=False))
     table("Source ids", ["system", "id", "linked by"], [[s["system"], s["ref"], s["method"]] for s in c.source_ids])
     if c.contacts:
         table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts],
               drop=["role"])
-    active = [s for s in c.subscriptions if s["end_date"] is None]
-    mrr = c.mrr_by_month[-1]["mrr"] if c.mrr_by_month else 0
-    say(f"MRR now {number(mrr, 'currency')} · {len(active)} active subscription period(s) · "
-        f"{counted(len(c.subscriptions), 'period')} in all · {counted(len(c.orders), 'order')}")
-    trail = [m for m in c.mrr_by_month if m["mrr"]][-MONTHS:]
-    if trail:
-        table(f"MRR, last {len(trail)} months with revenue", ["month", "MRR"],
-              [[str(m["month"])[:7], number(m["mrr"], "currency")] for m in trail], {"MRR"})
+    _revenue(c)
     if c.scores:
         shown = c.scores[-SCORES:]
         table("Scores by touchpoint and quarter", ["survey", "touchpoint", "quarter", "value", "95% interval", "n"],
@@ -86,7 +121,7 @@ def customer_show(
     query: Annotated[str, typer.Argument(help="Master id, any source's id, an email, or a name.")],
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
-    """The customer 360: profile, source ids, contacts, MRR, scores by touchpoint, tickets, feedback."""
+    """The customer 360: profile, source ids, contacts, MRR or orders, scores by touchpoint, tickets, feedback."""
     from patron.report.customer360 import CustomerMatches
 
     with Project.open(config, db) as project:

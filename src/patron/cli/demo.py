@@ -98,7 +98,8 @@ def demo(
               f"({themes.unthemed_share:.1%} without one), {len(b.spikes)} spikes in the last 30 days")
     month = next((h.period for h in b.headlines if h.period), "")
     table(f"Headline numbers, {month} (patron metrics show METRIC for more)", ["metric", "value", "95% interval", "n"],
-          [[h.metric, number(h.value, h.unit), interval(h.ci_low, h.ci_high, h.unit), h.n] for h in b.headlines],
+          [[h.metric, number(h.value, h.unit, b.currency), interval(h.ci_low, h.ci_high, h.unit, b.currency), h.n]
+           for h in b.cards],
           {"value", "n"}, drop=["95% interval"])
     out.print(f"Briefing: [bold]{escape(str(path.resolve()))}[/]")
     out.print(f"Explore: [bold]cd {escape(str(directory))}[/] then [bold]patron status[/], "

@@ -35,17 +35,19 @@ def plain(x: float) -> str:
     return units.plain(x, DASH)
 
 
-def number(v: float | None, unit: str | None) -> str:
-    """A metric value in its unit: 84.2%, $14,467,446, +7.1 points, 6.5 h, 1,671."""
+def number(v: float | None, unit: str | None, currency: str | None = units.DEFAULT_CURRENCY) -> str:
+    """A metric value in its unit: 84.2%, £14,467,446, +7.1 points, 6.5 h, 1,671; money in
+    `currency` (the warehouse's, from patron.report.money.data_currency)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return DASH
-    return units.in_unit(float(v), unit)
+    return units.in_unit(float(v), unit, currency)
 
 
-def interval(low: float | None, high: float | None, unit: str | None) -> str:
+def interval(low: float | None, high: float | None, unit: str | None,
+             currency: str | None = units.DEFAULT_CURRENCY) -> str:
     if low is None or high is None or (isinstance(low, float) and math.isnan(low)):
         return ""
-    return f"{number(low, unit)} to {number(high, unit)}"
+    return f"{number(low, unit, currency)} to {number(high, unit, currency)}"
 
 
 def period_end(start: date, grain: str) -> date:

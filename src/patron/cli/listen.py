@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.cli.formats import clip, counted, partial_note, period_label, shown_of
+from patron.cli.formats import clip, counted, number, partial_note, period_label, shown_of
 from patron.cli.metrics import records
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, NewestOpt, parse_day, progress
 from patron.cli.render import Format, emit_json, out, say, table
@@ -71,8 +71,11 @@ def listen_themes(
     config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
 ) -> None:
     """Discover what customers write about; a theme found again keeps its id and name."""
+    from patron.report.money import data_currency
+
     with Project.open(config, db) as project:
         result, df = project.themes(k)
+        currency = data_currency(project.warehouse)
     if fmt is Format.json:
         emit_json({"items": result.items, "unthemed": result.unthemed, "unthemed_share": result.unthemed_share,
                    "notes": result.notes, "too_few": result.too_few, "themes": records(df)})
@@ -87,7 +90,8 @@ def listen_themes(
           ["name", "texts", "share", "sentiment", "complaints", "customers", "ARR", "theme", "typical texts"],
           [["\n".join(filter(None, [r.name + (" (new)" if r.new else "") + (" (emerging)" if r.emerging else ""),
                                     r.top_words])), int(r.items),
-            f"{r.share:.1%}", _signed(r.sentiment), int(r.complaints), int(r.customers), f"${r.arr:,.0f}",
+            f"{r.share:.1%}", _signed(r.sentiment), int(r.complaints), int(r.customers),
+            number(None if r.arr is None or r.arr != r.arr else r.arr, "currency", currency),
             r.theme_id, "\n".join(clip(e, 100) for e in r.examples[:2])] for r in df.itertuples()],
           {"texts", "share", "sentiment", "complaints", "customers", "ARR"},
           drop=["theme", "typical texts", "customers", "ARR"], lines=True)

@@ -76,7 +76,7 @@ def _change(significant: Any) -> str:
 
 
 def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | None, as_of: date | None,
-                limit: int) -> None:
+                limit: int, currency: str | None = None) -> None:
     """One metric's values, newest period first, each slice and period with its n and interval."""
     keys = [*by, *(["period"] if "period" in df.columns else [])]
     ordered = df.sort_values("period", ascending=False, kind="stable") if "period" in df.columns else df
@@ -88,7 +88,8 @@ def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | 
             labels.append(period_label(r["period"], grain, as_of))
         # a partial period is not compared with the whole one before it
         change = "" if labels and labels[-1].endswith("(partial)") else _change(r["significant"])
-        rows.append([*labels, number(r["value"], spec.unit), interval(r["ci_low"], r["ci_high"], spec.unit),
+        rows.append([*labels, number(r["value"], spec.unit, currency),
+                     interval(r["ci_low"], r["ci_high"], spec.unit, currency),
                      int(r["n"]), change, r["note"].removeprefix("not available: ")])
     notes = [shown_of(len(shown), len(df), "--limit N for more (--limit 0: all)")]
     notes.append(partial_note([r[len(by)] for r in rows] if "period" in df.columns else [], grain, as_of))
@@ -114,6 +115,7 @@ def metrics_show(
 ) -> None:
     """A metric's values with n and 95% intervals; a change is flagged only when significant."""
     from patron.metrics.compile import effective_period
+    from patron.report.money import data_currency
 
     with Project.open(config, db) as project:
         project.warehouse.forbid_file_access()
@@ -123,8 +125,9 @@ def metrics_show(
             return
         specs = project.catalog()
         grain = effective_period(specs[name], period, specs)
+        currency = data_currency(project.warehouse)
         as_of = project.as_of() if grain else None
-    show_values(df, specs[name], by or [], grain, as_of, limit)
+    show_values(df, specs[name], by or [], grain, as_of, limit, currency)
 
 
 @app.command("run")
@@ -135,11 +138,13 @@ def metrics_run(
 ) -> None:
     """Evaluate the whole catalog at once and store it in metric_values (the history scripts read)."""
     from patron.metrics.compile import effective_period
+    from patron.report.money import data_currency
 
     with Project.open(config, db) as project:
         project.warehouse.forbid_file_access()
         df = project.metrics(period=period)
         specs = project.catalog()
+        currency = data_currency(project.warehouse)
         as_of = project.as_of() if "period" in df.columns else None
     import pandas as pd
 
@@ -157,7 +162,7 @@ def metrics_run(
     for r in latest.to_dict(orient="records"):
         spec = specs[r["metric"]]
         rows.append([r["metric"], period_label(r.get("period"), effective_period(spec, period, specs), as_of),
-                     number(r["value"], spec.unit), int(r["n"])])
+                     number(r["value"], spec.unit, currency), int(r["n"])])
     table(f"Catalog evaluated ({len(df):,} values stored); latest whole period of each metric",
           ["metric", "period", "value", "n"], rows, {"value", "n"},
           notes=[partial_note([r[1] for r in rows], period, as_of)])

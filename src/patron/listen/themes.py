@@ -357,9 +357,9 @@ def _save(wh: Warehouse, themes: list[Theme], texts: pd.DataFrame) -> None:
 def summary(wh: Warehouse) -> pd.DataFrame:
     """Each current theme: its name and top words, volume, share of texts, mean sentiment,
     complaints, the customers raising it and their ARR now (12 x the MRR of their subscriptions
-    active on the last billing date), whether it is new in the last run, its volume in the last
-    PERIOD_DAYS days and the period before, whether it is emerging, and its most typical texts
-    (`examples`, a list; `example`, the first)."""
+    active on the last billing date; None when no subscriptions are loaded), whether it is new in
+    the last run, its volume in the last PERIOD_DAYS days and the period before, whether it is
+    emerging, and its most typical texts (`examples`, a list; `example`, the first)."""
     total = wh.scalar(f"SELECT count(*) FROM ({ALL_TEXTS})")
     out = wh.df(
         f"WITH arr AS (SELECT customer AS customer_id, arr FROM ({ARR_NOW})), "
@@ -385,6 +385,9 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
         "GROUP BY t.theme_id, t.name, t.top_words, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
         [data_as_of(wh), max(total, 1)])
+    if not wh.scalar("SELECT count(*) FROM subscriptions"):
+        # no subscriptions, no ARR to know: not available (None), never $0
+        out["arr"] = pd.Series([None] * len(out), index=out.index, dtype=object)
     out["examples"] = out["examples"].map(lambda e: json.loads(e) if e else [])
     out["example"] = out["examples"].map(lambda e: e[0] if e else None)
     # emerging: talked about this period, hardly at all the period before

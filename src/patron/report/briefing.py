@@ -12,6 +12,8 @@ from patron.listen.spikes import detect
 from patron.listen.themes import summary as theme_summary
 from patron.metrics import MetricSpec, builtin_catalog, evaluate_catalog
 from patron.model import TABLES
+from patron.report.money import data_currency
+from patron.units import DEFAULT_CURRENCY, in_unit
 from patron.warehouse import Warehouse
 from patron.warehouse.as_of import data_as_of
 
@@ -33,6 +35,8 @@ class Headline:
     better: str = "higher"
     period: str = ""  # the month the value is for
     trend: list[tuple[str, float | None]] = field(default_factory=list)  # (month, value), oldest first
+    # no data in any period (`note` says why, in the catalog's words): listed, never given a card
+    no_data: bool = False
 
     @property
     def on_target(self) -> bool | None:
@@ -61,6 +65,7 @@ class Briefing:
     as_of: date | None
     generated_at: str
     headlines: list[Headline] = field(default_factory=list)
+    currency: str = DEFAULT_CURRENCY  # what every amount is in (the data's most common currency)
     mrr_by_month: list[tuple[str, float]] = field(default_factory=list)
     nps_by_month: list[tuple[str, float | None, int, float | None, float | None]] = field(default_factory=list)
     sources: list[SourceLoad] = field(default_factory=list)
@@ -69,14 +74,24 @@ class Briefing:
     quarantine: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     feedback_by_channel: list[tuple[str, int]] = field(default_factory=list)
     # what customers say, once `patron listen enrich` and `patron listen themes` have run:
-    # name, top words, texts, share, mean sentiment, complaints, ARR of the customers raising it,
-    # new or emerging, its most typical texts
-    themes: list[tuple[str, str, int, float, float | None, int, float, bool, list[str]]] = field(
+    # name, top words, texts, share, mean sentiment, complaints, ARR of the customers raising it
+    # (None when no subscriptions are loaded), new or emerging, its most typical texts
+    themes: list[tuple[str, str, int, float, float | None, int, float | None, bool, list[str]]] = field(
         default_factory=list)
     # spikes of the last 30 days: theme, first day, last day, texts, expected, channels, example
     spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
     # days every channel and theme moved at once (a backfill, a gap): message, first day, last day
     data_problems: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def cards(self) -> list[Headline]:
+        """The headlines with data somewhere: a card that could only say "not available" is none."""
+        return [h for h in self.headlines if not h.no_data]
+
+    @property
+    def not_shown(self) -> list[tuple[str, str]]:
+        """The headlines with no data anywhere, and why: one line under the cards."""
+        return [(h.name, h.note) for h in self.headlines if h.no_data]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -92,7 +107,7 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
     """Everything the briefing shows, computed from the warehouse; headline numbers are the metric
     catalog's (owners and targets from patron.yml's `metrics:`), evaluated and stored on the way."""
     as_of = _as_of(wh)
-    b = Briefing(as_of, datetime.now().strftime("%Y-%m-%d %H:%M"))
+    b = Briefing(as_of, datetime.now().strftime("%Y-%m-%d %H:%M"), currency=data_currency(wh))
     b.tables = [(t, wh.scalar(f"SELECT count(*) FROM {t}")) for t in TABLES]
     b.sources = [SourceLoad(*r) for r in wh.rows(
         "SELECT source, any_value(table_name), count(DISTINCT file), sum(rows_read), sum(rows_loaded), "
@@ -117,7 +132,8 @@ def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
         return
     for r in theme_summary(wh).head(8).itertuples():
         b.themes.append((r.name, r.top_words, int(r.items), float(r.share),
-                         None if pd.isna(r.sentiment) else float(r.sentiment), int(r.complaints), float(r.arr),
+                         None if pd.isna(r.sentiment) else float(r.sentiment), int(r.complaints),
+                         None if r.arr is None or pd.isna(r.arr) else float(r.arr),
                          bool(r.new or r.emerging), list(r.examples[:2])))
     for a in detect(wh, since=as_of - timedelta(days=30)):
         if a.kind == "data":
@@ -165,6 +181,26 @@ def last_complete_month(as_of: date) -> date:
     return (first - timedelta(days=1)).replace(day=1)
 
 
+def _no_data(values: pd.DataFrame) -> dict[str, str]:
+    """Metrics with no data in any period, and the catalog's reason ("no responses are loaded")."""
+    out = {}
+    for name, rows in values.groupby("metric", sort=False):
+        if (rows["n"].fillna(0) == 0).all() and rows["value"].isna().all():
+            notes = [n for n in rows["note"] if isinstance(n, str) and n]
+            out[str(name)] = notes[0].removeprefix("not available: ") if notes else "no data"
+    return out
+
+
+def _latest(values: pd.DataFrame, month: date) -> dict[str, tuple[date, float]]:
+    """Each metric's latest month with a value up to `month`: what a card without one for the
+    reported month can say instead."""
+    if "period" not in values.columns:
+        return {}
+    known = values[values["value"].notna() & values["period"].notna()]
+    known = known[known["period"] <= month].sort_values("period")
+    return {str(r.metric): (r.period, float(r.value)) for r in known.itertuples(index=False)}
+
+
 def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, MetricSpec]) -> None:
     """Each headline metric for the last complete month, against target; its trend is read back
     from metric_values (the latest evaluation of each month)."""
@@ -181,6 +217,9 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, Metri
     history: dict[str, list] = {}
     if "period" in values.columns:
         values = values.assign(period=pd.to_datetime(values["period"]).dt.date)
+    nowhere = _no_data(values)
+    latest = _latest(values, month)
+    if "period" in values.columns:
         values = values[(values["period"] >= since) & (values["period"] <= month)].sort_values(["metric", "period"])
         for r in values.itertuples(index=False):
             n = _num(r.n)
@@ -188,6 +227,11 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, Metri
                                                      _num(r.ci_low), _num(r.ci_high), _num(r.p_value)))
     for name in names:
         spec = catalog[name]
+        if name in nowhere:  # a card would only say "not available"; the line under the cards says why
+            b.headlines.append(Headline(spec.label, None, spec.unit, note=nowhere[name], metric=name,
+                                        owner=spec.owner, target=spec.target, better=spec.better,
+                                        period=month.strftime("%b %Y"), no_data=True))
+            continue
         rows = history.get(name, [])
         now = next((r for r in rows if r[0] == month), None)
         before = next((r for r in rows if r[0] == (month - timedelta(days=1)).replace(day=1)), None)
@@ -197,7 +241,10 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, Metri
         if now is not None:
             h.n, h.ci_low, h.ci_high, h.p_value = now[2], now[3], now[4], now[5]
         if now is None or now[1] is None:
-            h.note = f"not available: no data for {month.strftime('%B %Y')}"
+            h.note = f"no data for {month.strftime('%B %Y')}"
+            if name in latest:
+                when, value = latest[name]
+                h.note += f"; the latest is {when.strftime('%B %Y')}: {in_unit(value, spec.unit, b.currency)}"
         if before is not None:
             h.previous = before[1]
         b.headlines.append(h)

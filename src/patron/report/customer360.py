@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+
+import numpy as np
 
 from patron import stats
 from patron.errors import PatronError
 from patron.relations import CUSTOMER_MONTHS
+from patron.report.money import data_currency
 from patron.warehouse import Warehouse
 from patron.warehouse.as_of import data_as_of
 
@@ -26,9 +29,20 @@ class Customer360:
     feedback: list[dict]
     ticket_count: int = 0
     feedback_count: int = 0
+    order_count: int = 0
+    first_order_at: datetime | None = None  # of all the customer's orders (`orders` holds the latest ORDERS)
+    last_order_at: datetime | None = None
+    spend: list[dict] = field(default_factory=list)  # currency, amount: what it spent, by currency
+    currency: str = "USD"  # the warehouse's money, for amounts that name none
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
+
+    @property
+    def has_record(self) -> bool:
+        """Whether a `customers` source describes it: one known only from its tickets, feedback,
+        responses or orders has source ids and activity but no profile."""
+        return bool(self.profile.get("customer_record", True))
 
 
 @dataclass
@@ -42,21 +56,32 @@ class CustomerMatches:
         return {"query": self.query, "candidates": self.candidates}
 
 
+ORDERS = 20  # the latest orders a 360 holds; counts, spend and dates cover all of them
+
+
+def _plain(v: object) -> object:
+    """A cell as JSON reads it: a list column (DuckDB gives numpy arrays) becomes a list."""
+    return v.tolist() if isinstance(v, np.ndarray) else v
+
+
 def _records(wh: Warehouse, sql: str, params: list) -> list[dict]:
     df = wh.df(sql, params)
-    return df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    rows = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return [{k: _plain(v) for k, v in r.items()} for r in rows]
 
 
 def find(wh: Warehouse, query: str) -> str | CustomerMatches:
-    """The customer_id the query names, or the candidates when it fits several (or none)."""
-    if not wh.scalar("SELECT count(*) FROM customer_golden"):
+    """The customer_id the query names, or the candidates when it fits several (or none). Master
+    ids come from identity_map as well as customer_golden: a project without a `customers` source
+    (only tickets, feedback, responses or orders) has master customers but no golden records."""
+    if not wh.scalar("SELECT count(*) FROM customer_golden") and not wh.scalar("SELECT count(*) FROM identity_map"):
         raise PatronError("no master customers yet; run `patron identity resolve` first")
     q = query.strip()
     if not q:
         raise PatronError("say which customer: a master id, a source's id, an email or a name")
     exact = wh.rows(
         "SELECT DISTINCT customer_id FROM (SELECT customer_id FROM customer_golden WHERE customer_id = $1 "
-        "UNION ALL SELECT customer_id FROM identity_map WHERE ref = $1 "
+        "UNION ALL SELECT customer_id FROM identity_map WHERE customer_id = $1 OR ref = $1 "
         "UNION ALL SELECT customer_id FROM contacts WHERE email = lower($1) AND customer_id IS NOT NULL "
         "UNION ALL SELECT customer_id FROM customers WHERE email = lower($1) AND customer_id IS NOT NULL "
         "UNION ALL SELECT customer_id FROM customer_golden WHERE lower(name) = lower($1))",
@@ -73,16 +98,33 @@ def find(wh: Warehouse, query: str) -> str | CustomerMatches:
         "ORDER BY similarity DESC, customer_id LIMIT 20",
         [q, [r[0] for r in exact]],
     )
+    listed = {c["customer_id"] for c in candidates}
+    candidates += [{"customer_id": r[0], "name": None, "domain": None, "segment": None, "records": 0,
+                    "similarity": 1.0} for r in exact if r[0] not in listed]  # no golden record: ids only
     if len(candidates) == 1:
         return candidates[0]["customer_id"]
     return CustomerMatches(q, candidates)
 
 
-def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Customer360:
-    profile = _records(wh, "SELECT * EXCLUDE (built_at) FROM customer_golden WHERE customer_id = ?", [customer_id])
-    if not profile:
+def _profile(wh: Warehouse, customer_id: str) -> dict:
+    """The golden record, or for a master id without one (no `customers` source names it) a
+    profile that says so and lists the systems its source ids come from."""
+    golden = _records(wh, "SELECT * EXCLUDE (built_at) FROM customer_golden WHERE customer_id = ?", [customer_id])
+    if golden:
+        return {**golden[0], "customer_record": True}
+    systems = [r[0] for r in wh.rows("SELECT DISTINCT system FROM identity_map WHERE customer_id = ? ORDER BY 1",
+                                     [customer_id])]
+    if not systems:
         raise PatronError(f"no customer {customer_id!r}")
+    return {"customer_id": customer_id, "name": None, "records": 0, "sources": systems, "customer_record": False}
+
+
+def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Customer360:
+    profile = _profile(wh, customer_id)
     cid = [customer_id]
+    currency = data_currency(wh)
+    order_count, first_order, last_order = wh.rows(
+        "SELECT count(*), min(ordered_at), max(ordered_at) FROM orders WHERE customer_id = ?", cid)[0]
     as_of = as_of or data_as_of(wh) or date.today()
     scores = []
     for row in _records(
@@ -104,7 +146,7 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Custome
                        **e.to_dict()})
     return Customer360(
         customer_id=customer_id,
-        profile=profile[0],
+        profile=profile,
         source_ids=_records(wh, "SELECT system, ref, method FROM identity_map WHERE customer_id = ? ORDER BY 1, 2",
                             cid),
         contacts=_records(wh, "SELECT DISTINCT name, email, phone, role FROM contacts WHERE customer_id = ? "
@@ -121,7 +163,7 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Custome
         subscriptions=_records(wh, "SELECT subscription_id, plan, mrr, currency, start_date, end_date, term_months, "
                                    "renewal_date FROM subscriptions WHERE customer_id = ? ORDER BY start_date", cid),
         orders=_records(wh, "SELECT order_id, ordered_at, amount, currency, product FROM orders "
-                            "WHERE customer_id = ? ORDER BY ordered_at", cid),
+                            f"WHERE customer_id = ? ORDER BY ordered_at DESC, order_id LIMIT {ORDERS}", cid),
         scores=scores,
         tickets=_records(wh, "SELECT ticket_id, opened_at, priority, category, subject, resolved_at, csat "
                              "FROM tickets WHERE customer_id = ? ORDER BY opened_at DESC LIMIT 20", cid),
@@ -129,4 +171,10 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Custome
                               "ORDER BY received_at DESC LIMIT 20", cid),
         ticket_count=wh.scalar("SELECT count(*) FROM tickets WHERE customer_id = ?", cid),
         feedback_count=wh.scalar("SELECT count(*) FROM feedback WHERE customer_id = ?", cid),
+        order_count=order_count, first_order_at=first_order, last_order_at=last_order,
+        # an order without a currency is in the warehouse's; amounts in two currencies are never added
+        spend=_records(wh, "SELECT coalesce(upper(trim(currency)), ?) AS currency, round(sum(amount), 2) AS amount "
+                           "FROM orders WHERE customer_id = ? AND amount IS NOT NULL GROUP BY 1 "
+                           "ORDER BY count(*) DESC, 1", [currency, customer_id]),
+        currency=currency,
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader
 from plotly.offline import get_plotlyjs
 
 from patron.report.briefing import Briefing, Headline
-from patron.units import in_unit
+from patron.units import DEFAULT_CURRENCY, in_unit, symbol
 
 
 @lru_cache(maxsize=1)
@@ -24,26 +24,28 @@ def _env() -> Environment:
     return env
 
 
-def format_value(value: float | None, unit: str) -> str:
-    return "not available" if value is None else in_unit(value, unit)
+def format_value(value: float | None, unit: str, currency: str | None = DEFAULT_CURRENCY) -> str:
+    """A value in its unit (money in `currency`, the data's); absent data reads "not available", never 0."""
+    return "not available" if value is None else in_unit(value, unit, currency)
 
 
-def interval(h: Headline) -> str:
+def interval(h: Headline, currency: str | None = DEFAULT_CURRENCY) -> str:
     if h.ci_low is None:
         return ""
-    return f"95% CI {format_value(h.ci_low, h.unit)} to {format_value(h.ci_high, h.unit)}"
+    return f"95% CI {format_value(h.ci_low, h.unit, currency)} to {format_value(h.ci_high, h.unit, currency)}"
 
 
-def change(h: Headline) -> str:
+def change(h: Headline, currency: str | None = DEFAULT_CURRENCY) -> str:
     """The change from the month before; for sample estimates, whether it is significant."""
     if h.previous is None or h.value is None:
         return ""
+    before = format_value(h.previous, h.unit, currency)
     if h.p_value is not None:
         verdict = "a significant change" if h.significant else "no significant change"
-        return f"month before {format_value(h.previous, h.unit)}: {verdict} (p = {h.p_value:.2f})"
+        return f"month before {before}: {verdict} (p = {h.p_value:.2f})"
     if h.unit in ("count", "currency") and h.previous:
-        return f"{(h.value - h.previous) / h.previous:+.1%} vs {format_value(h.previous, h.unit)} the month before"
-    return f"month before {format_value(h.previous, h.unit)}"
+        return f"{(h.value - h.previous) / h.previous:+.1%} vs {before} the month before"
+    return f"month before {before}"
 
 
 def sparkline(h: Headline) -> str:
@@ -65,7 +67,7 @@ def _charts(b: Briefing) -> dict[str, str]:
     if b.mrr_by_month:
         fig = go.Figure(go.Scatter(x=[m for m, _ in b.mrr_by_month], y=[v for _, v in b.mrr_by_month],
                                    mode="lines+markers", line=dict(color="#2563eb"), name="MRR"))
-        fig.update_layout(title="MRR at each month end", yaxis_tickprefix="$", **layout)
+        fig.update_layout(title="MRR at each month end", yaxis_tickprefix=symbol(b.currency), **layout)
         charts["mrr"] = fig.to_html(include_plotlyjs=False, full_html=False, config={"displayModeBar": False})
     if b.nps_by_month:
         rows = [r for r in b.nps_by_month if r[1] is not None]
@@ -81,23 +83,33 @@ def _charts(b: Briefing) -> dict[str, str]:
 
 def render_html(b: Briefing) -> str:
     """A pure function of the briefing: the same data always gives the same page."""
+    charts, plotlyjs, made = _charts(b), get_plotlyjs(), []
+
+    def spark(h: Headline) -> str:
+        made.append(html := sparkline(h))
+        return html
+
     page = _env().get_template("briefing.html.j2").render(
-        b=b, charts=_charts(b), plotlyjs=get_plotlyjs(), interval=interval, change=change, sparkline=sparkline,
+        b=b, charts=charts, plotlyjs=plotlyjs, interval=partial(interval, currency=b.currency),
+        change=partial(change, currency=b.currency), sparkline=spark,
     )
-    return page.replace("<head>", f"<head>\n{content_security_policy(page)}", 1)
+    # only the scripts patron made may run (Plotly's library and each chart's own), hashed before
+    # the page is put together: a script that slipped into the page otherwise would not be allowed
+    trusted = [plotlyjs, *(s for html in [*charts.values(), *made] for s in _SCRIPT.findall(html))]
+    return page.replace("<head>", f"<head>\n{content_security_policy(trusted)}", 1)
 
 
 _SCRIPT = re.compile(r"<script(?:\s[^>]*)?>(.*?)</script>", re.DOTALL)
 
 
-def content_security_policy(page: str) -> str:
+def content_security_policy(scripts: list[str]) -> str:
     """A policy that lets the page run its own scripts (each named by its hash) and nothing else,
     and reach no network: were any text ever to slip through escaping, the browser would still
     refuse to run it or to send anything anywhere."""
     hashes = sorted({base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
-                     for body in _SCRIPT.findall(page)})
-    scripts = " ".join(f"'sha256-{h}'" for h in hashes) or "'none'"
-    policy = (f"default-src 'none'; script-src {scripts}; style-src 'unsafe-inline'; img-src data:; "
+                     for body in scripts})
+    allowed = " ".join(f"'sha256-{h}'" for h in hashes) or "'none'"
+    policy = (f"default-src 'none'; script-src {allowed}; style-src 'unsafe-inline'; img-src data:; "
               "font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
     return f'<meta http-equiv="Content-Security-Policy" content="{policy}">'
 
