@@ -24,9 +24,9 @@ SOURCES = ["helpdesk_tickets", "survey_responses", "feedback_web", "feedback_soc
 
 def main() -> None:
     from patron.demo import generate
-    from patron.relations import TEXTS
     from patron.listen.words import clean
     from patron.project import Project
+    from patron.relations import TEXTS
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--customers", type=int, default=20_000)

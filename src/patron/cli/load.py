@@ -123,14 +123,14 @@ def quarantine(
             table("Quarantined rows" + (" (every problem ever found)" if history else ""),
                   ["source", "file", "row", "field", "value", "reason"],
                   [[d["source"], d["file"], d["row"], d["field"], d["value"], d["reason"]] for d in data], {"row"},
-                  drop=["file", "source"], notes=[shown_of(len(data), total)])
+                  drop=["file", "source", "value"], notes=[shown_of(len(data), total)])
             return
         summary = project.quarantine_summary(source, history)
         earlier = project.quarantine_count(source, history=True) if not summary and not history else 0
     if fmt is Format.json:
         emit_json(as_dicts(summary))
     elif not summary:
-        out.print("Quarantine is empty: every row read was loaded." + (
+        out.print("Quarantine is empty: no row read is rejected." + (
             " (Earlier loads rejected rows that later loads took in: `patron quarantine --all` shows them.)"
             if earlier else ""))
     else:
