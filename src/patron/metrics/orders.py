@@ -17,6 +17,7 @@ customer ids.
 
 from __future__ import annotations
 
+from patron.metrics.revenue import combine
 from patron.relations import COHORTS
 
 FAMILY_MEANING = {
@@ -116,12 +117,4 @@ def facts_sql(families: list[str], by: list[str], period: str | None) -> str:
         ctes.append(f"cohort AS (SELECT {''.join(f'r.{d}, ' for d in by)}p.period, {cols} FROM acquired AS r "
                     f"JOIN (SELECT DISTINCT period FROM o) AS p ON r.first_period < p.period "
                     f"GROUP BY {', '.join([*(f'r.{d}' for d in by), 'p.period'])})")
-    keys = [*by, "period"]
-    if len(families) == 1:
-        return f"WITH {', '.join(ctes)} SELECT * FROM {families[0]}"
-    ctes.append("slices AS (" + " UNION ".join(f"SELECT {', '.join(keys)} FROM {f}" for f in families) + ")")
-    join = "".join(
-        f" LEFT JOIN {f} ON " + " AND ".join(f"{f}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for f in families
-    )
-    cols = ", ".join(f"COALESCE({fam}.{c}, 0) AS {c}" for fam in families for c in FAMILIES[fam])
-    return f"WITH {', '.join(ctes)} SELECT {', '.join(f'k.{k}' for k in keys)}, {cols} FROM slices AS k{join}"
+    return combine(ctes, families, [*by, "period"], FAMILIES)

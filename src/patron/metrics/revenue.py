@@ -144,13 +144,17 @@ def facts_sql(families: list[str], by: list[str]) -> str:
             f"FROM ({_ROWS[fam]}) AS r JOIN firsts AS f ON f.customer = r.customer{join} "
             f"CROSS JOIN bounds AS b WHERE r.month <= b.last_month GROUP BY {groups})"
         )
-    keys = [*by, "month"]
+    return combine(ctes, families, [*by, "month"], FAMILIES)
+
+
+def combine(ctes: list[str], families: list[str], keys: list[str], columns: dict[str, dict[str, str]]) -> str:
+    """One query over the families' CTEs: every slice-period any family has, then each family's
+    columns (0 where it has no rows). Revenue and order facts both end this way."""
     if len(families) == 1:
         return f"WITH {', '.join(ctes)} SELECT * FROM {families[0]}"
-    # every slice-month any family has, then each family's columns (0 where it has no rows)
-    ctes.append("slices AS (" + " UNION ".join(f"SELECT {', '.join(keys)} FROM {f}" for f in families) + ")")
+    ctes = [*ctes, "slices AS (" + " UNION ".join(f"SELECT {', '.join(keys)} FROM {f}" for f in families) + ")"]
     joins = "".join(
         f" LEFT JOIN {f} ON " + " AND ".join(f"{f}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for f in families
     )
-    cols = ", ".join(f"COALESCE({fam}.{c}, 0) AS {c}" for fam in families for c in FAMILIES[fam])
+    cols = ", ".join(f"COALESCE({fam}.{c}, 0) AS {c}" for fam in families for c in columns[fam])
     return f"WITH {', '.join(ctes)} SELECT {', '.join(f'k.{k}' for k in keys)}, {cols} FROM slices AS k{joins}"
