@@ -527,3 +527,15 @@ def test_hidden_characters_true_as_a_rating_and_odd_key_names_are_refused(api, t
 
     with open_warehouse(tmp_path / "k.duckdb") as wh, pytest.raises(PatronError, match="is not a key name"):
         create_key(wh, "cli\x1b]0;T\x07")
+
+
+def test_a_patron_error_while_storing_is_one_json_answer_not_a_500(api, monkeypatch):
+    from patron.errors import PatronError
+
+    def fail(*_a, **_k):
+        raise PatronError("intake folder w.duckdb.intake: cannot be written (disk full)")
+
+    monkeypatch.setattr(api.client.app.state.writer, "submit", fail)
+    answer = api.post(ITEM)
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "30"
+    assert answer.json() == {"detail": "intake folder w.duckdb.intake: cannot be written (disk full)"}

@@ -46,3 +46,19 @@ def test_run_exits_1_naming_a_refused_source_and_runs_the_rest(tmp_path):
     assert code == 1
     assert out["ingest"]["refused"][0]["source"] == "desk" and out["ingest"]["totals"]["loaded"] == 2
     assert out["identity"]["customers"] == 2 and [s["stage"] for s in out["stages"]][-1] == "metrics"
+
+
+def test_a_row_loaded_for_a_customer_identity_knows_carries_its_master_id_at_once(demo_copy):
+    from patron.warehouse import open_warehouse
+
+    project = demo_copy / "patron-demo"
+    tickets = project / "exports" / "helpdesk" / "tickets.jsonl"
+    first = json.loads(tickets.read_text().splitlines()[0])
+    with tickets.open("a") as f:
+        f.write(json.dumps(first | {"id": "T-known-1"}) + "\n")
+    r = subprocess.run([*PATRON, "ingest"], cwd=project, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    with open_warehouse(project / "patron.duckdb") as wh:  # no `identity resolve` ran in between
+        ids = dict(wh.rows("SELECT ticket_id, customer_id FROM tickets WHERE ticket_id IN (?, 'T-known-1')",
+                           [first["id"]]))
+    assert ids["T-known-1"] is not None and ids["T-known-1"] == ids[first["id"]]

@@ -35,3 +35,7 @@ class MetricError(PatronError):
 
 class WarehouseError(PatronError):
     """The warehouse file cannot be opened, is not patron's, or is of a schema this version cannot read."""
+
+
+class QueryFailed(PatronError):
+    """The engine refused a statement; carries the engine's own message."""

@@ -27,6 +27,7 @@ from patron.api.keys import KeyRing
 from patron.api.limits import RateLimits
 from patron.api.loader import IntakeLoader
 from patron.api.models import MAX_FIELD, MAX_TEXT, FeedbackItem
+from patron.errors import PatronError
 from patron.ingest.intake_log import FolderLock, LogWriter, log_folder
 from patron.warehouse import open_warehouse
 
@@ -98,6 +99,12 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["POST"],
                            allow_headers=["Authorization", "Content-Type", "X-API-Key"], max_age=600)
     app.state.keys = len(keys)
+
+    @app.exception_handler(PatronError)
+    async def patron_error(request: Request, e: PatronError) -> JSONResponse:
+        """What the CLI prints as one line, a client gets as one JSON answer: the service cannot
+        take items now (its log folder, its disk), so a retry later may succeed."""
+        return JSONResponse({"detail": str(e)}, status_code=503, headers={"Retry-After": "30"})
 
     @app.get("/api/health")
     def health() -> dict:

@@ -231,6 +231,12 @@ def load_file(
         f"WHERE {' AND '.join(skip)}",
         [name, load_id],
     )
+    if "customer_ref" in plan.typed and "customer_id" in TABLES[target].names:
+        # a customer identity already knows: its rows carry the master id at once, not only
+        # after the next `identity resolve`
+        wh.execute(f"UPDATE {target} AS t SET customer_id = m.customer_id FROM identity_map AS m "
+                   "WHERE t.load_id = ? AND t.customer_id IS NULL AND m.system = ? AND m.ref = t.customer_ref",
+                   [load_id, src.system or name])
     new_q = 0
     if bad_n + dup_n + len(rejected):
         new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id)

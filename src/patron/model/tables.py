@@ -71,7 +71,8 @@ def _c(name: str, type: ColumnType, description: str, **kw) -> Column:
 _ref = _c("customer_ref", "text", "The customer's id as this source knows it.", required=True)
 _ref_optional = _c("customer_ref", "text", "The customer's id as this source knows it (may be empty).")
 _master = _c(
-    "customer_id", "text", "Master customer id, set by identity resolution; empty until it has run."
+    "customer_id", "text",
+    "Master customer id, set by identity resolution; a row of a customer it already knows gets it as it loads."
 )
 _currency = _c("currency", "text", "ISO 4217 currency code, e.g. USD.")
 

@@ -14,14 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from patron.errors import PatronError, WarehouseError
+from patron.errors import QueryFailed, WarehouseError
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-class QueryFailed(PatronError):
-    """The engine refused a statement; carries the engine's own message."""
 
 
 class Warehouse:
