@@ -214,7 +214,7 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
 
 
 # names identify nobody in a system where more than this share of its records repeat one (surnames,
-# placeholders); judged only from this many named records up, so a handful of duplicates still merge
+# stand-in names such as "Unknown"); judged only from this many named records up, so a handful of duplicates still merge
 NAMES_REPEAT_LIMIT = 0.5
 NAMES_JUDGED_FROM = 20
 
