@@ -14,7 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -26,9 +26,10 @@ from patron import __version__
 from patron.api.keys import KeyRing
 from patron.api.limits import RateLimits
 from patron.api.loader import IntakeLoader
-from patron.api.models import MAX_FIELD, MAX_TEXT, FeedbackItem
+from patron.api.models import MAX_FIELD, MAX_TEXT, FeedbackItem, too_far_ahead_field
 from patron.errors import PatronError
 from patron.ingest.intake_log import FolderLock, LogWriter, log_folder
+from patron.model import EARLIEST, too_far_ahead
 from patron.warehouse import open_warehouse
 
 MAX_BATCH = 1_000  # items per request
@@ -77,7 +78,6 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
     Pages of `cors_origins` may call it from a browser; `openapi` serves its schema and `docs` a
     reference page of patron's own (FastAPI's load their scripts from a CDN). Items dated more
     than `future_tolerance_days` ahead are refused, as file loads refuse them."""
-    future_tolerance = timedelta(days=future_tolerance_days)
     with open_warehouse(db) as wh:
         keys = KeyRing(wh)
     folder = log_folder(db)
@@ -168,10 +168,8 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
             except ValidationError as e:
                 errors += _errors(i, e)[:MAX_ERRORS_PER_ITEM]
                 continue
-            if model.received_at is not None and model.received_at > now + future_tolerance:
-                errors.append({"index": i, "field": "received_at", "message":
-                               f"in the future (more than {future_tolerance_days} day"
-                               f"{'s' if future_tolerance_days != 1 else ''} ahead)"})
+            if ahead := too_far_ahead_field("feedback", model, now, future_tolerance_days):
+                errors.append({"index": i, "field": ahead, "message": too_far_ahead(future_tolerance_days)})
                 continue
             item = model.model_dump(mode="json")  # the log is JSON; the loader casts back to the canonical types
             item["feedback_id"] = item["feedback_id"] or f"api-{uuid.uuid4().hex}"
@@ -196,8 +194,9 @@ def create_app(db: Path, lock: FolderLock | None = None, cors_origins: Sequence[
         notes = [f"At most {MAX_BODY // 2**20} MiB and {MAX_BATCH:,} items a request.",
                  f"Each key may send {requests_per_second:g} requests a second and {items_per_minute:,} items "
                  "a minute; past that the answer is 429 with Retry-After.",
-                 f"Dates from 1900 up to {future_tolerance_days} day{'s' if future_tolerance_days != 1 else ''} "
-                 f"ahead; free text up to {MAX_TEXT:,} characters, other fields up to {MAX_FIELD:,}."]
+                 f"Dates from {EARLIEST.year} up to {future_tolerance_days} "
+                 f"day{'s' if future_tolerance_days != 1 else ''} ahead; free text up to {MAX_TEXT:,} characters, "
+                 f"other fields up to {MAX_FIELD:,}."]
 
         @app.get("/api/docs", include_in_schema=False)
         def reference() -> HTMLResponse:

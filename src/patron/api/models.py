@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
-from patron.model import TABLES
+from patron.model import EARLIEST, TABLES, TOO_EARLY
 
 _TYPES: dict[str, Any] = {"text": str, "email": str, "domain": str, "int": int, "float": float, "date": date,
                           "timestamp": datetime}
@@ -18,7 +18,6 @@ _SERVER_SIDE = {"customer_id"}
 
 MAX_TEXT = 20_000  # characters of a free text (what sentiment reads of it, too)
 MAX_FIELD = 500  # characters of any other field: an id, a channel, an author
-EARLIEST = datetime(1900, 1, 1)  # as file loads: an earlier date is a typo, not history
 # Free text keeps tabs and line breaks; control characters and the invisible marks that reorder
 # or hide text (bidirectional overrides, zero-width joiners) are taken out of it. In any other
 # field (ids, channels, names) such a character is refused: an id must read as it is stored.
@@ -37,10 +36,9 @@ class _Strict(BaseModel):
             try:
                 v = v.astimezone(UTC).replace(tzinfo=None)
             except OverflowError:  # year 1 or 9999 with an offset: no such instant
-                raise ValueError("not a date patron can store (years 1900 to 9998)") from None
-        if isinstance(v, datetime | date) and (v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)) \
-                < EARLIEST:
-            raise ValueError("implausible date (before 1900)")
+                raise ValueError(f"not a date patron can store (years {EARLIEST.year} to 9998)") from None
+        if isinstance(v, datetime | date) and (v.date() if isinstance(v, datetime) else v) < EARLIEST:
+            raise ValueError(TOO_EARLY)
         if isinstance(v, str):
             v = _bounded_text(v, info.field_name in _FREE_TEXT)
             if not v and cls.model_fields[info.field_name].is_required():
@@ -74,6 +72,17 @@ def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
                           Field(default, description=c.description, ge=c.min, le=c.max,
                                 strict=True if c.type in ("int", "float") else None))
     return create_model(f"{table.title()}Item", __base__=_Strict, **fields)
+
+
+def too_far_ahead_field(table: str, item: BaseModel, now: datetime, tolerance_days: int) -> str | None:
+    """The first date of `item` further ahead of `now` than file loads of `table` allow, if any."""
+    limit = now + timedelta(days=tolerance_days)
+    for c in TABLES[table].columns:
+        v = getattr(item, c.name, None)
+        if c.type in ("date", "timestamp") and not c.future_ok and v is not None \
+                and (v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)) > limit:
+            return c.name
+    return None
 
 
 FeedbackItem = item_model("feedback", optional=("feedback_id", "received_at"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from patron.config import SourceConfig
 from patron.errors import SourceError
 from patron.ingest.shape import compile_expression
-from patron.model import Column, Table
+from patron.model import EARLIEST, TOO_EARLY, Column, Table, too_far_ahead
 from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -127,7 +127,7 @@ def _typed_expr(col: Column, src: SourceConfig, params: Params) -> str:
         p = f"({p} AT TIME ZONE 'UTC')" if "%z" in fmt or "%Z" in fmt else p
         if i < len(src.date_format) - 1:
             # of several formats, one that reads 01/01/23 as the year 1 gives way to the next
-            p = f"(CASE WHEN {p} >= TIMESTAMP '1900-01-01' THEN {p} END)"
+            p = f"(CASE WHEN {p} >= TIMESTAMP '{EARLIEST.isoformat()}' THEN {p} END)"
         parsed.append(p)
     ts = f"COALESCE({', '.join([*parsed, iso])})" if parsed else iso
     if col.type == "date":
@@ -233,13 +233,10 @@ def _rules(
         if col.max is not None:
             rules.append(Rule(name, f"{t} > {col.max}", f"must be at most {col.max:g}"))
         if col.type in ("date", "timestamp"):
-            rules.append(Rule(name, f"{t} < DATE '1900-01-01'", "implausible date (before 1900)"))
+            rules.append(Rule(name, f"{t} < DATE '{EARLIEST.isoformat()}'", TOO_EARLY))
             if not col.future_ok:
                 now = "current_date" if col.type == "date" else "now()::TIMESTAMP"
-                rules.append(Rule(
-                    name, f"{t} > {now} + to_days({tol})",
-                    f"in the future (more than {tolerance_days} day{'s' if tolerance_days != 1 else ''} ahead)",
-                ))
+                rules.append(Rule(name, f"{t} > {now} + to_days({tol})", too_far_ahead(tolerance_days)))
     for later, earlier in table.order_checks:
         if later in source_of and earlier in source_of:
             rules.append(Rule(later, f"t_{later} < t_{earlier}", f"before {earlier}"))

@@ -1,5 +1,5 @@
 """The canonical model as data: the contract every stage and outside script relies on."""
 
-from patron.model.tables import LINEAGE, TABLES, Column, Table, table
+from patron.model.tables import EARLIEST, LINEAGE, TABLES, TOO_EARLY, Column, Table, table, too_far_ahead
 
-__all__ = ["LINEAGE", "TABLES", "Column", "Table", "table"]
+__all__ = ["EARLIEST", "LINEAGE", "TABLES", "TOO_EARLY", "Column", "Table", "table", "too_far_ahead"]

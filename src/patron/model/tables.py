@@ -7,6 +7,7 @@ declarations, so the three can never disagree. Column names are a contract: add,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 ColumnType = Literal["text", "int", "float", "date", "timestamp", "email", "enum", "domain"]
@@ -21,6 +22,16 @@ SQL_TYPES: dict[str, str] = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
 }
+
+
+# The bounds of a plausible date, for file loads and the API alike: before EARLIEST is a typo, not
+# history; a date past today by more than the configured tolerance is a clock or a format wrong.
+EARLIEST = date(1900, 1, 1)
+TOO_EARLY = f"implausible date (before {EARLIEST.year})"
+
+
+def too_far_ahead(tolerance_days: int) -> str:
+    return f"in the future (more than {tolerance_days} day{'s' if tolerance_days != 1 else ''} ahead)"
 
 
 @dataclass(frozen=True)
