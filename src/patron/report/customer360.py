@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
+import pandas as pd
 
-from patron import stats
 from patron.errors import PatronError
+from patron.metrics import MetricSpec, builtin_catalog, evaluate
+from patron.metrics.scoped import for_customer, survey_metrics
 from patron.relations import CUSTOMER_MONTHS
 from patron.report.money import data_currency
 from patron.warehouse import Warehouse
@@ -119,31 +121,31 @@ def _profile(wh: Warehouse, customer_id: str) -> dict:
     return {"customer_id": customer_id, "name": None, "records": 0, "sources": systems, "customer_record": False}
 
 
-def build(wh: Warehouse, customer_id: str, as_of: date | None = None) -> Customer360:
+def _scores(wh: Warehouse, customer_id: str, catalog: dict[str, MetricSpec]) -> list[dict]:
+    """The customer's survey metrics by touchpoint and quarter, evaluated by the catalog."""
+    out = []
+    for spec in survey_metrics(catalog):
+        df = evaluate(wh, for_customer(spec, customer_id), ["touchpoint"], "quarter", store=False, catalog=catalog)
+        for r in df[df["n"] > 0].to_dict("records"):
+            q = r["period"]
+            out.append({"survey": spec.name, "label": spec.label, "unit": spec.unit,
+                        "touchpoint": r["touchpoint"] if isinstance(r["touchpoint"], str) else "(relationship)",
+                        "quarter": f"{q.year}-Q{(q.month - 1) // 3 + 1}",
+                        **{k: None if pd.isna(r[k]) else r[k] for k in ("value", "ci_low", "ci_high")},
+                        "n": int(r["n"])})
+    return sorted(out, key=lambda s: (s["survey"], s["touchpoint"], s["quarter"]))
+
+
+def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
+          catalog: dict[str, MetricSpec] | None = None) -> Customer360:
+    """`catalog`: the project's (patron.yml's definitions laid over the built-in ones)."""
     profile = _profile(wh, customer_id)
     cid = [customer_id]
     currency = data_currency(wh)
     order_count, first_order, last_order = wh.rows(
         "SELECT count(*), min(ordered_at), max(ordered_at) FROM orders WHERE customer_id = ?", cid)[0]
     as_of = as_of or data_as_of(wh) or date.today()
-    scores = []
-    for row in _records(
-        wh,
-        "SELECT survey, coalesce(touchpoint, '(relationship)') AS touchpoint, "
-        "strftime(date_trunc('quarter', submitted_at), '%Y-Q') || quarter(submitted_at) AS quarter, "
-        "count(*) AS n, count(*) FILTER (WHERE score >= 9) AS pro, count(*) FILTER (WHERE score <= 6) AS det, "
-        "count(*) FILTER (WHERE score >= 4) AS good, list(score) AS scores FROM responses "
-        "WHERE customer_id = ? GROUP BY ALL ORDER BY survey, touchpoint, quarter",
-        cid,
-    ):
-        if row["survey"] == "nps":
-            e = stats.nps(row["pro"], row["n"] - row["pro"] - row["det"], row["det"])
-        elif row["survey"] == "csat":
-            e = stats.proportion(row["good"], row["n"])
-        else:
-            e = stats.mean([float(s) for s in row["scores"]])
-        scores.append({"survey": row["survey"], "touchpoint": row["touchpoint"], "quarter": row["quarter"],
-                       **e.to_dict()})
+    scores = _scores(wh, customer_id, catalog if catalog is not None else builtin_catalog())
     return Customer360(
         customer_id=customer_id,
         profile=profile,
