@@ -99,20 +99,21 @@ class Briefing:
         return d
 
 
-def _as_of(wh: Warehouse) -> date | None:
-    return data_as_of(wh)
-
-
 def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefing:
     """Everything the briefing shows, computed from the warehouse; headline numbers are the metric
-    catalog's (owners and targets from patron.yml's `metrics:`), evaluated and stored on the way."""
-    as_of = _as_of(wh)
+    catalog's (owners and targets from patron.yml's `metrics:`), evaluated but not stored: building
+    a report only reads."""
+    as_of = data_as_of(wh)
     b = Briefing(as_of, datetime.now().strftime("%Y-%m-%d %H:%M"), currency=data_currency(wh))
     b.tables = [(t, wh.scalar(f"SELECT count(*) FROM {t}")) for t in TABLES]
+    # rows read and quarantined by each file's latest load; loaded by all of them (a reload of a
+    # file already in loads nothing new, and the rows it loaded before are still there)
     b.sources = [SourceLoad(*r) for r in wh.rows(
-        "SELECT source, any_value(table_name), count(DISTINCT file), sum(rows_read), sum(rows_loaded), "
-        "sum(rows_quarantined), strftime(max(finished_at), '%Y-%m-%d %H:%M') FROM loads "
-        "WHERE load_id IN (SELECT max(load_id) FROM loads GROUP BY source, file) GROUP BY source ORDER BY source"
+        "SELECT source, any_value(table_name), count(DISTINCT file), "
+        "sum(rows_read) FILTER (WHERE latest), sum(rows_loaded), sum(rows_quarantined) FILTER (WHERE latest), "
+        "strftime(max(finished_at), '%Y-%m-%d %H:%M') FROM (SELECT *, load_id = max(load_id) OVER "
+        "(PARTITION BY source, file) AS latest FROM loads) GROUP BY source "
+        "ORDER BY source"
     )]
     b.quarantine = [(q.source, q.field or "(line)", q.reason + (f" ({q.hint})" if q.hint else ""), q.rows,
                      f"{q.example_file} row {q.example_row}") for q in quarantine.summary(wh, limit=10)]
