@@ -5,6 +5,7 @@ Run `python -m patron.model.doc > docs/data-model.md`; a test fails when the fil
 
 from __future__ import annotations
 
+from patron.model.system import CANONICAL_OWNER, CANONICAL_SHARED, STAGES, SYSTEM_TABLES
 from patron.model.tables import LINEAGE, TABLES, Column
 
 INTRO = """\
@@ -47,6 +48,24 @@ def _rules(c: Column) -> str:
     return "; ".join(parts)
 
 
+def _owners() -> list[str]:
+    """Each stage's tables with their columns, from the same declarations the warehouse creates them by."""
+    shared = "; ".join(f"{stage} sets only their {', '.join(f'`{c}`' for c in cols)}"
+                       for stage, cols in CANONICAL_SHARED.items())
+    out = ["## Who writes what\n",
+           f"Each stage writes only its own tables and reads the rest. The canonical tables are {CANONICAL_OWNER}'s; "
+           f"{shared}.\n",
+           "| stage | tables it writes (columns) |\n| --- | --- |"]
+    for stage in STAGES:
+        own = [f"`{t.name}` ({', '.join(t.names)})" for t in SYSTEM_TABLES.values() if t.owner == stage]
+        if stage == CANONICAL_OWNER:
+            own.insert(0, "every canonical table")
+        elif stage in CANONICAL_SHARED:
+            own.insert(0, f"{', '.join(f'`{c}`' for c in CANONICAL_SHARED[stage])} of the canonical tables")
+        out.append(f"| {stage} | {'; '.join(own)} |")
+    return out
+
+
 def render() -> str:
     out = [INTRO]
     for t in TABLES.values():
@@ -70,32 +89,13 @@ def render() -> str:
     out.append("| column | type | meaning |\n| --- | --- | --- |")
     for c in LINEAGE:
         out.append(f"| `{c.name}` | {c.type} | {c.description} |")
+    out.append("\n## System tables\n")
+    out.append("| table | written by | what it holds |\n| --- | --- | --- |")
+    for st in SYSTEM_TABLES.values():
+        out.append(f"| `{st.name}` | {st.owner} | {st.description} |")
+    out.append("")
+    out += _owners()
     out.append("""
-## System tables
-
-| table | what it holds |
-| --- | --- |
-| `patron_schema` | the schema version of the file and the patron that wrote it; \
-opening an older file upgrades it |
-| `loads` | one row per file loaded: source, table, file, its SHA-256, when, and the counts \
-read = loaded + quarantined + already loaded + filtered + rolled up (`rows_updated` counts loaded rows that \
-replaced a changed row; `rows_filtered`: left out by the source's filter; `rows_rolled_up`: merged into another row \
-of the same key) |
-| `quarantine` | one row per problem of each rejected row: load, source, table, file, row_number, field, \
-value, reason, and the whole raw record as JSON; `last_seen_load`: the last load of the file that found the \
-problem again (a later load that did not has taken the row in: see `patron quarantine --all`) |
-| `identity_map` | every source record (system, ref) with its master `customer_id` and how it was linked \
-(`rule:domain`, `rule:email`, `rule:name` (same name, when the model could not be trained), `model`, \
-`decision:merge`, `alone`, `nothing_to_match`) |
-| `identity_links` | every scored pair of records (`system:ref`) with its method, match probability and \
-whether it was linked |
-| `identity_decisions` | a person's merge or apart decision on two records; it wins on every later run |
-| `identity_model` | the fitted linkage model (Splink's JSON settings with its m and u probabilities) |
-| `metric_values` | every metric evaluation: run, metric, slice (JSON), grain and period, value, n, \
-95% interval and the p-value of the change from the period before |
-| `customer_golden` | one row per master customer: each field chosen by its survivorship rule, the number \
-of source records and the sources |
-
 Loading is idempotent: a row whose key this source already loaded with the same values is
 counted as *already loaded* and written nowhere; with changed values it replaces the old row.
 """)

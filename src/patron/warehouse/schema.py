@@ -1,7 +1,10 @@
-"""The warehouse schema, derived from the canonical model, and its migrations.
+"""The warehouse schema, derived from the tables the model declares, and its migrations.
 
-Additions to the model (a new table, a new column) are applied to old files automatically;
-anything else needs a numbered step in MIGRATIONS. The version table records where a file is.
+Creation, the additive upgrade and the completeness check all read the declarations (the
+canonical tables in patron.model.tables, each stage's own in patron.model.system), so no list
+here can fall behind them. Additions (a new table, a new column) are applied to old files
+automatically; anything else needs a numbered step in MIGRATIONS. The version table records
+where a file is.
 """
 
 from __future__ import annotations
@@ -11,172 +14,21 @@ from typing import TYPE_CHECKING
 
 from patron._version import __version__
 from patron.errors import WarehouseError
-from patron.model import LINEAGE, TABLES, Column
+from patron.model import LINEAGE, SYSTEM_TABLES, TABLES, Column, SystemTable
 
 if TYPE_CHECKING:
     from patron.warehouse.engine import Warehouse
 
 SCHEMA_VERSION = 2
 
-SYSTEM_DDL = {
-    "patron_schema": """
-        CREATE TABLE patron_schema (
-            version INTEGER NOT NULL,
-            patron_version VARCHAR NOT NULL,
-            migrated_at TIMESTAMP NOT NULL
-        )""",
-    "loads": """
-        CREATE TABLE loads (
-            load_id BIGINT NOT NULL,
-            source VARCHAR NOT NULL,
-            table_name VARCHAR NOT NULL,
-            file VARCHAR NOT NULL,
-            file_sha256 VARCHAR,
-            started_at TIMESTAMP NOT NULL,
-            finished_at TIMESTAMP,
-            rows_read BIGINT,
-            rows_loaded BIGINT,
-            rows_updated BIGINT,
-            rows_quarantined BIGINT,
-            rows_already_loaded BIGINT
-        )""",
-    "quarantine": """
-        CREATE TABLE quarantine (
-            load_id BIGINT NOT NULL,
-            source VARCHAR NOT NULL,
-            table_name VARCHAR NOT NULL,
-            file VARCHAR NOT NULL,
-            row_number BIGINT,
-            field VARCHAR,
-            value VARCHAR,
-            reason VARCHAR NOT NULL,
-            record VARCHAR,
-            record_hash UBIGINT,
-            quarantined_at TIMESTAMP NOT NULL
-        )""",
-    "identity_map": """
-        CREATE TABLE identity_map (
-            system VARCHAR NOT NULL,
-            ref VARCHAR NOT NULL,
-            customer_id VARCHAR NOT NULL,
-            method VARCHAR NOT NULL,
-            resolved_at TIMESTAMP NOT NULL
-        )""",
-    "identity_links": """
-        CREATE TABLE identity_links (
-            record_l VARCHAR NOT NULL,
-            record_r VARCHAR NOT NULL,
-            method VARCHAR NOT NULL,
-            match_probability DOUBLE NOT NULL,
-            linked BOOLEAN NOT NULL
-        )""",
-    "customer_golden": """
-        CREATE TABLE customer_golden (
-            customer_id VARCHAR NOT NULL,
-            name VARCHAR, domain VARCHAR, segment VARCHAR, region VARCHAR, industry VARCHAR, plan VARCHAR,
-            owner VARCHAR, created_at DATE, email VARCHAR, phone VARCHAR,
-            records BIGINT NOT NULL,
-            sources VARCHAR[] NOT NULL,
-            built_at TIMESTAMP NOT NULL
-        )""",
-    "identity_decisions": """
-        CREATE TABLE identity_decisions (
-            record_l VARCHAR NOT NULL,
-            record_r VARCHAR NOT NULL,
-            decision VARCHAR NOT NULL,
-            note VARCHAR,
-            decided_at TIMESTAMP NOT NULL
-        )""",
-    "metric_values": """
-        CREATE TABLE metric_values (
-            run_id VARCHAR NOT NULL,
-            evaluated_at TIMESTAMP NOT NULL,
-            metric VARCHAR NOT NULL,
-            slice VARCHAR NOT NULL,
-            grain VARCHAR NOT NULL,
-            period DATE,
-            value DOUBLE,
-            n BIGINT NOT NULL,
-            ci_low DOUBLE,
-            ci_high DOUBLE,
-            p_value DOUBLE
-        )""",
-    "api_keys": """
-        CREATE TABLE api_keys (
-            name VARCHAR NOT NULL,
-            key_hash VARCHAR NOT NULL,
-            prefix VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL,
-            revoked_at TIMESTAMP
-        )""",
-    "enrichment": """
-        CREATE TABLE enrichment (
-            source_table VARCHAR NOT NULL,
-            item_id VARCHAR NOT NULL,
-            customer_id VARCHAR,
-            channel VARCHAR,
-            touchpoint VARCHAR,
-            occurred_at TIMESTAMP,
-            sentiment_score DOUBLE,
-            sentiment_label VARCHAR,
-            complaint BOOLEAN NOT NULL,
-            model VARCHAR NOT NULL,
-            enriched_at TIMESTAMP NOT NULL,
-            unscored VARCHAR
-        )""",
-    "themes": """
-        CREATE TABLE themes (
-            theme_id VARCHAR NOT NULL,
-            name VARCHAR NOT NULL,
-            terms VARCHAR NOT NULL,
-            examples VARCHAR NOT NULL,
-            items BIGINT NOT NULL,
-            first_seen_at TIMESTAMP NOT NULL,
-            last_seen_at TIMESTAMP NOT NULL,
-            keywords VARCHAR,
-            top_words VARCHAR
-        )""",
-    "text_themes": """
-        CREATE TABLE text_themes (
-            source_table VARCHAR NOT NULL,
-            item_id VARCHAR NOT NULL,
-            theme_id VARCHAR NOT NULL,
-            weight DOUBLE NOT NULL
-        )""",
-    "alerts": """
-        CREATE TABLE alerts (
-            series VARCHAR NOT NULL,
-            name VARCHAR NOT NULL,
-            first_day DATE NOT NULL,
-            last_day DATE NOT NULL,
-            observed BIGINT NOT NULL,
-            expected DOUBLE NOT NULL,
-            p_value DOUBLE NOT NULL,
-            channels VARCHAR NOT NULL,
-            examples VARCHAR NOT NULL,
-            raised_at TIMESTAMP NOT NULL
-        )""",
-    "intake_progress": """
-        CREATE TABLE intake_progress (
-            log VARCHAR NOT NULL,
-            segment VARCHAR NOT NULL,
-            loaded_bytes BIGINT NOT NULL,
-            loaded_at TIMESTAMP NOT NULL
-        )""",
-    "identity_model": """
-        CREATE TABLE identity_model (
-            fitted_at TIMESTAMP NOT NULL,
-            model VARCHAR NOT NULL
-        )""",
-}
 
-# Columns added to system tables after they first shipped: files made before get them on open.
-SYSTEM_ADDITIONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "themes": (("keywords", "VARCHAR"), ("top_words", "VARCHAR")),  # top words: the line under a theme's name
-    "enrichment": (("unscored", "VARCHAR"),),  # why a text has no sentiment (its language), else NULL
-    "quarantine": (("last_seen_load", "BIGINT"),),  # the last load that found the problem again
-    "loads": (("rows_filtered", "BIGINT"), ("rows_rolled_up", "BIGINT")),  # a source's filter and roll-up
-}
+def _ddl(table: SystemTable) -> str:
+    cols = ",\n  ".join(f"{c.name} {c.sql_type}{' NOT NULL' if c.not_null else ''}" for c in table.columns)
+    return f"CREATE TABLE {table.name} (\n  {cols}\n)"
+
+
+# Derived from the declarations: the statement that creates each system table in a new file.
+SYSTEM_DDL: dict[str, str] = {name: _ddl(t) for name, t in SYSTEM_TABLES.items()}
 
 
 def _unscored_texts_have_no_sentiment(wh: Warehouse) -> None:
@@ -201,14 +53,14 @@ def create_table_sql(name: str) -> str:
 
 def _sync_additions(wh: Warehouse) -> None:
     """Create missing tables and add missing columns: the additive part of every upgrade."""
-    for name, ddl in SYSTEM_DDL.items():
+    for name, table in SYSTEM_TABLES.items():
         if not wh.has_table(name):
-            wh.execute(ddl)
-    for name, columns in SYSTEM_ADDITIONS.items():
+            wh.execute(SYSTEM_DDL[name])
+            continue
         present = set(wh.columns(name))
-        for column, sql_type in columns:
-            if column not in present:
-                wh.execute(f"ALTER TABLE {name} ADD COLUMN {column} {sql_type}")
+        for col in table.columns:
+            if col.added and col.name not in present:
+                wh.execute(f"ALTER TABLE {name} ADD COLUMN {col.name} {col.sql_type}")
     if not wh.scalar("SELECT count(*) FROM duckdb_sequences() WHERE sequence_name = 'load_ids'"):
         wh.execute("CREATE SEQUENCE load_ids START 1")
     for name in TABLES:
@@ -259,20 +111,10 @@ def migrate(wh: Warehouse) -> None:
 
 
 def _is_complete(wh: Warehouse) -> bool:
-    have = {
-        (t, c)
-        for t, c in wh.rows(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'main'"
-        )
-    }
+    """Every declared column of every table is there: a file that lacks one needs the upgrade."""
+    have = set(wh.rows(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'main'"
+    ))
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
-    need |= {(t, c) for t, c in (("loads", "load_id"), ("quarantine", "load_id"), ("identity_map", "customer_id"),
-                                  ("identity_links", "linked"), ("identity_model", "model"),
-                                  ("customer_golden", "built_at"), ("identity_decisions", "decision"),
-                                  ("metric_values", "p_value"), ("api_keys", "key_hash"),
-                                  ("enrichment", "complaint"), ("themes", "last_seen_at"),
-                                  ("text_themes", "weight"), ("alerts", "raised_at"),
-                                  ("intake_progress", "loaded_bytes"))}
-    need |= {(t, c) for t, columns in SYSTEM_ADDITIONS.items() for c, _ in columns}
+    need |= {(t.name, c) for t in SYSTEM_TABLES.values() for c in t.names}
     return need <= have

@@ -1,0 +1,229 @@
+"""The tables each stage writes besides the canonical ones, declared once as data with their owner.
+
+The warehouse creates, upgrades and checks these tables from the declarations alone. Stages talk
+through the warehouse, so who may write a table is part of the contract: each stage writes only
+its own. The canonical tables belong to ingest; identity sets only their `customer_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from patron.model.tables import TABLES
+
+Stage = Literal["warehouse", "ingest", "identity", "listen", "metrics", "api"]
+STAGES: tuple[Stage, ...] = ("warehouse", "ingest", "identity", "listen", "metrics", "api")
+
+
+@dataclass(frozen=True)
+class SystemColumn:
+    name: str
+    sql_type: str  # the engine type as created: VARCHAR, BIGINT, UBIGINT, VARCHAR[]...
+    description: str
+    not_null: bool = False
+    # came after the table first shipped: a file made before gets it when opened
+    added: bool = False
+
+    def __post_init__(self) -> None:
+        if self.added and self.not_null:  # rows already there would have no value for it
+            raise ValueError(f"column {self.name}: a column added to an existing table must allow NULL")
+
+
+@dataclass(frozen=True)
+class SystemTable:
+    name: str
+    owner: Stage
+    description: str
+    columns: tuple[SystemColumn, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _req(name: str, sql_type: str, description: str) -> SystemColumn:
+    return SystemColumn(name, sql_type, description, not_null=True)
+
+
+def _opt(name: str, sql_type: str, description: str, added: bool = False) -> SystemColumn:
+    return SystemColumn(name, sql_type, description, added=added)
+
+
+_TABLES = (
+    SystemTable("patron_schema", "warehouse", "the schema version of the file and the patron that wrote it; "
+                "opening an older file upgrades it", (
+        _req("version", "INTEGER", "The schema version the file was brought to."),
+        _req("patron_version", "VARCHAR", "The patron release that brought it there."),
+        _req("migrated_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("loads", "ingest", "one row per file loaded: source, table, file, its SHA-256, when, and the "
+                "counts read = loaded + quarantined + already loaded + filtered + rolled up (`rows_updated` counts "
+                "loaded rows that replaced a changed row; `rows_filtered`: left out by the source's filter; "
+                "`rows_rolled_up`: merged into another row of the same key)", (
+        _req("load_id", "BIGINT", "The load's number, from the load_ids sequence."),
+        _req("source", "VARCHAR", "The configured source loaded."),
+        _req("table_name", "VARCHAR", "The canonical table it loaded into."),
+        _req("file", "VARCHAR", "The file read."),
+        _opt("file_sha256", "VARCHAR", "The file's SHA-256."),
+        _req("started_at", "TIMESTAMP", "When the load began (UTC)."),
+        _opt("finished_at", "TIMESTAMP", "When it finished (UTC); empty while running or after a failure."),
+        _opt("rows_read", "BIGINT", "Rows read from the file."),
+        _opt("rows_loaded", "BIGINT", "Rows written."),
+        _opt("rows_updated", "BIGINT", "Of those, rows that replaced a changed row."),
+        _opt("rows_quarantined", "BIGINT", "Rows turned away to the quarantine."),
+        _opt("rows_already_loaded", "BIGINT", "Rows this source had already loaded unchanged."),
+        _opt("rows_filtered", "BIGINT", "Rows the source's filter left out.", added=True),
+        _opt("rows_rolled_up", "BIGINT", "Rows merged into another row of the same key.", added=True),
+    )),
+    SystemTable("quarantine", "ingest", "one row per problem of each rejected row: load, source, table, file, "
+                "row_number, field, value, reason, and the whole raw record as JSON; `last_seen_load`: the last load "
+                "of the file that found the problem again (a later load that did not has taken the row in: see "
+                "`patron quarantine --all`)", (
+        _req("load_id", "BIGINT", "The load that first found the problem."),
+        _req("source", "VARCHAR", "The configured source."),
+        _req("table_name", "VARCHAR", "The canonical table the row was meant for."),
+        _req("file", "VARCHAR", "The file it came from."),
+        _opt("row_number", "BIGINT", "The row's record number in the file (1 is the first data row)."),
+        _opt("field", "VARCHAR", "The field at fault, where one is."),
+        _opt("value", "VARCHAR", "The value at fault, as read."),
+        _req("reason", "VARCHAR", "Why the row was turned away."),
+        _opt("record", "VARCHAR", "The whole raw record as JSON."),
+        _opt("record_hash", "UBIGINT", "Hash of the record, to know the problem when a later load meets it again."),
+        _req("quarantined_at", "TIMESTAMP", "When (UTC)."),
+        _opt("last_seen_load", "BIGINT", "The last load of the file that found the problem again.", added=True),
+    )),
+    SystemTable("intake_progress", "ingest", "how far the loader has read each segment of the API's intake log, "
+                "so a restart neither loses nor repeats a request", (
+        _req("log", "VARCHAR", "The intake log: the canonical table it feeds."),
+        _req("segment", "VARCHAR", "The log segment's file name."),
+        _req("loaded_bytes", "BIGINT", "Bytes of the segment loaded so far."),
+        _req("loaded_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("identity_map", "identity", "every source record (system, ref) with its master `customer_id` and "
+                "how it was linked (`rule:domain`, `rule:email`, `rule:name` (same name, when the model could not be "
+                "trained), `model`, `decision:merge`, `alone`, `nothing_to_match`)", (
+        _req("system", "VARCHAR", "The system the record lives in (sources sharing ids share a system)."),
+        _req("ref", "VARCHAR", "The record's customer_ref there."),
+        _req("customer_id", "VARCHAR", "The master customer id."),
+        _req("method", "VARCHAR", "How it was linked."),
+        _req("resolved_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("identity_links", "identity", "every scored pair of records (`system:ref`) with its method, match "
+                "probability and whether it was linked", (
+        _req("record_l", "VARCHAR", "One record, as system:ref."),
+        _req("record_r", "VARCHAR", "The other record."),
+        _req("method", "VARCHAR", "What scored the pair."),
+        _req("match_probability", "DOUBLE", "The probability that both are one customer."),
+        _req("linked", "BOOLEAN", "Whether they were put together."),
+    )),
+    SystemTable("customer_golden", "identity", "one row per master customer: each field chosen by its "
+                "survivorship rule, the number of source records and the sources", (
+        _req("customer_id", "VARCHAR", "The master customer id."),
+        *(_opt(n, t, f"The customer's {n}, by its survivorship rule.") for n, t in (
+            ("name", "VARCHAR"), ("domain", "VARCHAR"), ("segment", "VARCHAR"), ("region", "VARCHAR"),
+            ("industry", "VARCHAR"), ("plan", "VARCHAR"), ("owner", "VARCHAR"), ("created_at", "DATE"),
+            ("email", "VARCHAR"), ("phone", "VARCHAR"))),
+        _req("records", "BIGINT", "Source records united in it."),
+        _req("sources", "VARCHAR[]", "The sources they came from."),
+        _req("built_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("identity_decisions", "identity", "a person's merge or apart decision on two records; it wins on "
+                "every later run", (
+        _req("record_l", "VARCHAR", "One record, as system:ref."),
+        _req("record_r", "VARCHAR", "The other record."),
+        _req("decision", "VARCHAR", "merge or apart."),
+        _opt("note", "VARCHAR", "Why, in the person's words."),
+        _req("decided_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("identity_model", "identity", "the fitted linkage model (Splink's JSON settings with its m and u "
+                "probabilities)", (
+        _req("fitted_at", "TIMESTAMP", "When it was fitted (UTC)."),
+        _req("model", "VARCHAR", "The settings and probabilities as JSON."),
+    )),
+    SystemTable("enrichment", "listen", "sentiment and complaint flag of every survey comment, ticket and "
+                "feedback text, with the model that scored it", (
+        _req("source_table", "VARCHAR", "The canonical table the text is in."),
+        _req("item_id", "VARCHAR", "The row's id there."),
+        _opt("customer_id", "VARCHAR", "The master customer, where known."),
+        _opt("channel", "VARCHAR", "The channel it came by."),
+        _opt("touchpoint", "VARCHAR", "The touchpoint a survey rated."),
+        _opt("occurred_at", "TIMESTAMP", "When it was written (UTC)."),
+        _opt("sentiment_score", "DOUBLE", "Sentiment from -1 to 1; empty when unscored."),
+        _opt("sentiment_label", "VARCHAR", "negative, neutral or positive; empty when unscored."),
+        _req("complaint", "BOOLEAN", "Whether it is a complaint."),
+        _req("model", "VARCHAR", "The sentiment model and its version."),
+        _req("enriched_at", "TIMESTAMP", "When (UTC)."),
+        _opt("unscored", "VARCHAR", "Why the text has no sentiment (its language); else empty.", added=True),
+    )),
+    SystemTable("themes", "listen", "the themes found in the texts (or given by patron.yml's taxonomy), each "
+                "kept under its id as it is found again", (
+        _req("theme_id", "VARCHAR", "The theme's id, stable across runs."),
+        _req("name", "VARCHAR", "Its name."),
+        _req("terms", "VARCHAR", "Its weighted words as JSON."),
+        _req("examples", "VARCHAR", "Typical texts as JSON."),
+        _req("items", "BIGINT", "Texts in it now."),
+        _req("first_seen_at", "TIMESTAMP", "When it was first found (UTC)."),
+        _req("last_seen_at", "TIMESTAMP", "When it was last found (UTC)."),
+        _opt("keywords", "VARCHAR", "The taxonomy's keywords as JSON, for a theme of patron.yml's.", added=True),
+        _opt("top_words", "VARCHAR", "The line of top words under its name.", added=True),
+    )),
+    SystemTable("text_themes", "listen", "the theme each text is in, with its weight", (
+        _req("source_table", "VARCHAR", "The canonical table the text is in."),
+        _req("item_id", "VARCHAR", "The row's id there."),
+        _req("theme_id", "VARCHAR", "Its theme."),
+        _req("weight", "DOUBLE", "How strongly it belongs there."),
+    )),
+    SystemTable("alerts", "listen", "spikes in a theme's or channel's texts, and data problems in their history, "
+                "each kept once by series and first day", (
+        _req("series", "VARCHAR", "The theme or channel that moved."),
+        _req("name", "VARCHAR", "What a person reads."),
+        _req("first_day", "DATE", "First day of the spike."),
+        _req("last_day", "DATE", "Last day of it so far."),
+        _req("observed", "BIGINT", "Texts seen."),
+        _req("expected", "DOUBLE", "Texts expected."),
+        _req("p_value", "DOUBLE", "How surprising, under the usual volume."),
+        _req("channels", "VARCHAR", "Where the texts came from (for a channel: their themes) as JSON."),
+        _req("examples", "VARCHAR", "The texts that say it most, as JSON."),
+        _req("raised_at", "TIMESTAMP", "When (UTC)."),
+    )),
+    SystemTable("metric_values", "metrics", "every metric evaluation: run, metric, slice (JSON), grain and period, "
+                "value, n, 95% interval and the p-value of the change from the period before", (
+        _req("run_id", "VARCHAR", "The evaluation run."),
+        _req("evaluated_at", "TIMESTAMP", "When (UTC)."),
+        _req("metric", "VARCHAR", "The metric's name in the catalog."),
+        _req("slice", "VARCHAR", "The slice as JSON (empty object: everyone)."),
+        _req("grain", "VARCHAR", "The period grain: month, quarter, year or all."),
+        _opt("period", "DATE", "First day of the period."),
+        _opt("value", "DOUBLE", "The value."),
+        _req("n", "BIGINT", "Its base."),
+        _opt("ci_low", "DOUBLE", "Lower end of the 95% interval."),
+        _opt("ci_high", "DOUBLE", "Upper end."),
+        _opt("p_value", "DOUBLE", "p-value of the change from the period before."),
+    )),
+    SystemTable("api_keys", "api", "the API's keys: only each key's hash and first characters are kept", (
+        _req("name", "VARCHAR", "The key's name (it becomes the source name of what it sends)."),
+        _req("key_hash", "VARCHAR", "SHA-256 of the key."),
+        _req("prefix", "VARCHAR", "The key's first characters, to recognise it."),
+        _req("created_at", "TIMESTAMP", "When (UTC)."),
+        _opt("revoked_at", "TIMESTAMP", "When it was revoked (UTC); empty while active."),
+    )),
+)
+
+SYSTEM_TABLES: dict[str, SystemTable] = {t.name: t for t in _TABLES}
+
+# The canonical tables are ingest's; these stages may also set these columns of them.
+CANONICAL_OWNER: Stage = "ingest"
+CANONICAL_SHARED: dict[Stage, tuple[str, ...]] = {"identity": ("customer_id",)}
+
+
+def writes(stage: Stage) -> dict[str, frozenset[str] | None]:
+    """The tables `stage` may write: None where it owns the table, else the columns it may set."""
+    out: dict[str, frozenset[str] | None] = {}
+    for name in TABLES:
+        if stage == CANONICAL_OWNER:
+            out[name] = None
+        elif shared := frozenset(CANONICAL_SHARED.get(stage, ())) & set(TABLES[name].names):
+            out[name] = shared
+    out.update({t.name: None for t in _TABLES if t.owner == stage})
+    return out
