@@ -19,9 +19,8 @@ RULES = {
 def build_golden(wh: Warehouse, cfg: ProjectConfig) -> int:
     """Rewrite customer_golden from the resolved customers table; returns its row count."""
     order = cfg.identity.trusted_sources or list(cfg.sources)
-    wh.execute("CREATE OR REPLACE TEMP TABLE _patron_trust (source VARCHAR, rank INTEGER)")
-    if order:
-        wh.execute("INSERT INTO _patron_trust SELECT unnest(?), unnest(?)", [order, list(range(len(order)))])
+    wh.engine.temp_table("_patron_trust", {"source": "VARCHAR", "rank": "INTEGER"},
+                         {"source": list(order), "rank": list(range(len(order)))})
     picks = ", ".join(
         RULES[cfg.identity.survivorship.get(f, DEFAULT_RULE.get(f, "most_trusted"))].format(f=f) + f" AS {f}"
         for f in FIELDS

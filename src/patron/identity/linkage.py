@@ -1,11 +1,11 @@
 """Which records are the same customer: deterministic rules first, then Splink for the rest.
 
 Rules (certain): the same company web domain, or the same email address under two refs.
-Probabilistic (Fellegi-Sunter, Splink on DuckDB, m estimated by EM, u by random sampling):
-compares normalised name (Jaro-Winkler), domain and phone. Blocking rules, stated: pairs are
-only scored when they share the normalised name, or its first seven letters and its length (a
-typo that swaps letters after the seventh), or the domain, or the phone number. Rules on a
-short prefix or on common endings ("...solutions") make blocks of millions of pairs at scale.
+Probabilistic (Fellegi-Sunter, Splink on the engine's backend, m estimated by EM, u by random
+sampling): compares normalised name (Jaro-Winkler), domain and phone. Blocking rules, stated:
+pairs are only scored when they share the normalised name, or its first seven letters and its
+length (a typo that swaps letters after the seventh), or the domain, or the phone number. Rules
+on a short prefix or on common endings ("...solutions") make blocks of millions of pairs at scale.
 
 The model needs data to learn from: pairs sharing each training column and a share of pairs the
 near-certain rules call matches that is neither 0 nor 1. `untrainable` checks that before Splink
@@ -17,14 +17,13 @@ traceback.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 
 import pandas as pd
 
-from patron.warehouse import scratch_connection
+from patron.warehouse import Engine, linkage_api
 
 
 @dataclass(frozen=True)
@@ -163,15 +162,17 @@ PERSONS = LinkageSpec(
 
 
 def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
-                spec: LinkageSpec = COMPANIES, predict_on: pd.DataFrame | None = None) -> Links:
+                spec: LinkageSpec = COMPANIES, predict_on: pd.DataFrame | None = None,
+                engine: Engine | None = None) -> Links:
     """Splink's scored pairs at or above `review_below`, with the fitted parameters.
 
     The model is fitted on `records`; pairs are scored among `predict_on` (default: the same
-    records), so a model can learn from every record and score only representatives.
+    records), so a model can learn from every record and score only representatives. Splink
+    runs on `engine`'s backend (default: the default engine's), in working space of its own.
     """
-    # Splink brings its own DuckDB session; records go in as a frame and pairs come back,
-    # so none of its working tables lands in the warehouse.
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    # records go in as a frame and pairs come back, so none of Splink's working tables lands
+    # in the warehouse
+    from splink import Linker, SettingsCreator, block_on
     from splink.internals.exceptions import EMTrainingException  # not re-exported by splink
 
     data = records[["unique_id", *spec.columns]].copy()
@@ -187,29 +188,26 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
         comparisons=spec.comparisons(),
         retain_intermediate_calculation_columns=False,
     )
-    spill = tempfile.TemporaryDirectory(prefix="patron-linkage-")
-    db = DuckDBAPI(connection=scratch_connection(0.3, spill.name))
-    try:
-        linker = Linker(db.register(data), settings, log_level=logging.ERROR)
-        linker.training.estimate_probability_two_random_records_match(
-            [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
-        for rule in spec.em_blocking:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
-        params = linker.misc.save_model_to_json()
-        if predict_on is not None:
-            linker = Linker(db.register(targets), params, log_level=logging.ERROR)
-        scored = linker.inference.predict(threshold_match_probability=review_below)
-        pairs = scored.as_duckdbpyrelation().select(
-            "unique_id_l, unique_id_r, 'model' AS method, match_probability").df()
-    except EMTrainingException as e:
-        # the checks above should leave Splink nothing to refuse; sampling at scale still can
-        first = str(e).splitlines()[0].split(".  ")[0]  # Splink's first sentence, without the advice
-        return Links(_empty(), {}, f"Splink's training failed ({first})")
-    finally:
-        db.duckdb_con.close()
-        spill.cleanup()
+    with linkage_api(engine, 0.3) as db:
+        try:
+            linker = Linker(db.register(data), settings, log_level=logging.ERROR)
+            linker.training.estimate_probability_two_random_records_match(
+                [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
+            linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
+            for rule in spec.em_blocking:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
+            params = linker.misc.save_model_to_json()
+            if predict_on is not None:
+                linker = Linker(db.register(targets), params, log_level=logging.ERROR)
+            scored = linker.inference.predict(threshold_match_probability=review_below)
+            pairs = linker.misc.query_sql(
+                f"SELECT unique_id_l, unique_id_r, 'model' AS method, match_probability FROM {scored.physical_name}",
+                output_type="pandas")
+        except EMTrainingException as e:
+            # the checks above should leave Splink nothing to refuse; sampling at scale still can
+            first = str(e).splitlines()[0].split(".  ")[0]  # Splink's first sentence, without the advice
+            return Links(_empty(), {}, f"Splink's training failed ({first})")
     return Links(pairs, params)
 
 

@@ -21,10 +21,8 @@ EMAIL_TABLES = {"customers": "email", "contacts": "email", "tickets": "contact_e
 def sources_table(wh: Warehouse, systems: dict[str, str]) -> None:
     """A temp table source -> system, so SQL can tell which id namespace a row's ref is in.
     Rows from one-off loads (no configured source) are their own system."""
-    wh.execute("CREATE OR REPLACE TEMP TABLE _patron_systems (source VARCHAR, system VARCHAR)")
-    if systems:
-        wh.execute("INSERT INTO _patron_systems SELECT * FROM (SELECT unnest(?) AS source, unnest(?) AS system)",
-                   [list(systems), list(systems.values())])
+    wh.engine.temp_table("_patron_systems", {"source": "VARCHAR", "system": "VARCHAR"},
+                         {"source": list(systems), "system": list(systems.values())})
 
 
 def system_of(alias: str) -> str:
@@ -33,6 +31,7 @@ def system_of(alias: str) -> str:
 
 def build_records(wh: Warehouse, free_email_domains: list[str]) -> pd.DataFrame:
     """One row per distinct (system, ref) that any table mentions, with its normalised attributes."""
+    wh.engine.temp_table("_patron_free_mail", {"domain": "VARCHAR"}, {"domain": list(free_email_domains)})
     refs = " UNION ".join(
         f"SELECT DISTINCT {system_of('t')} AS system, t.customer_ref AS ref FROM {name} t "
         "WHERE t.customer_ref IS NOT NULL"
@@ -55,7 +54,8 @@ def build_records(wh: Warehouse, free_email_domains: list[str]) -> pd.DataFrame:
         ),
         mail AS (
             SELECT system, ref, list(DISTINCT email ORDER BY email) AS emails,
-                   mode(split_part(email, '@', 2)) FILTER (WHERE NOT list_contains(?, split_part(email, '@', 2)))
+                   mode(split_part(email, '@', 2))
+                       FILTER (WHERE split_part(email, '@', 2) NOT IN (SELECT domain FROM _patron_free_mail))
                        AS email_domain
             FROM ({emails}) GROUP BY ALL
         )
@@ -68,6 +68,5 @@ def build_records(wh: Warehouse, free_email_domains: list[str]) -> pd.DataFrame:
                coalesce(m.emails, []) AS emails
         FROM refs r LEFT JOIN attrs a USING (system, ref) LEFT JOIN mail m USING (system, ref)
         ORDER BY r.system, r.ref
-        """,
-        [free_email_domains],
+        """
     )

@@ -50,7 +50,7 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     sources_table(wh, cfg.systems())
     records = build_records(wh, settings.free_email_domains)
     rules = rule_links(records)
-    model = model_links(records, settings.review_below, predict_on=representatives(records, rules))
+    model = model_links(records, settings.review_below, predict_on=representatives(records, rules), engine=wh.engine)
     # without a model, exact normalised names are the part of its work that needs no estimate
     names, noisy = name_links(records) if model.untrained else (model.pairs.iloc[:0], {})
     fallback = _fallback_line(model.untrained, noisy) if model.untrained else None

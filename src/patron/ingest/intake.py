@@ -36,7 +36,7 @@ def store_requests(wh: Warehouse, table: str, requests: list[Request], source: s
     (key,) = spec.key  # intake tables have a one-column key
     columns = list(spec.names)
     with wh.transaction():
-        ids = sorted(int(r[0]) for r in wh.rows(f"SELECT nextval('load_ids') FROM range({len(requests)})"))
+        ids = wh.engine.new_load_ids(len(requests))
         frame = pd.DataFrame([{c: r.get(c) for c in columns} | {"_load": load_id, "_row": i + 1}
                               for req, load_id in zip(requests, ids, strict=True) for i, r in enumerate(req.rows)],
                              columns=[*columns, "_load", "_row"])

@@ -251,7 +251,7 @@ def _requests(wh: Warehouse, lines: list[bytes], seg: Path, start: int, table: s
         except (ValueError, KeyError, TypeError) as e:
             bad.append((i, f"a line of the intake log cannot be read ({e})", line.decode("utf-8", "replace")))
     if bad:
-        load_id = wh.scalar("SELECT nextval('load_ids')")
+        (load_id,) = wh.engine.new_load_ids(1)
         for i, reason, raw in bad:
             wh.execute("INSERT INTO quarantine (load_id, source, table_name, file, row_number, field, value, reason, "
                        "record, quarantined_at) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, ?, now()::TIMESTAMP)",

@@ -15,7 +15,7 @@ from pathlib import Path
 from patron.config import ProjectConfig, SourceConfig
 from patron.errors import PatronError, SourceError
 from patron.ingest.dates import date_format_hint, is_date_problem
-from patron.ingest.rules import Plan, literal, plan_load
+from patron.ingest.rules import ROW, Plan, literal, plan_load
 from patron.ingest.stage import (
     RAW,
     Reader,
@@ -28,7 +28,7 @@ from patron.ingest.stage import (
     sha256,
 )
 from patron.model import LINEAGE, TABLES
-from patron.warehouse import Warehouse
+from patron.warehouse import Engine, Warehouse
 
 Progress = Callable[[str, str, float], None]  # (file, step, percent)
 
@@ -117,13 +117,13 @@ def _bad_sql(plan: Plan) -> str:
     return " OR ".join(f"COALESCE(({r.condition}), false)" for r in plan.rules) or "false"
 
 
-def _errors_sql(plan: Plan) -> str:
-    items = ", ".join(
+def _errors_sql(engine: Engine, plan: Plan) -> str:
+    """A list of the row's problems: (field, value, reason) of each rule it breaks."""
+    return engine.non_null([
         f"CASE WHEN COALESCE(({r.condition}), false) THEN "
         f"{{'field': '{r.field}', 'value': CAST(m_{r.field} AS VARCHAR), 'reason': {literal(r.reason)}}} END"
         for r in plan.rules
-    )
-    return f"list_filter([{items}], lambda x: x IS NOT NULL)"
+    ])
 
 
 def load_file(
@@ -133,16 +133,17 @@ def load_file(
     """Check and load one file inside the caller's transaction.
 
     The file is read, mapped, typed and checked in one pass into one temp table (in file order,
-    so its rowid gives the row number); the file is read a second time only when some rows are
-    bad, to keep their raw records in quarantine.
+    so the engine's row number there is the file's); the file is read a second time only when
+    some rows are bad, to keep their raw records in quarantine.
     """
+    engine = wh.engine
     shown = display_path(file, root)
     report = FileLoad(name, src.table, shown)
     reader = open_reader(wh, src, file)
     plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days, name)
     plan.check_expressions(wh, reader.sql(keep_rejects=False), shown)
     report.ignored_columns = plan.ignored
-    load_id = wh.scalar("SELECT nextval('load_ids')")
+    (load_id,) = engine.new_load_ids(1)
     report.load_id = load_id
     with ThreadPoolExecutor(1) as pool:  # hash the file while the engine reads it
         digest = pool.submit(sha256, file)
@@ -150,25 +151,24 @@ def load_file(
         typed = ", ".join(f"t_{c}" for c in cols)
         key_expr = " || '|' || ".join(f"CAST(t_{c} AS VARCHAR)" for c in plan.key)
         # bad rows keep their text values and raw record here, so a file is read once
-        mcols = ", ".join(f"m_{c} := m_{c}" for c in plan.text)
+        texts = engine.record({f"m_{c}": f"m_{c}" for c in plan.text})
         # a row the source's filter leaves out is neither loaded nor bad
         skip, bad = (", _skip", f"NOT _skip AND ({_bad_sql(plan)})") if plan.keep else ("", _bad_sql(plan))
         read_as(
             wh, reader, "_patron_checked_t",
-            f"SELECT {typed}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN struct_pack({mcols}) END AS _m, "
-            "CASE WHEN _bad THEN to_json(_raw)::VARCHAR END AS _rec FROM ("
-            f"SELECT *, {key_expr} AS _key, hash({typed}) AS _hash, ({bad}) AS _bad "
-            f"FROM ({plan.checked_sql(reader.sql(), keep_raw=True)}))",
+            f"SELECT {typed}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN {texts} END AS _m, "
+            f"CASE WHEN _bad THEN {engine.json_text('_raw')} END AS _rec FROM ("
+            f"SELECT *, {key_expr} AS _key, {engine.row_hash([f't_{c}' for c in cols])} AS _hash, ({bad}) AS _bad "
+            f"FROM ({plan.checked_sql(reader.sql(), raw=engine.row_record(ROW))}))",
             plan.params.values, (lambda p: progress(shown, "read", p)) if progress else None,
         )
         rejected = rejected_lines(wh, reader)
         file_hash = digest.result()
     if progress:
         progress(shown, "check", 0)
-    first = wh.scalar("SELECT coalesce(min(rowid), 0) FROM _patron_checked_t")
-    # the file's row number: the rowid while the table holds the file's rows in order; a filter
+    # the file's row number: the table's own while it holds the file's rows in order; a filter
     # or a roll-up keeps it as a column of its own instead
-    row = f"(rowid - {int(first)} + 1)"
+    row = engine.row_number("_patron_checked_t")
     filtered = rolled_up = 0
     lines_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     if plan.keep or plan.rollup is not None:
@@ -187,10 +187,10 @@ def load_file(
     # only rows whose hash repeats are then compared by their real key)
     wh.execute(
         "CREATE OR REPLACE TEMP TABLE _patron_dups AS "
-        "WITH repeated AS (SELECT hash(_key) AS h FROM _patron_checked_t WHERE NOT _bad "
+        f"WITH repeated AS (SELECT {engine.row_hash(['_key'])} AS h FROM _patron_checked_t WHERE NOT _bad "
         "GROUP BY h HAVING count(*) > 1), "
         "suspects AS (SELECT _row, _key FROM _patron_checked WHERE NOT _bad "
-        "AND hash(_key) IN (SELECT h FROM repeated)), "
+        f"AND {engine.row_hash(['_key'])} IN (SELECT h FROM repeated)), "
         "firsts AS (SELECT _key, min(_row) AS first_row FROM suspects GROUP BY _key HAVING count(*) > 1) "
         "SELECT s._row, f.first_row, s._key FROM suspects s JOIN firsts f USING (_key) WHERE s._row <> f.first_row"
     )
@@ -198,7 +198,7 @@ def load_file(
     # rows of this source already in the warehouse under the same key: same values or changed
     wh.execute(
         "CREATE OR REPLACE TEMP TABLE _patron_old AS SELECT c._row, c._key, "
-        f"hash({', '.join(f'e.{c}' for c in cols)}) = c._hash AS same "
+        f"{engine.row_hash([f'e.{c}' for c in cols])} = c._hash AS same "
         f"FROM _patron_checked c JOIN {target} e ON e.source = ? AND e.source_key = c._key WHERE {good}",
         [name],
     )
@@ -277,7 +277,8 @@ def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Reje
         typed = ", ".join(f"t_{c}" for c in plan.typed)
         found = wh.rows(
             f"SELECT err.field, err.reason, count(*), list(DISTINCT err.value)[:200] FROM (SELECT "
-            f"unnest({_errors_sql(plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked WHERE _bad)) "
+            f"unnest({_errors_sql(wh.engine, plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked "
+            "WHERE _bad)) "
             "GROUP BY ALL")
         dates: dict[str, set[str]] = {}  # one hint per field, from every value its date rules refused
         for f, reason, _, values in found:
@@ -318,11 +319,13 @@ def _shape(wh: Warehouse, plan: Plan, row: str) -> tuple[int, int]:
             f"any_value(t_{c}) AS t_{c}" if h == "key" else
             f"CAST({_ROLLUP[h].format(c=f't_{c}')} AS {types[c]}) AS t_{c}" for c, h in how.items())
         typed = ", ".join(f"t_{c}" for c in plan.typed)
-        bad = f"SELECT * {'EXCLUDE (_skip) ' if plan.keep else ''}FROM kept WHERE _bad"
+        hashed = wh.engine.row_hash([f"t_{c}" for c in plan.typed])
+        # rolled-up rows are good: no text values or raw record to keep for quarantine
         shaped = (
             f"WITH kept AS ({kept}), rolled AS (SELECT min(_line) AS _line, {aggs}, _key FROM kept "
             f"WHERE NOT _bad GROUP BY _key) "
-            f"SELECT _line, {typed}, _key, hash({typed}) AS _hash, false AS _bad FROM rolled UNION ALL BY NAME {bad}"
+            f"SELECT _line, {typed}, _key, {hashed} AS _hash, false AS _bad, NULL AS _m, NULL AS _rec FROM rolled "
+            f"UNION ALL SELECT _line, {typed}, _key, _hash, _bad, _m, _rec FROM kept WHERE _bad"
         )
     before = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     kept_n = wh.scalar(f"SELECT count(*) FROM ({kept})")
@@ -348,13 +351,13 @@ def _quarantine(
         typed = ", ".join(f"t_{c}" for c in plan.typed)
         wh.execute(
             "INSERT INTO _patron_problems SELECT _row, err.field, err.value, err.reason, _rec "
-            f"FROM (SELECT _row, _rec, unnest({_errors_sql(plan)}) AS err "
+            f"FROM (SELECT _row, _rec, unnest({_errors_sql(wh.engine, plan)}) AS err "
             f"FROM (SELECT _row, _rec, {fields}, {typed} FROM _patron_checked WHERE _bad))",
         )
     if wh.scalar("SELECT count(*) FROM _patron_dups"):
         read_as(wh, reader, RAW, reader.sql(keep_rejects=True), [])
-        first = wh.scalar(f"SELECT coalesce(min(rowid), 0) FROM {RAW}")
-        raw = f"SELECT rowid - {int(first)} + 1 AS _row, to_json({RAW})::VARCHAR AS _rec FROM {RAW}"
+        raw = (f"SELECT {wh.engine.row_number(RAW)} AS _row, {wh.engine.json_text(wh.engine.row_record(RAW))} "
+               f"AS _rec FROM {RAW}")
         key_cols = ", ".join(plan.key)
         wh.execute(
             "INSERT INTO _patron_problems SELECT d._row, ?, d._key, "
@@ -369,14 +372,15 @@ def _quarantine(
         )
     before = wh.scalar("SELECT count(*) FROM quarantine")
     # a problem this file had before is found again: it stays current (see quarantine.py)
-    same = ("q.source = ? AND q.file = ? AND q.record_hash = hash(p.record) "
+    record_hash = wh.engine.row_hash(["p.record"])
+    same = (f"q.source = ? AND q.file = ? AND q.record_hash = {record_hash} "
             "AND q.field IS NOT DISTINCT FROM p.field AND q.reason = p.reason")
     wh.execute(f"UPDATE quarantine AS q SET last_seen_load = ? FROM _patron_problems AS p WHERE {same}",
                [load_id, name, shown])
     wh.execute(
         "INSERT INTO quarantine (load_id, source, table_name, file, row_number, field, value, reason, record, "
         "record_hash, quarantined_at) SELECT ?, ?, ?, ?, p.row_number, p.field, p.value, p.reason, p.record, "
-        f"hash(p.record), now()::TIMESTAMP FROM _patron_problems p WHERE NOT EXISTS (SELECT 1 FROM quarantine q "
+        f"{record_hash}, now()::TIMESTAMP FROM _patron_problems p WHERE NOT EXISTS (SELECT 1 FROM quarantine q "
         f"WHERE {same})",
         [load_id, name, table, shown, name, shown],
     )

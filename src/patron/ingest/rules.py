@@ -16,6 +16,7 @@ from patron.model import EARLIEST, TOO_EARLY, Column, Table, too_far_ahead
 from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+ROW = "_patron_r"  # what the checks call a row of the file
 
 
 def ident(name: str) -> str:
@@ -63,32 +64,33 @@ class Plan:
         if not self.expressions:
             return
         try:  # all at once (each try reads the file's start); one by one only to name the culprit
-            wh.execute(f"DESCRIBE SELECT {', '.join(self.expressions.values())} FROM ({rows_sql}) AS _patron_r LIMIT 0")
+            wh.engine.columns_of(f"SELECT {', '.join(self.expressions.values())} FROM ({rows_sql}) AS {ROW} LIMIT 0")
             return
         except QueryFailed:
             pass
         for key, sql in self.expressions.items():
             try:
-                wh.execute(f"DESCRIBE SELECT {sql} FROM ({rows_sql}) AS _patron_r LIMIT 0")
+                wh.engine.columns_of(f"SELECT {sql} FROM ({rows_sql}) AS {ROW} LIMIT 0")
             except QueryFailed as e:
                 first = str(e).splitlines()[0].split("Error: ", 1)[-1]
                 raise SourceError(f"{key}: the engine cannot evaluate it: {first} (the file's values are text: "
                                   "CAST(column AS INTEGER), DOUBLE or DATE where a function needs another type)",
                                   file) from None
 
-    def checked_sql(self, rows_sql: str, row_number: str | None = None, keep_raw: bool = False) -> str:
-        """m_<col> (text) and t_<col> (typed) for every mapped column of the rows `rows_sql` gives;
-        with `row_number` (an expression over those rows) also _row; with keep_raw, _raw: the
-        whole row as it was read (a struct); with a filter, _skip: the row is filtered out."""
+    def checked_sql(self, rows_sql: str, row_number: str | None = None, raw: str | None = None) -> str:
+        """m_<col> (text) and t_<col> (typed) for every mapped column of the rows `rows_sql` gives
+        (named ROW); with `row_number` (an expression over those rows) also _row; with `raw` (the
+        engine's expression for the whole row of ROW as one value), _raw: the row as it was read;
+        with a filter, _skip: the row is filtered out."""
         texts = ", ".join(f"{expr} AS m_{c}" for c, expr in self.text.items())
         typed = ", ".join(f"{expr} AS t_{c}" for c, expr in self.typed.items())
         mcols = ", ".join(f"m_{c}" for c in self.text)
         row = f"{row_number} AS _row, " if row_number else ""
-        raw = ", _raw" if keep_raw else ""
         skip = f", NOT COALESCE(({self.keep}), false) AS _skip" if self.keep else ""
+        whole = f", {raw} AS _raw" if raw else ""
         return (
-            f"SELECT {'_row, ' if row else ''}{mcols}{raw}{', _skip' if skip else ''}, {typed} FROM "
-            f"(SELECT {row}{texts}{', _patron_r AS _raw' if keep_raw else ''}{skip} FROM ({rows_sql}) _patron_r)"
+            f"SELECT {'_row, ' if row else ''}{mcols}{', _raw' if raw else ''}{', _skip' if skip else ''}, {typed} "
+            f"FROM (SELECT {row}{texts}{whole}{skip} FROM ({rows_sql}) {ROW})"
         )
 
 

@@ -19,17 +19,16 @@ from pathlib import Path
 
 from patron.config import SourceConfig
 from patron.errors import SourceError
-from patron.warehouse import QueryFailed, Warehouse
+from patron.warehouse import Engine, QueryFailed, Warehouse
 
 RAW = "_patron_raw"
-_REJECTS, _REJECT_SCANS = "_patron_rejects", "_patron_reject_scans"
 _REJECT_REASONS = {
     "TOO MANY COLUMNS": "more fields than the header",
     "MISSING COLUMNS": "fewer fields than the header",
     "UNQUOTED VALUE": "a quote in the middle of an unquoted field",
     "LINE SIZE OVER MAXIMUM": "line too long",
 }
-LINE_LIMIT = 2_000_000  # DuckDB's default max_line_size, in bytes
+LINE_LIMIT = 2_000_000  # the CSV reader's default max_line_size, in bytes
 _LINE_SIZE = re.compile(r"maximum line size of (\d+) bytes exceeded", re.IGNORECASE)
 HEAD = 8000  # bytes read to tell a text file from a binary one (as git does)
 _GZIP = b"\x1f\x8b"
@@ -63,9 +62,12 @@ class Reader:
     format: str
     columns: list[str]
     src: SourceConfig
+    engine: Engine
 
     def sql(self, keep_rejects: bool = True) -> str:
-        return _reader_sql(self.src, self.file, self.format, keep_rejects)
+        # max_line_size: patron.yml's, for fields longer than the reader's default
+        return self.engine.read_file(self.file, self.format, encoding=self.src.encoding, delimiter=self.src.delimiter,
+                                     max_line_size=self.src.max_line_size, keep_rejects=keep_rejects)
 
 
 def find_files(src: SourceConfig, root: Path, name: str) -> list[Path]:
@@ -89,33 +91,6 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _reader_sql(src: SourceConfig, file: Path, fmt: str, keep_rejects: bool) -> str:
-    path = _quote(str(file))
-    if fmt == "csv":
-        opts = [
-            "all_varchar = true", "header = true", "quote = '\"'", "escape = '\"'",
-            f"encoding = {_quote(src.encoding.lower())}",
-        ]
-        if keep_rejects:
-            opts += ["store_rejects = true", f"rejects_table = '{_REJECTS}'", f"rejects_scan = '{_REJECT_SCANS}'"]
-        limit = src.max_line_size  # patron.yml's, for fields longer than DuckDB's default
-        if limit:
-            opts.append(f"max_line_size = {int(limit)}")
-        if src.delimiter:
-            opts.append(f"delim = {_quote(src.delimiter)}")
-        elif file.suffix.lower() == ".tsv":
-            opts.append("delim = '\\t'")
-        return f"SELECT * FROM read_csv({path}, {', '.join(opts)})"
-    if fmt == "parquet":
-        return f"SELECT * FROM read_parquet({path})"
-    layout = "newline_delimited" if fmt == "jsonl" else "auto"
-    return f"SELECT * FROM read_json({path}, format = '{layout}')"
 
 
 def _explain(message: str, fmt: str, src: SourceConfig, file: Path) -> str:
@@ -239,15 +214,17 @@ def open_reader(wh: Warehouse, src: SourceConfig, file: Path) -> Reader:
                           "cannot tell the file format; set format: csv|parquet|json|jsonl", str(file))
     if wrong:
         raise SourceError(wrong, str(file))
+    reader = Reader(file, fmt, [], src, wh.engine)
     try:
-        columns = [r[0] for r in wh.rows(f"DESCRIBE {_reader_sql(src, file, fmt, keep_rejects=True)}")]
+        reader.columns = wh.engine.columns_of(reader.sql(keep_rejects=True))
     except QueryFailed as e:
         raise SourceError(_explain(str(e), fmt, src, file), str(file)) from None
+    columns = reader.columns
     if fmt == "csv" and len(columns) == 1 and not src.delimiter and any(d in columns[0] for d in ",;\t|"):
         opened = _open_quote(file, src.encoding)  # the engine's guess when a quote never closes: one column
         if opened:
             raise SourceError(f"cannot be read as CSV: line {opened:,} opens a quote that is never closed", str(file))
-    return Reader(file, fmt, columns, src)
+    return reader
 
 
 def read_as(wh: Warehouse, reader: Reader, table: str, select: str, params: list, progress=None) -> None:
@@ -266,14 +243,9 @@ def read_as(wh: Warehouse, reader: Reader, table: str, select: str, params: list
 
 def rejected_lines(wh: Warehouse, reader: Reader) -> list[Rejected]:
     """The lines the last CSV read set aside; a wrong encoding fails the whole file instead."""
-    if reader.format != "csv" or not wh.scalar(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_REJECTS]
-    ):
+    if reader.format != "csv":
         return []
-    found = wh.rows(
-        f"SELECT line, any_value(error_type), any_value(csv_line), any_value(error_message) FROM {_REJECTS} "
-        "GROUP BY line ORDER BY line"
-    )
+    found = wh.engine.rejected_lines()
     bad_text = [line for line, kind, _, _ in found if kind == "INVALID ENCODING"]
     if bad_text:
         raise SourceError(
@@ -293,5 +265,5 @@ def _reject_reason(kind: str, message: str | None, reader: Reader) -> str:
 
 
 def drop_staging(wh: Warehouse) -> None:
-    for t in (RAW, _REJECTS, _REJECT_SCANS):
-        wh.execute(f"DROP TABLE IF EXISTS {t}")
+    wh.execute(f"DROP TABLE IF EXISTS {RAW}")
+    wh.engine.drop_rejected()

@@ -14,47 +14,54 @@ from sqlglot import exp
 
 from patron.errors import MetricError
 from patron.metrics import orders, revenue
+from patron.metrics.revenue import DIALECT, cte, fragment, slice_joins, truncated, with_ctes
 from patron.metrics.spec import PERIODS, MetricSpec, expression_problems, names_in
 from patron.model import TABLES
 
-# per kind: the aggregates ({v} the value, {f} the filter) and the value computed from them
+# per kind: the aggregates (over `v`, the value) and the value computed from them (over their names)
 AGGREGATES = {
-    "nps": {"n": "COUNT({v})", "pro": "SUM(CASE WHEN {v} >= 9 THEN 1 ELSE 0 END)",
-            "det": "SUM(CASE WHEN {v} <= 6 THEN 1 ELSE 0 END)"},
-    "share": {"n": "COUNT({v})", "good": "SUM(CASE WHEN {v} THEN 1 ELSE 0 END)"},
-    "mean": {"n": "COUNT({v})", "mean": "AVG({v})", "sd": "STDDEV_SAMP({v})"},
-    "count": {"n": "COUNT({v})"},
-    "sum": {"n": "COUNT({v})", "total": "SUM({v})"},
-    "median": {"n": "COUNT({v})", "q": "QUANTILE_CONT({v}, 0.5)"},
-    "p90": {"n": "COUNT({v})", "q": "QUANTILE_CONT({v}, 0.9)"},
+    "nps": {"n": "COUNT(v)", "pro": "SUM(CASE WHEN v >= 9 THEN 1 ELSE 0 END)",
+            "det": "SUM(CASE WHEN v <= 6 THEN 1 ELSE 0 END)"},
+    "share": {"n": "COUNT(v)", "good": "SUM(CASE WHEN v THEN 1 ELSE 0 END)"},
+    "mean": {"n": "COUNT(v)", "mean": "AVG(v)", "sd": "STDDEV_SAMP(v)"},
+    "count": {"n": "COUNT(v)"},
+    "sum": {"n": "COUNT(v)", "total": "SUM(v)"},
+    "median": {"n": "COUNT(v)", "q": "QUANTILE_CONT(v, 0.5)"},
+    "p90": {"n": "COUNT(v)", "q": "QUANTILE_CONT(v, 0.9)"},
 }
 VALUES = {
-    "nps": "100.0 * ({pro} - {det}) / NULLIF({n}, 0)",
-    "share": "1.0 * {good} / NULLIF({n}, 0)",
-    "mean": "{mean}",
-    "count": "{n}",
-    "sum": "{total}",
-    "median": "{q}",
-    "p90": "{q}",
+    "nps": "100.0 * (pro - det) / NULLIF(n, 0)",
+    "share": "1.0 * good / NULLIF(n, 0)",
+    "mean": "mean",
+    "count": "n",
+    "sum": "total",
+    "median": "q",
+    "p90": "q",
 }
 
 
-def bind(sql: str, alias: str | None, params: dict[str, float], names: dict[str, str] | None = None) -> str:
+def bound(sql: str, alias: str | None, params: dict[str, float],
+          names: dict[str, exp.Expression] | None = None) -> exp.Expression:
     """Parse a spec expression: params become literals, other bare names columns of `alias`
-    (or, through `names`, columns of their own)."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
+    (or, through `names`, the expressions given for them)."""
+    tree = sqlglot.parse_one(sql, read=DIALECT)
 
     def swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table:
             if node.name in params:
                 return exp.Literal.number(params[node.name])
             if names and node.name in names:
-                return sqlglot.parse_one(names[node.name], read="duckdb")
+                return names[node.name].copy()
             if alias:
                 return exp.column(node.name, table=alias)
         return node
 
-    return tree.transform(swap).sql(dialect="duckdb")
+    return tree.transform(swap)
+
+
+def bind(sql: str, alias: str | None, params: dict[str, float]) -> str:
+    """`bound`, as SQL text in the dialect definitions are written in."""
+    return bound(sql, alias, params).sql(dialect=DIALECT)
 
 
 def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
@@ -81,42 +88,55 @@ def stat_columns(spec: MetricSpec) -> list[str]:
     return [*AGGREGATES[spec.kind], "value"]
 
 
-def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> exp.Select:
     """One scan of one table for every metric in `specs`."""
     first = specs[0]
     table = first.table
     columns = TABLES[table].names
-    golden = any(d not in columns and d != "cohort_month" for d in by)
-    keys = [f"{f't.{d}' if d in columns else ('co.' if d == 'cohort_month' else 'g.') + d} AS {d}" for d in by]
+    keys = [exp.column(d, "t" if d in columns else "co" if d == "cohort_month" else "g") for d in by]
+    names = list(by)
     if period:
-        keys.append(f"CAST(DATE_TRUNC('{period}', t.{first.time}) AS DATE) AS period")
+        keys.append(truncated(exp.column(first.time, "t"), period))
+        names.append("period")
     aggs, values = [], []
     for s in specs:
         p = f"{s.name}__" if prefix else ""
-        v = bind(s.value, "t", s.params) if s.value else "1"
+        v = bound(s.value, "t", s.params) if s.value else exp.Literal.number(1)
         if prefix and s.filter:  # each metric's own rows, inside its aggregates
-            v = f"CASE WHEN {bind(s.filter, 't', s.params)} THEN {v} END"
-        aggs += [f"{agg.format(v=v)} AS {p}{name}" for name, agg in AGGREGATES[s.kind].items()]
-        values.append(VALUES[s.kind].format(**{c: p + c for c in AGGREGATES[s.kind]}) + f" AS {p}value")
-    where = [f"t.{first.time} IS NOT NULL"]
-    filters = [bind(s.filter, "t", s.params) for s in specs if s.filter]
-    if len(filters) == len(specs):
-        where.append(" OR ".join(f"({f})" for f in dict.fromkeys(filters)))
-    sql = f"SELECT {', '.join(keys + aggs)} FROM {table} AS t"
-    if golden:
-        sql += " LEFT JOIN customer_golden AS g ON g.customer_id = t.customer_id"
-    if "cohort_month" in by:
-        sql += f" LEFT JOIN ({revenue.COHORTS}) AS co ON co.customer = t.customer_id"
-    sql += f" WHERE {' AND '.join(f'({w})' for w in where)}"
-    group = [k.rsplit(" AS ", 1)[0] for k in keys]
-    if group:
-        sql += f" GROUP BY {', '.join(group)}"
-    names = [*by, *(["period"] if period else [])]
-    order = f" ORDER BY {', '.join(names)}" if names else ""
-    return f"SELECT *, {', '.join(values)} FROM ({sql}) AS a{order}"
+            v = exp.Case(ifs=[exp.If(this=bound(s.filter, "t", s.params), true=v)])
+        aggs += [exp.alias_(fragment(agg, v=v), p + name) for name, agg in AGGREGATES[s.kind].items()]
+        values.append(exp.alias_(fragment(VALUES[s.kind], **{c: exp.column(p + c) for c in AGGREGATES[s.kind]}),
+                                 f"{p}value"))
+    where = [fragment("t IS NOT NULL", t=exp.column(first.time, "t"))]
+    filters = {f.sql(dialect=DIALECT): f for f in (bound(s.filter, "t", s.params) for s in specs if s.filter)}
+    if filters and len(specs) == sum(1 for s in specs if s.filter):
+        where.append(_joined(exp.Or, [exp.paren(f) for f in filters.values()]))
+    query = exp.select(*(exp.alias_(k, n) for k, n in zip(keys, names, strict=True)), *aggs).from_(
+        exp.table_(table, alias="t"))
+    query = slice_joins(query, exp.column("customer_id", "t"), cohorts="cohort_month" in by,
+                        golden=any(d not in columns and d != "cohort_month" for d in by))
+    query = query.where(_joined(exp.And, [exp.paren(w) for w in where]))
+    if keys:
+        query = query.group_by(*(k.copy() for k in keys))
+    return _ordered(exp.select(exp.Star(), *values).from_(query.subquery("a")), [exp.column(n) for n in names])
 
 
-def _per_period(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+def _joined(connector: type[exp.Connector], parts: list[exp.Expression]) -> exp.Expression:
+    """a AND b AND c (or OR), nested as the parser nests them."""
+    out = parts[0]
+    for part in parts[1:]:
+        out = connector(this=out, expression=part)
+    return out
+
+
+def _ordered(query: exp.Select, by: list[exp.Expression]) -> exp.Select:
+    """ORDER BY `by`, ascending, NULLs last (as written in DuckDB, made explicit for any other engine)."""
+    if by:
+        query.set("order", exp.Order(expressions=[exp.Ordered(this=b, nulls_first=False) for b in by]))
+    return query
+
+
+def _per_period(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> exp.Select:
     """The revenue (monthly) or order facts once, every metric of that kind as an expression over them."""
     kind = specs[0].kind
     module = revenue if kind == "revenue" else orders
@@ -127,18 +147,19 @@ def _per_period(specs: list[MetricSpec], by: list[str], period: str | None, pref
     out = []
     for s in specs:
         p = f"{s.name}__" if prefix else ""
-        out += [f"{bind(s.value, None, s.params)} AS {p}value", f"{bind(s.base, None, s.params)} AS {p}n"]
+        out += [exp.alias_(bound(s.value, None, s.params), f"{p}value"),
+                exp.alias_(bound(s.base, None, s.params), f"{p}n")]
         if s.successes:
-            out.append(f"{bind(s.successes, None, s.params)} AS {p}good")
+            out.append(exp.alias_(bound(s.successes, None, s.params), f"{p}good"))
     if kind == "revenue":
-        facts, when = revenue.facts_sql(families, by), "month"
+        facts, when = revenue.facts_query(families, by), "month"
     else:
-        facts, when = orders.facts_sql(families, by, period), "period"
+        facts, when = orders.facts_query(families, by, period), "period"
     family_cols = [] if prefix else [c for f in module.FAMILIES if f in families for c in module.FAMILIES[f]]
     keys = [*by, *([when] if kind == "revenue" or period else [])]
-    period_col = [f"{when} AS period"] if kind == "revenue" or period else []
-    return (f"SELECT {', '.join([*by, *period_col, *out, *family_cols])} "
-            f"FROM ({facts}) AS r" + (f" ORDER BY {', '.join(keys)}" if keys else ""))
+    period_col = [exp.alias_(exp.column(when), "period")] if kind == "revenue" or period else []
+    query = exp.select(*(exp.column(d) for d in by), *period_col, *out, *(exp.column(c) for c in family_cols))
+    return _ordered(query.from_(facts.subquery("r")), [exp.column(k) for k in keys])
 
 
 def inputs(spec: MetricSpec) -> list[str]:
@@ -148,22 +169,27 @@ def inputs(spec: MetricSpec) -> list[str]:
     return [base, *(u for u in used if u != base)]
 
 
-def formula_select(spec: MetricSpec, by: list[str], period: str | None) -> str:
+def formula_select(spec: MetricSpec, by: list[str], period: str | None) -> exp.Select:
     """A formula over tables named m_<input>, each holding that input's keys, value and n; every
     slice and period any input has is kept (an input without data there makes it unavailable)."""
     names = inputs(spec)
     keys = [*by, *(["period"] if period else [])]
-    value = bind(spec.value, None, spec.params, {n: f"m_{n}.value" for n in names})
-    cols = [f"{value} AS value", f"COALESCE(m_{names[0]}.n, 0) AS n", *(f"m_{n}.value AS {n}" for n in names)]
+    value = bound(spec.value, None, spec.params, {n: exp.column("value", f"m_{n}") for n in names})
+    cols = [exp.alias_(value, "value"),
+            exp.alias_(exp.func("COALESCE", exp.column("n", f"m_{names[0]}"), exp.Literal.number(0)), "n"),
+            *(exp.alias_(exp.column("value", f"m_{n}"), n) for n in names)]
     if not keys:
-        joins = "".join(f" CROSS JOIN m_{n}" for n in names[1:])
-        return f"SELECT {', '.join(cols)} FROM m_{names[0]}{joins}"
-    union = " UNION ".join(f"SELECT {', '.join(keys)} FROM m_{n}" for n in names)
-    joins = "".join(
-        f" LEFT JOIN m_{n} ON " + " AND ".join(f"m_{n}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for n in names
-    )
-    return (f"SELECT {', '.join(f'k.{k}' for k in keys)}, {', '.join(cols)} FROM ({union}) AS k{joins} "
-            f"ORDER BY {', '.join(f'k.{k}' for k in keys)}")
+        query = exp.select(*cols).from_(exp.table_(f"m_{names[0]}"))
+        for n in names[1:]:
+            query = query.join(exp.table_(f"m_{n}"), join_type="cross")
+        return query
+    union = exp.union(*(exp.select(*(exp.column(k) for k in keys)).from_(exp.table_(f"m_{n}")) for n in names),
+                      distinct=True)
+    query = exp.select(*(exp.column(k, "k") for k in keys), *cols).from_(union.subquery("k"))
+    for n in names:
+        query = query.join(exp.table_(f"m_{n}"), join_type="left", on=_joined(exp.And, [
+            exp.NullSafeEQ(this=exp.column(k, f"m_{n}"), expression=exp.column(k, "k")) for k in keys]))
+    return _ordered(query, [exp.column(k, "k") for k in keys])
 
 
 def effective_period(spec: MetricSpec, period: str | None, catalog: dict[str, MetricSpec] | None) -> str | None:
@@ -181,18 +207,13 @@ def compile_metric(spec: MetricSpec, by: list[str] | None = None, period: str | 
     """One metric's query: slice keys, its value and n, and the numbers behind them."""
     by = by or []
     _check(spec, by, period)
-    if spec.kind == "formula":
-        if catalog is None:
-            raise MetricError("is a formula; compiling it needs the catalog of its inputs", spec.name)
-        period = effective_period(spec, period, catalog)
-        ctes = []
-        for n in inputs(spec):
-            sub = compile_group([catalog[n]], by, period)
-            ctes.append(f"m_{n} AS ({render(sub)})")
-        sql = f"WITH {', '.join(ctes)} {formula_select(spec, by, period)}"
-    else:
-        sql = _query([spec], by, period, prefix=False)
-    return sqlglot.parse_one(sql, read="duckdb")
+    if spec.kind != "formula":
+        return _query([spec], by, period, prefix=False)
+    if catalog is None:
+        raise MetricError("is a formula; compiling it needs the catalog of its inputs", spec.name)
+    period = effective_period(spec, period, catalog)
+    ctes = [cte(f"m_{n}", compile_group([catalog[n]], by, period)) for n in inputs(spec)]
+    return with_ctes(formula_select(spec, by, period), ctes)
 
 
 def compile_group(specs: list[MetricSpec], by: list[str], period: str | None) -> exp.Select:
@@ -200,10 +221,10 @@ def compile_group(specs: list[MetricSpec], by: list[str], period: str | None) ->
     prefixed with the metric's name when there is more than one."""
     for s in specs:
         _check(s, by, period)
-    return sqlglot.parse_one(_query(specs, by, period, prefix=len(specs) > 1), read="duckdb")
+    return _query(specs, by, period, prefix=len(specs) > 1)
 
 
-def _query(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> str:
+def _query(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bool) -> exp.Select:
     if any(s.kind == "formula" for s in specs):
         raise MetricError("a formula compiles on its own, over its inputs", specs[0].name)
     if specs[0].kind in ("revenue", "orders"):
@@ -216,6 +237,7 @@ def group_key(spec: MetricSpec) -> str:
     return spec.kind if spec.kind in ("revenue", "orders") else f"table:{spec.table}:{spec.time}"
 
 
-def render(tree: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:
+def render(tree: exp.Expression, dialect: str = DIALECT, pretty: bool = False) -> str:
+    """The query as SQL text for an engine's dialect."""
     return tree.sql(dialect=dialect, pretty=pretty)
 

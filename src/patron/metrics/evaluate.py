@@ -139,7 +139,7 @@ def evaluate(wh: Warehouse, spec: MetricSpec, by: list[str] | None = None, perio
     if spec.kind == "formula":
         return evaluate_catalog(wh, {**(catalog or {}), spec.name: spec}, by, period, store, only=[spec.name])
     period = effective_period(spec, period, catalog)
-    raw = _run(wh, render(compile_metric(spec, by, period, catalog)), [spec])
+    raw = _run(wh, render(compile_metric(spec, by, period, catalog), wh.engine.dialect), [spec])
     out = finish(spec, raw, by, period, lambda: absent(wh, spec, period))
     if store:
         store_values(wh, [(spec, out, by, period)])
@@ -165,7 +165,7 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
         groups[(group_key(catalog[n]), p)].append(catalog[n])
     results: dict[tuple[str, str | None], pd.DataFrame] = {}
     for (_, p), specs in groups.items():
-        raw = _run(wh, render(compile_group(specs, by, p)), specs)
+        raw = _run(wh, render(compile_group(specs, by, p), wh.engine.dialect), specs)
         keys = [*by, "period"] if p else list(by)
         for s in specs:
             cols = stat_columns(s)
@@ -181,7 +181,7 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
         for n in inputs(spec):
             raw = results[(n, effective_period(catalog[n], fp, catalog))].attrs["raw"]
             frames.append((f"m_{n}", raw[[*keys, "value", "n"]]))
-        raw = _run_over(wh, frames, formula_select(spec, by, fp), spec)
+        raw = _run_over(wh, frames, render(formula_select(spec, by, fp), wh.engine.dialect), spec)
         nowhere = {n: out["note"].iloc[0].removeprefix("not available: ") for n in inputs(spec)
                    for out in [results[(n, effective_period(catalog[n], fp, catalog))]] if (out["n"] == 0).all()}
         results[(f, fp)] = finish(spec, raw, by, fp, lambda spec=spec, why=nowhere: _formula_absent(spec, why),

@@ -17,8 +17,9 @@ customer ids.
 
 from __future__ import annotations
 
-from patron.metrics.revenue import combine
-from patron.relations import COHORTS
+from sqlglot import exp
+
+from patron.metrics.revenue import combine, cte, ctes_of, fragment, slice_joins, truncated
 
 FAMILY_MEANING = {
     "activity": "each customer with an order in the period; a purchase is an order with an amount above 0, "
@@ -66,11 +67,10 @@ _AGGREGATES = {
 }
 
 
-def _base(period: str | None) -> str:
-    when = f"CAST(DATE_TRUNC('{period}', ordered_at) AS DATE)" if period else WHOLE_RANGE
-    return f"""
+# the CTEs every order metric starts from; `_when` is the period an order falls in
+_BASE = """
 o AS (
-    SELECT COALESCE(customer_id, customer_ref) AS customer, amount, {when} AS period
+    SELECT COALESCE(customer_id, customer_ref) AS customer, amount, _when AS period
     FROM orders WHERE ordered_at IS NOT NULL AND amount IS NOT NULL
 ), cp AS (
     -- one row per customer and period with an order
@@ -85,36 +85,45 @@ o AS (
            SUM(cp.purchases) OVER (PARTITION BY cp.customer ORDER BY cp.period
                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS purchases_to_date
     FROM cp LEFT JOIN firsts AS f ON f.customer = cp.customer
-)""".strip()
+)"""
 
 
-def _dimension(d: str) -> str:
-    return "co.cohort_month" if d == "cohort_month" else f"g.{d}"
+def _base(period: str | None) -> list[exp.CTE]:
+    return ctes_of(_BASE, _when=truncated(exp.column("ordered_at"), period) if period else fragment(WHOLE_RANGE))
 
 
-def facts_sql(families: list[str], by: list[str], period: str | None) -> str:
+def _dimension(d: str) -> exp.Column:
+    return exp.column("cohort_month", "co") if d == "cohort_month" else exp.column(d, "g")
+
+
+def facts_query(families: list[str], by: list[str], period: str | None) -> exp.Select:
     """A query with one row per slice and period and the columns of the families asked for (0
     where a family has no rows in that slice and period)."""
     families = [f for f in FAMILIES if f in families] or ["activity"]
-    golden = any(d != "cohort_month" for d in by)
-    dims = [f"{_dimension(d)} AS {d}" for d in by]
-    joins = " LEFT JOIN customer_golden AS g ON g.customer_id = r.customer" if golden else ""
-    if "cohort_month" in by:
-        joins += f" LEFT JOIN ({COHORTS}) AS co ON co.customer = r.customer"
+    golden, cohorts = any(d != "cohort_month" for d in by), "cohort_month" in by
+    dims = [exp.alias_(_dimension(d), d) for d in by]
     slices = [_dimension(d) for d in by]
-    ctes = [_base(period)]
+    customer = exp.column("customer", "r")
+    ctes = _base(period)
     if "activity" in families:
-        cols = ", ".join(f"{agg} AS {name}" for name, agg in _AGGREGATES["activity"].items())
-        ctes.append(f"activity AS (SELECT {''.join(d + ', ' for d in dims)}r.period, {cols} "
-                    f"FROM hist AS r{joins} GROUP BY {', '.join([*slices, 'r.period'])})")
+        cols = [exp.alias_(fragment(agg), name) for name, agg in _AGGREGATES["activity"].items()]
+        query = exp.select(*dims, exp.column("period", "r"), *cols).from_(exp.table_("hist", alias="r"))
+        query = slice_joins(query, customer, golden, cohorts).group_by(*slices, exp.column("period", "r"))
+        ctes.append(cte("activity", query))
     if "cohort" in families:
         # each slice's customers by the period of their first purchase, then, for every period of
         # the orders, those acquired before it
-        ctes.append(f"acquired AS (SELECT {''.join(d + ', ' for d in dims)}r.period AS first_period, "
-                    f"COUNT(*) AS customers, SUM(r.revenue) AS revenue FROM hist AS r{joins} "
-                    f"WHERE r.period = r.first_period GROUP BY {', '.join([*slices, 'r.period'])})")
-        cols = ", ".join(f"{agg} AS {name}" for name, agg in _AGGREGATES["cohort"].items())
-        ctes.append(f"cohort AS (SELECT {''.join(f'r.{d}, ' for d in by)}p.period, {cols} FROM acquired AS r "
-                    f"JOIN (SELECT DISTINCT period FROM o) AS p ON r.first_period < p.period "
-                    f"GROUP BY {', '.join([*(f'r.{d}' for d in by), 'p.period'])})")
+        query = exp.select(*dims, exp.alias_(exp.column("period", "r"), "first_period"),
+                           fragment("COUNT(*) AS customers"), fragment("SUM(r.revenue) AS revenue")
+                           ).from_(exp.table_("hist", alias="r"))
+        query = (slice_joins(query, customer, golden, cohorts).where(fragment("r.period = r.first_period"))
+                 .group_by(*slices, exp.column("period", "r")))
+        ctes.append(cte("acquired", query))
+        cols = [exp.alias_(fragment(agg), name) for name, agg in _AGGREGATES["cohort"].items()]
+        query = (exp.select(*(exp.column(d, "r") for d in by), exp.column("period", "p"), *cols)
+                 .from_(exp.table_("acquired", alias="r"))
+                 .join(fragment("SELECT DISTINCT period FROM o").subquery("p"),
+                       on=fragment("r.first_period < p.period"))
+                 .group_by(*(exp.column(d, "r") for d in by), exp.column("period", "p")))
+        ctes.append(cte("cohort", query))
     return combine(ctes, families, [*by, "period"], FAMILIES)

@@ -13,6 +13,11 @@ Customers are master customers once identity is resolved, else billing's custome
 
 from __future__ import annotations
 
+import functools
+
+import sqlglot
+from sqlglot import exp
+
 from patron.relations import COHORTS, REVENUE_MONTHS
 
 FAMILY_MEANING = {
@@ -53,8 +58,6 @@ FAMILIES: dict[str, dict[str, str]] = {
     },
 }
 COLUMNS = {c: family for family, cols in FAMILIES.items() for c in cols}
-
-
 
 _ROWS = {
     # one row per customer and month where it paid at the start or the end
@@ -121,40 +124,96 @@ _AGGREGATES = {
 }
 
 
-def dimension_sql(d: str) -> str:
+def dimension(d: str) -> exp.Column:
     """Slices of revenue come from the golden record, except the cohort month."""
-    return "co.cohort_month" if d == "cohort_month" else f"g.{d}"
+    return exp.column("cohort_month", "co") if d == "cohort_month" else exp.column(d, "g")
 
 
-def facts_sql(families: list[str], by: list[str]) -> str:
+def facts_query(families: list[str], by: list[str]) -> exp.Select:
     """A query with one row per slice and month and the columns of the families asked for."""
     # movements always: their months (every month anyone paid) are the months a metric reports
     families = [f for f in FAMILIES if f in families or f == "movements"]
-    golden = any(d != "cohort_month" for d in by)
-    dims = [f"{dimension_sql(d)} AS {d}" for d in by]
-    join = " LEFT JOIN customer_golden AS g ON g.customer_id = r.customer" if golden else ""
-    if "cohort_month" in by:
-        join += f" LEFT JOIN ({COHORTS}) AS co ON co.customer = r.customer"
-    groups = ", ".join([*(dimension_sql(d) for d in by), "r.month"])
-    ctes = [REVENUE_MONTHS.strip()]
+    dims = [exp.alias_(dimension(d), d) for d in by]
+    groups = [*(dimension(d) for d in by), exp.column("month", "r")]
+    ctes = ctes_of(REVENUE_MONTHS)
     for fam in families:
-        cols = ", ".join(f"{agg} AS {name}" for name, agg in _AGGREGATES[fam].items())
-        ctes.append(
-            f"{fam} AS (SELECT {''.join(d + ', ' for d in dims)}r.month, {cols} "
-            f"FROM ({_ROWS[fam]}) AS r JOIN firsts AS f ON f.customer = r.customer{join} "
-            f"CROSS JOIN bounds AS b WHERE r.month <= b.last_month GROUP BY {groups})"
-        )
+        cols = [exp.alias_(fragment(agg), name) for name, agg in _AGGREGATES[fam].items()]
+        query = (exp.select(*dims, exp.column("month", "r"), *cols)
+                 .from_(fragment(_ROWS[fam]).subquery("r"))
+                 .join(exp.table_("firsts", alias="f"), on=fragment("f.customer = r.customer")))
+        query = slice_joins(query, exp.column("customer", "r"), golden=any(d != "cohort_month" for d in by),
+                            cohorts="cohort_month" in by)
+        query = (query.join(exp.table_("bounds", alias="b"), join_type="cross")
+                 .where(fragment("r.month <= b.last_month")).group_by(*groups))
+        ctes.append(cte(fam, query))
     return combine(ctes, families, [*by, "month"], FAMILIES)
 
 
-def combine(ctes: list[str], families: list[str], keys: list[str], columns: dict[str, dict[str, str]]) -> str:
+def slice_joins(query: exp.Select, customer: exp.Column, golden: bool, cohorts: bool) -> exp.Select:
+    """The golden record (as g) and the cohorts (as co) of `customer`, joined to `query` where
+    slices need them."""
+    if golden:
+        query = query.join(exp.table_("customer_golden", alias="g"), join_type="left",
+                           on=exp.column("customer_id", "g").eq(customer.copy()))
+    if cohorts:
+        query = query.join(fragment(COHORTS).subquery("co"), join_type="left",
+                           on=exp.column("customer", "co").eq(customer.copy()))
+    return query
+
+
+def combine(ctes: list[exp.CTE], families: list[str], keys: list[str],
+            columns: dict[str, dict[str, str]]) -> exp.Select:
     """One query over the families' CTEs: every slice-period any family has, then each family's
     columns (0 where it has no rows). Revenue and order facts both end this way."""
     if len(families) == 1:
-        return f"WITH {', '.join(ctes)} SELECT * FROM {families[0]}"
-    ctes = [*ctes, "slices AS (" + " UNION ".join(f"SELECT {', '.join(keys)} FROM {f}" for f in families) + ")"]
-    joins = "".join(
-        f" LEFT JOIN {f} ON " + " AND ".join(f"{f}.{k} IS NOT DISTINCT FROM k.{k}" for k in keys) for f in families
-    )
-    cols = ", ".join(f"COALESCE({fam}.{c}, 0) AS {c}" for fam in families for c in columns[fam])
-    return f"WITH {', '.join(ctes)} SELECT {', '.join(f'k.{k}' for k in keys)}, {cols} FROM slices AS k{joins}"
+        return with_ctes(exp.select(exp.Star()).from_(exp.table_(families[0])), ctes)
+    slices = exp.union(*(exp.select(*(exp.column(k) for k in keys)).from_(exp.table_(f)) for f in families),
+                       distinct=True)
+    query = exp.select(*(exp.column(k, "k") for k in keys), *(
+        exp.alias_(exp.func("COALESCE", exp.column(c, fam), exp.Literal.number(0)), c)
+        for fam in families for c in columns[fam])).from_(exp.table_("slices", alias="k"))
+    for f in families:
+        query = query.join(exp.table_(f), join_type="left", on=exp.and_(*(
+            exp.NullSafeEQ(this=exp.column(k, f), expression=exp.column(k, "k")) for k in keys)))
+    return with_ctes(query, [*ctes, cte("slices", slices)])
+
+
+# building blocks: the fixed SQL of this package, parsed once, joined into queries as expressions
+
+DIALECT = "duckdb"  # the dialect metric definitions and these fragments are written in
+
+
+@functools.cache
+def _parsed(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read=DIALECT)
+
+
+def fragment(sql: str, **parts: exp.Expression) -> exp.Expression:
+    """Fixed SQL as an expression, each bare name in `parts` replaced by that expression."""
+    tree = _parsed(sql).copy()
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in parts:
+            return parts[node.name].copy()
+        return node
+
+    return tree.transform(swap, copy=False) if parts else tree
+
+
+def truncated(value: exp.Expression, period: str) -> exp.Expression:
+    """CAST(DATE_TRUNC(period, value) AS DATE): the first day of the period `value` falls in."""
+    return exp.cast(exp.TimestampTrunc(this=value, unit=exp.var(period.upper())), exp.DataType.build("DATE"))
+
+
+def ctes_of(sql: str, **parts: exp.Expression) -> list[exp.CTE]:
+    """The CTEs of fixed SQL written as a WITH list (`a AS (...), b AS (...)`), as `fragment` makes them."""
+    return list(fragment(f"WITH {sql.strip()} SELECT 1", **parts).args["with_"].expressions)
+
+
+def cte(name: str, query: exp.Expression) -> exp.CTE:
+    return exp.CTE(this=query, alias=exp.TableAlias(this=exp.to_identifier(name)))
+
+
+def with_ctes(query: exp.Select, ctes: list[exp.CTE]) -> exp.Select:
+    query.set("with_", exp.With(expressions=ctes))
+    return query

@@ -1,38 +1,38 @@
-"""An embedded DuckDB warehouse file: connection, transactions, progress."""
+"""The warehouse: one database behind an engine, with transactions and progress.
+
+Stages talk to a `Warehouse`; what differs from one engine to the next sits behind `wh.engine`
+(see engines/base.py). DuckDB, an embedded file, is the default engine.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from patron.errors import QueryFailed, WarehouseError
+from patron.warehouse.engines.base import Engine, Result, WarehouseBusy
+from patron.warehouse.engines.duckdb import DuckDBEngine
 
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["QueryFailed", "Warehouse", "WarehouseBusy", "open_warehouse"]
+
 
 class Warehouse:
-    """A connection to one warehouse file. Open it with `open_warehouse`."""
+    """A connection to one warehouse. Open it with `open_warehouse`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None):
-        self.con = con
+    def __init__(self, engine: Engine, path: Path | None):
+        self.engine = engine
         self.path = path
         self._in_tx = False
 
-    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> duckdb.DuckDBPyConnection:
-        try:
-            return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
-        except duckdb.Error as e:
-            raise QueryFailed(str(e).strip()) from e
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> Result:
+        return self.engine.execute(sql, params)
 
     def rows(self, sql: str, params: Sequence[Any] | dict | None = None) -> list[tuple]:
         return self.execute(sql, params).fetchall()
@@ -47,30 +47,14 @@ class Warehouse:
     @contextmanager
     def frame(self, name: str, df: pd.DataFrame) -> Iterator[str]:
         """Make a DataFrame readable as `name` in SQL for the duration of the block."""
-        self.con.register(name, df)
-        try:
-            yield name
-        finally:
-            self.con.unregister(name)
+        with self.engine.frame(name, df) as readable:
+            yield readable
 
     def has_table(self, name: str) -> bool:
-        return bool(
-            self.scalar(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
-                "AND table_name = ? AND table_type = 'BASE TABLE'",
-                [name],
-            )
-        )
+        return self.engine.has_table(name)
 
     def columns(self, name: str) -> list[str]:
-        return [
-            r[0]
-            for r in self.rows(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
-                "AND table_name = ? ORDER BY ordinal_position",
-                [name],
-            )
-        ]
+        return self.engine.columns(name)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -84,7 +68,7 @@ class Warehouse:
             yield
         except BaseException:
             self._in_tx = False
-            self.con.execute("ROLLBACK")
+            self.engine.execute("ROLLBACK")
             raise
         self._in_tx = False
         self.execute("COMMIT")
@@ -97,7 +81,7 @@ class Warehouse:
 
         def poll() -> None:
             while not done.wait(0.2):
-                pct = self.con.query_progress()
+                pct = self.engine.progress()
                 if pct >= 0:
                     on_progress(pct)
 
@@ -116,82 +100,20 @@ class Warehouse:
         A second guard, behind the allow-list, for queries built from patron.yml. DuckDB's switch
         is one-way for the whole process, so only commands that have read every file they need
         call it, just before they evaluate configured metrics."""
-        self.execute("SET enable_external_access = false")
+        self.engine.forbid_file_access()
 
     def cursor(self) -> Warehouse:
         """A connection of its own to the same database, for another thread."""
-        return Warehouse(self.con.cursor(), self.path)
+        return Warehouse(self.engine.cursor(), self.path)
 
     def close(self) -> None:
-        self.con.close()
+        self.engine.close()
 
     def __enter__(self) -> Warehouse:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _memory_mb(share: float) -> int:
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 4096
-    return max(256, int(total * share / 2**20))
-
-
-class WarehouseBusy(WarehouseError):
-    """Another process is writing the warehouse (DuckDB has one writing process at a time)."""
-
-
-def _connect(path: Path | None, memory_share: float = 0.45, wait_s: float = 0.0) -> duckdb.DuckDBPyConnection:
-    target = str(path) if path is not None else ":memory:"
-    deadline, pause, told = time.monotonic() + wait_s, 0.05, False
-    while True:
-        try:
-            # offline: never fetch or load an extension, not even to read a file that is not ours
-            con = duckdb.connect(target, config={"autoinstall_known_extensions": False,
-                                                 "autoload_known_extensions": False})
-            break
-        except duckdb.IOException as e:
-            msg = str(e)
-            if "lock" not in msg.lower():
-                raise WarehouseError(f"{path}: not a DuckDB warehouse file ({msg.splitlines()[0]})") from e
-            if time.monotonic() + pause > deadline:
-                waited = f" (waited {wait_s:.0f} s)" if wait_s >= 1 else ""
-                raise WarehouseBusy(f"{path}: the warehouse is in use by another patron process{waited}; "
-                                    "try again when it has finished") from e
-            if not told and wait_s >= 1:
-                # the other process is usually a command finishing or the API loading its intake:
-                # a moment, not a failure
-                print(f"waiting for {path}: another patron process is using it", file=sys.stderr)
-                told = True
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
-        except duckdb.Error as e:
-            raise WarehouseError(f"{path}: cannot open the warehouse ({str(e).splitlines()[0]})") from e
-    con.execute("SET autoinstall_known_extensions = false")  # offline: never fetch an extension
-    # spill next to the warehouse file, or in the system temp folder: never the current directory
-    # (DuckDB's default for an in-memory engine), where spill files end up in people's projects
-    spill = f"{target}.tmp" if path is not None else tempfile.gettempdir()
-    con.execute(f"SET temp_directory = '{_quoted(spill)}'")
-    # a share of the machine, not DuckDB's default 80%: linkage runs a second engine beside this one
-    con.execute(f"SET memory_limit = '{_memory_mb(memory_share)}MB'")
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = true")
-    con.execute("SET enable_progress_bar_print = false")
-    return con
-
-
-def _quoted(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def scratch_connection(memory_share: float, spill_to: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory engine for another library's working tables (linkage), capped and able to spill."""
-    con = _connect(None, memory_share)
-    con.execute(f"SET temp_directory = '{_quoted(spill_to)}'")
-    return con
 
 
 WAIT_S = 60.0  # how long a command waits for another process to let go of the warehouse
@@ -209,7 +131,7 @@ def open_warehouse(path: str | Path | None, wait_s: float = WAIT_S) -> Warehouse
         if not p.parent.exists():
             raise WarehouseError(f"{p}: folder {p.parent} does not exist")
     new = p is not None and not p.exists()
-    wh = Warehouse(_connect(p, wait_s=wait_s), p)
+    wh = Warehouse(DuckDBEngine.open(p, wait_s=wait_s), p)
     try:
         migrate(wh)
     except BaseException:
