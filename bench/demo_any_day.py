@@ -33,8 +33,8 @@ def one(as_of: date, customers: int, seed: int, work: Path) -> tuple[bool, int, 
     first, last = date.fromisoformat(planted["first_day"]), date.fromisoformat(planted["last_day"])
     with Project.open(out / "patron.yml", out / "w.duckdb", require_config=True) as project:
         project.ingest()
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         alerts = detect(project.warehouse, since=as_of - timedelta(days=30))
     shutil.rmtree(out)
     found = any(getattr(a, "kind", "spike") == "spike" and first <= a.first_day <= first + timedelta(days=1)

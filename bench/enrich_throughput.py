@@ -45,7 +45,7 @@ def main() -> None:
         for t in texts:
             sia.polarity_scores(t)
         vader = len(texts) / (time.perf_counter() - t0)
-        result = p.enrich()
+        result = p.listen.enrich()
     shutil.rmtree(folder, ignore_errors=True)
     print(f"{len(texts):,} texts; VADER alone {vader:,.0f} items/s; patron enrich (read, score, flag, write) "
           f"{result.items_per_s:,.0f} items/s; ratio {result.items_per_s / vader:.2f}")

@@ -28,7 +28,7 @@ from patron.identity.clusters import pair_quality
 folder = sys.argv[1]
 t0 = time.perf_counter()
 with Project.open(folder + "/patron.yml", require_config=True) as p:
-    r = p.resolve_identities()
+    r = p.identity.resolve()
     seconds = time.perf_counter() - t0
     m = p.warehouse.df("SELECT system, ref, customer_id FROM identity_map")
     systems = p.config.systems()

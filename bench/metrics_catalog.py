@@ -41,7 +41,7 @@ if kind == "patron":
     from patron.metrics import evaluate_catalog
     from patron.project import Project
     with Project.open(folder + "/patron.yml", require_config=True) as p:
-        out = evaluate_catalog(p.warehouse, p.catalog(), [], "month")
+        out = evaluate_catalog(p.warehouse, p.metrics.catalog(), [], "month")
     out = out.assign(period=pd.to_datetime(out["period"]))
 elif kind == "duckdb":
     import duckdb

@@ -49,7 +49,7 @@ def warehouse(source: str, work: Path) -> Path:
         frame = complaints() if source == "cfpb" else tweets()
         frame.to_parquet(work / "texts.parquet", index=False)
         with Project.open(None, db) as p:
-            p.ingest_file(work / "texts.parquet", "feedback")
+            p.ingest.file(work / "texts.parquet", "feedback")
     else:
         shutil.copy(source, db)
     return db

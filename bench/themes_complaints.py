@@ -54,7 +54,7 @@ def main() -> None:
                   "received_at": pd.to_datetime(raw["Date received"], format="mixed").dt.strftime("%Y-%m-%d"),
                   "text": raw["Consumer complaint narrative"]}).to_csv(work / "complaints.csv", index=False)
     with Project.open(None, work / "w.duckdb") as p:
-        p.ingest_file(work / "complaints.csv", "feedback")
+        p.ingest.file(work / "complaints.csv", "feedback")
         t0 = time.perf_counter()
         result = discover(p.warehouse)
         seconds = time.perf_counter() - t0

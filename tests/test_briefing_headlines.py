@@ -52,8 +52,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Briefing:
         f"n{i},c{i % 5 + 1},2011-12-0{i + 1},fine thanks" for i in range(9)) + "\n")
     with Project.open(root / "patron.yml", require_config=True) as project:
         project.ingest()
-        project.resolve_identities()
-        return build(project.warehouse, project.catalog())
+        project.identity.resolve()
+        return build(project.warehouse, project.metrics.catalog())
 
 
 def test_metrics_with_no_data_anywhere_get_no_card_but_a_line_with_the_reason(shop):

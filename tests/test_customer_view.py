@@ -69,7 +69,7 @@ def _project(root: Path, config: str, files: dict[str, str]) -> Path:
         (root / name).write_text(text)
     with Project.open(root / "patron.yml", require_config=True) as project:
         project.ingest()
-        project.resolve_identities()
+        project.identity.resolve()
     return root
 
 

@@ -29,8 +29,8 @@ def test_the_demo_made_on_any_day_has_its_planted_spike_and_few_false_alerts(as_
     first, last = date.fromisoformat(planted["first_day"]), date.fromisoformat(planted["last_day"])
     with Project.open(tmp_path / "co" / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
         project.ingest()
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         alerts = detect(project.warehouse, since=today - timedelta(days=30))
         per_day = project.warehouse.df(TEXTS_PER_DAY).set_index("day")["n"]
         series = daily(project.warehouse).shape[1]

@@ -33,8 +33,8 @@ ENGINE_ONLY = {
 }
 PATTERN = re.compile("|".join(f"(?P<g{i}>{p})" for i, p in enumerate(ENGINE_ONLY.values())), re.IGNORECASE)
 
-# modules others own that still pass a Python list to unnest; remove an entry when its module is fixed
-KNOWN = {"report/customer360.py": {"a Python list as a parameter"}}
+# modules allowed a construct, with the reason (none today)
+KNOWN: dict[str, set[str]] = {}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:

@@ -25,14 +25,14 @@ def test_every_text_is_scored_once_and_agrees_with_the_planted_sentiment(demo_lo
     copy = tmp_path / "w.duckdb"
     shutil.copy(db, copy)
     with Project.open(config, copy, require_config=True) as project:
-        first = project.enrich()
+        first = project.listen.enrich()
         wh = project.warehouse
         texts = wh.scalar(
             "SELECT (SELECT count(*) FROM responses WHERE trim(coalesce(comment, '')) <> '') "
             "+ (SELECT count(*) FROM tickets WHERE coalesce(subject, body) IS NOT NULL) "
             "+ (SELECT count(*) FROM feedback)")
         assert first.items == texts == wh.scalar("SELECT count(*) FROM enrichment")
-        assert project.enrich().items == 0  # a second run has nothing new to score
+        assert project.listen.enrich().items == 0  # a second run has nothing new to score
         scored = wh.df(
             "SELECT x.source, x.source_key, e.sentiment_label, e.complaint, x.detractor FROM enrichment AS e JOIN ("
             "SELECT 'responses' AS t, response_id AS id, source, source_key, "
@@ -55,8 +55,8 @@ def test_touchpoints_are_ranked_weakest_first(demo_loaded, tmp_path):
     config, db, _ = demo_loaded
     shutil.copy(db, tmp_path / "t.duckdb")
     with Project.open(config, tmp_path / "t.duckdb", require_config=True) as project:
-        project.enrich()
-        df = ranking(project.warehouse, project.catalog())
+        project.listen.enrich()
+        df = ranking(project.warehouse, project.metrics.catalog())
         touchpoints = project.warehouse.scalar("SELECT count(DISTINCT touchpoint) FROM responses")
     tp = df[df["level"] == "touchpoint"]
     assert len(tp) == touchpoints and set(df["level"]) == {"touchpoint", "journey_stage"}
@@ -74,8 +74,8 @@ def test_trends_add_up_per_period(demo_loaded, tmp_path):
     config, db, _ = demo_loaded
     shutil.copy(db, tmp_path / "r.duckdb")
     with Project.open(config, tmp_path / "r.duckdb", require_config=True) as project:
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         wh = project.warehouse
         for by in ("theme", "channel", "touchpoint"):
             df = trends(wh, by, "week")

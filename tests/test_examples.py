@@ -21,7 +21,7 @@ def _project(datasets: Path, example: str, folder: str, tmp_path: Path) -> Proje
 
 
 def _headlines(project: Project) -> dict[str, float | None]:
-    b = build(project.warehouse, project.catalog())
+    b = build(project.warehouse, project.metrics.catalog())
     return {h.metric: h.value for h in b.headlines}
 
 
@@ -35,7 +35,7 @@ def test_online_retail_invoice_lines_become_customers_and_orders(datasets, tmp_p
         assert (customers.read, customers.filtered, customers.loaded, customers.quarantined) == (
             541_909, 135_080, 4_372, 0)
         assert (orders.loaded, orders.quarantined) == (22_190, 0)  # invoices of known customers, credits included
-        identity = project.resolve_identities()
+        identity = project.identity.resolve()
         assert identity.records == 4_372 and identity.customers > 0
         assert not project.warehouse.scalar("SELECT count(*) FROM orders WHERE customer_id IS NULL")
         assert project.as_of() == date(2011, 12, 9)
@@ -50,7 +50,7 @@ def test_support_tweets_become_social_feedback(datasets, tmp_path):
         result = project.ingest()
         (load,) = result.files
         assert (load.read, load.loaded, load.quarantined, load.filtered) == (15_096, 15_096, 0, 0)
-        identity = project.resolve_identities()  # the README: 8,723 distinct customers wrote them
+        identity = project.identity.resolve()  # the README: 8,723 distinct customers wrote them
         assert identity.records == 8_723
         assert not project.warehouse.scalar("SELECT count(*) FROM feedback WHERE customer_id IS NULL")
         assert project.as_of() == date(2017, 12, 3)
@@ -69,6 +69,6 @@ def test_cfpb_complaints_from_two_files_and_two_date_formats_become_tickets(data
         assert wh.rows("SELECT min(opened_at)::DATE, max(opened_at)::DATE FROM tickets") == [
             (date(2015, 4, 6), date(2023, 8, 24))]
         assert wh.scalar("SELECT count(*) FROM tickets WHERE body IS NOT NULL") == 1_532 + 2_827
-        project.resolve_identities()
+        project.identity.resolve()
         headlines = _headlines(project)
         assert headlines["tickets"] is not None and headlines["first_response_hours_median"] is None

@@ -42,7 +42,7 @@ def test_every_stage_in_the_layers_is_independent_of_the_others():
 def test_every_package_is_placed_in_the_layers_or_is_a_shell_or_a_shared_base():
     placed = set().union(*_layers()) | SHELLS
     base = {"patron.warehouse", "patron.model", "patron.config", "patron.errors", "patron.expressions",
-            "patron.stats", "patron.units", "patron.project", "patron.pipeline"}
+            "patron.stats", "patron.units", "patron.project", "patron.pipeline", "patron.architecture"}
     unplaced = _parts() - placed - base
     assert not unplaced, f"place these in pyproject.toml's import contracts: {sorted(unplaced)}"
 
@@ -65,3 +65,20 @@ def test_importing_one_stage_never_loads_another(stage):
                                 cwd=REPO).stdout.split())
     others = (STAGES | SHELLS | {"patron.report"}) - {stage}
     assert not loaded & others, f"importing {stage} loads {sorted(loaded & others)}"
+
+
+def test_the_architecture_page_is_generated_from_the_code_as_it_is():
+    from patron.architecture import render
+
+    assert (REPO / "docs" / "architecture.md").read_text(encoding="utf-8") == render(), (
+        "docs/architecture.md is stale: run `python -m patron.architecture > docs/architecture.md`")
+
+
+def test_the_architecture_page_names_every_stage_the_pipeline_runs_and_every_reader_of_a_shared_term():
+    from patron.architecture import STEP_PACKAGE, _readers
+    from patron.pipeline import STAGES as STEPS
+
+    assert set(STEPS) == set(STEP_PACKAGE)
+    readers = _readers()
+    assert all(readers.values()), f"a shared term nobody reads: {[n for n, r in readers.items() if not r]}"
+    assert "patron.report.customer360" in readers["CUSTOMER_MONTHS"]

@@ -18,7 +18,7 @@ def resolved(demo_loaded, demo_dir, tmp_path_factory):
     copy = tmp_path_factory.mktemp("identity") / "w.duckdb"
     shutil.copy(db, copy)
     with Project.open(config, copy, require_config=True) as project:
-        first = project.resolve_identities()
+        first = project.identity.resolve()
     return config, copy, first
 
 
@@ -71,8 +71,8 @@ def test_running_again_keeps_ids_and_new_data_gets_its_own(resolved, tmp_path):
             f"NEW-1,Zyxwvut Quasar Holdings,zyxwvutquasar.example\n"
             f"NEW-2,{existing[0]},{existing[1]}\n"
         ))
-        project.ingest_file(tmp_path / "new.csv", "customers", source="crm_import")
-        again = project.resolve_identities()
+        project.ingest.file(tmp_path / "new.csv", "customers", source="crm_import")
+        again = project.identity.resolve()
         after = dict(project.warehouse.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
         assert all(after[k] == v for k, v in before.items())
         assert again.kept_ids == len(before)
@@ -155,16 +155,16 @@ def test_a_persons_decision_wins_over_the_model_on_every_run(resolved):
         c, d = (r[0] for r in wh.rows(
             "SELECT any_value(system || ':' || ref) FROM identity_map GROUP BY customer_id ORDER BY customer_id "
             "LIMIT 2"))
-        project.identity_decide(a, b, "apart", note="different companies on a shared host")
-        project.identity_decide(c, d, "merge")
+        project.identity.decide(a, b, "apart", note="different companies on a shared host")
+        project.identity.decide(c, d, "merge")
         for _ in range(2):  # and again: decisions are stored, not one-off
-            project.resolve_identities()
+            project.identity.resolve()
             ids = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
             assert ids[a] != ids[b]
             assert ids[c] == ids[d]
         with pytest.raises(Exception, match="no record 'nope:1'"):
-            project.identity_decide("nope:1", a, "merge")
-        listed = project.identity_review(5)
+            project.identity.decide("nope:1", a, "merge")
+        listed = project.identity.review(5)
         assert all(p["match_probability"] < 0.9 for p in listed)
         probabilities = [p["match_probability"] for p in listed]
         assert probabilities == sorted(probabilities, reverse=True)

@@ -41,7 +41,7 @@ def _resolve(tmp_path: Path, sources: dict[str, list[tuple]]) -> tuple[ResolveRe
     config = _project(tmp_path, sources)
     with Project.open(config, tmp_path / "w.duckdb", require_config=True) as project:
         project.ingest()
-        result = project.resolve_identities()
+        result = project.identity.resolve()
         wh = project.warehouse
         ids = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
         assert len(ids) == result.records == sum(len(rows) for rows in sources.values())
@@ -130,7 +130,7 @@ def test_a_few_hundred_unique_companies_in_one_source_resolve_with_their_duplica
         _ref("Birch", "Logistics"): "rule:name", "CRM-9001": "rule:name"}
     # running again keeps every master id
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
-        again = project.resolve_identities()
+        again = project.identity.resolve()
         assert again.kept_ids == again.records and again.fallback == result.fallback
 
 
@@ -216,7 +216,7 @@ def test_online_retail_customers_get_master_ids_without_a_model(datasets, tmp_pa
     data["sources"] = {"retail_customers": data["sources"]["retail_customers"]}  # its names never repeat
     with Project(parse_project(data, "online_retail.yml", datasets / "online_retail"), tmp_path / "w.duckdb") as p:
         p.ingest()
-        result = p.resolve_identities()
+        result = p.identity.resolve()
         assert result.records == result.customers == 4_372
         assert result.fallback == "Model not trained: no two records share a name" + ONLY
         assert p.warehouse.scalar("SELECT count(*) FROM customers WHERE customer_id IS NULL") == 0
@@ -230,6 +230,6 @@ def test_bank_churn_surnames_do_not_make_one_customer_of_every_smith(datasets, t
         "columns": {"name": "Surname", "region": "Geography"}}}}, "bank.yml", datasets / "bank_churn")
     with Project(cfg, tmp_path / "w.duckdb") as p:
         p.ingest()
-        result = p.resolve_identities()
+        result = p.identity.resolve()
     assert result.records == result.customers == 10_000 and result.name_links == 0
     assert result.fallback.endswith("but not by name in bank (84% of its records repeat a name).")

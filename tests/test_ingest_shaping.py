@@ -209,7 +209,7 @@ def test_quarantine_shows_rows_still_rejected_and_keeps_the_history(tmp_path):
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
         # one line for each kind of problem, not one per value: 12/01/10 reads as the year 10,
         # 12/13/10 not at all; both are told the date_format they look like
-        kinds = {s.reason: s for s in project.quarantine_summary()}
+        kinds = {s.reason: s for s in project.ingest.quarantine()}
         assert {r: s.rows for r, s in kinds.items()} == {
             "implausible date (before 1900)": 12,
             "not a date and time (ISO 8601 expected, e.g. 2024-03-31)": 9}
@@ -218,10 +218,10 @@ def test_quarantine_shows_rows_still_rejected_and_keeps_the_history(tmp_path):
     write(tmp_path / "patron.yml", yml + "    date_format: '%m/%d/%y %H:%M'\n")
     assert runner.invoke(app, ["ingest", *args]).exit_code == 0
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
-        assert [(s.field, s.rows, s.example_value) for s in project.quarantine_summary()] == [
+        assert [(s.field, s.rows, s.example_value) for s in project.ingest.quarantine()] == [
             ("opened_at", 1, "yesterday")]  # what is still wrong, and only that
         # the history keeps what was wrong before (and "yesterday" twice: its reason now names the format)
-        assert project.quarantine_count(history=True) == 22
+        assert project.ingest.quarantine_count(history=True) == 22
     shown = runner.invoke(app, ["quarantine", *args], env={"COLUMNS": "120"})
     assert "rows still rejected" in shown.output and "yesterday" in shown.output
     history = runner.invoke(app, ["quarantine", "--all", "--format", "json", *args])
@@ -243,7 +243,7 @@ def test_a_us_date_without_date_format_is_told_which_format_it_looks_like(tmp_pa
     write(tmp_path / "patron.yml", "ingest: {max_reject_share: 1}\n" + yml)
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
         project.ingest()
-        (summary,) = project.quarantine_summary()
+        (summary,) = project.ingest.quarantine()
     assert summary.hint == hint
 
 

@@ -84,9 +84,9 @@ def test_evaluating_metrics_with_a_bad_section_is_one_clear_error(tmp_path):
                                    "  csat: {value: 'score >= 4;'}\n")
     write(tmp_path / "r.csv", "response_id,customer_ref,survey,score,submitted_at\na,A,nps,9,2024-01-03\n")
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
-        project.ingest_file(tmp_path / "r.csv", "responses")
+        project.ingest.file(tmp_path / "r.csv", "responses")
         with pytest.raises(ConfigProblems) as raised:
-            project.metric("nps")
+            project.metrics.evaluate("nps")
     assert raised.value.problems == config_problems(project.config.metrics)
     assert str(raised.value) == (
         "patron.yml: 2 problems: metrics.nsp: no such metric 'nsp' — did you mean 'nps'?; metrics.csat.value: "
@@ -106,6 +106,6 @@ def test_an_expression_the_engine_refuses_names_the_metric(tmp_path):
     write(tmp_path / "r.csv", "response_id,customer_ref,survey,score,submitted_at\na,A,nps,9,2024-01-03\n")
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
         assert config_problems(project.config.metrics) == []  # it parses and is allowed: the engine decides
-        project.ingest_file(tmp_path / "r.csv", "responses")
+        project.ingest.file(tmp_path / "r.csv", "responses")
         with pytest.raises(MetricError, match=r"^metric odd: the warehouse cannot evaluate it: .*Binder Error"):
-            project.metric("odd")
+            project.metrics.evaluate("odd")

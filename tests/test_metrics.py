@@ -40,34 +40,34 @@ def project(tmp_path):
         "t4,A,2024-01-01 00:00,,high\n"
     ))
     p = Project.open(None, tmp_path / "w.duckdb")
-    p.ingest_file(tmp_path / "r.csv", "responses")
-    p.ingest_file(tmp_path / "t.csv", "tickets")
+    p.ingest.file(tmp_path / "r.csv", "responses")
+    p.ingest.file(tmp_path / "t.csv", "tickets")
     yield p
     p.close()
 
 
 def test_nps_csat_ces_and_percentiles_by_hand(project):
-    nps = project.metric("nps", ["touchpoint"])
+    nps = project.metrics.evaluate("nps", ["touchpoint"])
     assert nps["value"].iloc[0] == pytest.approx(100 * (13 - 42) / 57)  # 3+10 promoters, 2+40 detractors
     assert nps["n"].iloc[0] == 57
-    jan = project.metric("nps", [], "month").iloc[0]
+    jan = project.metrics.evaluate("nps", [], "month").iloc[0]
     assert jan["value"] == pytest.approx(100 * (3 - 2) / 7) and jan["n"] == 7
     pp, pd_ = 4 / 10, 3 / 10  # adjusted Wald: one pseudo-response per group
     half = 1.959964 * math.sqrt((pp + pd_ - (pp - pd_) ** 2) / 10)
     assert jan["ci_low"] == pytest.approx(100 * (pp - pd_ - half), abs=1e-3)
-    csat = project.metric("csat").iloc[0]
+    csat = project.metrics.evaluate("csat").iloc[0]
     assert (csat["value"], csat["n"]) == (pytest.approx(2 / 3), 3)
-    ces = project.metric("ces").iloc[0]
+    ces = project.metrics.evaluate("ces").iloc[0]
     lo, hi = st.t.interval(0.95, 3, loc=4.5, scale=st.sem([2, 3, 7, 6]))
     assert (ces["value"], ces["ci_low"], ces["ci_high"]) == (pytest.approx(4.5), pytest.approx(lo), pytest.approx(hi))
-    p90 = project.metric("first_response_hours_p90", ["priority"]).set_index("priority")
+    p90 = project.metrics.evaluate("first_response_hours_p90", ["priority"]).set_index("priority")
     assert p90.loc["low", "value"] == pytest.approx(1 + 0.9 * 2)  # continuous quantile of 1h and 3h
     assert p90.loc["high", "n"] == 1  # the unanswered ticket is not counted
-    assert project.metric("tickets").iloc[0]["value"] == 4
+    assert project.metrics.evaluate("tickets").iloc[0]["value"] == 4
 
 
 def test_a_change_is_flagged_only_when_significant(project):
-    monthly = project.metric("nps", [], "month")
+    monthly = project.metrics.evaluate("nps", [], "month")
     feb = monthly.iloc[1]
     assert feb["previous"] == pytest.approx(100 / 7)
     assert feb["p_value"] < 0.05 and feb["significant"]
@@ -77,14 +77,14 @@ def test_a_change_is_flagged_only_when_significant(project):
 def test_no_data_is_not_zero(project):
     wh = project.warehouse
     wh.execute("DELETE FROM responses WHERE survey = 'csat'")
-    empty = project.metric("csat").iloc[0]
+    empty = project.metrics.evaluate("csat").iloc[0]
     assert pd.isna(empty["value"]) and empty["n"] == 0 and pd.isna(empty["ci_low"])
     assert empty["note"].startswith("not available")
 
 
 def test_evaluations_are_kept_as_history(project):
-    project.metric("nps", ["touchpoint"], "month")
-    project.metric("nps", ["touchpoint"], "month")
+    project.metrics.evaluate("nps", ["touchpoint"], "month")
+    project.metrics.evaluate("nps", ["touchpoint"], "month")
     runs, rows = project.warehouse.rows("SELECT count(DISTINCT run_id), count(*) FROM metric_values")[0]
     assert runs == 2 and rows == 4
     assert project.warehouse.scalar("SELECT slice FROM metric_values LIMIT 1") == '{"touchpoint": "support"}'
@@ -92,11 +92,11 @@ def test_evaluations_are_kept_as_history(project):
 
 def test_bad_slices_periods_and_names_are_refused(project):
     with pytest.raises(MetricError, match="cannot be sliced by colour"):
-        project.metric("nps", ["colour"])
+        project.metrics.evaluate("nps", ["colour"])
     with pytest.raises(MetricError, match="period must be one of"):
-        project.metric("nps", [], "fortnight")
+        project.metrics.evaluate("nps", [], "fortnight")
     with pytest.raises(ConfigError, match="no metric 'npss'"):
-        project.metric("npss")
+        project.metrics.evaluate("npss")
 
 
 @pytest.mark.parametrize("dialect", ["spark", "postgres", "snowflake", "bigquery"])
@@ -128,8 +128,8 @@ def test_owners_targets_and_new_metrics_come_from_patron_yml():
 def test_slicing_by_customer_attributes_uses_the_golden_record(resolved_demo):
     config, db = resolved_demo
     with Project.open(config, db) as project:
-        by_segment = project.metric("nps", ["segment"])
-        total = project.metric("nps")
+        by_segment = project.metrics.evaluate("nps", ["segment"])
+        total = project.metrics.evaluate("nps")
     assert set(by_segment["segment"].dropna()) == {"smb", "mid_market", "enterprise"}
     assert by_segment["n"].sum() == total["n"].iloc[0]
 
@@ -137,9 +137,9 @@ def test_slicing_by_customer_attributes_uses_the_golden_record(resolved_demo):
 def test_order_metrics_slice_by_the_golden_record(resolved_demo):
     config, db = resolved_demo
     with Project.open(config, db) as project:
-        by_segment = project.metric("active_customers", ["segment"], "month")
-        total = project.metric("active_customers", [], "month")
-        repeat = project.metric("repeat_purchase_rate", ["segment"])
+        by_segment = project.metrics.evaluate("active_customers", ["segment"], "month")
+        total = project.metrics.evaluate("active_customers", [], "month")
+        repeat = project.metrics.evaluate("repeat_purchase_rate", ["segment"])
     sums = by_segment.groupby("period")["value"].sum()
     assert sums.tolist() == total.set_index("period")["value"].loc[sums.index].tolist() and total["value"].sum() > 0
     assert set(repeat["segment"].dropna()) <= {"smb", "mid_market", "enterprise"}
@@ -154,7 +154,7 @@ def resolved_demo(demo_loaded, tmp_path_factory):
     copy = tmp_path_factory.mktemp("metrics") / "w.duckdb"
     shutil.copy(db, copy)
     with Project.open(config, copy, require_config=True) as project:
-        project.resolve_identities()
+        project.identity.resolve()
     return config, copy
 
 
@@ -174,13 +174,13 @@ e,E,200,2024-02-20,
 def revenue(tmp_path):
     write(tmp_path / "s.csv", SUBSCRIPTIONS)
     p = Project.open(None, tmp_path / "w.duckdb")
-    p.ingest_file(tmp_path / "s.csv", "subscriptions")
+    p.ingest.file(tmp_path / "s.csv", "subscriptions")
     yield p
     p.close()
 
 
 def _by_month(project, name):
-    df = project.metric(name)
+    df = project.metrics.evaluate(name)
     return {str(r["period"])[:7]: r for _, r in df.iterrows()}
 
 
@@ -207,7 +207,7 @@ def test_movements_add_up_to_the_change_in_mrr(revenue):
     assert (change - moves).abs().max() < 1e-9
     assert raw.loc[raw["period"].astype(str).str.startswith("2024-03"), "reactivation"].iloc[0] == 90
     with pytest.raises(MetricError, match="monthly metric"):
-        revenue.metric("grr_monthly", [], "quarter")
+        revenue.metrics.evaluate("grr_monthly", [], "quarter")
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -223,14 +223,14 @@ def test_revenue_invariants_hold_for_any_subscriptions(tmp_path_factory, periods
     folder = tmp_path_factory.mktemp("prop")
     write(folder / "s.csv", "\n".join(lines) + "\n")
     with Project.open(None, folder / "w.duckdb") as p:
-        p.ingest_file(folder / "s.csv", "subscriptions")
+        p.ingest.file(folder / "s.csv", "subscriptions")
         raw = p.warehouse.df(render(compile_metric(builtin_catalog()["mrr"])))
         moves = raw["new"] + raw["reactivation"] + raw["expansion"] - raw["contraction"] - raw["churn"]
         assert (((raw["mrr_end"] - raw["mrr_start"]) - moves).abs() < 1e-6).all()
-        grr = p.metric("grr_monthly")["value"].dropna()
-        nrr = p.metric("nrr_monthly")["value"].dropna()
+        grr = p.metrics.evaluate("grr_monthly")["value"].dropna()
+        nrr = p.metrics.evaluate("nrr_monthly")["value"].dropna()
         assert (grr <= 1 + 1e-12).all() and (grr >= 0).all() and (nrr >= 0).all()
-        grr_ttm = p.metric("grr_ttm")["value"].dropna()
+        grr_ttm = p.metrics.evaluate("grr_ttm")["value"].dropna()
         assert (grr_ttm <= 1 + 1e-12).all() and (grr_ttm >= 0).all()
 
 
@@ -305,7 +305,7 @@ def contracts(tmp_path):
                               "2023-08-01,support,200\n2023-09-01,professional_services,100\n")
     p = Project.open(None, tmp_path / "w.duckdb")
     for name, table in (("s", "subscriptions"), ("t", "tickets"), ("o", "orders"), ("c", "costs")):
-        p.ingest_file(tmp_path / f"{name}.csv", table)
+        p.ingest.file(tmp_path / f"{name}.csv", table)
     yield p
     p.close()
 
@@ -340,7 +340,7 @@ def test_movement_metrics_ltv_and_formulas_by_hand(contracts):
     assert pd.isna(ltv["2023-07"]["value"]) and "no customer churned" in ltv["2023-07"]["note"]
     assert _by_month(contracts, "tickets_per_customer")["2023-08"]["value"] == pytest.approx(3 / 5)
     margin = _by_month(contracts, "services_gross_margin") if False else {
-        str(r["period"])[:7]: r for _, r in contracts.metric("services_gross_margin", [], "month").iterrows()}
+        str(r["period"])[:7]: r for _, r in contracts.metrics.evaluate("services_gross_margin", [], "month").iterrows()}
     assert (margin["2023-08"]["value"], margin["2023-08"]["n"]) == (pytest.approx((1500 - 600) / 1500), 2)
     # September has services costs and no services orders: the reason names the input that is missing
     assert pd.isna(margin["2023-09"]["value"])
@@ -357,50 +357,50 @@ def test_gross_margin_is_a_parameter_of_ltv(contracts):
 
 
 def test_absent_data_says_not_available_with_the_reason(revenue):
-    out = revenue.metric("nps", [], "month")
+    out = revenue.metrics.evaluate("nps", [], "month")
     assert len(out) == 1 and pd.isna(out.iloc[0]["value"])
     assert out.iloc[0]["note"] == "not available: no responses are loaded"
     revenue.warehouse.execute("DELETE FROM subscriptions")
-    assert revenue.metric("mrr").iloc[0]["note"] == "not available: no subscriptions are loaded"
+    assert revenue.metrics.evaluate("mrr").iloc[0]["note"] == "not available: no subscriptions are loaded"
 
 
 def test_a_reason_names_the_input_that_is_missing_not_the_table(revenue, project, tmp_path):
     # eight subscription rows, December to March, none with a contract term
-    note = revenue.metric("renewal_rate").iloc[0]["note"]
+    note = revenue.metrics.evaluate("renewal_rate").iloc[0]["note"]
     assert note == ("not available: 8 subscription rows are loaded, but none with MRR above 0 has a "
                     "term_months, so no contract term ends")
-    note = revenue.metric("grr_ttm").iloc[0]["note"]
+    note = revenue.metrics.evaluate("grr_ttm").iloc[0]["note"]
     assert note == ("not available: 8 subscription rows are loaded (Dec 2023 to Mar 2024), but no month has "
                     "customers paying at the end of the month twelve months earlier: 4 months of billing, and a "
                     "year-on-year comparison needs 13")
     # a month of billing, nobody has left: LTV has no churn rate to divide by, and says why
     write(tmp_path / "one.csv", "subscription_id,customer_ref,mrr,start_date\na,A,100,2024-01-05\nb,B,50,2024-01-09\n")
     with Project.open(None, tmp_path / "one.duckdb") as p:
-        p.ingest_file(tmp_path / "one.csv", "subscriptions")
+        p.ingest.file(tmp_path / "one.csv", "subscriptions")
         for name in ("ltv", "logo_churn_monthly"):
-            note = p.metric(name).iloc[0]["note"]
+            note = p.metrics.evaluate(name).iloc[0]["note"]
             assert "no subscriptions" not in note
             assert note == ("not available: 2 subscription rows are loaded (Jan 2024 to Jan 2024), but no month has "
                             "customers paying at the start of the month: one month of billing has no month before it")
-        assert p.metric("mrr").iloc[0]["value"] == 150
+        assert p.metrics.evaluate("mrr").iloc[0]["value"] == 150
         p.warehouse.execute("UPDATE subscriptions SET mrr = 0")
-        assert p.metric("mrr").iloc[0]["note"] == ("not available: 2 subscription rows are loaded, but none has an "
-                                                   "MRR above 0")
+        assert p.metrics.evaluate("mrr").iloc[0]["note"] == (
+            "not available: 2 subscription rows are loaded, but none has an MRR above 0")
     # survey answers of other kinds, tickets nobody rated
-    assert project.metric("ticket_csat").iloc[0]["note"] == ("not available: 4 tickets rows are loaded, but none "
-                                                             "where csat IS NOT NULL")
+    assert project.metrics.evaluate("ticket_csat").iloc[0]["note"] == (
+        "not available: 4 tickets rows are loaded, but none where csat IS NOT NULL")
     project.warehouse.execute("DELETE FROM responses WHERE survey = 'nps'")
-    assert project.metric("nps").iloc[0]["note"] == ("not available: 7 responses rows are loaded, but none where "
-                                                     "survey = 'nps'")
+    assert project.metrics.evaluate("nps").iloc[0]["note"] == (
+        "not available: 7 responses rows are loaded, but none where survey = 'nps'")
 
 
 def test_a_formula_names_the_input_it_lacks(contracts):
     contracts.warehouse.execute("DELETE FROM costs")
-    aug = contracts.metric("services_gross_margin", [], "month").iloc[0]
+    aug = contracts.metrics.evaluate("services_gross_margin", [], "month").iloc[0]
     assert pd.isna(aug["value"]) and aug["n"] == 2  # the services orders are there; their costs are not
     assert aug["note"] == "services_cost has no data (no costs are loaded)"
     contracts.warehouse.execute("DELETE FROM tickets")
-    out = contracts.metric("tickets_per_customer", [], "month")
+    out = contracts.metrics.evaluate("tickets_per_customer", [], "month")
     assert out["note"].eq("tickets has no data (no tickets are loaded)").all() and out["value"].isna().all()
 
 
@@ -411,14 +411,14 @@ def test_the_whole_catalog_in_one_pass_matches_metric_by_metric(contracts):
     together = evaluate_catalog(contracts.warehouse, specs, period="month", store=False)
     assert set(together["metric"]) == set(specs)
     for name in ("grr_ttm", "renewal_rate", "tickets_per_customer", "services_gross_margin", "nps"):
-        alone = contracts.metric(name, [], "month")
+        alone = contracts.metrics.evaluate(name, [], "month")
         mine = together[together["metric"] == name].reset_index(drop=True)
         pd.testing.assert_frame_equal(mine[["period", "value", "n"]], alone[["period", "value", "n"]],
                                       check_dtype=False)
 
 
 def test_revenue_by_cohort_month(contracts):
-    out = contracts.metric("mrr", ["cohort_month"])
+    out = contracts.metrics.evaluate("mrr", ["cohort_month"])
     jan = out[out["period"].astype(str) == "2024-01-01"].set_index("cohort_month")["value"]
     assert jan[pd.Timestamp("2023-01-01").date()] == 150 + 30 + 40  # A, C, G; B and F left
     assert jan[pd.Timestamp("2023-05-01").date()] == 80
@@ -429,8 +429,8 @@ def test_a_month_with_no_activity_is_not_compared_across(tmp_path):
     write(tmp_path / "r.csv", "response_id,customer_ref,survey,score,submitted_at\n"
                               "a,A,nps,10,2024-01-03\nb,B,nps,2,2024-01-04\nc,A,nps,9,2024-03-05\n")
     with Project.open(None, tmp_path / "w.duckdb") as p:
-        p.ingest_file(tmp_path / "r.csv", "responses")
-        monthly = p.metric("nps", [], "month")
+        p.ingest.file(tmp_path / "r.csv", "responses")
+        monthly = p.metrics.evaluate("nps", [], "month")
     assert [str(d) for d in monthly["period"]] == ["2024-01-01", "2024-03-01"]  # February: no row, not 0
     march = monthly.iloc[1]
     assert pd.isna(march["previous"]) and pd.isna(march["p_value"])  # nothing in February to compare with

@@ -65,7 +65,7 @@ def load(tmp_path, orders: pd.DataFrame, name: str = "w") -> Project:
     path = tmp_path / f"{name}.csv"
     orders.assign(ordered_at=orders["ordered_at"].dt.strftime("%Y-%m-%d %H:%M:%S")).to_csv(path, index=False)
     project = Project.open(None, tmp_path / f"{name}.duckdb")
-    result = project.ingest_file(path, "orders")
+    result = project.ingest.file(path, "orders")
     assert result.total("quarantined") == 0
     return project
 
@@ -111,7 +111,7 @@ def test_order_metrics_match_pandas_by_period(shop, period):
 def test_repeat_purchase_rate_is_a_proportion_with_a_wilson_interval_and_a_tested_change(shop):
     project, orders = shop
     ref = reference(orders, "month").set_index("period")
-    out = project.metric("repeat_purchase_rate", [], "month")
+    out = project.metrics.evaluate("repeat_purchase_rate", [], "month")
     out["period"] = pd.to_datetime(out["period"])
     z = st.norm.ppf(0.975)
     for _, r in out.iterrows():
@@ -127,7 +127,7 @@ def test_repeat_purchase_rate_is_a_proportion_with_a_wilson_interval_and_a_teste
     z_stat = (k1 / n1 - k0 / n0) / math.sqrt(pooled * (1 - pooled) * (1 / n0 + 1 / n1))
     assert second["p_value"] == pytest.approx(2 * st.norm.sf(abs(z_stat)))
     # counts and money are not sample estimates: no interval
-    assert project.metric("average_order_value", [], "month")["ci_low"].isna().all()
+    assert project.metrics.evaluate("average_order_value", [], "month")["ci_low"].isna().all()
 
 
 def test_order_metrics_slice_by_customer_attributes_and_cohort(shop):
@@ -139,18 +139,18 @@ def test_order_metrics_slice_by_customer_attributes_and_cohort(shop):
     for customer, segment in segments.items():
         wh.execute("INSERT INTO customer_golden (customer_id, segment, records, sources, built_at) "
                    "VALUES (?, ?, 1, ['shop'], now())", [customer, segment])
-    by_segment = project.metric("active_customers", ["segment"], "month")
-    total = project.metric("active_customers", [], "month")
+    by_segment = project.metrics.evaluate("active_customers", ["segment"], "month")
+    total = project.metrics.evaluate("active_customers", [], "month")
     assert by_segment.groupby("period")["value"].sum().tolist() == total["value"].tolist()
     wholesale = orders[orders["customer_ref"].map(segments) == "wholesale"]
     ref = reference(wholesale, "month").set_index("period")
-    mine = project.metric("repeat_purchase_rate", ["segment"], "month")
+    mine = project.metrics.evaluate("repeat_purchase_rate", ["segment"], "month")
     mine = mine[mine["segment"] == "wholesale"].assign(period=lambda d: pd.to_datetime(d["period"])).set_index("period")
     assert (mine["n"] == ref["customers"]).all()
     assert (mine["value"] * mine["n"]).round().tolist() == ref["repeat"].tolist()
 
     # by cohort month (no subscriptions: the month of the first purchase), the cohort triangle
-    tri = project.metric("cohort_revenue_retention", ["cohort_month"], "month")
+    tri = project.metrics.evaluate("cohort_revenue_retention", ["cohort_month"], "month")
     tri["period"] = pd.to_datetime(tri["period"])
     o = orders.assign(month=orders["ordered_at"].dt.to_period("M").dt.start_time)
     cohort = o[o["amount"] > 0].groupby("customer_ref")["month"].min().rename("cohort")
@@ -178,18 +178,18 @@ def test_the_demo_company_has_order_metrics_too(demo_loaded):
 
 def test_the_subscription_metrics_of_an_orders_only_company_say_why_they_are_empty(shop):
     project, _ = shop
-    assert project.metric("mrr").iloc[0]["note"] == "not available: no subscriptions are loaded"
-    assert project.metric("repeat_purchase_rate", [], "month")["note"].eq("").all()
+    assert project.metrics.evaluate("mrr").iloc[0]["note"] == "not available: no subscriptions are loaded"
+    assert project.metrics.evaluate("repeat_purchase_rate", [], "month")["note"].eq("").all()
 
 
 def test_a_company_with_credits_only_is_told_so(tmp_path):
     credits = pd.DataFrame({"order_id": ["a", "b"], "customer_ref": ["A", "B"],
                             "ordered_at": pd.to_datetime(["2024-01-03", "2024-02-03"]), "amount": [-10.0, -5.0]})
     with load(tmp_path, credits) as project:
-        note = project.metric("active_customers", [], "month").iloc[0]["note"]
+        note = project.metrics.evaluate("active_customers", [], "month").iloc[0]["note"]
         assert note == ("not available: 2 orders are loaded, but none has an amount above 0 (credits only), "
                         "so no customer made a purchase")
-        assert project.metric("order_revenue").iloc[0]["value"] == -15
+        assert project.metrics.evaluate("order_revenue").iloc[0]["value"] == -15
 
 
 def _online_retail_orders(datasets) -> pd.DataFrame:
@@ -211,8 +211,8 @@ def test_online_retail_invoices_as_orders(datasets, tmp_path):
     assert len(orders) == 22_190 and orders["customer_ref"].nunique() == 4_372
     with load(tmp_path, orders, "retail") as project:
         got = evaluate_catalog(project.warehouse, builtin_catalog(), [], "month", store=False, only=ORDER_METRICS)
-        tri = project.metric("cohort_revenue_retention", ["cohort_month"], "month")
-        year = project.metric("repeat_purchase_rate", [], "year")
+        tri = project.metrics.evaluate("cohort_revenue_retention", ["cohort_month"], "month")
+        year = project.metrics.evaluate("repeat_purchase_rate", [], "year")
     got["period"] = pd.to_datetime(got["period"])
     m = {name: got[got["metric"] == name].set_index("period") for name in ORDER_METRICS}
     ref = reference(orders, "month").set_index("period")

@@ -26,14 +26,14 @@ def demo(demo_project, tmp_path_factory):
 
 
 def _catalog(project: Project, metric: str) -> dict[date, float]:
-    df = project.metric(metric, period="month")
+    df = project.metrics.evaluate(metric, period="month")
     return {p.date() if hasattr(p, "date") else p: v for p, v in zip(df["period"], df["value"], strict=True)}
 
 
 def test_mrr_in_the_catalog_the_briefing_and_each_customers_360_is_one_number(demo):
     wh = demo.warehouse
     mrr = _catalog(demo, "mrr")
-    b = build(wh, demo.catalog())
+    b = build(wh, demo.metrics.catalog())
     month = last_complete_month(b.as_of)
     headline = next(h for h in b.headlines if h.metric == "mrr")
     assert headline.value == pytest.approx(mrr[month])
@@ -61,7 +61,7 @@ def test_arr_behind_the_themes_is_twelve_times_the_catalogs_mrr_of_the_last_bill
 
 def test_nps_and_the_as_of_day_are_the_catalogs_in_the_briefing(demo):
     wh = demo.warehouse
-    b = build(wh, demo.catalog())
+    b = build(wh, demo.metrics.catalog())
     assert b.as_of == demo.as_of()
     nps = _catalog(demo, "nps")
     headline = next(h for h in b.headlines if h.metric == "nps")
@@ -75,5 +75,5 @@ def test_building_the_briefing_reads_the_warehouse_and_writes_nothing(demo):
     wh = demo.warehouse
     tables = [*TABLES, *SYSTEM_DDL]
     before = {t: wh.scalar(f"SELECT count(*) FROM {t}") for t in tables}
-    build(wh, demo.catalog())
+    build(wh, demo.metrics.catalog())
     assert {t: wh.scalar(f"SELECT count(*) FROM {t}") for t in tables} == before

@@ -27,9 +27,9 @@ def _copy(demo_loaded, tmp_path, name):
 
 def test_themes_recover_the_planted_topics_and_leave_few_texts_out(demo_loaded, demo_dir, tmp_path):
     with _copy(demo_loaded, tmp_path, "w.duckdb") as project:
-        project.resolve_identities()  # ARR per theme needs to know whose texts they are
-        project.enrich()
-        result, table = project.themes()
+        project.identity.resolve()  # ARR per theme needs to know whose texts they are
+        project.listen.enrich()
+        result, table = project.listen.themes()
         assigned = project.warehouse.df(ASSIGNED)
     assert 5 <= len(result.themes) <= 25 and result.unthemed_share < 0.1
     truth = pd.read_csv(demo_dir / "truth" / "comments.csv", dtype=str)
@@ -63,9 +63,9 @@ def test_the_briefing_shows_top_themes_and_recent_spikes(demo_loaded, tmp_path):
     from patron.report import build, render_html
 
     with _copy(demo_loaded, tmp_path, "b.duckdb") as project:
-        project.enrich()
-        project.themes()
-        b = build(project.warehouse, project.catalog())
+        project.listen.enrich()
+        project.listen.themes()
+        b = build(project.warehouse, project.metrics.catalog())
     assert 0 < len(b.themes) <= 8 and b.themes[0][2] >= b.themes[-1][2]  # by volume
     html = render_html(b)
     assert "What customers write about" in html and "Spikes in the last 30 days" in html
@@ -80,8 +80,8 @@ def test_the_planted_spike_is_found_within_a_day_and_little_else_is(demo_loaded,
     planted = json.loads((demo_dir / "truth" / "planted.json").read_text())["spike"]
     start = date.fromisoformat(planted["first_day"])
     with _copy(demo_loaded, tmp_path, "s.duckdb") as project:
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         alerts = detect(project.warehouse)
         counts = daily(project.warehouse)
     found = [a for a in alerts if a.theme_id == f"channel:{planted['channel']}"
@@ -149,8 +149,8 @@ def test_a_theme_talked_about_only_lately_is_emerging(demo_loaded, tmp_path):
         posts = "\n".join(f"ai{i},web,{(last - timedelta(days=i % 10)).isoformat()},The new AI assistant "
                           f"invents answers to our questions {i}" for i in range(40))
         (tmp_path / "ai.csv").write_text("feedback_id,channel,received_at,text\n" + posts + "\n")
-        project.ingest_file(tmp_path / "ai.csv", "feedback")
-        project.enrich()
+        project.ingest.file(tmp_path / "ai.csv", "feedback")
+        project.listen.enrich()
         discover(wh, taxonomy={"AI assistant": ["ai assistant"]})
         table = summary(wh).set_index("name")
     ai = table.loc["AI assistant"]
@@ -170,7 +170,7 @@ def test_a_file_from_before_keywords_had_their_column_still_reads_its_taxonomy(t
     with Project.open(None, tmp_path / "old.duckdb") as project:
         wh = project.warehouse
         assert "keywords" in wh.columns("themes")
-        project.ingest_file(tmp_path / "f.csv", "feedback")
+        project.ingest.file(tmp_path / "f.csv", "feedback")
         assert assign_new(wh) == 1
         assert wh.rows("SELECT theme_id FROM text_themes") == [("tax:sign-in",)]
 
@@ -228,11 +228,11 @@ def test_the_briefing_names_themes_over_their_top_words_and_escapes_their_texts(
 
     with _copy(demo_loaded, tmp_path, "x.duckdb") as project:
         wh = project.warehouse
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         top = wh.scalar("SELECT theme_id FROM themes ORDER BY items DESC LIMIT 1")
         wh.execute("UPDATE themes SET examples = ? WHERE theme_id = ?", ['["<script>alert(1)</script> ok"]', top])
-        b = build(wh, project.catalog())
+        b = build(wh, project.metrics.catalog())
     html = render_html(b)
     name, words, *_, examples = b.themes[0]
     assert words and examples == ["<script>alert(1)</script> ok"]
@@ -258,13 +258,13 @@ def test_theme_arr_is_not_available_without_subscriptions_never_zero(demo_loaded
     from patron.report import build, render_html
 
     with _copy(demo_loaded, tmp_path, "arr.duckdb") as project:
-        project.resolve_identities()  # whose texts they are, so themes have customers with ARR
-        project.enrich()
-        project.themes()
+        project.identity.resolve()  # whose texts they are, so themes have customers with ARR
+        project.listen.enrich()
+        project.listen.themes()
         with_subs = summary(project.warehouse)
         project.warehouse.execute("DELETE FROM subscriptions")
         without = summary(project.warehouse)
-        b = build(project.warehouse, project.catalog())
+        b = build(project.warehouse, project.metrics.catalog())
     assert with_subs["arr"].notna().all() and (with_subs["arr"] > 0).any()
     assert without["arr"].map(lambda v: v is None).all()  # not available, never $0
     assert b.themes and all(t[6] is None for t in b.themes)

@@ -43,7 +43,7 @@ def test_hostile_text_from_every_input_reaches_the_briefing_only_as_text(tmp_pat
     db = tmp_path / "w.duckdb"
     with Project.open(None, db) as project:
         for file, table in ((feedback, "feedback"), (tickets, "tickets"), (customers, "customers")):
-            project.ingest_file(file, table)
+            project.ingest.file(file, table)
         key = create_key(project.warehouse, "widget")
     with TestClient(create_app(db)) as client:
         r = client.post("/api/feedback", headers={"X-API-Key": key}, json=[
@@ -51,8 +51,8 @@ def test_hostile_text_from_every_input_reaches_the_briefing_only_as_text(tmp_pat
              "received_at": f"{days[i % 60]}T12:00:00"} for i in range(80)])
         assert r.status_code == 200
     with Project.open(None, db) as project:
-        project.enrich()
-        project.themes()
+        project.listen.enrich()
+        project.listen.themes()
         html = render_html(build(project.warehouse))
     with open_warehouse(db) as wh:  # the payloads did get in, as data
         assert wh.scalar("SELECT count(*) FROM feedback WHERE text LIKE '%<script>%'") > 0

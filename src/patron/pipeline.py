@@ -1,23 +1,43 @@
-"""The stages in their one order, each run only when it has work: `patron run` and `patron demo`.
+"""The stages in their one order, each run only when it has work: `patron run`, `patron demo` and
+the API service's loading passes all run them here.
 
 ingest -> identity -> listen (enrich, themes, spikes) -> metrics. Each stage reads what the one
-before wrote to the warehouse; the briefing, built afterwards, only reads.
+before wrote to the warehouse; the briefing, built afterwards, only reads. A caller may run some
+of the stages (still in this order); a pass over items that just arrived (the service's intake
+log) loads them in place of ingest, and its listening stages read only those items.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from patron.errors import PatronError
 
 if TYPE_CHECKING:
     from patron.identity import ResolveResult
     from patron.ingest import IngestResult
+    from patron.ingest.intake import IntakeResult
     from patron.ingest.load import Progress
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
     from patron.project import Project
+    from patron.warehouse import Warehouse
+
+STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics")  # the one order
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Items that arrived, loaded in place of the ingest stage: `load` moves them into the
+    warehouse; the listening stages then read only `tables`' loads after `after_load`. When
+    nothing arrived, the stages after it have nothing new and do not run."""
+
+    load: Callable[[Warehouse], list[IntakeResult]]
+    tables: tuple[str, ...]
+    after_load: int
 
 
 @dataclass
@@ -37,6 +57,7 @@ class RunResult:
     themed: int = 0  # new texts put in the stored themes (when themes were not refitted)
     alerts: int = 0
     metric_values: int = 0
+    intake: list[IntakeResult] | None = None  # what an intake loaded (a service's pass; `patron run` has none)
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": [s.__dict__ for s in self.stages],
@@ -49,74 +70,95 @@ class RunResult:
                 "themed": self.themed, "alerts": self.alerts, "metric_values": self.metric_values}
 
 
-def _identity_has_work(project: Project) -> bool:
+def run(project: Project, stages: Collection[str] | None = None, *, ingest_progress: Progress | None = None,
+        enrich_progress: Callable[[int, int], None] | None = None, seal: bool = False,
+        intake: Intake | None = None) -> RunResult:
+    """`stages` (default: all) in the order of STAGES, each only when it has work; a source ingest
+    refused is named in the result and the stages after it run on what is loaded. With `seal`,
+    the engine reads no file after the files are loaded (a command that ends with the run: see
+    Warehouse.forbid_file_access). `intake` stands in for ingest (see Intake)."""
+    chosen = STAGES if stages is None else tuple(stages)
+    unknown = sorted(set(chosen) - set(STAGES))
+    if unknown:
+        raise PatronError(f"no stage {', '.join(map(repr, unknown))}; stages are: {', '.join(STAGES)}")
+    if intake is not None and "ingest" not in chosen:
+        raise PatronError("an intake stands in for the ingest stage: run it with the stages that follow")
+    steps = _Steps(project, ingest_progress, enrich_progress, seal, intake)
+    for stage in (s for s in STAGES if s in chosen):
+        if stage != "ingest" and intake is not None and not steps.out.intake:
+            break  # nothing arrived: nothing new for the stages after the intake
+        t0 = time.perf_counter()
+        did = getattr(steps, stage)()
+        steps.out.stages.append(StageRun(stage, did, round(time.perf_counter() - t0, 2)))
+    return steps.out
+
+
+def _identity_has_work(wh: Warehouse) -> bool:
     """Rows were loaded or changed since identity last ran (or it never ran)."""
-    wh = project.warehouse
     last = wh.scalar("SELECT max(resolved_at) FROM identity_map")
     return last is None or bool(wh.scalar(
         "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]))
 
 
-def run(project: Project, ingest_progress: Progress | None = None,
-        enrich_progress: Callable[[int, int], None] | None = None, seal: bool = False) -> RunResult:
-    """Every stage that has work, in order; a source ingest refused is named in the result and
-    the stages after it run on what is loaded. With `seal`, the engine reads no file after the
-    files are loaded (a command that ends with the run: see Warehouse.forbid_file_access)."""
-    from patron.listen.spikes import detect, store
-    from patron.listen.themes import assign_new
-    from patron.metrics import evaluate_catalog
+class _Steps:
+    """Each stage's step, named as in STAGES: does the work there is and says in one line what it did."""
 
-    out = RunResult()
-    wh = project.warehouse
+    def __init__(self, project: Project, ingest_progress: Progress | None,
+                 enrich_progress: Callable[[int, int], None] | None, seal: bool, intake: Intake | None) -> None:
+        self.project, self.wh, self.out = project, project.warehouse, RunResult()
+        self.ingest_progress, self.enrich_progress = ingest_progress, enrich_progress
+        self.seal, self.intake = seal, intake
+        # a pass over an intake reads only the loads after it began; a run reads every text
+        self.only: dict[str, Any] = {} if intake is None else {"tables": intake.tables,
+                                                               "after_load": intake.after_load}
 
-    def timed(stage: str, step: Callable[[], str]) -> None:
-        t0 = time.perf_counter()
-        did = step()
-        out.stages.append(StageRun(stage, did, round(time.perf_counter() - t0, 2)))
-
-    def ingest() -> str:
-        out.ingest = r = project.ingest(progress=ingest_progress)
+    def ingest(self) -> str:
+        if self.intake is not None:
+            self.out.intake = loaded = self.intake.load(self.wh)
+            stored, again = sum(len(r.stored) for r in loaded), sum(len(r.duplicates) for r in loaded)
+            return f"{stored:,} items arrived, {again:,} already stored" if loaded else "nothing arrived"
+        self.out.ingest = r = self.project.ingest(progress=self.ingest_progress)
         t = r.to_dict()["totals"]
         refused = f"; {len(r.refused)} source(s) refused" if r.refused else ""
         return (f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['already_loaded']:,} already loaded, "
                 f"{t['quarantined']:,} quarantined{refused}")
 
-    def identity() -> str:
-        if not _identity_has_work(project):
+    def identity(self) -> str:
+        if not _identity_has_work(self.wh):
             return "nothing new loaded since the last run"
-        out.identity = r = project.resolve_identities()
+        self.out.identity = r = self.project.identity.resolve()
         return (f"{r.records:,} records, {r.customers:,} customers"
                 + (f" ({r.fallback})" if r.fallback else ""))
 
-    def enrich() -> str:
-        out.enrich = r = project.enrich(enrich_progress)
+    def enrich(self) -> str:
+        self.out.enrich = r = self.project.listen.enrich(self.enrich_progress, **self.only)
         return f"{r.items:,} new texts scored" if r.items else "no new texts"
 
-    def themes() -> str:
-        if not wh.scalar("SELECT count(*) FROM themes"):
-            out.themes = r = project.themes()[0]
+    def themes(self) -> str:
+        # themes are found afresh only when none are stored, never in a pass over what just arrived
+        if self.intake is None and not self.wh.scalar("SELECT count(*) FROM themes"):
+            self.out.themes = r = self.project.listen.themes()[0]
             if r.too_few:
                 return r.too_few
             return f"{len([t for t in r.themes if t.items])} themes found ({r.unthemed_share:.0%} of texts in none)"
-        out.themed = n = assign_new(wh)
+        self.out.themed = n = self.project.listen.assign_new(**self.only)
         return (f"{n:,} new texts put in the stored themes (`patron listen themes` finds them afresh)" if n
                 else "no new texts")
 
-    def spikes() -> str:
-        alerts = detect(wh)
-        out.alerts = new = store(wh, alerts)
+    def spikes(self) -> str:
+        from patron.listen.spikes import detect, store
+
+        alerts = detect(self.wh)
+        self.out.alerts = new = store(self.wh, alerts)
         spikes = len([a for a in alerts if a.kind == "spike"])
         return (f"{spikes} spikes and {len(alerts) - spikes} data problems in the texts' history, {new} new "
                 "(`patron listen spikes`)")
 
-    def metrics() -> str:
-        if seal:
-            wh.forbid_file_access()  # configured metrics run with no way to reach a file
-        values = evaluate_catalog(wh, project.catalog(), [], "month", store=True)
-        out.metric_values = len(values)
-        return f"{len(values):,} values of {values['metric'].nunique()} metrics stored"
+    def metrics(self) -> str:
+        from patron.metrics import evaluate_catalog
 
-    for stage, step in (("ingest", ingest), ("identity", identity), ("enrich", enrich), ("themes", themes),
-                        ("spikes", spikes), ("metrics", metrics)):
-        timed(stage, step)
-    return out
+        if self.seal:
+            self.wh.forbid_file_access()  # configured metrics run with no way to reach a file
+        values = evaluate_catalog(self.wh, self.project.metrics.catalog(), [], "month", store=True)
+        self.out.metric_values = len(values)
+        return f"{len(values):,} values of {values['metric'].nunique()} metrics stored"

@@ -1,11 +1,11 @@
 """Moves what the API acknowledged from its intake log into the warehouse, a moment later.
 
-Each pass opens the warehouse, loads the log (ingest.intake_log), scores what arrived and puts
-it in the stored themes, reads the active keys again (a revoked key stops working at the next
-pass), and lets the warehouse go: other commands wait at most one pass, never the service's
-life. A pass runs when items arrive (gathering about a second of them) or when another process
-changed the warehouse; if another process holds the warehouse, it tries again shortly — the items
-are safe in the log meanwhile.
+Each pass opens the warehouse, runs the pipeline (pipeline.py) with the log (ingest.intake_log)
+in place of ingest, so that what arrived is loaded, scored and put in the stored themes, reads
+the active keys again (a revoked key stops working at the next pass), and lets the warehouse go:
+other commands wait at most one pass, never the service's life. A pass runs when items arrive
+(gathering about a second of them) or when another process changed the warehouse; if another
+process holds the warehouse, it tries again shortly — the items are safe in the log meanwhile.
 
 The passes run in a process of their own: parsing, loading and scoring hold the GIL, and in the
 service's process they would stall the event loop that answers requests.
@@ -28,6 +28,9 @@ from patron.api.keys import KeyRing
 FINAL_WAIT_S = 30.0  # at shutdown: how long to wait for the warehouse to load what is left
 PASS_BYTES = 8 * 2**20  # of the log loaded in one pass (about 40,000 short items): a pass holds the
 # warehouse a few seconds at most, then lets other commands in
+PASS_STAGES = ("ingest", "enrich", "themes")  # of the pipeline's, each pass (about every second): what
+# arrived is loaded, scored and put in the stored themes; identity, spikes and the metric catalog read
+# whole tables, so they wait for `patron run`
 
 
 class IntakeLoader:
@@ -186,18 +189,19 @@ class _Passes:
     def _load(self, wh: Any) -> None:
         from patron.api.keys import active_keys
         from patron.ingest.intake_log import has_unloaded, load_log
-        from patron.listen.enrich import enrich
-        from patron.listen.themes import assign_new
+        from patron.pipeline import Intake, run
+        from patron.project import Project
 
         if self.seen is None:
             # what was in the warehouse before this service started is not its to score or theme:
             # texts a refit left without a theme stay so until the next `patron listen themes`
             self.seen = wh.scalar(f"SELECT coalesce(max(load_id), 0) FROM {self.table}")
-        if load_log(wh, self.folder, self.table, self.source, max_bytes=PASS_BYTES):
+        intake = Intake(lambda w: load_log(w, self.folder, self.table, self.source, max_bytes=PASS_BYTES),
+                        tables=(self.table,), after_load=self.seen)
+        ran = run(Project(None, self.db, warehouse=wh), PASS_STAGES, intake=intake)  # scored, themed: trends see it
+        if ran.intake:
             # load ids grow in commit order, so nothing committed later can have a smaller one
             newest = wh.scalar(f"SELECT max(load_id) FROM {self.table}")
-            enrich(wh, tables=(self.table,), after_load=self.seen)
-            assign_new(wh, tables=(self.table,), after_load=self.seen)  # trends and spikes see it
             self.seen = newest if newest is not None else self.seen
         self.more = has_unloaded(wh, self.folder, self.table)  # a backlog goes a pass at a time
         self._tell("keys", active_keys(wh))

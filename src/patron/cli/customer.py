@@ -21,7 +21,6 @@ app = typer.Typer(help="One customer, everything known about it.", no_args_is_he
 
 MATCHES = 20  # the most candidates a lookup returns
 SCORES, TICKETS, FEEDBACK, MONTHS, ORDERS = 16, 8, 6, 12, 10
-UNITS = {"nps": "points", "csat": "share", "ces": "score"}  # of each survey's score
 
 
 def _fmt(v: object) -> str:
@@ -99,8 +98,8 @@ def render_360(c: Customer360) -> None:
     if c.scores:
         shown = c.scores[-SCORES:]
         table("Scores by touchpoint and quarter", ["survey", "touchpoint", "quarter", "value", "95% interval", "n"],
-              [[s["survey"], s["touchpoint"], s["quarter"], number(s["value"], UNITS.get(s["survey"])),
-                interval(s["ci_low"], s["ci_high"], UNITS.get(s["survey"])), s["n"]] for s in shown],
+              [[s["survey"], s["touchpoint"], s["quarter"], number(s["value"], s["unit"]),
+                interval(s["ci_low"], s["ci_high"], s["unit"]), s["n"]] for s in shown],
               {"value", "n"}, drop=["95% interval"],
               notes=[shown_of(len(shown), len(c.scores), "--format json has all")])
     if c.tickets:

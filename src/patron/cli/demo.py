@@ -76,7 +76,7 @@ def demo(
             ran = project.run(IngestBar(bar), lambda done, total: bar.update(task, completed=done, total=total,
                                                                               visible=True), seal=True)
         result, identities, scored, themes = ran.ingest, ran.identity, ran.enrich, ran.themes
-        b = build(project.warehouse, project.catalog())
+        b = build(project.warehouse, project.metrics.catalog())
         db = project.db
     path = directory / "briefing.html"
     path.write_text(render_html(b), encoding="utf-8")

@@ -19,7 +19,7 @@ app = typer.Typer(help="Who is who: master customers across every source.", no_a
 def identity_resolve(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Link every source's customer ids to master customers and write customer_id everywhere."""
     with Project.open(config, db, require_config=True) as project:
-        r = project.resolve_identities()
+        r = project.identity.resolve()
     if fmt is Format.json:
         emit_json(r.to_dict())
         return
@@ -40,8 +40,8 @@ def identity_review(
 ) -> None:
     """Pairs the model is unsure about (between review_below and match_threshold), most likely first."""
     with Project.open(config, db) as project:
-        pairs = project.identity_review(limit)
-        total = project.identity_review_count() if fmt is Format.table else len(pairs)
+        pairs = project.identity.review(limit)
+        total = project.identity.review_count() if fmt is Format.table else len(pairs)
     if fmt is Format.json:
         emit_json(pairs)
     elif not pairs:
@@ -65,6 +65,6 @@ def identity_decide(
 ) -> None:
     """Record a person's decision about two records; it wins over the model on every later run."""
     with Project.open(config, db) as project:
-        project.identity_decide(record_l, record_r, "merge" if merge else "apart", note)
+        project.identity.decide(record_l, record_r, "merge" if merge else "apart", note)
     say(f"Recorded: {record_l} and {record_r} {'are' if merge else 'are not'} the same customer. "
         "Run `patron identity resolve` to apply it.")

@@ -44,7 +44,7 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
     """Score the sentiment of every text not yet scored and flag complaints (offline model)."""
     with Project.open(config, db) as project, progress() as bar:
         task = bar.add_task("scoring texts", total=None)
-        result = project.enrich(lambda done, total: bar.update(task, completed=done, total=total))
+        result = project.listen.enrich(lambda done, total: bar.update(task, completed=done, total=total))
         summary = project.warehouse.rows(
             "SELECT source_table, count(*), avg(sentiment_score), count(*) FILTER (sentiment_label = 'negative'), "
             "count(*) FILTER (complaint), count(*) FILTER (unscored IS NOT NULL) FROM enrichment GROUP BY 1 ORDER BY 1")
@@ -74,7 +74,7 @@ def listen_themes(
     from patron.report.money import data_currency
 
     with Project.open(config, db) as project:
-        result, df = project.themes(k)
+        result, df = project.listen.themes(k)
         currency = data_currency(project.warehouse)
     if fmt is Format.json:
         emit_json({"items": result.items, "unthemed": result.unthemed, "unthemed_share": result.unthemed_share,
@@ -189,7 +189,7 @@ def listen_touchpoints(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
     from patron.report.touchpoints import ranking
 
     with Project.open(config, db) as project:
-        df = ranking(project.existing_warehouse(), project.catalog())
+        df = ranking(project.existing_warehouse(), project.metrics.catalog())
     if fmt is Format.json:
         emit_json(records(df))
         return

@@ -12,9 +12,9 @@ import typer
 
 from patron.cli.formats import clip, counted, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, IngestBar, progress
-from patron.cli.render import Format, emit_json, escape, out, problem, say, table
+from patron.cli.render import Format, as_dicts, emit_json, escape, out, problem, say, table
 from patron.errors import PatronError
-from patron.project import Project, as_dicts
+from patron.project import Project
 
 if TYPE_CHECKING:
     from patron.ingest import IngestResult
@@ -92,7 +92,7 @@ def ingest(
         raise PatronError("--into needs a FILE to load")
     with Project.open(config, db) as project, progress() as bar:
         cb = IngestBar(bar)
-        result = (project.ingest_file(file, into, progress=cb) if file is not None
+        result = (project.ingest.file(file, into, progress=cb) if file is not None
                   else project.ingest(source, progress=cb))
     render_ingest(result, fmt)
     if result.refused:
@@ -115,18 +115,18 @@ def quarantine(
     """Show the rows still rejected, and why (a row a later load took in leaves this view)."""
     with Project.open(config, db) as project:
         if rows:
-            data = project.quarantine_rows(source, limit, history)
+            data = project.ingest.quarantine_rows(source, limit, history)
             if fmt is Format.json:
                 emit_json(data)
                 return
-            total = project.quarantine_count(source, history)
+            total = project.ingest.quarantine_count(source, history)
             table("Quarantined rows" + (" (every problem ever found)" if history else ""),
                   ["source", "file", "row", "field", "value", "reason"],
                   [[d["source"], d["file"], d["row"], d["field"], d["value"], d["reason"]] for d in data], {"row"},
                   drop=["file", "source", "value"], notes=[shown_of(len(data), total)])
             return
-        summary = project.quarantine_summary(source, history)
-        earlier = project.quarantine_count(source, history=True) if not summary and not history else 0
+        summary = project.ingest.quarantine(source, history)
+        earlier = project.ingest.quarantine_count(source, history=True) if not summary and not history else 0
     if fmt is Format.json:
         emit_json(as_dicts(summary))
     elif not summary:
@@ -145,7 +145,7 @@ def quarantine(
 def status(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Rows in each canonical table, and when they were last loaded."""
     with Project.open(config, db) as project:
-        data = project.status()
+        data = project.ingest.status()
         where = str(project.db)
     if fmt is Format.json:
         emit_json({"warehouse": where, "tables": as_dicts(data)})
@@ -166,7 +166,7 @@ def briefing(
     with Project.open(config, db) as project:
         wh = project.existing_warehouse()
         wh.forbid_file_access()
-        b = build(wh, project.catalog())
+        b = build(wh, project.metrics.catalog())
     out_file.write_text(render_html(b), encoding="utf-8")
     out_file.chmod(0o600)  # customers' names and words: the owner's alone, even over an older file
     if fmt is Format.json:

@@ -6,7 +6,6 @@ stages it runs inside its commands, so that `patron --help` or `patron status` s
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -14,7 +13,7 @@ import typer
 
 from patron.cli import customer, demo, identity, listen, load, metrics, serve
 from patron.cli import run as pipeline
-from patron.cli.render import err, problem
+from patron.cli.render import err, error_json, problem
 from patron.errors import PatronError
 
 app = typer.Typer(
@@ -49,7 +48,7 @@ def run() -> None:
         if debug:
             raise
         if as_json:
-            sys.stderr.write(json.dumps({"error": str(e)}) + "\n")
+            error_json(str(e))
         else:
             problem(str(e))
         sys.exit(1)

@@ -30,7 +30,7 @@ def records(df: pd.DataFrame) -> list[dict]:
 @app.command("list")
 def metrics_list(config: ConfigOpt = Path("patron.yml"), fmt: FormatOpt = Format.table) -> None:
     """Every metric: what it measures, its unit, owner and target."""
-    specs = Project.open(config).catalog()
+    specs = Project.open(config).metrics.catalog()
     if fmt is Format.json:
         emit_json([s.model_dump() for s in specs.values()])
         return
@@ -45,7 +45,7 @@ def metrics_explain(name: str, config: ConfigOpt = Path("patron.yml"), fmt: Form
     """A metric's definition, its SQL and its owner."""
     from patron.metrics import compile_metric, render
 
-    specs = Project.open(config).catalog()
+    specs = Project.open(config).metrics.catalog()
     if name not in specs:
         raise PatronError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}")
     s = specs[name]
@@ -119,11 +119,11 @@ def metrics_show(
 
     with Project.open(config, db) as project:
         project.warehouse.forbid_file_access()
-        df = project.metric(name, by or [], period)
+        df = project.metrics.evaluate(name, by or [], period)
         if fmt is Format.json:
             emit_json(records(df))
             return
-        specs = project.catalog()
+        specs = project.metrics.catalog()
         grain = effective_period(specs[name], period, specs)
         currency = data_currency(project.warehouse)
         as_of = project.as_of() if grain else None
@@ -143,7 +143,7 @@ def metrics_run(
     with Project.open(config, db) as project:
         project.warehouse.forbid_file_access()
         df = project.metrics(period=period)
-        specs = project.catalog()
+        specs = project.metrics.catalog()
         currency = data_currency(project.warehouse)
         as_of = project.as_of() if "period" in df.columns else None
     import pandas as pd

@@ -13,7 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -50,6 +50,16 @@ def _default(o: Any) -> Any:
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, default=_default, indent=2) + "\n")
+
+
+def as_dicts(items: Iterable[Any]) -> list[dict]:
+    """Result records (dataclasses) as the dicts their JSON document lists."""
+    return [asdict(i) for i in items]
+
+
+def error_json(message: str) -> None:
+    """A failed command's one line on stderr, for scripts that asked for --format json."""
+    sys.stderr.write(json.dumps({"error": message}) + "\n")
 
 
 # Terminal control sequences (clear screen, colours, window titles, links) start with a control
@@ -158,4 +168,4 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
             say(note, "dim", console)
 
 
-__all__ = ["Format", "emit_json", "err", "escape", "layout", "out", "plain", "say", "table"]
+__all__ = ["Format", "as_dicts", "emit_json", "err", "error_json", "escape", "layout", "out", "plain", "say", "table"]

@@ -91,14 +91,15 @@ def find(wh: Warehouse, query: str) -> str | CustomerMatches:
     )
     if len(exact) == 1:
         return exact[0][0]
+    wh.engine.temp_table("_patron_exact", {"customer_id": "VARCHAR"}, {"customer_id": [r[0] for r in exact]})
     candidates = _records(
         wh,
         "SELECT customer_id, name, domain, segment, records, "
         "round(jaro_winkler_similarity(lower(name), lower($1)), 3) AS similarity FROM customer_golden "
-        "WHERE customer_id IN (SELECT unnest($2::VARCHAR[])) OR contains(lower(name), lower($1)) "
+        "WHERE customer_id IN (SELECT customer_id FROM _patron_exact) OR contains(lower(name), lower($1)) "
         "OR jaro_winkler_similarity(lower(name), lower($1)) >= 0.88 "
         "ORDER BY similarity DESC, customer_id LIMIT 20",
-        [q, [r[0] for r in exact]],
+        [q],
     )
     listed = {c["customer_id"] for c in candidates}
     candidates += [{"customer_id": r[0], "name": None, "domain": None, "segment": None, "records": 0,

@@ -1,0 +1,116 @@
+"""The facade: open a project (patron.yml + warehouse) and reach each stage through its part.
+
+`project.ingest`, `.identity`, `.listen` and `.metrics` each hold one stage's operations (a module
+apiece beside this one); `run()` runs every stage in its order (pipeline.py). Parts import their
+stage only when a method needs it: a command pays only for what it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from patron.errors import ConfigError, WarehouseError
+from patron.project.identity import Identity
+from patron.project.ingest import Ingest, TableStatus
+from patron.project.listen import Listen
+from patron.project.metrics import Metrics
+
+if TYPE_CHECKING:
+    from patron.config import ProjectConfig
+    from patron.ingest.load import Progress
+    from patron.pipeline import RunResult
+    from patron.project.check import CheckResult
+    from patron.report.customer360 import Customer360, CustomerMatches
+    from patron.warehouse import Warehouse
+
+__all__ = ["Identity", "Ingest", "Listen", "Metrics", "Project", "TableStatus"]
+
+
+class Project:
+    """A patron.yml (optional: one-off loads need none) and the warehouse it points to."""
+
+    def __init__(self, config: ProjectConfig | None, db: Path, warehouse: Warehouse | None = None):
+        """`warehouse`: one already open on `db`, for a caller that opens it its own way (the
+        service's loader waits for it, and lets it go after each pass)."""
+        self.config = config
+        self.db = db
+        self._wh = warehouse
+        self.ingest = Ingest(self)
+        self.identity = Identity(self)
+        self.listen = Listen(self)
+        self.metrics = Metrics(self)
+
+    @classmethod
+    def open(cls, config: str | Path | None = "patron.yml", db: str | Path | None = None,
+             require_config: bool = False) -> Project:
+        from patron.config import load_project
+
+        cfg = None
+        if config is not None and (Path(config).exists() or require_config):
+            cfg = load_project(config)
+        if db is None:
+            db = (cfg.root / cfg.warehouse) if cfg else Path("patron.duckdb")
+        return cls(cfg, Path(db))
+
+    @property
+    def warehouse(self) -> Warehouse:
+        if self._wh is None:
+            from patron.warehouse import open_warehouse
+
+            self._wh = open_warehouse(self.db)
+        return self._wh
+
+    def existing_warehouse(self) -> Warehouse:
+        """For commands that only read: a missing file is a mistake, not a cue to create one."""
+        if self._wh is None and not self.db.exists():
+            raise WarehouseError(f"{self.db}: no warehouse here yet; load data with `patron ingest` "
+                                 "(or point --db at an existing file)")
+        return self.warehouse
+
+    def close(self) -> None:
+        if self._wh is not None:
+            self._wh.close()
+            self._wh = None
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def run(self, ingest_progress: Progress | None = None,
+            enrich_progress: Callable[[int, int], None] | None = None, seal: bool = False,
+            stages: Collection[str] | None = None) -> RunResult:
+        """Every stage that has work (or those of `stages`), in the one order pipeline.py keeps."""
+        from patron.pipeline import run
+
+        if self.config is None and (stages is None or {"ingest", "identity"} & set(stages)):
+            raise ConfigError("not found; `patron run` runs the sources patron.yml configures", "patron.yml")
+        return run(self, stages, ingest_progress=ingest_progress, enrich_progress=enrich_progress, seal=seal)
+
+    def customer(self, query: str) -> Customer360 | CustomerMatches:
+        """The 360 view of the customer `query` names (master id, any source id, email or name);
+        the candidates when it fits several."""
+        from patron.report.customer360 import CustomerMatches, find
+        from patron.report.customer360 import build as build_360
+
+        wh = self.existing_warehouse()
+        found = find(wh, query)
+        return found if isinstance(found, CustomerMatches) else build_360(wh, found, catalog=self.metrics.catalog())
+
+    def as_of(self) -> date | None:
+        """The last day the data covers (its latest event); a period after it began is partial."""
+        from patron.warehouse.as_of import data_as_of
+
+        return data_as_of(self.existing_warehouse())
+
+    @staticmethod
+    def check(config: str | Path = "patron.yml") -> CheckResult:
+        """Every problem in patron.yml and in the files its sources point to, all at once, and
+        what ingest would make of the first rows of each file."""
+        from patron.project.check import check
+
+        return check(config)

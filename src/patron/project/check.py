@@ -1,0 +1,37 @@
+"""`Project.check`: every problem in a project, found before anything is loaded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from patron.config import ProjectConfig
+    from patron.ingest import SampleReport
+
+
+@dataclass
+class CheckResult:
+    config: ProjectConfig | None  # None when patron.yml itself has problems
+    problems: list[str]
+    samples: list[SampleReport] = field(default_factory=list)
+
+
+def check(config: str | Path = "patron.yml") -> CheckResult:
+    """patron.yml's problems, the catalog section's and the sources' files', all together (a
+    scratch warehouse reads the files' first rows: nothing is written anywhere)."""
+    from patron.config import ConfigProblems, load_project
+    from patron.ingest import check_sources
+    from patron.warehouse import open_warehouse
+
+    try:
+        cfg = load_project(config)
+    except ConfigProblems as e:
+        return CheckResult(None, e.problems)
+    from patron.metrics.spec import config_problems
+
+    problems = config_problems(cfg.metrics)  # the catalog's section: names, fields, expressions
+    with open_warehouse(None) as scratch:
+        source_problems, samples = check_sources(scratch, cfg)
+    return CheckResult(cfg, problems + source_problems, samples)
