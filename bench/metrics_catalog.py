@@ -94,6 +94,7 @@ def compare(folder: Path, kind: str) -> tuple[int, list[str]]:
     a = pd.read_parquet(folder / "patron.parquet")
     b = pd.read_parquet(folder / f"{kind}.parquet")
     a, b = a[a["n"] > 0], b[b["n"] > 0]
+    a = a[a["metric"].isin(set(b["metric"]))]  # metrics added to the catalog since are not written by hand
     j = a.merge(b, on=["metric", "period"], how="outer", suffixes=("", "_h"), indicator=True)
     bad = j[j["_merge"] != "both"]
     both = j[j["_merge"] == "both"]
@@ -101,8 +102,8 @@ def compare(folder: Path, kind: str) -> tuple[int, list[str]]:
     close = np.isclose(both["value"].astype(float), both["value_h"].astype(float), rtol=1e-9, atol=1e-9,
                        equal_nan=True)
     wrong = both[~(same_n & close)]
-    problems = [f"{r.metric} {str(r.period)[:7]}: only in {'patron' if r._merge == 'left_only' else kind}"
-                for r in bad.itertuples()]
+    problems = [f"{r['metric']} {str(r['period'])[:7]}: only in {'patron' if r['_merge'] == 'left_only' else kind}"
+                for r in bad.to_dict("records")]
     problems += [f"{r.metric} {str(r.period)[:7]}: patron {r.value} (n {r.n}), {kind} {r.value_h} (n {r.n_h})"
                  for r in wrong.itertuples()]
     return len(both), problems
