@@ -3,6 +3,7 @@ with its key, in words (never SQLGlot's traceback), the same when the metrics ar
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -109,3 +110,15 @@ def test_an_expression_the_engine_refuses_names_the_metric(tmp_path):
         project.ingest.file(tmp_path / "r.csv", "responses")
         with pytest.raises(MetricError, match=r"^metric odd: the warehouse cannot evaluate it: .*Binder Error"):
             project.metrics.evaluate("odd")
+    # `patron check` says so before anything is loaded, naming the key
+    assert [p for p in Project.check(tmp_path / "patron.yml").problems if p.startswith("metrics.")] == [
+        next(p for p in Project.check(tmp_path / "patron.yml").problems if "metrics.odd" in p)]
+    run = subprocess.run([*PATRON, "check"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "Traceback" not in run.stderr + run.stdout
+    assert "metrics.odd: the warehouse cannot evaluate it" in run.stdout + run.stderr
+
+
+def test_check_binds_formulas_over_a_changed_metric_and_passes_a_good_section(tmp_path):
+    write(tmp_path / "patron.yml", "metrics:\n  csat: {owner: Head of Support, target: 0.9}\n"
+                                   "  urgent: " + json.dumps(URGENT) + "\n")
+    assert Project.check(tmp_path / "patron.yml").problems == []

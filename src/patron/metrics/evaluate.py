@@ -202,6 +202,23 @@ def _formula_absent(spec: MetricSpec, nowhere: dict[str, str]) -> str:
     return f"not available: {inputs(spec)[0]}, the metric its n comes from, has no data in any slice and period"
 
 
+def engine_problems(wh: Warehouse, catalog: dict[str, MetricSpec], names: list[str]) -> list[str]:
+    """What the engine refuses in the metrics `names`, bound against the warehouse's tables and
+    never run: a definition that parses and is allowed can still not run (a text averaged, say),
+    and `patron check` should say so before `patron run` does."""
+    out = []
+    for name in names:
+        spec = catalog[name]
+        try:
+            tree = compile_metric(spec, [], effective_period(spec, "month", catalog), catalog)
+            wh.engine.columns_of(render(tree, wh.engine.dialect))
+        except QueryFailed as e:
+            out.append(f"metrics.{name}: the warehouse cannot evaluate it: {str(e).splitlines()[0]}")
+        except MetricError as e:
+            out.append(f"metrics.{name}: {e}")
+    return out
+
+
 def _run(wh: Warehouse, sql: str, specs: list[MetricSpec]) -> pd.DataFrame:
     """A metric query; the engine's refusal names the metrics, never a traceback."""
     try:
