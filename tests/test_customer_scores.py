@@ -81,3 +81,37 @@ def test_a_customer_id_with_quotes_is_a_value_not_sql(wh):
     finally:
         wh.execute("DELETE FROM identity_map WHERE customer_id = ?", [odd])
     assert view.scores == []  # not every customer's answers
+
+
+def test_a_filter_that_ends_in_a_comment_still_narrows_to_the_customer(wh):
+    customer = _busiest(wh)
+    commented = with_overrides(builtin_catalog(), {"nps": {"filter": "survey = 'nps'  -- NPS answers only"}})
+    assert [s for s in build(wh, customer, catalog=commented).scores if s["survey"] == "nps"] == [
+        s for s in build(wh, customer).scores if s["survey"] == "nps"]
+
+
+def test_a_master_id_opens_its_customer_whatever_source_id_shares_its_spelling(wh):
+    from patron.report.customer360 import find
+
+    master = _busiest(wh)
+    wh.execute("INSERT INTO identity_map VALUES ('api', ?, 'C-OTHER', 'test', now()::TIMESTAMP)", [master])
+    try:
+        assert find(wh, master) == master
+    finally:
+        wh.execute("DELETE FROM identity_map WHERE customer_id = 'C-OTHER'")
+
+
+def test_a_text_dated_in_a_month_billing_has_not_reached_leaves_mrr_as_it_is(wh):
+    from patron.relations import CUSTOMER_MONTHS
+
+    top, month = wh.rows(f"SELECT customer, month FROM ({CUSTOMER_MONTHS}) AS c "
+                         "WHERE month = (SELECT max(month) FROM c) ORDER BY mrr DESC LIMIT 1".replace(
+                             "FROM c)", f"FROM ({CUSTOMER_MONTHS}))"))[0]
+    before = build(wh, top).mrr_by_month[-1]
+    wh.execute("INSERT INTO feedback (feedback_id, channel, text, received_at, source, load_id, loaded_at) "
+               "VALUES ('late', 'web', 'x', ? + INTERVAL 40 DAY, 'test', 0, now()::TIMESTAMP)", [month])
+    try:
+        after = build(wh, top).mrr_by_month[-1]
+    finally:
+        wh.execute("DELETE FROM feedback WHERE feedback_id = 'late'")
+    assert after == before and after["mrr"] > 0

@@ -122,3 +122,47 @@ def test_check_binds_formulas_over_a_changed_metric_and_passes_a_good_section(tm
     write(tmp_path / "patron.yml", "metrics:\n  csat: {owner: Head of Support, target: 0.9}\n"
                                    "  urgent: " + json.dumps(URGENT) + "\n")
     assert Project.check(tmp_path / "patron.yml").problems == []
+
+
+def test_a_formula_over_one_metric_is_that_metric_transformed(tmp_path):
+    write(tmp_path / "patron.yml", "metrics:\n  tickets_doubled: {label: x, definition: x, kind: formula, "
+                                   "value: tickets * 2, unit: count, better: lower}\n")
+    write(tmp_path / "t.csv", "ticket_id,customer_ref,opened_at\na,A,2024-01-03\nb,A,2024-01-05\nc,B,2024-02-01\n")
+    assert Project.check(tmp_path / "patron.yml").problems == []
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
+        project.ingest.file(tmp_path / "t.csv", "tickets")
+        doubled = project.metrics.evaluate("tickets_doubled", period="month")
+        tickets = project.metrics.evaluate("tickets", period="month")
+    assert list(doubled["value"]) == [2 * v for v in tickets["value"]] == [4, 2]
+
+
+def test_a_slice_named_twice_is_a_clear_error():
+    from patron.errors import MetricError
+    from patron.metrics import compile_metric
+
+    with pytest.raises(MetricError, match="sliced by touchpoint more than once"):
+        compile_metric(builtin_catalog()["csat"], ["touchpoint", "touchpoint"], "month")
+
+
+def test_names_that_differ_only_in_case_and_targets_that_are_not_numbers_are_problems():
+    nps_again = {"label": "x", "definition": "x", "kind": "mean", "table": "responses", "value": "score",
+                 "time": "submitted_at", "unit": "score", "better": "higher"}
+    found = config_problems({"Nps": nps_again, "csat": {"target": float("nan")}, "ces": {"target": float("inf")}})
+    assert any(p.startswith("metrics.Nps: differs from the metric 'nps' only in case") for p in found)
+    assert any(p.startswith("metrics.csat.target") for p in found)
+    assert any(p.startswith("metrics.ces.target") for p in found)
+
+
+def test_a_definition_the_engine_refuses_at_run_time_is_named_alone_not_with_its_tables_other_metrics(tmp_path):
+    from patron.errors import MetricError
+
+    write(tmp_path / "patron.yml", "metrics:\n  comment_number:\n    label: x\n    definition: x\n    kind: mean\n"
+                                   "    table: responses\n    value: CAST(comment AS INTEGER)\n"
+                                   "    time: submitted_at\n    unit: score\n    better: higher\n")
+    write(tmp_path / "r.csv", "response_id,customer_ref,survey,score,submitted_at,comment\n"
+                              "a,A,nps,9,2024-01-03,great service\n")
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
+        project.ingest.file(tmp_path / "r.csv", "responses")
+        with pytest.raises(MetricError) as raised:
+            project.metrics()
+    assert str(raised.value).startswith("metric comment_number: the warehouse cannot evaluate it")

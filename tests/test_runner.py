@@ -80,3 +80,13 @@ def test_a_chosen_few_stages_run_in_the_one_order_and_an_unknown_stage_is_named(
             project.run(stages=["listen"])
     with Project.open(None, tmp_path / "bare.duckdb") as bare, pytest.raises(PatronError, match="patron.yml"):
         bare.run()
+
+
+def test_one_stage_named_as_a_word_or_stages_given_as_a_generator_run_as_asked(tmp_path):
+    with _configured(tmp_path / "p") as project:
+        assert [s.stage for s in project.run(stages="ingest").stages] == ["ingest"]
+        assert [s.stage for s in project.run(stages=(s for s in ["metrics"])).stages] == ["metrics"]
+        with pytest.raises(PatronError, match=r"no stage \['x'\]"):
+            project.run(stages=[["x"]])
+    with Project.open(None, tmp_path / "bare.duckdb") as bare, pytest.raises(PatronError, match="patron.yml"):
+        bare.run(stages=(s for s in ["ingest"]))

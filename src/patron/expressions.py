@@ -10,10 +10,15 @@ allow-list; anything not on it is refused, named, before any SQL runs.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import sqlglot
 from sqlglot import exp
+
+# SQLGlot warns on the terminal when it falls back to reading text as a command; patron names the
+# problem in its own words instead
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 # Node types an expression may hold: values, columns, operators, CASE, casts and the functions below.
 _NODES: tuple[type[exp.Expression], ...] = (

@@ -77,10 +77,10 @@ def run(project: Project, stages: Collection[str] | None = None, *, ingest_progr
     refused is named in the result and the stages after it run on what is loaded. With `seal`,
     the engine reads no file after the files are loaded (a command that ends with the run: see
     Warehouse.forbid_file_access). `intake` stands in for ingest (see Intake)."""
-    chosen = STAGES if stages is None else tuple(stages)
-    unknown = sorted(set(chosen) - set(STAGES))
+    chosen = STAGES if stages is None else (stages,) if isinstance(stages, str) else tuple(stages)
+    unknown = sorted({repr(s) for s in chosen if not isinstance(s, str) or s not in STAGES})
     if unknown:
-        raise PatronError(f"no stage {', '.join(map(repr, unknown))}; stages are: {', '.join(STAGES)}")
+        raise PatronError(f"no stage {', '.join(unknown)}; stages are: {', '.join(STAGES)}")
     if intake is not None and "ingest" not in chosen:
         raise PatronError("an intake stands in for the ingest stage: run it with the stages that follow")
     steps = _Steps(project, ingest_progress, enrich_progress, seal, intake)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
 from patron.model import EARLIEST, TABLES, TOO_EARLY
 
@@ -22,6 +22,7 @@ MAX_FIELD = 500  # characters of any other field: an id, a channel, an author
 # or hide text (bidirectional overrides, zero-width joiners) are taken out of it. In any other
 # field (ids, channels, names) such a character is refused: an id must read as it is stored.
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                        r"\u00ad\u034f\u061c\u115f\u1160\u180e\u206a-\u206f\u3164\uffa0\ufff9-\ufffb"
                         r"\U000e0000-\U000e007f]")
 _FREE_TEXT = {"text", "body", "subject", "comment"}
 
@@ -43,6 +44,8 @@ class _Strict(BaseModel):
             v = _bounded_text(v, info.field_name in _FREE_TEXT)
             if not v and cls.model_fields[info.field_name].is_required():
                 raise ValueError("must not be empty")
+            if not v and info.field_name.endswith("_id"):  # a blank id made anew would store a retry twice
+                raise ValueError("must not be blank; leave it out and patron makes one")
         return v
 
 
@@ -58,6 +61,17 @@ def _bounded_text(v: str, free: bool) -> str:
     return v
 
 
+# What a file load reads as a date or a time: ISO 8601 text. A number, or digits alone, would be
+# read by pydantic as seconds since 1970 (`20200101` -> 1970-08-22): refused instead.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?")
+
+
+def _iso_text(v: Any) -> Any:
+    if not isinstance(v, str) or not _ISO.fullmatch(v.strip()):
+        raise ValueError("not a date: give ISO 8601 text, such as 2026-01-31 or 2026-01-31T09:00:00Z")
+    return v
+
+
 def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
     """A pydantic model of one row of `table`: its required fields, types and ranges."""
     fields: dict[str, Any] = {}
@@ -65,6 +79,8 @@ def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
         if c.name in _SERVER_SIDE:
             continue
         typ: Any = Literal[c.allowed] if c.type == "enum" and c.allowed else _TYPES[c.type]
+        if c.type in ("date", "timestamp"):
+            typ = Annotated[typ, BeforeValidator(_iso_text)]
         required = c.required and c.name not in optional
         default = ... if required else None
         # numbers are JSON numbers: `true` is not a rating of 1

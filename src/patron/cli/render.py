@@ -65,7 +65,9 @@ def error_json(message: str) -> None:
 # Terminal control sequences (clear screen, colours, window titles, links) start with a control
 # character; marks that reorder or hide text are invisible. Neither may reach the terminal from
 # customer or file text.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+                          r"\u00ad\u034f\u061c\u115f\u1160\u180e\u206a-\u206f\u3164\uffa0\ufff9-\ufffb"
+                          r"\U000e0000-\U000e007f]")
 
 
 def plain(text: str) -> Text:

@@ -70,6 +70,9 @@ def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
         from patron.config import ConfigProblems
 
         raise ConfigProblems("patron.yml", bad)
+    repeated = sorted({d for d in by if by.count(d) > 1})
+    if repeated:
+        raise MetricError(f"is sliced by {', '.join(repeated)} more than once; name each slice once", spec.name)
     unknown = [d for d in by if d not in spec.dimensions]
     if unknown:
         raise MetricError(f"cannot be sliced by {', '.join(unknown)}; "
@@ -183,8 +186,9 @@ def formula_select(spec: MetricSpec, by: list[str], period: str | None) -> exp.S
         for n in names[1:]:
             query = query.join(exp.table_(f"m_{n}"), join_type="cross")
         return query
-    union = exp.union(*(exp.select(*(exp.column(k) for k in keys)).from_(exp.table_(f"m_{n}")) for n in names),
-                      distinct=True)
+    selects = [exp.select(*(exp.column(k) for k in keys)).from_(exp.table_(f"m_{n}")) for n in names]
+    # a formula over one metric (`mrr * 12`) has one input: its keys, without a union
+    union = exp.union(*selects, distinct=True) if len(selects) > 1 else selects[0].distinct()
     query = exp.select(*(exp.column(k, "k") for k in keys), *cols).from_(union.subquery("k"))
     for n in names:
         query = query.join(exp.table_(f"m_{n}"), join_type="left", on=_joined(exp.And, [

@@ -151,7 +151,7 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
     """Many metrics at once, one query per table they read (and one for all of revenue); formulas
     from their inputs' results. One long table: a `metric` column, then each metric's rows."""
     by = by or []
-    names = list(only or catalog)
+    names = list(dict.fromkeys(catalog if only is None else only))  # each once, in the order asked
     missing = [n for n in names if n not in catalog]
     if missing:
         raise MetricError(f"not in the catalog; metrics are: {', '.join(sorted(catalog))}", ", ".join(missing))
@@ -165,7 +165,7 @@ def evaluate_catalog(wh: Warehouse, catalog: dict[str, MetricSpec], by: list[str
         groups[(group_key(catalog[n]), p)].append(catalog[n])
     results: dict[tuple[str, str | None], pd.DataFrame] = {}
     for (_, p), specs in groups.items():
-        raw = _run(wh, render(compile_group(specs, by, p), wh.engine.dialect), specs)
+        raw = _run_group(wh, specs, by, p)
         keys = [*by, "period"] if p else list(by)
         for s in specs:
             cols = stat_columns(s)
@@ -217,6 +217,19 @@ def engine_problems(wh: Warehouse, catalog: dict[str, MetricSpec], names: list[s
         except MetricError as e:
             out.append(f"metrics.{name}: {e}")
     return out
+
+
+def _run_group(wh: Warehouse, specs: list[MetricSpec], by: list[str], period: str | None) -> pd.DataFrame:
+    """Metrics that share a query; when the engine refuses it, the error names the metrics at
+    fault, not every metric of the table (one bad definition in patron.yml, say)."""
+    try:
+        return _run(wh, render(compile_group(specs, by, period), wh.engine.dialect), specs)
+    except MetricError:
+        if len(specs) == 1:
+            raise
+        for spec in specs:  # the first that fails alone raises, naming itself
+            _run(wh, render(compile_group([spec], by, period), wh.engine.dialect), [spec])
+        raise
 
 
 def _run(wh: Warehouse, sql: str, specs: list[MetricSpec]) -> pd.DataFrame:

@@ -3,6 +3,7 @@ catalog's own definitions (patron.yml's included), never by a copy of them."""
 
 from __future__ import annotations
 
+import sqlglot
 from sqlglot import exp
 
 from patron.metrics.spec import MetricSpec
@@ -12,8 +13,10 @@ SURVEY_KINDS = ("nps", "share", "mean")  # the kinds of metric a survey's answer
 
 def for_customer(spec: MetricSpec, customer_id: str) -> MetricSpec:
     """`spec` with its filter narrowed to one master customer; the id is a quoted literal."""
-    mine = exp.column("customer_id").eq(exp.Literal.string(customer_id)).sql(dialect="duckdb")
-    return spec.model_copy(update={"filter": f"({spec.filter}) AND {mine}" if spec.filter else mine})
+    mine = exp.column("customer_id").eq(exp.Literal.string(customer_id))
+    if spec.filter:  # parsed and joined as trees: a comment closing the filter cannot swallow the rest
+        mine = exp.and_(exp.paren(sqlglot.parse_one(spec.filter, read="duckdb")), mine)
+    return spec.model_copy(update={"filter": mine.sql(dialect="duckdb")})
 
 
 def survey_metrics(catalog: dict[str, MetricSpec]) -> list[MetricSpec]:

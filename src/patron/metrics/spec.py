@@ -36,7 +36,7 @@ CUSTOMER_DIMENSIONS = ("segment", "region", "industry", "plan", "owner", "cohort
 
 
 class MetricSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a target of NaN is no target
 
     name: str
     label: str
@@ -255,6 +255,12 @@ def _overlay(catalog: dict[str, MetricSpec],
                 msg = (f"missing: a new metric needs {', '.join(REQUIRED)}" if err["type"] == "missing"
                        else err["msg"])
                 bad.append(f"{at}.{key}: {msg}")
+    lower: dict[str, str] = {}
+    for name in out:  # a metric's name is a column name: two that differ only in case are one to the engine
+        if name.lower() in lower:
+            bad.append(f"metrics.{name}: differs from the metric {lower[name.lower()]!r} only in case; "
+                       "give it a name of its own")
+        lower.setdefault(name.lower(), name)
     changed = set(overrides or {})
     # the definitions patron.yml touched, and every formula (an input may have changed under it)
     for spec in out.values():

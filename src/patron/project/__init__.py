@@ -87,7 +87,9 @@ class Project:
         """Every stage that has work (or those of `stages`), in the one order pipeline.py keeps."""
         from patron.pipeline import run
 
-        if self.config is None and (stages is None or {"ingest", "identity"} & set(stages)):
+        if stages is not None:  # read once: a generator is not used up before the runner sees it
+            stages = (stages,) if isinstance(stages, str) else tuple(stages)
+        if self.config is None and (stages is None or any(s in ("ingest", "identity") for s in stages)):
             raise ConfigError("not found; `patron run` runs the sources patron.yml configures", "patron.yml")
         return run(self, stages, ingest_progress=ingest_progress, enrich_progress=enrich_progress, seal=seal)
 

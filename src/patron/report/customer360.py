@@ -81,6 +81,11 @@ def find(wh: Warehouse, query: str) -> str | CustomerMatches:
     q = query.strip()
     if not q:
         raise PatronError("say which customer: a master id, a source's id, an email or a name")
+    # a master id names one customer whatever else shares its spelling (a source id sent through
+    # the API, say): the candidates a wider match lists can always be opened by their master id
+    if wh.scalar("SELECT count(*) FROM (SELECT customer_id FROM customer_golden WHERE customer_id = $1 "
+                 "UNION ALL SELECT customer_id FROM identity_map WHERE customer_id = $1)", [q]):
+        return q
     exact = wh.rows(
         "SELECT DISTINCT customer_id FROM (SELECT customer_id FROM customer_golden WHERE customer_id = $1 "
         "UNION ALL SELECT customer_id FROM identity_map WHERE customer_id = $1 OR ref = $1 "
@@ -146,6 +151,8 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
     order_count, first_order, last_order = wh.rows(
         "SELECT count(*), min(ordered_at), max(ordered_at) FROM orders WHERE customer_id = ?", cid)[0]
     as_of = as_of or data_as_of(wh) or date.today()
+    billed_to = wh.scalar(f"SELECT max(month) FROM ({CUSTOMER_MONTHS}) AS c "
+                          "WHERE month <= date_trunc('month', ?::DATE)", [as_of]) or as_of
     scores = _scores(wh, customer_id, catalog if catalog is not None else builtin_catalog())
     return Customer360(
         customer_id=customer_id,
@@ -154,14 +161,15 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
                             cid),
         contacts=_records(wh, "SELECT DISTINCT name, email, phone, role FROM contacts WHERE customer_id = ? "
                               "ORDER BY name", cid),
-        # the catalog's revenue months (what MRR counts), the last 24 up to the data's day
+        # the catalog's revenue months (what MRR counts), the last 24 up to the last month billing
+        # covers by the data's day: a text dated in a later month does not make MRR look like 0
         mrr_by_month=_records(
             wh,
             "WITH months AS (SELECT CAST(unnest(generate_series(date_trunc('month', ?::DATE) - INTERVAL 23 MONTH, "
             "date_trunc('month', ?::DATE), INTERVAL 1 MONTH)) AS DATE) AS m) "
             f"SELECT strftime(m, '%Y-%m') AS month, coalesce(c.mrr, 0) AS mrr FROM months LEFT JOIN "
             f"({CUSTOMER_MONTHS}) AS c ON c.month = months.m AND c.customer = ? ORDER BY m",
-            [as_of, as_of, customer_id],
+            [billed_to, billed_to, customer_id],
         ),
         subscriptions=_records(wh, "SELECT subscription_id, plan, mrr, currency, start_date, end_date, term_months, "
                                    "renewal_date FROM subscriptions WHERE customer_id = ? ORDER BY start_date", cid),
