@@ -185,3 +185,15 @@ def test_a_command_imports_only_what_it_needs(tmp_path, args):
            "try:\n    run()\nexcept SystemExit:\n    pass" if args else "import patron.cli.main")
     loaded = _modules_after(run, tmp_path)
     assert "patron" in loaded and not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+@pytest.mark.parametrize("args", [["briefing", "--out", "missing/folder/b.html"], ["briefing", "--out", "adir"],
+                                  ["generate", "--customers", "20", "--out", "afile"],
+                                  ["demo", "--customers", "20", "--dir", "afile"]])
+def test_an_output_path_patron_cannot_write_is_one_line_naming_it(demo_copy, args):
+    here = demo_copy / "patron-demo"
+    (here / "adir").mkdir()
+    (here / "afile").write_text("x")
+    r = subprocess.run([*PATRON, *args], cwd=here, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert args[-1].split("/")[0] in r.stderr

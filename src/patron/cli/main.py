@@ -44,13 +44,17 @@ def run() -> None:
         for i, a in enumerate(sys.argv))
     try:
         app()
-    except PatronError as e:
+    except (PatronError, OSError) as e:
         if debug:
             raise
+        # a file or folder the command cannot write or read (a missing folder, a file where a
+        # folder is meant): its path and the system's reason, never a traceback
+        message = f"{e.filename}: {e.strerror.lower()}" if isinstance(e, OSError) and e.filename and e.strerror \
+            else str(e)
         if as_json:
-            error_json(str(e))
+            error_json(message)
         else:
-            problem(str(e))
+            problem(message)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; nothing was half-loaded (each load is all or nothing)")
