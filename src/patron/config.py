@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from patron.errors import ConfigError
 from patron.model import TABLES
@@ -183,6 +183,26 @@ class ApiSettings(_Strict):
         return v
 
 
+class ChurnSettings(_Strict):
+    horizon_months: int = Field(3, ge=1, le=24, description="A customer churned when it pays nothing this many "
+                                                            "months after the snapshot.")
+    snapshots: int = Field(12, ge=1, le=60, description="The most month-end snapshots a model learns from.")
+    outcome: str | None = Field(None, description="For an export with a churn flag and no history (one "
+                                                  "snapshot): the attribute that says the customer left.")
+    high: float = Field(0.25, gt=0, lt=1, description="A probability from here up is high risk.")
+    medium: float = Field(0.1, gt=0, lt=1, description="From here up to high is medium risk.")
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> ChurnSettings:
+        if self.medium >= self.high:
+            raise ValueError(f"medium ({self.medium}) must be below high ({self.high})")
+        return self
+
+
+class PredictSettings(_Strict):
+    churn: ChurnSettings = Field(default_factory=ChurnSettings)
+
+
 class ProjectConfig(_Strict):
     warehouse: str = "patron.duckdb"
 
@@ -198,6 +218,7 @@ class ProjectConfig(_Strict):
     journey: list[JourneyStage] = Field(default_factory=list)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     listen: ListenSettings = Field(default_factory=ListenSettings)
+    predict: PredictSettings = Field(default_factory=PredictSettings)
     metrics: dict[str, dict] = Field(
         default_factory=dict, description="metric name -> owner, target, or any field of a definition")
 
@@ -296,7 +317,7 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
 def _keys() -> set[str]:
     """Every key patron.yml may hold, at any level (to suggest the one a typo meant)."""
     models = [ProjectConfig, SourceConfig, IdentitySettings, JourneyStage, TaxonomyTheme, ListenSettings,
-              IngestSettings, ApiSettings]
+              IngestSettings, ApiSettings, PredictSettings, ChurnSettings]
     return {name for m in models for name in m.model_fields if name != "root"}
 
 

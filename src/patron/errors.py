@@ -39,3 +39,11 @@ class WarehouseError(PatronError):
 
 class QueryFailed(PatronError):
     """The engine refused a statement; carries the engine's own message."""
+
+
+class PredictError(PatronError):
+    """A model cannot be fitted or scored as asked: names the model and what the data lacks."""
+
+    def __init__(self, message: str, model: str):
+        self.model = model
+        super().__init__(f"{model}: {message}")

@@ -37,7 +37,8 @@ def generate(
         Path, typer.Option("--out", help="Folder for exports/, truth/ and patron.yml.")
     ] = Path("patron-demo"),
     as_of: Annotated[str | None, typer.Option(help="Last day of the data, YYYY-MM-DD (default: today).")] = None,
-    usage_days: Annotated[int, typer.Option(min=1, help="Days of daily product usage.")] = 90,
+    usage_days: Annotated[int, typer.Option(min=1, help="Days of daily product usage (a year lets churn models learn "
+                                                         "from usage).")] = 365,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write a realistic demo company's exports, a patron.yml that maps them, and the planted truth."""
@@ -69,7 +70,7 @@ def demo(
     t0 = time.perf_counter()
     with progress() as bar:
         task = bar.add_task("generating the demo company", total=customers)
-        _generate(customers, seed, directory, None, 90, lambda d, t: bar.update(task, completed=d))
+        _generate(customers, seed, directory, None, 365, lambda d, t: bar.update(task, completed=d))
     with Project.open(directory / "patron.yml", require_config=True) as project:
         with progress() as bar:
             task = bar.add_task("scoring texts", total=None, visible=False)

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from patron.cli import customer, demo, identity, listen, load, metrics, serve
+from patron.cli import customer, demo, identity, listen, load, metrics, predict, serve
 from patron.cli import run as pipeline
 from patron.cli.render import err, error_json, problem
 from patron.errors import PatronError
@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
-                demo.generate, demo.demo, serve.serve):
+                predict.predict, predict.risk, demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
 app.add_typer(metrics.app, name="metrics")

@@ -131,13 +131,17 @@ def _variant_email(email: str, r: float) -> str:
 def tickets(ctx: Context, contact_cust: np.ndarray, emails: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     acc, rng = ctx.acc, ctx.rng
     base = np.array([0.08, 0.25, 0.7])[acc.segment][:, None]
-    rate = base * (0.3 + 1.6 * (1 - acc.health)) + 0.35 * acc.pain[:, None]
+    # a price-sensitive account writes in about the price from the month it rose
+    protest = (acc.price_sensitive[:, None] & (ctx.subs.risen[:, None] >= 0)
+               & (np.arange(acc.health.shape[1])[None, :] >= ctx.subs.risen[:, None]))
+    rate = base * (0.3 + 1.6 * (1 - acc.health)) + 0.35 * acc.pain[:, None] + 0.7 * protest
     cust, month = _customer_months(ctx, rate)
     k = len(cust)
     h = acc.health[cust, month]
     pain = acc.pain[cust]
     weights = np.tile(np.array([1, 1.2, 1.5, 0.6, 1.2, 0.9, 0.5, 0.9, 0.8]), (k, 1))
     weights[:, T["support"]] += 2.5 * pain
+    weights[:, T["pricing"]] += 12.0 * protest[cust, month]
     weights[:, T["reliability"]] += 2.0 * (1 - h)
     weights /= weights.sum(1, keepdims=True)
     theme = (weights.cumsum(1) > rng.random(k)[:, None]).argmax(1)

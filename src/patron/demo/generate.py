@@ -85,7 +85,7 @@ class _Sink:
 
 def generate(
     customers: int = 5000, seed: int = 42, out: str | Path = "patron-demo", as_of: date | None = None,
-    usage_days: int = 90, progress: Callable[[int, int], None] | None = None,
+    usage_days: int = 365, progress: Callable[[int, int], None] | None = None,
 ) -> GenerateResult:
     if customers < 1:
         raise ValueError("customers must be at least 1")

@@ -26,6 +26,7 @@ JOURNEY = {
 DRIVER = "implementation"  # the touchpoint whose experience drives relationship NPS
 DRIVER_EFFECT = 1.6  # NPS points per standard deviation of experience there (others: 0.3)
 CAUSES = ("low_usage", "support_pain", "price")
+RISE_MONTH = 14  # the month of the window the list price rises (the last is the as-of month, 23)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Subscriptions:
     churned_on: np.ndarray  # per customer: day of leaving, -1 if a customer at the end
     cause: np.ndarray  # per customer: index into CAUSES, -1 if none
     active: np.ndarray  # (n, MONTHS) a paying customer at the month's end
+    risen: np.ndarray  # per customer: month of its price rise, negative if none
 
 
 def month_starts(as_of: np.datetime64) -> np.ndarray:
@@ -146,6 +148,7 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
     churned_on = np.full(n, -1, np.int64)
     cause = np.full(n, -1, np.int64)
     left_month = np.full(n, -999, np.int64)
+    risen = np.full(n, -1, np.int64)  # month of the account's price rise, -1 before it
     active = np.zeros((n, MONTHS), bool)
 
     early = acc.start_month < 0
@@ -163,8 +166,12 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         base = np.where(acc.term == 1, 0.012, 0.11)
         k_usage = base * np.exp(3.2 * (0.45 - h))
         k_support = base * acc.pain * (1.5 + 2.0 * (1 - h))
-        price_rise = renewal & (m >= 12)
-        k_price = np.where(price_rise & acc.price_sensitive, np.where(acc.term == 1, 0.06, 0.4), 0.0)
+        # one list-price rise of 8% for the accounts of before, at each one's first renewal from
+        # RISE_MONTH on; a price-sensitive account takes it, then leaves at a later renewal (the
+        # rise shows in billing before the account leaves)
+        price_rise = renewal & (m >= RISE_MONTH) & (risen == -1) & (acc.start_month < RISE_MONTH)
+        k_price = np.where(renewal & acc.price_sensitive & (risen >= 0) & (m > risen),
+                           np.where(acc.term == 1, 0.25, 0.6), 0.0)
         total = k_usage + k_support + k_price
         leaves = renewal & (rng.random(n) < total * share[m])
         if leaves.any():
@@ -181,6 +188,7 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         up = stay & (rng.random(n) < (0.022 * h + 0.01 * (acc.segment == 2)) * share[m])
         down = stay & ~up & (rng.random(n) < 0.018 * (1 - h) * share[m])
         rise = stay & price_rise & ~up & ~down & (rng.random(n) < share[m])
+        risen[rise] = m
         factor = np.ones(n)
         factor[up] = rng.uniform(1.15, 1.6, up.sum())
         factor[down] = rng.uniform(0.55, 0.85, down.sum())
@@ -199,13 +207,14 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
             day = rng.integers(first, last + 1, len(w))
             value[w] = price[w]
             cur[w] = open_rows(w, day, value[w], sub)
+            risen[w] = -2  # back at the new terms: no rise, no leaving over it
             churned_on[w] = -1
             cause[w] = -1
             left_month[w] = -999
         active[:, m] = cur >= 0
     sl = slice(0, rows)
     return Subscriptions(cust[sl], seq[sl], start[sl], end[sl], mrr[sl], plan[sl], term[sl],
-                         churned_on, cause, active)
+                         churned_on, cause, active, risen)
 
 
 def plan_names(plan_idx: np.ndarray) -> list[str]:

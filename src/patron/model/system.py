@@ -12,8 +12,8 @@ from typing import Literal
 
 from patron.model.tables import TABLES
 
-Stage = Literal["warehouse", "ingest", "identity", "listen", "metrics", "api"]
-STAGES: tuple[Stage, ...] = ("warehouse", "ingest", "identity", "listen", "metrics", "api")
+Stage = Literal["warehouse", "ingest", "identity", "listen", "metrics", "predict", "api"]
+STAGES: tuple[Stage, ...] = ("warehouse", "ingest", "identity", "listen", "metrics", "predict", "api")
 
 
 @dataclass(frozen=True)
@@ -207,6 +207,31 @@ _TABLES = (
         _req("prefix", "VARCHAR", "The key's first characters, to recognise it."),
         _req("created_at", "TIMESTAMP", "When (UTC)."),
         _opt("revoked_at", "TIMESTAMP", "When it was revoked (UTC); empty while active."),
+    )),
+    SystemTable("prediction_runs", "predict", "every run of a model: what it is (kind, version, settings), the "
+                "day it scored, the snapshots it learned from and how well it did on one it never saw", (
+        _req("run_id", "VARCHAR", "The run."),
+        _req("model", "VARCHAR", "churn, health, clv, renewals or drivers."),
+        _req("version", "VARCHAR", "patron's version and the model's own (e.g. lightgbm 4.7.0)."),
+        _req("as_of", "DATE", "The day it scored: what it knew ended there."),
+        _req("created_at", "TIMESTAMP", "When (UTC)."),
+        _req("settings", "VARCHAR", "The settings and the fitted model's description, as JSON."),
+        _opt("trained_on", "VARCHAR", "The snapshot days it learned from, as JSON."),
+        _opt("tested_on", "DATE", "The later snapshot its evaluation is on."),
+        _opt("evaluation", "VARCHAR", "Its figures on that snapshot (AUC, PR-AUC, lift, Brier, each with n "
+             "and a 95% interval), as JSON."),
+    )),
+    SystemTable("predictions", "predict", "every score of every run, one row per customer and model", (
+        _req("run_id", "VARCHAR", "The run that scored it."),
+        _req("model", "VARCHAR", "churn, health, clv, renewals or drivers."),
+        _req("customer_id", "VARCHAR", "The master customer (billing's id before identity is resolved)."),
+        _req("as_of", "DATE", "The day scored."),
+        _opt("score", "DOUBLE", "The probability (churn, renewal), 0-100 (health) or the value (clv)."),
+        _opt("band", "VARCHAR", "red, amber or green (health); high, medium or low (risk)."),
+        _opt("value", "DOUBLE", "What the customer is worth: ARR for risk, lifetime value for clv."),
+        _opt("at_stake", "DOUBLE", "Value times probability of losing it."),
+        _opt("reasons", "VARCHAR", "The top reasons in words with their features and weights, as JSON."),
+        _opt("details", "VARCHAR", "The model's other figures for the customer, as JSON."),
     )),
 )
 

@@ -1,6 +1,6 @@
 """The facade: open a project (patron.yml + warehouse) and reach each stage through its part.
 
-`project.ingest`, `.identity`, `.listen` and `.metrics` each hold one stage's operations (a module
+`project.ingest`, `.identity`, `.listen`, `.metrics` and `.predict` each hold one stage's operations (a module
 apiece beside this one); `run()` runs every stage in its order (pipeline.py). Parts import their
 stage only when a method needs it: a command pays only for what it runs.
 """
@@ -17,6 +17,7 @@ from patron.project.identity import Identity
 from patron.project.ingest import Ingest, TableStatus
 from patron.project.listen import Listen
 from patron.project.metrics import Metrics
+from patron.project.predict import Predict
 
 if TYPE_CHECKING:
     from patron.config import ProjectConfig
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from patron.report.customer360 import Customer360, CustomerMatches
     from patron.warehouse import Warehouse
 
-__all__ = ["Identity", "Ingest", "Listen", "Metrics", "Project", "TableStatus"]
+__all__ = ["Identity", "Ingest", "Listen", "Metrics", "Predict", "Project", "TableStatus"]
 
 
 class Project:
@@ -42,6 +43,7 @@ class Project:
         self.identity = Identity(self)
         self.listen = Listen(self)
         self.metrics = Metrics(self)
+        self.predict = Predict(self)
 
     @classmethod
     def open(cls, config: str | Path | None = "patron.yml", db: str | Path | None = None,

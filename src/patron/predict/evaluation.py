@@ -1,0 +1,80 @@
+"""How well scores ranked what happened: AUC, PR-AUC, top-decile lift and Brier score, each with
+its n and a 95% bootstrap interval (a backtest's test snapshot is a sample of customers)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+RESAMPLES = 400
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    n: int
+    positives: int
+    auc: Estimate
+    pr_auc: Estimate
+    top_decile_lift: Estimate
+    brier: Estimate
+    base_rate: float
+    calibration: list[dict]  # per tenth of scores: mean predicted, share observed, n
+    note: str = ""  # why a figure is missing (one class only, too few)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _lift(y: np.ndarray, p: np.ndarray) -> float:
+    k = max(1, int(np.ceil(len(p) / 10)))
+    top = np.argsort(-p, kind="stable")[:k]
+    base = y.mean()
+    return float(y[top].mean() / base) if base > 0 else float("nan")
+
+
+def _figures(y: np.ndarray, p: np.ndarray, probabilities: bool) -> tuple[float, float, float, float]:
+    both = 0 < y.sum() < len(y)
+    return (float(roc_auc_score(y, p)) if both else float("nan"),
+            float(average_precision_score(y, p)) if both else float("nan"),
+            _lift(y, p),
+            float(brier_score_loss(y, p)) if probabilities else float("nan"))
+
+
+def evaluate(y: np.ndarray, p: np.ndarray, *, probabilities: bool = True, seed: int = 0) -> Evaluation:
+    """The figures of scores `p` (higher: more likely) against outcomes `y` (1: it happened).
+    With `probabilities` false (a 0-100 health score turned around, say) there is no Brier score."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    n, pos = len(y), int(y.sum())
+    none = Estimate(None, None, None)
+    if n == 0 or pos == 0 or pos == n:
+        note = "no customers" if n == 0 else f"{'none' if pos == 0 else 'all'} of the {n} customers had the outcome"
+        return Evaluation(n, pos, none, none, none, none, pos / n if n else float("nan"), [], note)
+    point = _figures(y, p, probabilities)
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(RESAMPLES):
+        i = rng.integers(0, n, n)
+        if 0 < y[i].sum() < n:
+            draws.append(_figures(y[i], p[i], probabilities))
+    arr = np.array(draws)
+
+    def est(k: int) -> Estimate:
+        if np.isnan(point[k]):
+            return none
+        lo, hi = np.nanpercentile(arr[:, k], [2.5, 97.5])
+        return Estimate(round(point[k], 4), round(float(lo), 4), round(float(hi), 4))
+
+    order = np.argsort(p, kind="stable")
+    calibration = [{"predicted": round(float(p[c].mean()), 4), "observed": round(float(y[c].mean()), 4), "n": len(c)}
+                   for c in np.array_split(order, 10) if len(c)]
+    return Evaluation(n, pos, est(0), est(1), est(2), est(3), round(pos / n, 4), calibration if probabilities else [])

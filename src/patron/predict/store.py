@@ -1,0 +1,76 @@
+"""Every run of a model kept with its scores: what it was, what it learned from, how well it did
+on a snapshot it never saw, and what it said about each customer. Nothing is overwritten: the
+history of a customer's risk is the history of the runs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from patron._version import __version__
+
+if TYPE_CHECKING:
+    from patron.warehouse import Warehouse
+
+COLUMNS = ("score", "band", "value", "at_stake", "reasons", "details")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=str, separators=(",", ":"))
+
+
+def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, version: str, settings: dict,
+         trained_on: list[date] | None = None, tested_on: date | None = None,
+         evaluation: dict | None = None) -> str:
+    """Store one run and its scores (a frame with `customer` and any of COLUMNS); returns the run id."""
+    run = uuid.uuid4().hex[:12]
+    out = pd.DataFrame({"run_id": run, "model": model, "customer_id": scores["customer"].astype(str),
+                        "as_of": pd.Timestamp(as_of)})
+    for col in COLUMNS:
+        if col not in scores:
+            out[col] = None
+        elif col in ("reasons", "details"):
+            out[col] = [None if v is None else _json(v) for v in scores[col]]
+        else:
+            out[col] = scores[col]
+    with wh.transaction():
+        wh.execute("INSERT INTO prediction_runs (run_id, model, version, as_of, created_at, settings, trained_on, "
+                   "tested_on, evaluation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [run, model, f"patron {__version__}; {version}", as_of,
+                    datetime.now(UTC).replace(tzinfo=None), _json(settings),
+                    None if trained_on is None else _json([d.isoformat() for d in trained_on]), tested_on,
+                    None if evaluation is None else _json(evaluation)])
+        with wh.frame("_patron_scores", out) as name:
+            wh.execute(f"INSERT INTO predictions (run_id, model, customer_id, as_of, {', '.join(COLUMNS)}) "
+                       f"SELECT run_id, model, customer_id, CAST(as_of AS DATE), {', '.join(COLUMNS)} FROM {name}")
+    return run
+
+
+def latest_run(wh: Warehouse, model: str) -> dict | None:
+    """The newest run of `model`, or None when it never ran."""
+    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? ORDER BY created_at DESC LIMIT 1", [model])
+    if rows.empty:
+        return None
+    row = rows.iloc[0].to_dict()
+    for key in ("as_of", "tested_on"):
+        row[key] = None if pd.isna(row[key]) else pd.Timestamp(row[key]).date()
+    for key in ("settings", "trained_on", "evaluation"):
+        row[key] = json.loads(row[key]) if isinstance(row[key], str) else None
+    return row
+
+
+def latest_scores(wh: Warehouse, model: str) -> pd.DataFrame:
+    """The scores of the newest run of `model` (empty when it never ran), reasons and details parsed."""
+    run = latest_run(wh, model)
+    if run is None:
+        return pd.DataFrame(columns=["customer_id", "as_of", *COLUMNS])
+    frame = wh.df("SELECT customer_id, as_of, score, band, value, at_stake, reasons, details FROM predictions "
+                  "WHERE run_id = ?", [run["run_id"]])
+    for col in ("reasons", "details"):
+        frame[col] = [json.loads(v) if isinstance(v, str) else None for v in frame[col]]
+    frame["as_of"] = [pd.Timestamp(v).date() for v in frame["as_of"]]
+    return frame

@@ -1,0 +1,170 @@
+"""Churn risk on the demo company: a time-based backtest that finds the planted churners, reasons
+that name their planted causes, and features that never see past the snapshot day."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import PATRON
+from patron.config import ChurnSettings
+from patron.demo import generate
+from patron.errors import PredictError
+from patron.predict import churn
+from patron.predict import features as F
+from patron.project import Project
+from patron.warehouse import open_warehouse
+
+AS_OF = date(2026, 6, 30)
+CAUSE_GROUP = {"low_usage": "usage", "support_pain": "support", "price": "billing"}
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo company with a year of product usage, loaded, resolved and its texts scored."""
+    out = tmp_path_factory.mktemp("churn") / "company"
+    generate(2000, seed=3, out=out, as_of=AS_OF, usage_days=365)
+    db = out / "w.duckdb"
+    with Project.open(out / "patron.yml", db, require_config=True) as project:
+        project.run(stages=("ingest", "identity", "enrich"))
+    return out, db
+
+
+@pytest.fixture(scope="module")
+def backtest(company) -> churn.Backtest:
+    with open_warehouse(company[1]) as wh:
+        return churn.backtest(wh, ChurnSettings())
+
+
+def _true_ids(company_dir: Path, db: Path) -> pd.Series:
+    """master customer id -> the planted customer it is (the most common among its records)."""
+    ids = pd.read_csv(company_dir / "truth" / "identities.csv", dtype=str)
+    with open_warehouse(db) as wh:
+        cust = wh.df("SELECT source, customer_ref, customer_id FROM customers")
+    both = cust.merge(ids, on=["source", "customer_ref"])
+    return both.groupby("customer_id")["true_customer"].agg(lambda s: s.mode()[0])
+
+
+def test_the_backtest_learns_only_from_snapshots_whose_outcome_was_known_by_the_test_day(backtest):
+    h = ChurnSettings().horizon_months
+    assert backtest.trained_on and all(F.add_months(d, h) <= F.add_months(backtest.tested_on, 0)
+                                       for d in backtest.trained_on)
+    assert backtest.tested_on == date(2026, 3, 31)  # the last month end whose 3 months are in the data
+
+
+def test_the_backtest_ranks_the_planted_churners_well_above_chance(backtest):
+    ev = backtest.evaluation
+    assert ev.n > 1000 and ev.positives >= 20
+    assert ev.auc.ci_low > 0.7, ev.auc
+    assert ev.top_decile_lift.value > 2
+    assert 0 < ev.brier.value < ev.base_rate  # better than saying nobody leaves
+    assert sum(c["n"] for c in ev.calibration) == ev.n
+
+
+def test_the_test_snapshot_churners_are_the_planted_ones(company, backtest):
+    out, db = company
+    truth = pd.read_csv(out / "truth" / "churn.csv", dtype=str, keep_default_na=False).set_index("true_customer")
+    true = backtest.test["customer"].map(_true_ids(out, db))
+    churned_on = true.map(truth["churned_on"])
+    planted = churned_on.gt("2026-03-31") & churned_on.le("2026-06-30")
+    flagged = backtest.test["churned"].eq(1)
+    # every planted churner of the window is a churner to patron; a few more leave a subscription
+    # and come back later than the window, or lose a duplicate's billing
+    assert (flagged & planted).sum() >= 0.9 * planted.sum()
+
+
+def test_the_top_reasons_name_the_planted_cause_for_most_churners(company, backtest):
+    out, db = company
+    with open_warehouse(db) as wh:
+        model, _ = churn._fit(wh, backtest.trained_on, ChurnSettings().horizon_months)
+    test = backtest.test
+    reasons = churn.top_reasons(model.contributions(test), test)
+    cause = test["customer"].map(_true_ids(out, db)).map(
+        pd.read_csv(out / "truth" / "churn.csv", dtype=str, keep_default_na=False).set_index("true_customer")["cause"])
+    churned = test["churned"].eq(1).to_numpy()
+    for planted, group in CAUSE_GROUP.items():
+        rows = [r for r, c, ch in zip(reasons, cause, churned, strict=True) if ch and c == planted]
+        assert len(rows) >= 5, f"too few {planted} churners in the test snapshot to tell"
+        named = sum(any(x["group"] == group for x in r) for r in rows) / len(rows)
+        assert named > 0.5, f"{planted}: {named:.0%} of its churners have a {group} reason"
+
+
+def test_no_feature_sees_anything_after_the_snapshot_day(company, tmp_path):
+    """Rows planted after the snapshot day, in every table a feature reads, change no feature;
+    the same rows a day before it do. A ticket opened on the day and resolved (and rated) after
+    it is open on the day, and its rating unknown."""
+    out, db = company
+    copy = tmp_path / "leak.duckdb"
+    shutil.copy(db, copy)
+    day = date(2026, 3, 31)
+    with open_warehouse(copy) as wh:
+        base = F.snapshot(wh, day)
+        who = base["customer"].iloc[:50].tolist()
+        for i, c in enumerate(who):
+            wh.execute("INSERT INTO tickets (ticket_id, customer_id, opened_at, resolved_at, priority, csat) "
+                       "VALUES (?, ?, ?, ?, 'urgent', 1)",
+                       [f"open-{i}", c, f"{day} 08:00:00", f"{day + timedelta(1)} 09:00:00"])
+        before = F.snapshot(wh, day)
+        assert (before["urgent_open"].iloc[:50] == base["urgent_open"].iloc[:50] + 1).all()
+        pd.testing.assert_series_equal(before["ticket_csat_180d"], base["ticket_csat_180d"])
+
+        def plant(when: date) -> None:
+            ts = f"{when} 12:00:00"
+            for i, c in enumerate(who):
+                key = f"leak-{when}-{i}"
+                wh.execute("INSERT INTO tickets (ticket_id, customer_ref, customer_id, opened_at, resolved_at, "
+                           "priority, category, csat) VALUES (?, ?, ?, ?, ?, 'urgent', 'Billing', 1)",
+                           [key, c, c, ts, ts])
+                wh.execute("INSERT INTO responses (response_id, customer_id, survey, score, submitted_at) "
+                           "VALUES (?, ?, 'nps', 0, ?)", [key, c, ts])
+                wh.execute("INSERT INTO feedback (feedback_id, customer_id, channel, received_at, text) "
+                           "VALUES (?, ?, 'web', ?, 'awful')", [key, c, ts])
+                wh.execute("INSERT INTO usage (customer_ref, customer_id, day, feature, events) "
+                           "VALUES (?, ?, ?, 'x', 999)", [c, c, when])
+                wh.execute("INSERT INTO subscriptions (subscription_id, customer_ref, customer_id, mrr, start_date) "
+                           "VALUES (?, ?, ?, 99999, ?)", [key, c, c, when])
+
+        plant(day + timedelta(days=1))
+        after = F.snapshot(wh, day)
+        pd.testing.assert_frame_equal(before[["customer", *F.NAMES]], after[["customer", *F.NAMES]])
+        plant(day - timedelta(days=1))
+        inside = F.snapshot(wh, day)
+    for name in ("billing_tickets_90d", "nps_180d", "feedback_90d", "events_30d"):
+        assert not inside[name].iloc[:50].equals(before[name].iloc[:50]), f"{name}: the check cannot see a change"
+
+
+def test_predict_and_risk_on_the_command_line(company, tmp_path):
+    out, db = company
+    copy = tmp_path / "cli.duckdb"
+    shutil.copy(db, copy)
+    r = subprocess.run([*PATRON, "risk", "--db", str(copy)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0 and "run `patron predict` first" in r.stdout
+    r = subprocess.run([*PATRON, "predict", "--db", str(copy), "-f", "json"], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["backtest"]["tested_on"] == "2026-03-31" and doc["scored"] > 1000
+    top = doc["accounts"][0]
+    assert top["band"] in ("high", "medium") and top["reasons"] and top["at_stake"] == pytest.approx(
+        top["value"] * top["score"], rel=1e-3)
+    r = subprocess.run([*PATRON, "risk", "--db", str(copy), "--by", "owner", "-f", "json"], capture_output=True,
+                       text=True, cwd=tmp_path)
+    by = json.loads(r.stdout)["by"]
+    assert sum(g["at_stake"] for g in by) == pytest.approx(
+        sum(a["at_stake"] for a in json.loads(r.stdout)["accounts"]) + sum(
+            g["at_stake"] for g in by if g["band"] == "low"), rel=1e-6)
+    with open_warehouse(copy) as wh:
+        runs = wh.rows("SELECT model, tested_on, evaluation FROM prediction_runs")
+        assert len(runs) == 1 and runs[0][0] == "churn" and json.loads(runs[0][2])["evaluation"]["auc"]["value"]
+        assert wh.scalar("SELECT count(*) FROM predictions") == doc["scored"]
+
+
+def test_without_subscriptions_it_says_what_it_needs(tmp_path):
+    with open_warehouse(tmp_path / "empty.duckdb") as wh, pytest.raises(PredictError, match="needs subscriptions"):
+        churn.backtest(wh)
