@@ -84,7 +84,7 @@ def test_the_top_reasons_name_the_planted_cause_for_most_churners(company, backt
     with open_warehouse(db) as wh:
         model, _ = churn._fit(wh, backtest.trained_on, ChurnSettings().horizon_months)
     test = backtest.test
-    reasons = churn.top_reasons(model.contributions(test), test)
+    reasons = churn.top_reasons(model.contributions(test), test, typical=model.typical)
     cause = test["customer"].map(_true_ids(out, db)).map(
         pd.read_csv(out / "truth" / "churn.csv", dtype=str, keep_default_na=False).set_index("true_customer")["cause"])
     churned = test["churned"].eq(1).to_numpy()

@@ -74,6 +74,7 @@ def _steps(cfg: ProjectConfig) -> list[tuple[Stage, str, Callable[[Warehouse], o
     from patron.listen.themes import discover
     from patron.metrics import evaluate_catalog
     from patron.metrics.spec import builtin_catalog, with_overrides
+    from patron.predict.churn import run as predict_churn
 
     return [
         ("ingest", "ingest", lambda wh: ingest_sources(wh, cfg)),
@@ -83,6 +84,7 @@ def _steps(cfg: ProjectConfig) -> list[tuple[Stage, str, Callable[[Warehouse], o
         ("listen", "spikes", lambda wh: store(wh, detect(wh))),
         ("metrics", "metrics", lambda wh: evaluate_catalog(
             wh, with_overrides(builtin_catalog(), cfg.metrics), [], "month", store=True)),
+        ("predict", "churn", lambda wh: predict_churn(wh, cfg.predict.churn)),
         ("api", "keys", lambda wh: create_key(wh, "web-widget")),
     ]
 

@@ -19,7 +19,7 @@ from patron.pipeline import STAGES
 PACKAGE = Path(__file__).parent
 # each step of the pipeline and the package that does it
 STEP_PACKAGE = {"ingest": "ingest", "identity": "identity", "enrich": "listen", "themes": "listen",
-                "spikes": "listen", "metrics": "metrics"}
+                "spikes": "listen", "metrics": "metrics", "predict": "predict"}
 STEP_DOES = {
     "ingest": "reads each configured file, maps and checks every row, loads the good ones and quarantines the rest",
     "identity": "links every source's customer ids to master customers and stamps `customer_id` on every row",
@@ -27,6 +27,7 @@ STEP_DOES = {
     "themes": "finds themes in the texts (or puts new texts in the stored ones)",
     "spikes": "raises an alert where a theme or channel rises beyond its usual volume",
     "metrics": "evaluates the whole catalog by month and stores the values",
+    "predict": "tests the churn model on a snapshot it never saw, scores every paying customer and keeps the run",
 }
 # the shared definitions: where each lives
 SHARED = {
@@ -109,8 +110,8 @@ def render() -> str:
     lines += ["", "Besides the stages: " + "; ".join(
         f"`patron.{stage}` writes {', '.join(_owned(stage))}" for stage in ("api", "warehouse")) + ".", "",
         "Packages:", ""]
-    for package in ("model", "warehouse", "ingest", "identity", "listen", "metrics", "report", "project", "cli",
-                    "api", "demo"):
+    for package in ("model", "warehouse", "ingest", "identity", "listen", "metrics", "predict", "report", "project",
+                    "cli", "api", "demo"):
         lines.append(f"- `patron.{package}`: {_first_line(f'patron.{package}')}")
     lines += ["", "## Shared relations", "",
               "Each business term is defined once; these modules read it and none derives it again.", "",

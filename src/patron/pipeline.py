@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from patron.ingest.load import Progress
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
+    from patron.predict.churn import ChurnRun
     from patron.project import Project
     from patron.warehouse import Warehouse
 
-STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics")  # the one order
+STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics", "predict")  # the one order
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class RunResult:
     alerts: int = 0
     metric_values: int = 0
     intake: list[IntakeResult] | None = None  # what an intake loaded (a service's pass; `patron run` has none)
+    churn: ChurnRun | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": [s.__dict__ for s in self.stages],
@@ -67,7 +69,9 @@ class RunResult:
                 "themes": None if self.themes is None else {"found": len([t for t in self.themes.themes if t.items]),
                                                               "unthemed_share": self.themes.unthemed_share,
                                                               "too_few": self.themes.too_few},
-                "themed": self.themed, "alerts": self.alerts, "metric_values": self.metric_values}
+                "themed": self.themed, "alerts": self.alerts, "metric_values": self.metric_values,
+                "churn": None if self.churn is None else {"run_id": self.churn.run_id,
+                                                          **self.churn.backtest.to_dict()}}
 
 
 def run(project: Project, stages: Collection[str] | None = None, *, ingest_progress: Progress | None = None,
@@ -162,3 +166,18 @@ class _Steps:
         values = evaluate_catalog(self.wh, self.project.metrics.catalog(), [], "month", store=True)
         self.out.metric_values = len(values)
         return f"{len(values):,} values of {values['metric'].nunique()} metrics stored"
+
+    def predict(self) -> str:
+        from patron.errors import PredictError
+
+        last = self.wh.scalar("SELECT max(created_at) FROM prediction_runs WHERE model = 'churn'")
+        if last is not None and not self.wh.scalar(
+                "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]):
+            return "nothing loaded since the last churn run"
+        try:
+            self.out.churn = r = self.project.predict.churn()
+        except PredictError as e:  # too little history is a finding, not a failure of the run
+            return str(e)
+        auc = r.backtest.evaluation.auc
+        tested = f"AUC {auc.value:.2f} on {r.backtest.tested_on}" if auc.value is not None else "no AUC"
+        return f"churn risk of {len(r.scores.frame):,} customers scored ({tested}; `patron risk`)"

@@ -95,6 +95,13 @@ def render_360(c: Customer360) -> None:
         table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts],
               drop=["role"])
     _revenue(c)
+    if c.risk:
+        r = c.risk
+        why = "; ".join(x["says"] for x in r["reasons"]) or "no reason stands out"
+        within = f"within {counted(r['horizon_months'], 'month')}" if r.get("horizon_months") else "in the horizon"
+        say(f"Churn risk {r['band']} ({r['probability']:.0%} {within}, scored {cell(r['as_of'])[:10]}): "
+            f"{number(r['at_stake'], 'currency', c.currency)} of {number(r['arr'], 'currency', c.currency)} ARR "
+            f"at stake. Why: {why}.")
     if c.scores:
         shown = c.scores[-SCORES:]
         table("Scores by touchpoint and quarter", ["survey", "touchpoint", "quarter", "value", "95% interval", "n"],

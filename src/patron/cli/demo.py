@@ -88,7 +88,9 @@ def demo(
                    "ingest": result.to_dict()["totals"], "identity": identities.to_dict(),
                    "texts": scored.items, "themes": found,
                    "unthemed_share": themes.unthemed_share, "spikes": len(b.spikes), "seconds": round(seconds, 1),
-                   "headlines": [h.__dict__ for h in b.headlines]})
+                   "headlines": [h.__dict__ for h in b.headlines],
+                   "churn": None if ran.churn is None else {"run_id": ran.churn.run_id,
+                                                            **ran.churn.backtest.to_dict()}})
         return
     t = result.to_dict()["totals"]
     out.print(f"[bold]patron demo[/]: {customers:,} customers, {len(result.files)} files, "
@@ -97,6 +99,9 @@ def demo(
     out.print(f"Identity: {identities.records:,} source records resolved to {identities.customers:,} customers")
     out.print(f"Listening: {scored.items:,} texts scored, {found} themes "
               f"({themes.unthemed_share:.1%} without one), {len(b.spikes)} spikes in the last 30 days")
+    risk = next((r.did for r in ran.stages if r.stage == "predict"), None)
+    if risk:
+        out.print(f"Prediction: {escape(risk)}")
     month = next((h.period for h in b.headlines if h.period), "")
     table(f"Headline numbers, {month} (patron metrics show METRIC for more)", ["metric", "value", "95% interval", "n"],
           [[h.metric, number(h.value, h.unit, b.currency), interval(h.ci_low, h.ci_high, h.unit, b.currency), h.n]

@@ -133,7 +133,7 @@ def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None =
     if now.empty:
         raise PredictError(f"no customer was paying on {day}", "churn risk")
     p = model.probability(now)
-    reasons = top_reasons(model.contributions(now), now)
+    reasons = top_reasons(model.contributions(now), now, typical=model.typical)
     frame = now.assign(probability=np.round(p, 4), arr=12 * now["mrr"], reasons=reasons)
     frame["at_stake"] = np.round(frame["arr"] * frame["probability"], 2)
     return Scores(day, frame, days, model.describe())

@@ -5,7 +5,7 @@ must come with the features that raised it."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import lightgbm as lgb
 import numpy as np
@@ -31,6 +31,7 @@ class Model:
     categories: dict[str, list[str]]
     calibrator: IsotonicRegression | LogisticRegression | None
     calibration: str
+    typical: dict[str, float] = field(default_factory=dict)  # each numeric feature's median in training
 
     def _frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         x = frame[self.features].copy()
@@ -76,6 +77,7 @@ def fit(train: pd.DataFrame, y: np.ndarray, features: list[str], groups: np.ndar
     categories = {c: sorted(train[c].dropna().astype(str).unique().tolist())
                   for c in features if not pd.api.types.is_numeric_dtype(train[c])}
     model = Model(None, features, categories, None, "none")  # type: ignore[arg-type]
+    model.typical = {f: float(train[f].median()) for f in features if f not in categories}
     x = model._frame(train)
     signs = [int((monotone or {}).get(f, 0)) for f in features]
     model.booster = _boost(x, y, categories, signs)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from patron.predict.features import CONTEXT, GROUP
+from patron.predict.features import CONTEXT, GROUP, RISK
 
 
 def _n(v: float, one: str, many: str) -> str:
@@ -74,11 +74,19 @@ def group(feature: str) -> str:
     return GROUP.get(feature, "attribute")
 
 
-def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3) -> list[list[dict]]:
+def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3,
+                typical: dict[str, float] | None = None) -> list[list[dict]]:
     """Per account, the k features that raised its score most (positive contributions only);
-    what the account is (its contract, size, tenure) is context, never a reason."""
+    what the account is (its contract, size, tenure) is context, never a reason. With `typical`
+    (each feature's median among the customers learned from), a feature whose direction is
+    agreed is a reason only on its bad side: a CSAT above the usual never explains a risk."""
     names = [f for f in contributions.columns if group(f) not in CONTEXT]
-    c = contributions[names].to_numpy(dtype=float)
+    c = contributions[names].to_numpy(dtype=float).copy()
+    for j, f in enumerate(names):
+        sign, mid = RISK.get(f, 0), (typical or {}).get(f)
+        if sign and mid is not None and not math.isnan(mid):
+            v = values[f].to_numpy(dtype=float)
+            c[:, j] = np.where(np.isnan(v) | (sign * (v - mid) > 0), c[:, j], 0.0)
     order = np.argsort(-c, axis=1, kind="stable")[:, :k]
     cols = {f: values[f].tolist() for f in names}
     out = []

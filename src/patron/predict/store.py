@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -39,9 +39,9 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
             out[col] = scores[col]
     with wh.transaction():
         wh.execute("INSERT INTO prediction_runs (run_id, model, version, as_of, created_at, settings, trained_on, "
-                   "tested_on, evaluation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   [run, model, f"patron {__version__}; {version}", as_of,
-                    datetime.now(UTC).replace(tzinfo=None), _json(settings),
+                   "tested_on, evaluation) VALUES (?, ?, ?, ?, CAST(now() AS TIMESTAMP), ?, ?, ?, ?)",
+                   # the engine's clock, as the loads table's: "loaded since this run" compares the two
+                   [run, model, f"patron {__version__}; {version}", as_of, _json(settings),
                     None if trained_on is None else _json([d.isoformat() for d in trained_on]), tested_on,
                     None if evaluation is None else _json(evaluation)])
         with wh.frame("_patron_scores", out) as name:

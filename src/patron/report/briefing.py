@@ -82,6 +82,10 @@ class Briefing:
     spikes: list[tuple[str, str, str, int, float, str, str]] = field(default_factory=list)
     # days every channel and theme moved at once (a backfill, a gap): message, first day, last day
     data_problems: list[tuple[str, str, str]] = field(default_factory=list)
+    # the latest churn run: what it scored and how well it did on a snapshot it never saw
+    risk: dict | None = None
+    # its accounts most at stake: name, owner, band, probability, ARR, at stake, reasons in words
+    at_risk: list[tuple[str, str, str, float, float, float, str]] = field(default_factory=list)
 
     @property
     def cards(self) -> list[Headline]:
@@ -124,7 +128,29 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
         "SELECT channel, count(*) FROM feedback WHERE received_at > ? GROUP BY channel ORDER BY 2 DESC",
         [as_of - timedelta(days=30)])]
     _voice(wh, b, as_of)
+    _risk(wh, b)
     return b
+
+
+AT_RISK = 8
+
+
+def _risk(wh: Warehouse, b: Briefing) -> None:
+    """Accounts most at stake from the latest `patron predict`, with the model's test figures."""
+    from patron.predict.risk import BANDS, accounts, run_info
+
+    info = run_info(wh)
+    if info is None:
+        return
+    every = accounts(wh, BANDS)
+    ev = (info["evaluation"] or {}).get("evaluation") or {}
+    b.risk = {"as_of": str(info["as_of"]), "tested_on": str(info["tested_on"]), "auc": ev.get("auc"),
+              "n": ev.get("n"), "positives": ev.get("positives"), "scored": len(every),
+              "high": int((every["band"] == "high").sum()), "medium": int((every["band"] == "medium").sum()),
+              "at_stake": float(every["at_stake"].sum())}
+    for r in every[every["band"] != "low"].head(AT_RISK).itertuples():
+        b.at_risk.append((r.name or r.customer_id, r.owner or "", r.band, float(r.score), float(r.value),
+                          float(r.at_stake), "; ".join(x["says"] for x in r.reasons or [])))
 
 
 def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:

@@ -36,6 +36,9 @@ class Customer360:
     last_order_at: datetime | None = None
     spend: list[dict] = field(default_factory=list)  # currency, amount: what it spent, by currency
     currency: str = "USD"  # the warehouse's money, for amounts that name none
+    # the latest churn run's word on it: as_of, probability, band, ARR, at stake, reasons (None:
+    # not scored, e.g. not paying, or `patron predict` never ran)
+    risk: dict | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -188,4 +191,19 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
                            "FROM orders WHERE customer_id = ? AND amount IS NOT NULL GROUP BY 1 "
                            "ORDER BY count(*) DESC, 1", [currency, customer_id]),
         currency=currency,
+        risk=_risk(wh, customer_id),
     )
+
+
+def _risk(wh: Warehouse, customer_id: str) -> dict | None:
+    from patron.predict.store import latest_run, latest_scores
+
+    run = latest_run(wh, "churn")
+    scores = latest_scores(wh, "churn")
+    mine = scores[scores["customer_id"] == customer_id]
+    if mine.empty:
+        return None
+    r = mine.iloc[0]
+    return {"as_of": r["as_of"], "horizon_months": (run or {}).get("settings", {}).get("horizon_months"),
+            "probability": float(r["score"]), "band": r["band"], "arr": float(r["value"]),
+            "at_stake": float(r["at_stake"]), "reasons": r["reasons"] or [], "details": r["details"] or {}}
