@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from patron.demo import generate
@@ -64,3 +65,26 @@ def demo_copy(demo_project: Path, tmp_path: Path) -> Path:
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_text(text, encoding=encoding)
     return path
+
+
+@pytest.fixture(scope="session")
+def year_of_usage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(company folder, warehouse) of a 2,000-customer demo with a year of product usage, loaded,
+    resolved and its texts scored: what the predictive stage learns from."""
+    out = tmp_path_factory.mktemp("predict") / "company"
+    generate(2000, seed=3, out=out, as_of=DEMO_AS_OF, usage_days=365)
+    db = out / "w.duckdb"
+    with Project.open(out / "patron.yml", db, require_config=True) as project:
+        project.run(stages=("ingest", "identity", "enrich"))
+    return out, db
+
+
+def true_customers(company_dir: Path, db: Path) -> pd.Series:
+    """master customer id -> the planted customer it is (the most common among its records)."""
+    from patron.warehouse import open_warehouse
+
+    ids = pd.read_csv(company_dir / "truth" / "identities.csv", dtype=str)
+    with open_warehouse(db) as wh:
+        cust = wh.df("SELECT source, customer_ref, customer_id FROM customers")
+    both = cust.merge(ids, on=["source", "customer_ref"])
+    return both.groupby("customer_id")["true_customer"].agg(lambda s: s.mode()[0])

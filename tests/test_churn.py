@@ -12,43 +12,25 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import PATRON
+from conftest import PATRON, true_customers
 from patron.config import ChurnSettings
-from patron.demo import generate
 from patron.errors import PredictError
 from patron.predict import churn
 from patron.predict import features as F
-from patron.project import Project
 from patron.warehouse import open_warehouse
 
-AS_OF = date(2026, 6, 30)
 CAUSE_GROUP = {"low_usage": "usage", "support_pain": "support", "price": "billing"}
 
 
 @pytest.fixture(scope="module")
-def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo company with a year of product usage, loaded, resolved and its texts scored."""
-    out = tmp_path_factory.mktemp("churn") / "company"
-    generate(2000, seed=3, out=out, as_of=AS_OF, usage_days=365)
-    db = out / "w.duckdb"
-    with Project.open(out / "patron.yml", db, require_config=True) as project:
-        project.run(stages=("ingest", "identity", "enrich"))
-    return out, db
+def company(year_of_usage) -> tuple[Path, Path]:
+    return year_of_usage
 
 
 @pytest.fixture(scope="module")
 def backtest(company) -> churn.Backtest:
     with open_warehouse(company[1]) as wh:
         return churn.backtest(wh, ChurnSettings())
-
-
-def _true_ids(company_dir: Path, db: Path) -> pd.Series:
-    """master customer id -> the planted customer it is (the most common among its records)."""
-    ids = pd.read_csv(company_dir / "truth" / "identities.csv", dtype=str)
-    with open_warehouse(db) as wh:
-        cust = wh.df("SELECT source, customer_ref, customer_id FROM customers")
-    both = cust.merge(ids, on=["source", "customer_ref"])
-    return both.groupby("customer_id")["true_customer"].agg(lambda s: s.mode()[0])
 
 
 def test_the_backtest_learns_only_from_snapshots_whose_outcome_was_known_by_the_test_day(backtest):
@@ -70,7 +52,7 @@ def test_the_backtest_ranks_the_planted_churners_well_above_chance(backtest):
 def test_the_test_snapshot_churners_are_the_planted_ones(company, backtest):
     out, db = company
     truth = pd.read_csv(out / "truth" / "churn.csv", dtype=str, keep_default_na=False).set_index("true_customer")
-    true = backtest.test["customer"].map(_true_ids(out, db))
+    true = backtest.test["customer"].map(true_customers(out, db))
     churned_on = true.map(truth["churned_on"])
     planted = churned_on.gt("2026-03-31") & churned_on.le("2026-06-30")
     flagged = backtest.test["churned"].eq(1)
@@ -85,7 +67,7 @@ def test_the_top_reasons_name_the_planted_cause_for_most_churners(company, backt
         model, _ = churn._fit(wh, backtest.trained_on, ChurnSettings().horizon_months)
     test = backtest.test
     reasons = churn.top_reasons(model.contributions(test), test, typical=model.typical)
-    cause = test["customer"].map(_true_ids(out, db)).map(
+    cause = test["customer"].map(true_customers(out, db)).map(
         pd.read_csv(out / "truth" / "churn.csv", dtype=str, keep_default_na=False).set_index("true_customer")["cause"])
     churned = test["churned"].eq(1).to_numpy()
     for planted, group in CAUSE_GROUP.items():

@@ -49,7 +49,7 @@ def test_run_exits_1_naming_a_refused_source_and_runs_the_rest(tmp_path):
     assert code == 1
     assert out["ingest"]["refused"][0]["source"] == "desk" and out["ingest"]["totals"]["loaded"] == 2
     assert out["identity"]["customers"] == 2 and [s["stage"] for s in out["stages"]][-2:] == ["metrics", "predict"]
-    assert "needs subscriptions" in out["stages"][-1]["did"]  # too little data: said, not a failure
+    assert "need subscriptions" in out["stages"][-1]["did"]  # too little data: said, not a failure
 
 
 def test_a_row_loaded_for_a_customer_identity_knows_carries_its_master_id_at_once(demo_copy):

@@ -109,7 +109,8 @@ def test_every_readme_command_runs_on_the_demo(demo_copy):
 
 def test_every_readme_patron_yml_example_loads_its_data(datasets, tmp_path):
     """The README's patron.yml snippets are valid as written; the one for the shop's invoice lines
-    loads the real file it names into the orders it describes."""
+    loads the real file it names into the orders it describes, the one for the bank's customers
+    keeps their attributes."""
     import yaml
 
     from patron.config import parse_project
@@ -117,10 +118,17 @@ def test_every_readme_patron_yml_example_loads_its_data(datasets, tmp_path):
     from patron.warehouse import open_warehouse
 
     snippets = blocks("yaml")
-    assert snippets
-    for text in snippets:
-        cfg = parse_project(yaml.safe_load(text), root=datasets / "online_retail")
-        with open_warehouse(tmp_path / "w.duckdb") as wh:
+    assert len(snippets) == 2
+    for i, text in enumerate(snippets):
+        bank = "bank_churn_modelling.csv" in text
+        cfg = parse_project(yaml.safe_load(text), root=datasets / ("bank_churn" if bank else "online_retail"))
+        with open_warehouse(tmp_path / f"w{i}.duckdb") as wh:
             result = ingest_sources(wh, cfg)
             assert not result.refused and all(f.adds_up() for f in result.files)
-            assert wh.scalar("SELECT count(*) FROM orders") == 22_190  # invoices of known customers, 3,654 credits
+            if bank:
+                assert wh.scalar("SELECT count(*) FROM customers") == 10_000
+                kept = len(cfg.sources["bank"].attributes)
+                assert wh.scalar("SELECT count(*) FROM customer_attributes") == 10_000 * kept
+                assert wh.scalar("SELECT count(*) FROM customer_attributes WHERE personal") == 10_000  # the surnames
+            else:
+                assert wh.scalar("SELECT count(*) FROM orders") == 22_190  # invoices of known customers, 3,654 credits

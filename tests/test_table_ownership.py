@@ -61,7 +61,12 @@ def test_a_file_from_before_each_added_column_gets_it_when_opened(tmp_path):
 def company(tmp_path_factory: pytest.TempPathFactory) -> tuple[ProjectConfig, Path]:
     out = tmp_path_factory.mktemp("ownership") / "company"
     generate(300, seed=4, out=out, as_of=DEMO_AS_OF, usage_days=10)
-    return load_project(out / "patron.yml"), out / "w.duckdb"
+    # a source that keeps customer attributes: ingest writes them, identity sets their customer_id
+    yml = out / "patron.yml"
+    yml.write_text(yml.read_text().replace("    table: customers\n    customer_ref: Account ID\n",
+                                           "    table: customers\n    customer_ref: Account ID\n"
+                                           "    attributes: {sector: Industry}\n", 1))
+    return load_project(yml), out / "w.duckdb"
 
 
 def _steps(cfg: ProjectConfig) -> list[tuple[Stage, str, Callable[[Warehouse], object]]]:
@@ -104,3 +109,6 @@ def test_each_stage_writes_only_its_own_tables(company):
             assert changed, f"{step} wrote nothing: the check would prove nothing"
         # identity's share of the canonical tables is real: it set the master ids ingest could not
         assert wh.scalar("SELECT count(*) FROM customers WHERE customer_id IS NULL") == 0
+        # and of the attributes ingest keeps
+        assert wh.scalar("SELECT count(*) FROM customer_attributes WHERE customer_id IS NULL") == 0
+        assert wh.scalar("SELECT count(*) FROM customer_attributes") > 0

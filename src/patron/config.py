@@ -26,6 +26,68 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# how a bool attribute's text reads (case aside; a number reads as 1 or 0)
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+# names that are personal data whatever patron.yml says: a word of the name, or a phrase in it
+_PERSONAL_WORDS = frozenset({
+    "surname", "surnames", "forename", "firstname", "lastname", "fullname", "email", "emails", "phone", "phones",
+    "mobile", "telephone", "fax", "address", "street", "postcode", "zip", "zipcode", "postal", "dob", "birthday",
+    "birthdate", "ssn", "passport", "iban"})
+_PERSONAL_PHRASES = ("first_name", "last_name", "full_name", "given_name", "family_name", "middle_name", "e_mail",
+                     "date_of_birth", "birth_date", "post_code", "zip_code", "national_id", "tax_id", "card_number")
+# attribute names that would be read as something else: the golden record's dimensions (map them
+# under columns:), and the names metric queries and their results use for their own columns (a
+# slice by an attribute is a column of that name beside them); tests/test_attributes.py checks this
+# list against the metrics' own
+CUSTOMER_DIMENSIONS = ("segment", "region", "industry", "plan", "owner", "cohort_month")
+METRIC_WORDS = frozenset({
+    # results and keys
+    "metric", "value", "n", "ci_low", "ci_high", "previous", "p_value", "significant", "note", "period", "month",
+    "customer", "first_month", "first_period", "prev_mrr", "pro", "det", "good", "mean", "sd", "total", "q",
+    # monthly revenue facts
+    "mrr_end", "mrr_start", "new", "reactivation", "expansion", "contraction", "churn", "customers_start",
+    "customers_end", "churned_customers", "new_customers", "reactivated_customers", "customers_active",
+    "cohort_customers", "cohort_mrr_start", "cohort_mrr_now", "cohort_mrr_retained", "cohort_customers_retained",
+    "renewals_due", "renewals_renewed", "renewal_mrr_due", "renewal_mrr_renewed",
+    # order facts
+    "revenue", "sales", "orders", "customers", "returning_customers", "repeat_customers", "cohort_revenue_now",
+    "cohort_revenue_start"})
+
+
+def looks_personal(name: str) -> bool:
+    """Whether a name (an attribute's or a file column's: Surname, first_name, EmailAddress, DOB...)
+    is obviously personal data."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    norm = "_" + "_".join(w for w in re.split(r"[^a-z0-9]+", words) if w) + "_"
+    return bool(set(norm.strip("_").split("_")) & _PERSONAL_WORDS) or any(f"_{p}_" in norm for p in _PERSONAL_PHRASES)
+
+
+class AttributeConfig(_Strict):
+    column: str | None = Field(None, description="The file's column that holds the value.")
+    expression: str | None = Field(None, description="Or SQL over the file's columns, as a source's expressions.")
+    type: Literal["text", "int", "float", "date", "bool"] = Field(
+        "text", description="text, int, float, date (the source's date_format or ISO 8601) or bool (true/false, "
+        "yes/no, y/n, 1/0).")
+    personal: bool = Field(False, description="Personal data (a name, an email, a phone, an address...): kept, "
+                           "never a slice or a model feature. Names that obviously are personal are personal "
+                           "whatever this says.")
+    values: dict[str, str] = Field(default_factory=dict, description="raw value -> the value kept, before typing")
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _as_text(cls, v: object) -> object:
+        # YAML reads yes, 1 or true as a bool or a number; the file's values are text
+        def text(x: object) -> object:
+            return str(x).lower() if isinstance(x, bool) else str(x) if isinstance(x, int | float) else x
+        return {text(k): text(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+    def is_personal(self, name: str) -> bool:
+        """Flagged, or named like personal data (the attribute or its column)."""
+        return self.personal or looks_personal(name) or (self.column is not None and looks_personal(self.column))
+
+
 class SourceConfig(_Strict):
     path: str = Field(description="A file or a glob, relative to patron.yml.")
     table: str = Field(description="The canonical table the rows load into.")
@@ -57,6 +119,16 @@ class SourceConfig(_Strict):
     snapshot_date: date | None = Field(
         None, description="The day the export was taken, for a file with no dates of its own; expressions use "
         "it as snapshot_date, e.g. start_date: snapshot_date - INTERVAL (tenure) MONTH.")
+    attributes: dict[str, AttributeConfig] = Field(
+        default_factory=dict, description="Customer attributes the canonical model does not name: attribute -> "
+        "the file's column (a text attribute), or a mapping of column or expression, type, personal, values. "
+        "Kept per customer (customer_ref), checked, with lineage; metrics slice by them.")
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _short_form(cls, v: object) -> object:
+        # `contract_type: Contract` keeps the column as a text attribute
+        return {k: {"column": x} if isinstance(x, str) else x for k, x in v.items()} if isinstance(v, dict) else v
 
     @field_validator("rollup", mode="before")
     @classmethod
@@ -199,8 +271,43 @@ class ChurnSettings(_Strict):
         return self
 
 
+HEALTH_COMPONENTS = ("usage_trend", "usage_level", "usage_breadth", "support_load", "ticket_sentiment", "nps", "csat",
+                     "billing", "engagement")
+
+
+class HealthSettings(_Strict):
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {"usage_trend": 15, "usage_level": 15, "usage_breadth": 5, "support_load": 15,
+                                 "ticket_sentiment": 10, "nps": 15, "csat": 10, "billing": 10, "engagement": 5},
+        description="component -> its weight (any scale; a component an account has no data for is left out and "
+                    "the others share its weight). Components: " + ", ".join(HEALTH_COMPONENTS) + ".")
+    red: float = Field(40, ge=0, le=100, description="A score below this is red.")
+    green: float = Field(70, ge=0, le=100, description="A score from this up is green; between red and green, amber.")
+
+    @field_validator("weights")
+    @classmethod
+    def _known_and_positive(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = [k for k in v if k not in HEALTH_COMPONENTS]
+        if unknown:
+            raise ValueError(f"no health component {', '.join(map(repr, unknown))}; components are: "
+                             f"{', '.join(HEALTH_COMPONENTS)}")
+        bad = [k for k, w in v.items() if not w >= 0 or w == float("inf")]
+        if bad:
+            raise ValueError(f"weights must be zero or more: {', '.join(bad)}")
+        if not sum(v.values()) > 0:
+            raise ValueError("at least one weight must be above zero")
+        return v
+
+    @model_validator(mode="after")
+    def _bands_in_order(self) -> HealthSettings:
+        if self.red >= self.green:
+            raise ValueError(f"red ({self.red}) must be below green ({self.green})")
+        return self
+
+
 class PredictSettings(_Strict):
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
 
 class ProjectConfig(_Strict):
@@ -260,6 +367,7 @@ def source_problems(name: str, src: SourceConfig) -> list[str]:
         if col not in names:
             out.append(f"{at}.key: {src.table} has no column {col!r}")
     out += _shaping_problems(at, src)
+    out += _attribute_problems(at, src)
     for fmt in src.date_format:
         if "%" not in fmt:
             out.append(f"{at}.date_format: {fmt!r} is not a strptime format (e.g. '%d/%m/%Y')")
@@ -297,8 +405,86 @@ def _shaping_problems(at: str, src: SourceConfig) -> list[str]:
     return out
 
 
+def _attribute_problems(at: str, src: SourceConfig) -> list[str]:
+    """Each attribute: its name, where its value comes from, its value map; and a customer to keep it for."""
+    from patron.expressions import refused
+
+    if not src.attributes:
+        return []
+    out: list[str] = []
+    if "customer_ref" not in TABLES[src.table].names:
+        out.append(f"{at}.attributes: {src.table} rows belong to no customer (no customer_ref); give attributes on "
+                   "a source of customers, subscriptions, orders...")
+    elif not (src.customer_ref or "customer_ref" in src.expressions):
+        out.append(f"{at}.attributes: attributes are kept per customer; set customer_ref: (the file's column "
+                   "holding the customer id)")
+    canonical = {c for t in TABLES.values() for c in t.names} | {"source", "source_key", "source_row", "load_id",
+                                                                 "loaded_at"}
+    for name, attr in src.attributes.items():
+        key = f"{at}.attributes.{name}"
+        if not _ATTRIBUTE_NAME.fullmatch(name):
+            out.append(f"{key}: an attribute's name is lower-case letters, digits and _, starting with a letter "
+                       "(e.g. contract_type)")
+        elif name in CUSTOMER_DIMENSIONS:
+            out.append(f"{key}: {name} is a customer dimension of the golden record; map it under columns: "
+                       f"({name}: {attr.column or 'Column'}) where the table has it")
+        elif name in canonical:
+            out.append(f"{key}: {name!r} is a column of the canonical tables; give the attribute a name of its own "
+                       f"(e.g. {at.rsplit('.', 1)[-1]}_{name})")
+        elif name in METRIC_WORDS:
+            out.append(f"{key}: {name!r} names a column of metric results; give the attribute a name of its own")
+        if (attr.column is None) == (attr.expression is None):
+            out.append(f"{key}: give a column or an expression (one of them)")
+        if attr.expression is not None:
+            out += [f"{key}.expression: {p}" for p in refused(attr.expression, None, aggregates=False,
+                                                               where="in a source")]
+        for raw, kept in attr.values.items():
+            bad = _attribute_value_problem(attr.type, kept)
+            if bad:
+                out.append(f"{key}.values.{raw}: {bad}")
+    return out
+
+
+def _attribute_value_problem(kind: str, text: str) -> str | None:
+    """Why a value a value map gives is not of its attribute's type."""
+    word = text.strip().lower()
+    if kind == "bool" and word not in TRUE_WORDS + FALSE_WORDS:
+        return f"{text!r} is not true or false (a bool attribute's values are true/false, yes/no, y/n or 1/0)"
+    if kind in ("int", "float"):
+        try:
+            number = float(word)
+        except ValueError:
+            return f"{text!r} is not a number"
+        if kind == "int" and number != round(number):
+            return f"{text!r} is not a whole number"
+    return None
+
+
+def attribute_clashes(sources: Mapping[str, SourceConfig]) -> list[str]:
+    """Sources may give the same attribute, of one type: the golden value is then the most trusted source's."""
+    first: dict[str, tuple[str, str]] = {}
+    out = []
+    for source, src in sources.items():
+        for name, attr in src.attributes.items():
+            seen = first.setdefault(name, (source, attr.type))
+            if seen[1] != attr.type:
+                out.append(f"sources.{source}.attributes.{name}.type: {attr.type}, but sources.{seen[0]}.attributes."
+                           f"{name} is {seen[1]}; an attribute has one type (or give it another name here)")
+    return out
+
+
+def declared_attributes(cfg: ProjectConfig | None) -> dict[str, bool]:
+    """Every attribute patron.yml declares -> whether it is personal (in any source)."""
+    out: dict[str, bool] = {}
+    for src in (cfg.sources.values() if cfg else ()):
+        for name, attr in src.attributes.items():
+            out[name] = out.get(name, False) or attr.is_personal(name)
+    return out
+
+
 def project_problems(cfg: ProjectConfig) -> list[str]:
     out = [p for name, src in cfg.sources.items() for p in source_problems(name, src)]
+    out += attribute_clashes(cfg.sources)
     for s in cfg.identity.trusted_sources:
         if s not in cfg.sources:
             out.append(f"identity.trusted_sources: no source named {s!r}")
@@ -316,8 +502,8 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
 
 def _keys() -> set[str]:
     """Every key patron.yml may hold, at any level (to suggest the one a typo meant)."""
-    models = [ProjectConfig, SourceConfig, IdentitySettings, JourneyStage, TaxonomyTheme, ListenSettings,
-              IngestSettings, ApiSettings, PredictSettings, ChurnSettings]
+    models = [ProjectConfig, SourceConfig, AttributeConfig, IdentitySettings, JourneyStage, TaxonomyTheme,
+              ListenSettings, IngestSettings, ApiSettings, PredictSettings, ChurnSettings, HealthSettings]
     return {name for m in models for name in m.model_fields if name != "root"}
 
 

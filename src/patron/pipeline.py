@@ -174,10 +174,22 @@ class _Steps:
         if last is not None and not self.wh.scalar(
                 "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]):
             return "nothing loaded since the last churn run"
-        try:
+        if not self.wh.scalar("SELECT count(*) FROM subscriptions"):
+            return "churn risk and the health score need subscriptions (who paid each month); there are none"
+        said = []
+        try:  # too little history is a finding, not a failure of the run
             self.out.churn = r = self.project.predict.churn()
-        except PredictError as e:  # too little history is a finding, not a failure of the run
-            return str(e)
-        auc = r.backtest.evaluation.auc
-        tested = f"AUC {auc.value:.2f} on {r.backtest.tested_on}" if auc.value is not None else "no AUC"
-        return f"churn risk of {len(r.scores.frame):,} customers scored ({tested}; `patron risk`)"
+            auc = r.backtest.evaluation.auc
+            tested = f"AUC {auc.value:.2f} on {r.backtest.tested_on}" if auc.value is not None else "no AUC"
+            said.append(f"churn risk of {len(r.scores.frame):,} customers scored ({tested}; `patron risk`)")
+        except PredictError as e:
+            said.append(str(e))
+        try:
+            h = self.project.predict.health()
+            auc = h.check.evaluation.auc if h.check else None
+            checked = f", AUC {auc.value:.2f} against who left" if auc and auc.value is not None else ""
+            said.append(f"health of {h.scores['customer'].nunique():,} accounts over {h.scores['month'].nunique()} "
+                        f"months{checked} (`patron health`)")
+        except PredictError as e:
+            said.append(str(e))
+        return "; ".join(said)

@@ -6,7 +6,8 @@ derives them again. Each is a query (or the CTEs of one) that a stage wraps in i
 - revenue months: the MRR each customer pays at the end of each month, from subscriptions;
 - cohorts: each customer's first paying month (its first subscription, else its first purchase);
 - ARR now: twelve times what each customer pays in the last month billing covers;
-- texts: every text customers wrote, one query per table, with a flag for a bad score.
+- texts: every text customers wrote, one query per table, with a flag for a bad score;
+- current attributes: each customer's value of each attribute its sources keep.
 
 The as-of day of the data is `patron.warehouse.as_of.data_as_of`.
 """
@@ -74,3 +75,18 @@ def texts_of(table: str, after_load: int | None = None) -> str:
                                                        f" WHERE x.load_id > {int(after_load)}")
 # source_table and every column above, for every table's texts
 ALL_TEXTS = " UNION ALL ".join(f"SELECT '{t}' AS source_table, * FROM ({q})" for t, q in TEXTS.items())
+
+
+# customer, name, type, value, number, day, flag, personal: each customer's current value of each
+# attribute its sources keep (patron.yml's `attributes:`, stored in customer_attributes). Where
+# sources give one customer different values, the most trusted source's (identity.trusted_sources,
+# else patron.yml's order of sources), then the latest load's, then the later row's. An attribute
+# is personal when any source says so. Customers are master customers once identity is resolved,
+# else the source's own ids.
+CURRENT_ATTRIBUTES = (
+    "SELECT customer, name, type, value, number, day, flag, personal FROM ("
+    "SELECT COALESCE(customer_id, customer_ref) AS customer, name, type, value, number, day, flag, "
+    "MAX(CASE WHEN personal THEN 1 ELSE 0 END) OVER (PARTITION BY name) = 1 AS personal, "
+    "ROW_NUMBER() OVER (PARTITION BY COALESCE(customer_id, customer_ref), name "
+    "ORDER BY trust, load_id DESC, source_row DESC, source) AS pick "
+    "FROM customer_attributes) AS ranked WHERE pick = 1")

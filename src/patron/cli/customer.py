@@ -95,6 +95,11 @@ def render_360(c: Customer360) -> None:
         table("Contacts", ["name", "email", "role"], [[x["name"], x["email"], x["role"]] for x in c.contacts],
               drop=["role"])
     _revenue(c)
+    if c.health:
+        now, before = c.health[-1], c.health[max(0, len(c.health) - 4)]
+        weak = "; ".join(x["says"] for x in now["weakest"]) or "nothing below 50"
+        was = f", {before['score']:.0f} on {cell(before['month'])[:10]}" if before is not now else ""
+        say(f"Health {now['score']:.0f}/100 ({now['band']}) on {cell(now['month'])[:10]}{was}. Weakest: {weak}.")
     if c.risk:
         r = c.risk
         why = "; ".join(x["says"] for x in r["reasons"]) or "no reason stands out"

@@ -22,7 +22,8 @@ app = typer.Typer(
 )
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
-                predict.predict, predict.risk, demo.generate, demo.demo, serve.serve):
+                predict.predict, predict.risk, predict.renewals, predict.health, predict.drivers,
+                demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
 app.add_typer(metrics.app, name="metrics")

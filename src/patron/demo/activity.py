@@ -330,9 +330,10 @@ def feedback(
     theme, sent = themed(k, np.full(k, 0.45), np.zeros(k))
     first, last = spike
     in_spike = (days >= first) & (days <= last)
-    # an outage's worth: the channel's volume about triples while it lasts (at least a dozen more
+    # an outage's worth: the channel's volume triples or more while it lasts (at least fifteen more
     # posts a day), plain on the channel's first day at any size of company
-    extra = rng.poisson(max(12.0, 2 * per_day), in_spike.sum())
+    lam = max(15.0, 2 * per_day)
+    extra = np.maximum(rng.poisson(lam, in_spike.sum()), int(lam))
     sday = np.repeat(days[in_spike], extra)
     day = np.concatenate([day, sday])
     theme = np.concatenate([theme, np.full(len(sday), T["login"])])

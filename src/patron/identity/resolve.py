@@ -127,10 +127,9 @@ def representatives(records: pd.DataFrame, rules: pd.DataFrame) -> pd.DataFrame:
 
 
 def _assign(wh: Warehouse) -> None:
-    """customer_id on every canonical row: by its ref, else (tickets, responses) by its email."""
-    for name, table in TABLES.items():
-        if "customer_ref" not in table.names:
-            continue
+    """customer_id on every canonical row and every kept attribute: by its ref, else (tickets,
+    responses) by its email."""
+    for name in [*(n for n, t in TABLES.items() if "customer_ref" in t.names), "customer_attributes"]:
         wh.execute(
             f"UPDATE {name} t SET customer_id = m.customer_id FROM identity_map m "
             "WHERE m.ref = t.customer_ref AND m.system = coalesce("

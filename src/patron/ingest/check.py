@@ -64,7 +64,7 @@ def sample_file(wh: Warehouse, name: str, src: SourceConfig, reader: Reader, sho
         found: list[tuple[str, str, int]] = []
         dates: dict[str, set[str]] = {}  # field -> its values that no date rule accepts
         for r in plan.rules:
-            hits, values = wh.rows(f"SELECT count(*), list(DISTINCT m_{r.field})[:200] FROM _patron_sample "
+            hits, values = wh.rows(f"SELECT count(*), list(DISTINCT {r.text})[:200] FROM _patron_sample "
                                    f"WHERE NOT _skipped AND COALESCE(({r.condition}), false)")[0]
             if hits:
                 found.append((r.field, r.reason, hits))

@@ -121,20 +121,21 @@ def _errors_sql(engine: Engine, plan: Plan) -> str:
     """A list of the row's problems: (field, value, reason) of each rule it breaks."""
     return engine.non_null([
         f"CASE WHEN COALESCE(({r.condition}), false) THEN "
-        f"{{'field': '{r.field}', 'value': CAST(m_{r.field} AS VARCHAR), 'reason': {literal(r.reason)}}} END"
+        f"{{'field': '{r.field}', 'value': CAST({r.text} AS VARCHAR), 'reason': {literal(r.reason)}}} END"
         for r in plan.rules
     ])
 
 
 def load_file(
     wh: Warehouse, name: str, src: SourceConfig, file: Path, root: Path, tolerance_days: int,
-    progress: Progress | None = None, max_reject_share: float = 1.0,
+    progress: Progress | None = None, max_reject_share: float = 1.0, trust: int = 0,
 ) -> FileLoad:
     """Check and load one file inside the caller's transaction.
 
     The file is read, mapped, typed and checked in one pass into one temp table (in file order,
     so the engine's row number there is the file's); the file is read a second time only when
-    some rows are bad, to keep their raw records in quarantine.
+    some rows are bad, to keep their raw records in quarantine. The source's customer attributes
+    ride along in the same rows (`trust`: the source's place in the trusted order).
     """
     engine = wh.engine
     shown = display_path(file, root)
@@ -149,14 +150,15 @@ def load_file(
         digest = pool.submit(sha256, file)
         cols = list(plan.typed)
         typed = ", ".join(f"t_{c}" for c in cols)
+        carried = "".join(f", t_{c}" for c in plan.attribute_typed)  # attributes: kept apart from the row
         key_expr = " || '|' || ".join(f"CAST(t_{c} AS VARCHAR)" for c in plan.key)
         # bad rows keep their text values and raw record here, so a file is read once
-        texts = engine.record({f"m_{c}": f"m_{c}" for c in plan.text})
+        texts = engine.record({f"m_{c}": f"m_{c}" for c in plan.checked})
         # a row the source's filter leaves out is neither loaded nor bad
         skip, bad = (", _skip", f"NOT _skip AND ({_bad_sql(plan)})") if plan.keep else ("", _bad_sql(plan))
         read_as(
             wh, reader, "_patron_checked_t",
-            f"SELECT {typed}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN {texts} END AS _m, "
+            f"SELECT {typed}{carried}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN {texts} END AS _m, "
             f"CASE WHEN _bad THEN {engine.json_text('_raw')} END AS _rec FROM ("
             f"SELECT *, {key_expr} AS _key, {engine.row_hash([f't_{c}' for c in cols])} AS _hash, ({bad}) AS _bad "
             f"FROM ({plan.checked_sql(reader.sql(), raw=engine.row_record(ROW))}))",
@@ -237,6 +239,8 @@ def load_file(
         wh.execute(f"UPDATE {target} AS t SET customer_id = m.customer_id FROM identity_map AS m "
                    "WHERE t.load_id = ? AND t.customer_id IS NULL AND m.system = ? AND m.ref = t.customer_ref",
                    [load_id, src.system or name])
+    if plan.attributes:
+        keep_attributes(wh, plan, name, src.system or name, load_id, trust)
     new_q = 0
     if bad_n + dup_n + len(rejected):
         new_q = _quarantine(wh, plan, reader, rejected, name, target, shown, load_id)
@@ -273,8 +277,8 @@ def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Reje
     """The three most common problems of the checked file, each with the rows it affects."""
     counts: dict[str, int] = {}
     if plan.rules:
-        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.text)
-        typed = ", ".join(f"t_{c}" for c in plan.typed)
+        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.checked)
+        typed = ", ".join(f"t_{c}" for c in plan.checked)
         found = wh.rows(
             f"SELECT err.field, err.reason, count(*), list(DISTINCT err.value)[:200] FROM (SELECT "
             f"unnest({_errors_sql(wh.engine, plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked "
@@ -320,12 +324,17 @@ def _shape(wh: Warehouse, plan: Plan, row: str) -> tuple[int, int]:
             f"CAST({_ROLLUP[h].format(c=f't_{c}')} AS {types[c]}) AS t_{c}" for c, h in how.items())
         typed = ", ".join(f"t_{c}" for c in plan.typed)
         hashed = wh.engine.row_hash([f"t_{c}" for c in plan.typed])
+        # an attribute: the last value in file order, and the line it came from (l_<column>)
+        last = "".join(f", {_ROLLUP['last'].format(c=f't_{c}')} AS t_{c}, max(_line) FILTER (WHERE t_{c} IS NOT NULL) "
+                       f"AS l_{c}" for c in plan.attribute_typed)
+        carried = "".join(f", t_{c}, l_{c}" for c in plan.attribute_typed)
+        as_read = "".join(f", t_{c}, _line AS l_{c}" for c in plan.attribute_typed)
         # rolled-up rows are good: no text values or raw record to keep for quarantine
         shaped = (
-            f"WITH kept AS ({kept}), rolled AS (SELECT min(_line) AS _line, {aggs}, _key FROM kept "
+            f"WITH kept AS ({kept}), rolled AS (SELECT min(_line) AS _line, {aggs}{last}, _key FROM kept "
             f"WHERE NOT _bad GROUP BY _key) "
-            f"SELECT _line, {typed}, _key, {hashed} AS _hash, false AS _bad, NULL AS _m, NULL AS _rec FROM rolled "
-            f"UNION ALL SELECT _line, {typed}, _key, _hash, _bad, _m, _rec FROM kept WHERE _bad"
+            f"SELECT _line, {typed}{carried}, _key, {hashed} AS _hash, false AS _bad, NULL AS _m, NULL AS _rec "
+            f"FROM rolled UNION ALL SELECT _line, {typed}{as_read}, _key, _hash, _bad, _m, _rec FROM kept WHERE _bad"
         )
     before = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     kept_n = wh.scalar(f"SELECT count(*) FROM ({kept})")
@@ -347,8 +356,8 @@ def _quarantine(
         "reason VARCHAR, record VARCHAR)"
     )
     if plan.rules:
-        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.text)
-        typed = ", ".join(f"t_{c}" for c in plan.typed)
+        fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.checked)
+        typed = ", ".join(f"t_{c}" for c in plan.checked)
         wh.execute(
             "INSERT INTO _patron_problems SELECT _row, err.field, err.value, err.reason, _rec "
             f"FROM (SELECT _row, _rec, unnest({_errors_sql(wh.engine, plan)}) AS err "
@@ -389,6 +398,47 @@ def _quarantine(
     return after - before
 
 
+def keep_attributes(wh: Warehouse, plan: Plan, name: str, system: str, load_id: int, trust: int) -> None:
+    """Keep the attributes of every customer the file's good rows hold (of several rows, the last in
+    file order that gives a value), in place of those the source had for it: a value found again
+    unchanged keeps its row and lineage, a changed or new one is written by this load, and one the
+    file no longer gives goes. Customers the file does not hold keep theirs."""
+    good = "NOT _bad AND _row NOT IN (SELECT _row FROM _patron_dups) AND t_customer_ref IS NOT NULL"
+    parts = []
+    for a in plan.attributes:
+        t = f"t_{a.column}"
+        value = {"text": t, "bool": f"CASE WHEN {t} THEN 'true' ELSE 'false' END"}.get(a.type, f"CAST({t} AS VARCHAR)")
+        number = f"CAST({t} AS DOUBLE)" if a.type in ("int", "float") else "CAST(NULL AS DOUBLE)"
+        line = f"l_{a.column}" if plan.rollup is not None else "_row"
+        parts.append(
+            f"SELECT t_customer_ref AS customer_ref, {literal(a.name)} AS name, {literal(a.type)} AS type, "
+            f"{'true' if a.personal else 'false'} AS personal, {value} AS value, {number} AS number, "
+            f"{t if a.type == 'date' else 'CAST(NULL AS DATE)'} AS day, "
+            f"{t if a.type == 'bool' else 'CAST(NULL AS BOOLEAN)'} AS flag, _key AS source_key, {line} AS source_row "
+            f"FROM _patron_checked WHERE {good} AND {t} IS NOT NULL")
+    columns = "customer_ref, name, type, personal, value, number, day, flag, source_key, source_row"
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _patron_attrs AS SELECT {columns} FROM (SELECT *, ROW_NUMBER() OVER "
+               "(PARTITION BY customer_ref, name ORDER BY source_row DESC) AS _last FROM "
+               f"({' UNION ALL '.join(parts)}) AS v) AS ranked WHERE _last = 1")
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE _patron_attr_refs AS SELECT DISTINCT t_customer_ref AS customer_ref "
+               f"FROM _patron_checked WHERE {good}")
+    wh.execute(
+        "DELETE FROM customer_attributes AS a WHERE a.source = ? "
+        "AND a.customer_ref IN (SELECT customer_ref FROM _patron_attr_refs) AND NOT EXISTS (SELECT 1 FROM "
+        "_patron_attrs AS n WHERE n.customer_ref = a.customer_ref AND n.name = a.name AND n.type = a.type "
+        "AND n.personal = a.personal AND n.value = a.value)", [name])
+    wh.execute(
+        f"INSERT INTO customer_attributes (source, {columns}, trust, load_id, loaded_at) "
+        f"SELECT ?, {', '.join(f'n.{c}' for c in columns.split(', '))}, ?, ?, now()::TIMESTAMP "
+        "FROM _patron_attrs AS n WHERE NOT EXISTS (SELECT 1 FROM customer_attributes AS a "
+        "WHERE a.source = ? AND a.customer_ref = n.customer_ref AND a.name = n.name)", [name, trust, load_id, name])
+    wh.execute("UPDATE customer_attributes AS a SET customer_id = m.customer_id FROM identity_map AS m "
+               "WHERE a.load_id = ? AND a.customer_id IS NULL AND m.system = ? AND m.ref = a.customer_ref",
+               [load_id, system])
+    for t in ("_patron_attrs", "_patron_attr_refs"):
+        wh.execute(f"DROP TABLE IF EXISTS {t}")
+
+
 def ingest_sources(
     wh: Warehouse, cfg: ProjectConfig, only: list[str] | None = None, progress: Progress | None = None,
 ) -> IngestResult:
@@ -404,19 +454,25 @@ def ingest_sources(
         )
     plan = [(n, f) for n in names for f in find_files(cfg.sources[n], cfg.root, n)]
     refused: list[Refusal] = []
+    # the trusted order picks one value where sources disagree on a customer's attribute
+    order = cfg.identity.trusted_sources or list(cfg.sources)
+    trust = {n: order.index(n) if n in order else len(order) for n in cfg.sources}
     # one transaction for every source; a source that rejects too much is left out and the rest
     # loaded again (DuckDB has no savepoints to undo one source inside the transaction)
     while True:
         loads: list[FileLoad] = []
         try:
             with wh.transaction():
+                for name, rank in trust.items():  # as patron.yml orders them now
+                    wh.execute("UPDATE customer_attributes SET trust = ? WHERE source = ? AND trust <> ?",
+                               [rank, name, rank])
                 for name, file in plan:
                     if name in {r.source for r in refused}:
                         continue
                     src = cfg.sources[name]
                     share = src.max_reject_share if src.max_reject_share is not None else cfg.ingest.max_reject_share
                     loads.append(load_file(wh, name, src, file, cfg.root, cfg.ingest.future_tolerance_days,
-                                           progress, share))
+                                           progress, share, trust[name]))
         except TooManyRejected as e:
             refused.append(e.refusal)
             continue

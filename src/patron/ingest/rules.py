@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from patron.config import SourceConfig
+from patron.config import FALSE_WORDS, TRUE_WORDS, SourceConfig
 from patron.errors import SourceError
 from patron.ingest.shape import compile_expression
 from patron.model import EARLIEST, TOO_EARLY, Column, Table, too_far_ahead
@@ -17,6 +17,7 @@ from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 ROW = "_patron_r"  # what the checks call a row of the file
+ATTRIBUTE = "attr__"  # an attribute's columns in the checked rows: m_attr__<name> (text), t_attr__<name> (typed)
 
 
 def ident(name: str) -> str:
@@ -38,9 +39,28 @@ class Params:
 
 @dataclass(frozen=True)
 class Rule:
-    field: str
+    field: str  # as quarantine names it: a canonical column, or attributes.<name>
     condition: str  # true when the row breaks the rule
     reason: str
+    column: str | None = None  # the checked rows' column it is about, where not the field's own
+
+    @property
+    def text(self) -> str:
+        """The checked rows' text column the rule is about (its value is the one at fault)."""
+        return f"m_{self.column or self.field}"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A customer attribute the source keeps: where it lives in the checked rows, and what it is."""
+
+    name: str
+    type: str
+    personal: bool
+
+    @property
+    def column(self) -> str:
+        return ATTRIBUTE + self.name
 
 
 @dataclass
@@ -57,6 +77,15 @@ class Plan:
     keep: str | None = None  # the source's row filter, over the file's columns
     rollup: dict[str, str] | None = None  # canonical column -> how its values are rolled up per key
     expressions: dict[str, str] = field(default_factory=dict)  # patron.yml key -> compiled SQL
+    attributes: list[Attribute] = field(default_factory=list)
+    attribute_text: dict[str, str] = field(default_factory=dict)  # attribute column -> text expression
+    attribute_typed: dict[str, str] = field(default_factory=dict)  # attribute column -> typed expression
+
+    @property
+    def checked(self) -> list[str]:
+        """Every column of the checked rows, as m_<it> (text) and t_<it> (typed): the canonical ones
+        then the attributes'."""
+        return [*self.text, *self.attribute_text]
 
     def check_expressions(self, wh: Warehouse, rows_sql: str, file: str) -> None:
         """Have the engine bind each expression over the file's rows (reading none): a function
@@ -82,9 +111,9 @@ class Plan:
         (named ROW); with `row_number` (an expression over those rows) also _row; with `raw` (the
         engine's expression for the whole row of ROW as one value), _raw: the row as it was read;
         with a filter, _skip: the row is filtered out."""
-        texts = ", ".join(f"{expr} AS m_{c}" for c, expr in self.text.items())
-        typed = ", ".join(f"{expr} AS t_{c}" for c, expr in self.typed.items())
-        mcols = ", ".join(f"m_{c}" for c in self.text)
+        texts = ", ".join(f"{expr} AS m_{c}" for c, expr in (self.text | self.attribute_text).items())
+        typed = ", ".join(f"{expr} AS t_{c}" for c, expr in (self.typed | self.attribute_typed).items())
+        mcols = ", ".join(f"m_{c}" for c in self.checked)
         row = f"{row_number} AS _row, " if row_number else ""
         skip = f", NOT COALESCE(({self.keep}), false) AS _skip" if self.keep else ""
         whole = f", {raw} AS _raw" if raw else ""
@@ -159,6 +188,8 @@ def plan_load(
     if src.customer_ref:
         mapped["customer_ref"] = src.customer_ref
     missing = [f"{s!r} (for {c})" for c, s in mapped.items() if s not in present]
+    missing += [f"{a.column!r} (for attributes.{n})" for n, a in src.attributes.items()
+                if a.column is not None and a.column not in present]
     if missing:
         raise SourceError(
             f"column{'s' if len(missing) > 1 else ''} {', '.join(missing)} not in the file; "
@@ -168,6 +199,9 @@ def plan_load(
     at = f"sources.{name}" if name else "source"
     computed = {c: compile_expression(e, file_columns, src.snapshot_date, f"{at}.expressions.{c}", file)
                 for c, e in src.expressions.items()}
+    derived = {n: compile_expression(a.expression, file_columns, src.snapshot_date,
+                                     f"{at}.attributes.{n}.expression", file)
+               for n, a in src.attributes.items() if a.expression is not None}
     keep = compile_expression(src.filter, file_columns, src.snapshot_date, f"{at}.filter", file) \
         if src.filter is not None else None
     source_of: dict[str, str | None] = {}
@@ -194,13 +228,50 @@ def plan_load(
     text = {c.name: _text_expr(c, source_of[c.name], src, params, computed.get(c.name))
             for c in table.columns if c.name in source_of}
     typed = {c.name: _typed_expr(c, src, params) for c in table.columns if c.name in source_of}
-    used = {s for s in source_of.values() if s} | _referenced([*computed.values(), keep or ""], file_columns)
+    used = {s for s in source_of.values() if s} | {a.column for a in src.attributes.values() if a.column} \
+        | _referenced([*computed.values(), *derived.values(), keep or ""], file_columns)
     ignored = [c for c in file_columns if c not in used]
     rules = _rules(table, src, source_of, required, tolerance_days, params)
     checks = {f"{at}.expressions.{c}": sql for c, sql in computed.items()}
+    checks |= {f"{at}.attributes.{n}.expression": sql for n, sql in derived.items()}
     if keep is not None:
         checks[f"{at}.filter"] = keep
-    return Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup, checks)
+    plan = Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup, checks)
+    for n, a in src.attributes.items():
+        _plan_attribute(plan, Attribute(n, a.type, a.is_personal(n)), src, a.column, derived.get(n), a.values)
+    return plan
+
+
+def _plan_attribute(plan: Plan, attr: Attribute, src: SourceConfig, column: str | None, computed: str | None,
+                    mapping: dict[str, str]) -> None:
+    """An attribute's text and typed columns, and the rule its type makes: a value it cannot read
+    rejects the row, named as attributes.<name>, as a canonical column's would."""
+    params = plan.params
+    value = f"({computed})" if computed is not None else ident(column or "")
+    text = f"NULLIF(trim(CAST({value} AS VARCHAR)), '')"
+    if mapping:
+        whens = " ".join(f"WHEN {params.add(k)} THEN {params.add(v)}" for k, v in mapping.items())
+        text = f"(CASE {text} {whens} ELSE {text} END)"
+    m, t = f"m_{attr.column}", f"t_{attr.column}"
+    if attr.type == "bool":
+        number = f"TRY_CAST({m} AS DOUBLE)"
+        words = {w: ", ".join(literal(x) for x in ws) for w, ws in (("yes", TRUE_WORDS), ("no", FALSE_WORDS))}
+        typed = (f"CASE WHEN lower({m}) IN ({words['yes']}) OR {number} = 1 THEN true "
+                 f"WHEN lower({m}) IN ({words['no']}) OR {number} = 0 THEN false END")
+        reason = "not true or false (true/false, yes/no, y/n or 1/0)"
+    elif attr.type == "text":
+        typed, reason = m, ""
+    else:
+        as_column = Column(attr.column, attr.type, "")  # type: ignore[arg-type]
+        typed, reason = _typed_expr(as_column, src, params), _type_reason(as_column, src)
+    plan.attributes.append(attr)
+    plan.attribute_text[attr.column] = text
+    plan.attribute_typed[attr.column] = typed
+    where = f"attributes.{attr.name}"
+    if reason:
+        plan.rules.append(Rule(where, f"{m} IS NOT NULL AND {t} IS NULL", reason, attr.column))
+    if attr.type == "date":
+        plan.rules.append(Rule(where, f"{t} < DATE '{EARLIEST.isoformat()}'", TOO_EARLY, attr.column))
 
 
 def _referenced(sqls: list[str], file_columns: list[str]) -> set[str]:

@@ -14,7 +14,17 @@ from sqlglot import exp
 
 from patron.errors import MetricError
 from patron.metrics import orders, revenue
-from patron.metrics.revenue import DIALECT, cte, fragment, slice_joins, truncated, with_ctes
+from patron.metrics.revenue import (
+    DIALECT,
+    GOLDEN_DIMENSIONS,
+    attributes_in,
+    cte,
+    dimension,
+    fragment,
+    slice_joins,
+    truncated,
+    with_ctes,
+)
 from patron.metrics.spec import PERIODS, MetricSpec, expression_problems, names_in
 from patron.model import TABLES
 
@@ -73,6 +83,10 @@ def _check(spec: MetricSpec, by: list[str], period: str | None) -> None:
     repeated = sorted({d for d in by if by.count(d) > 1})
     if repeated:
         raise MetricError(f"is sliced by {', '.join(repeated)} more than once; name each slice once", spec.name)
+    personal = [d for d in by if d in spec.personal]
+    if personal:
+        raise MetricError(f"cannot be sliced by {', '.join(personal)}: personal data is kept, never a slice; "
+                          f"its dimensions are: {', '.join(spec.dimensions) or '(none)'}", spec.name)
     unknown = [d for d in by if d not in spec.dimensions]
     if unknown:
         raise MetricError(f"cannot be sliced by {', '.join(unknown)}; "
@@ -96,7 +110,7 @@ def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bo
     first = specs[0]
     table = first.table
     columns = TABLES[table].names
-    keys = [exp.column(d, "t" if d in columns else "co" if d == "cohort_month" else "g") for d in by]
+    keys = [exp.column(d, "t") if d in columns else dimension(d) for d in by]
     names = list(by)
     if period:
         keys.append(truncated(exp.column(first.time, "t"), period))
@@ -116,8 +130,9 @@ def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bo
         where.append(_joined(exp.Or, [exp.paren(f) for f in filters.values()]))
     query = exp.select(*(exp.alias_(k, n) for k, n in zip(keys, names, strict=True)), *aggs).from_(
         exp.table_(table, alias="t"))
-    query = slice_joins(query, exp.column("customer_id", "t"), cohorts="cohort_month" in by,
-                        golden=any(d not in columns and d != "cohort_month" for d in by))
+    customer = [d for d in by if d not in columns]  # the rest are slices by the customer
+    query = slice_joins(query, exp.column("customer_id", "t"), cohorts="cohort_month" in customer,
+                        golden=any(d in GOLDEN_DIMENSIONS for d in customer), attributes=attributes_in(customer))
     query = query.where(_joined(exp.And, [exp.paren(w) for w in where]))
     if keys:
         query = query.group_by(*(k.copy() for k in keys))

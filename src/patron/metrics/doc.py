@@ -63,6 +63,13 @@ columns listed in its `dimensions` and by customer attributes from the golden re
 the month of the customer's first subscription period with MRR above 0 or, for a customer with
 no subscription (a retailer's), the month of its first purchase.
 
+A metric sliced by those is also sliced by every attribute a source keeps (`attributes:` under a
+source in `patron.yml`: contract type, payment method, a churn flag...), e.g. `--by contract_type`:
+the customer's current value, as text (a number as written, an ISO date, `true` or `false`), from
+the most trusted source that gives one. An attribute marked personal, or named like personal data
+(surname, email, phone, address, date of birth...), is never a slice: asking for one is refused
+and says so.
+
 ## Statistics
 
 Every value comes with its n. Sample estimates come with a 95% interval: shares use the Wilson

@@ -19,7 +19,17 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from patron.metrics.revenue import combine, cte, ctes_of, fragment, slice_joins, truncated
+from patron.metrics.revenue import (
+    GOLDEN_DIMENSIONS,
+    attributes_in,
+    combine,
+    cte,
+    ctes_of,
+    dimension,
+    fragment,
+    slice_joins,
+    truncated,
+)
 
 FAMILY_MEANING = {
     "activity": "each customer with an order in the period; a purchase is an order with an amount above 0, "
@@ -92,23 +102,21 @@ def _base(period: str | None) -> list[exp.CTE]:
     return ctes_of(_BASE, _when=truncated(exp.column("ordered_at"), period) if period else fragment(WHOLE_RANGE))
 
 
-def _dimension(d: str) -> exp.Column:
-    return exp.column("cohort_month", "co") if d == "cohort_month" else exp.column(d, "g")
-
-
 def facts_query(families: list[str], by: list[str], period: str | None) -> exp.Select:
     """A query with one row per slice and period and the columns of the families asked for (0
     where a family has no rows in that slice and period)."""
     families = [f for f in FAMILIES if f in families] or ["activity"]
-    golden, cohorts = any(d != "cohort_month" for d in by), "cohort_month" in by
-    dims = [exp.alias_(_dimension(d), d) for d in by]
-    slices = [_dimension(d) for d in by]
+    golden, cohorts = any(d in GOLDEN_DIMENSIONS for d in by), "cohort_month" in by
+    attributes = attributes_in(by)
+    dims = [exp.alias_(dimension(d), d) for d in by]
+    slices = [dimension(d) for d in by]
     customer = exp.column("customer", "r")
     ctes = _base(period)
     if "activity" in families:
         cols = [exp.alias_(fragment(agg), name) for name, agg in _AGGREGATES["activity"].items()]
         query = exp.select(*dims, exp.column("period", "r"), *cols).from_(exp.table_("hist", alias="r"))
-        query = slice_joins(query, customer, golden, cohorts).group_by(*slices, exp.column("period", "r"))
+        query = slice_joins(query, customer, golden, cohorts, attributes).group_by(*slices,
+                                                                                  exp.column("period", "r"))
         ctes.append(cte("activity", query))
     if "cohort" in families:
         # each slice's customers by the period of their first purchase, then, for every period of
@@ -116,7 +124,8 @@ def facts_query(families: list[str], by: list[str], period: str | None) -> exp.S
         query = exp.select(*dims, exp.alias_(exp.column("period", "r"), "first_period"),
                            fragment("COUNT(*) AS customers"), fragment("SUM(r.revenue) AS revenue")
                            ).from_(exp.table_("hist", alias="r"))
-        query = (slice_joins(query, customer, golden, cohorts).where(fragment("r.period = r.first_period"))
+        query = (slice_joins(query, customer, golden, cohorts, attributes)
+                 .where(fragment("r.period = r.first_period"))
                  .group_by(*slices, exp.column("period", "r")))
         ctes.append(cte("acquired", query))
         cols = [exp.alias_(fragment(agg), name) for name, agg in _AGGREGATES["cohort"].items()]

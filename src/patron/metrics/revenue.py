@@ -18,7 +18,11 @@ import functools
 import sqlglot
 from sqlglot import exp
 
-from patron.relations import COHORTS, REVENUE_MONTHS
+from patron.relations import COHORTS, CURRENT_ATTRIBUTES, REVENUE_MONTHS
+
+# the golden record's fields a metric slices by; any other customer dimension but the cohort month
+# is an attribute a source keeps (patron.yml's `attributes:`), read through CURRENT_ATTRIBUTES
+GOLDEN_DIMENSIONS = ("segment", "region", "industry", "plan", "owner")
 
 FAMILY_MEANING = {
     "movements": "each paying customer-month against the month before; they add up: mrr_end - mrr_start = "
@@ -125,8 +129,19 @@ _AGGREGATES = {
 
 
 def dimension(d: str) -> exp.Column:
-    """Slices of revenue come from the golden record, except the cohort month."""
-    return exp.column("cohort_month", "co") if d == "cohort_month" else exp.column(d, "g")
+    """A customer slice: from the golden record, the cohorts, or the customer's current attributes."""
+    if d == "cohort_month":
+        return exp.column("cohort_month", "co")
+    return exp.column(d, "g") if d in GOLDEN_DIMENSIONS else exp.column("value", attribute_alias(d))
+
+
+def attribute_alias(name: str) -> str:
+    return f"ca_{name}"
+
+
+def attributes_in(by: list[str]) -> list[str]:
+    """The slices that are attributes: neither golden fields nor the cohort month."""
+    return [d for d in by if d not in GOLDEN_DIMENSIONS and d != "cohort_month"]
 
 
 def facts_query(families: list[str], by: list[str]) -> exp.Select:
@@ -141,17 +156,23 @@ def facts_query(families: list[str], by: list[str]) -> exp.Select:
         query = (exp.select(*dims, exp.column("month", "r"), *cols)
                  .from_(fragment(_ROWS[fam]).subquery("r"))
                  .join(exp.table_("firsts", alias="f"), on=fragment("f.customer = r.customer")))
-        query = slice_joins(query, exp.column("customer", "r"), golden=any(d != "cohort_month" for d in by),
-                            cohorts="cohort_month" in by)
+        query = slice_joins(query, exp.column("customer", "r"), golden=any(d in GOLDEN_DIMENSIONS for d in by),
+                            cohorts="cohort_month" in by, attributes=attributes_in(by))
         query = (query.join(exp.table_("bounds", alias="b"), join_type="cross")
                  .where(fragment("r.month <= b.last_month")).group_by(*groups))
         ctes.append(cte(fam, query))
     return combine(ctes, families, [*by, "month"], FAMILIES)
 
 
-def slice_joins(query: exp.Select, customer: exp.Column, golden: bool, cohorts: bool) -> exp.Select:
-    """The golden record (as g) and the cohorts (as co) of `customer`, joined to `query` where
-    slices need them."""
+def slice_joins(query: exp.Select, customer: exp.Column, golden: bool, cohorts: bool,
+                attributes: list[str] | tuple[str, ...] = ()) -> exp.Select:
+    """The golden record (as g), the cohorts (as co) and each attribute's current value (as
+    ca_<name>) of `customer`, joined to `query` where slices need them."""
+    for name in attributes:
+        values = (exp.select("customer", "value").from_(fragment(CURRENT_ATTRIBUTES).subquery("a"))
+                  .where(exp.column("name", "a").eq(exp.Literal.string(name))))
+        query = query.join(values.subquery(attribute_alias(name)), join_type="left",
+                           on=exp.column("customer", attribute_alias(name)).eq(customer.copy()))
     if golden:
         query = query.join(exp.table_("customer_golden", alias="g"), join_type="left",
                            on=exp.column("customer_id", "g").eq(customer.copy()))

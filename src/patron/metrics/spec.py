@@ -20,7 +20,7 @@ from sqlglot.tokens import TokenType
 from patron.errors import ConfigError
 from patron.expressions import refused
 from patron.metrics import orders
-from patron.metrics.revenue import COLUMNS
+from patron.metrics.revenue import COLUMNS, GOLDEN_DIMENSIONS
 from patron.model import TABLES
 
 Kind = Literal["nps", "share", "mean", "count", "sum", "median", "p90", "revenue", "orders", "formula"]
@@ -31,8 +31,9 @@ FACTS = {"revenue": COLUMNS, "orders": orders.COLUMNS}
 PERIODS = ("day", "week", "month", "quarter", "year")
 # dimensions that describe the customer, taken from the golden record through customer_id, and
 # the cohort month (the month of the customer's first paid subscription period, or else of its
-# first purchase)
-CUSTOMER_DIMENSIONS = ("segment", "region", "industry", "plan", "owner", "cohort_month")
+# first purchase); a metric sliced by these is also sliced by every attribute patron.yml's sources
+# keep (see with_attributes)
+CUSTOMER_DIMENSIONS = (*GOLDEN_DIMENSIONS, "cohort_month")
 
 
 class MetricSpec(BaseModel):
@@ -61,6 +62,9 @@ class MetricSpec(BaseModel):
     params: dict[str, float] = Field(default_factory=dict)
     # what "not available" means when the value cannot be computed but there is data
     undefined: str | None = None
+    # the customer attributes patron.yml marks personal: named so a slice by one is refused as such
+    # (set from the sources with the attributes, never by a definition)
+    personal: tuple[str, ...] = Field((), exclude=True)
 
     @property
     def is_sample(self) -> bool:
@@ -134,9 +138,12 @@ def expression_problems(spec: MetricSpec) -> list[str]:
     return out
 
 
-def problems(spec: MetricSpec, catalog: dict[str, MetricSpec]) -> list[str]:
-    """What is wrong with one definition, each problem with its key; empty when it can run."""
+def problems(spec: MetricSpec, catalog: dict[str, MetricSpec], attributes: Mapping[str, bool] | None = None,
+             ) -> list[str]:
+    """What is wrong with one definition, each problem with its key; empty when it can run.
+    `attributes`: the customer attributes patron.yml declares (name -> personal)."""
     at = f"metrics.{spec.name}"
+    customer = {*CUSTOMER_DIMENSIONS, *(n for n, personal in (attributes or {}).items() if not personal)}
     if spec.kind != "count" and not spec.value:
         return [f"{at}.value: a {spec.kind} metric needs a value expression"]
     out = expression_problems(spec)
@@ -152,8 +159,8 @@ def problems(spec: MetricSpec, catalog: dict[str, MetricSpec]) -> list[str]:
             out += [f"{at}.{field}: {n!r} is not a{'n' if what[0] == 'o' else ''} {what} fact "
                     f"(they are: {', '.join(facts)})" for n in sorted(names - set(facts) - set(spec.params))]
         out += [f"{at}.dimensions: {spec.kind} metrics are sliced by customer attributes only "
-                f"({', '.join(CUSTOMER_DIMENSIONS)}), not {d!r}"
-                for d in spec.dimensions if d not in CUSTOMER_DIMENSIONS]
+                f"({', '.join(sorted(customer, key=_customer_order))}), not {d!r}"
+                for d in spec.dimensions if d not in customer]
         return out
     if spec.kind == "formula":
         inputs = used["value"] - set(spec.params)
@@ -176,8 +183,30 @@ def problems(spec: MetricSpec, catalog: dict[str, MetricSpec]) -> list[str]:
     if spec.time not in names:
         out.append(f"{at}.time: {spec.table} has no column {spec.time!r}{_suggest(str(spec.time), names)}")
     for d in spec.dimensions:
-        if d not in names and d not in CUSTOMER_DIMENSIONS:
+        if d not in names and d not in customer:
             out.append(f"{at}.dimensions: {d!r} is neither a column of {spec.table} nor a customer attribute")
+    return out
+
+
+def _customer_order(d: str) -> tuple[int, str]:
+    """The golden record's dimensions as listed, then the attributes by name."""
+    return (CUSTOMER_DIMENSIONS.index(d), "") if d in CUSTOMER_DIMENSIONS else (len(CUSTOMER_DIMENSIONS), d)
+
+
+def with_attributes(catalog: dict[str, MetricSpec], attributes: Mapping[str, bool] | None) -> dict[str, MetricSpec]:
+    """Every metric sliced by customer dimensions is sliced by the attributes patron.yml's sources
+    keep too (name -> personal): each one not personal becomes a dimension; a personal one is named,
+    to be refused as a slice."""
+    if not attributes:
+        return dict(catalog)
+    slices = [n for n, personal in sorted(attributes.items()) if not personal]
+    personal = tuple(sorted(n for n, p in attributes.items() if p))
+    out = {}
+    for name, spec in catalog.items():
+        if any(d in CUSTOMER_DIMENSIONS for d in spec.dimensions):
+            dims = [*spec.dimensions, *(n for n in slices if n not in spec.dimensions)]
+            spec = spec.model_copy(update={"dimensions": dims, "personal": personal})
+        out[name] = spec
     return out
 
 
@@ -202,31 +231,36 @@ def builtin_catalog() -> dict[str, MetricSpec]:
     return out
 
 
-def config_problems(metrics_section: Mapping[str, object],
-                    catalog: dict[str, MetricSpec] | None = None) -> list[str]:
+def config_problems(metrics_section: Mapping[str, object], catalog: dict[str, MetricSpec] | None = None,
+                    attributes: Mapping[str, bool] | None = None) -> list[str]:
     """Every problem in patron.yml's `metrics:` section, each with its key (metrics.NAME[.FIELD]):
     unknown metrics (with the nearest name), unknown or bad fields, incomplete new metrics, SQL that
     cannot be parsed or is not on the allow-list. Empty when the section is good. `patron check`
-    calls this; evaluating metrics raises the same problems as ConfigProblems."""
-    return _overlay(builtin_catalog() if catalog is None else catalog, metrics_section)[1]
+    calls this; evaluating metrics raises the same problems as ConfigProblems. `attributes`: the
+    customer attributes patron.yml's sources keep (config.declared_attributes)."""
+    base = with_attributes(builtin_catalog() if catalog is None else catalog, attributes)
+    return _overlay(base, metrics_section, attributes)[1]
 
 
-def with_overrides(catalog: dict[str, MetricSpec], overrides: Mapping[str, object]) -> dict[str, MetricSpec]:
+def with_overrides(catalog: dict[str, MetricSpec], overrides: Mapping[str, object],
+                   attributes: Mapping[str, bool] | None = None) -> dict[str, MetricSpec]:
     """patron.yml may set owners and targets, change a definition, or add metrics; every problem
-    is raised at once (ConfigProblems, naming each key), before any SQL is built."""
-    out, bad = _overlay(catalog, overrides)
+    is raised at once (ConfigProblems, naming each key), before any SQL is built. With `attributes`
+    (config.declared_attributes: name -> personal), every metric sliced by customer dimensions is
+    sliced by the sources' customer attributes too."""
+    out, bad = _overlay(with_attributes(catalog, attributes), overrides, attributes)
     if bad:
         from patron.config import ConfigProblems
 
         raise ConfigProblems("patron.yml", bad)
-    return out
+    return with_attributes(out, attributes)
 
 
-def _overlay(catalog: dict[str, MetricSpec],
-             overrides: Mapping[str, object]) -> tuple[dict[str, MetricSpec], list[str]]:
+def _overlay(catalog: dict[str, MetricSpec], overrides: Mapping[str, object],
+             attributes: Mapping[str, bool] | None = None) -> tuple[dict[str, MetricSpec], list[str]]:
     out = dict(catalog)
     bad: list[str] = []
-    fields = [f for f in MetricSpec.model_fields if f != "name"]
+    fields = [f for f in MetricSpec.model_fields if f not in ("name", "personal")]
     for name, body in (overrides or {}).items():
         at = f"metrics.{name}"
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -265,5 +299,5 @@ def _overlay(catalog: dict[str, MetricSpec],
     # the definitions patron.yml touched, and every formula (an input may have changed under it)
     for spec in out.values():
         if spec.name in changed or spec.kind == "formula":
-            bad += [p for p in problems(spec, out) if p not in bad]
+            bad += [p for p in problems(spec, out, attributes) if p not in bad]
     return out, bad

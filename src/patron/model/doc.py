@@ -62,6 +62,8 @@ def _owners() -> list[str]:
             own.insert(0, "every canonical table")
         elif stage in CANONICAL_SHARED:
             own.insert(0, f"{', '.join(f'`{c}`' for c in CANONICAL_SHARED[stage])} of the canonical tables")
+        own += [f"{', '.join(f'`{c}`' for c in cols)} of `{t.name}`"
+                for t in SYSTEM_TABLES.values() for who, cols in t.shared if who == stage]
         out.append(f"| {stage} | {'; '.join(own)} |")
     return out
 

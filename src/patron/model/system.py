@@ -2,7 +2,8 @@
 
 The warehouse creates, upgrades and checks these tables from the declarations alone. Stages talk
 through the warehouse, so who may write a table is part of the contract: each stage writes only
-its own. The canonical tables belong to ingest; identity sets only their `customer_id`.
+its own. The canonical tables belong to ingest; identity sets only their `customer_id` (and that of
+`customer_attributes`, ingest's too).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class SystemTable:
     owner: Stage
     description: str
     columns: tuple[SystemColumn, ...]
+    # other stages that may set some of its columns: (stage, columns), as identity sets customer_id
+    shared: tuple[tuple[Stage, tuple[str, ...]], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -100,6 +103,29 @@ _TABLES = (
         _req("loaded_bytes", "BIGINT", "Bytes of the segment loaded so far."),
         _req("loaded_at", "TIMESTAMP", "When (UTC)."),
     )),
+    SystemTable("customer_attributes", "ingest", "the attributes a source keeps for its customers (patron.yml's "
+                "`attributes:`), one row per source, customer_ref and attribute: the checked value as text and typed, "
+                "whether it is personal data, and the row it came from (of several rows per customer, the last in "
+                "file order that gives a value); a load replaces the attributes of every customer its file holds",
+                (
+        _req("source", "VARCHAR", "The configured source."),
+        _req("customer_ref", "VARCHAR", "The customer's id in that source."),
+        _opt("customer_id", "VARCHAR", "The master customer, set by identity resolution (at once for a customer "
+             "identity already knows)."),
+        _req("name", "VARCHAR", "The attribute's name in patron.yml."),
+        _req("type", "VARCHAR", "text, int, float, date or bool."),
+        _req("personal", "BOOLEAN", "Personal data (a name, an email, a phone...): never a slice or a model feature."),
+        _req("value", "VARCHAR", "The checked value as text (a number, an ISO date, true or false)."),
+        _opt("number", "DOUBLE", "The value of an int or float attribute."),
+        _opt("day", "DATE", "The value of a date attribute."),
+        _opt("flag", "BOOLEAN", "The value of a bool attribute."),
+        _req("trust", "INTEGER", "The source's place in identity.trusted_sources (else in patron.yml's order of "
+             "sources): of several sources' values for one customer, the most trusted is current."),
+        _req("source_key", "VARCHAR", "The key of the row the value came from."),
+        _req("source_row", "BIGINT", "That row's record number in its file (1 is the first data row)."),
+        _req("load_id", "BIGINT", "The load that wrote the value."),
+        _req("loaded_at", "TIMESTAMP", "When (UTC)."),
+    ), shared=(("identity", ("customer_id",)),)),
     SystemTable("identity_map", "identity", "every source record (system, ref) with its master `customer_id` and "
                 "how it was linked (`rule:domain`, `rule:email`, `rule:name` (same name, when the model could not be "
                 "trained), `model`, `decision:merge`, `alone`, `nothing_to_match`)", (
@@ -251,4 +277,5 @@ def writes(stage: Stage) -> dict[str, frozenset[str] | None]:
         elif shared := frozenset(CANONICAL_SHARED.get(stage, ())) & set(TABLES[name].names):
             out[name] = shared
     out.update({t.name: None for t in _TABLES if t.owner == stage})
+    out.update({t.name: frozenset(cols) for t in _TABLES for who, cols in t.shared if who == stage})
     return out

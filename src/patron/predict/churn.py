@@ -20,6 +20,7 @@ from patron.predict import features as F
 from patron.predict import gbm
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
+from patron.relations import ARR_NOW
 from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
@@ -33,16 +34,18 @@ DEFAULT = ChurnSettings()
 class Backtest:
     evaluation: Evaluation
     trained_on: list[date]
-    tested_on: date
+    tested_on: date | None  # None: one snapshot, tested on a holdout of customers
     n_train: int
     positives_train: int
     model: str
     importance: dict[str, float] = field(default_factory=dict)
     test: pd.DataFrame | None = None  # the test snapshot's customers, outcome and probability
+    mode: str = "time"  # time: a later snapshot; holdout: customers it never saw, of the one snapshot
 
     def to_dict(self) -> dict:
-        return {"evaluation": self.evaluation.to_dict(), "trained_on": [d.isoformat() for d in self.trained_on],
-                "tested_on": self.tested_on.isoformat(),
+        return {"mode": self.mode, "evaluation": self.evaluation.to_dict(),
+                "trained_on": [d.isoformat() for d in self.trained_on],
+                "tested_on": self.tested_on.isoformat() if self.tested_on else None,
                 "n_train": self.n_train, "positives_train": self.positives_train, "importance": self.importance}
 
 
@@ -151,9 +154,12 @@ class ChurnRun:
 
 
 def run(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None) -> ChurnRun:
-    """Test the model on the latest snapshot it can be tested on, then score today and keep both."""
+    """Test the model on the latest snapshot it can be tested on, then score today and keep both.
+    With predict.churn.outcome (one snapshot, a churn flag), test on a holdout of customers."""
     from patron.predict.store import save
 
+    if settings.outcome:
+        return _one_snapshot(wh, settings)
     bt = backtest(wh, settings)
     sc = score(wh, settings, as_of)
     frame = sc.frame.assign(score=sc.frame["probability"], band=band(sc.frame["probability"].to_numpy(), settings),
@@ -163,3 +169,19 @@ def run(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = N
     run_id = save(wh, "churn", sc.as_of, frame, version=sc.model, settings=settings.model_dump(),
                   trained_on=sc.trained_on, tested_on=bt.tested_on, evaluation=bt.to_dict())
     return ChurnRun(run_id, bt, sc)
+
+
+def _one_snapshot(wh: Warehouse, settings: ChurnSettings) -> ChurnRun:
+    from patron.predict import snapshot_mode
+    from patron.predict.store import save
+
+    ev, scores, model, about = snapshot_mode.run(wh, settings)
+    day = snapshot_mode.as_of(wh)
+    arr = wh.df(f"SELECT customer, arr FROM ({ARR_NOW}) AS a").set_index("customer")["arr"]
+    frame = scores.assign(score=scores["probability"], band=band(scores["probability"].to_numpy(), settings),
+                          value=scores["customer"].map(arr))
+    frame["at_stake"] = (frame["value"] * frame["probability"]).round(2)
+    bt = Backtest(ev, [], None, about["holdout"]["train"], 0, model.describe(), mode="holdout")
+    run_id = save(wh, "churn", day, frame, version=model.describe(), settings={**settings.model_dump(), **about},
+                  evaluation=bt.to_dict())
+    return ChurnRun(run_id, bt, Scores(day, frame, [], model.describe()))

@@ -55,15 +55,16 @@ MISSING = {
 }
 
 
-def say(feature: str, value: object) -> str:
-    """One feature's value in words; an attribute from an export: its name and value."""
+def say(feature: str, value: object, flag: bool = False) -> str:
+    """One feature's value in words; an attribute from an export: its name and value (a yes/no
+    attribute, `flag`: its name, or "not" and its name)."""
     missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
     if feature in WORDS:
         return MISSING.get(feature, f"no {feature.replace('_', ' ')}") if missing else WORDS[feature](float(value))
     label = feature.replace("_", " ")
     if missing:
         return f"{label} unknown"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or flag:
         return label if value else f"not {label}"
     if isinstance(value, float):
         return f"{label} {value:,.4g}"
@@ -75,7 +76,7 @@ def group(feature: str) -> str:
 
 
 def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3,
-                typical: dict[str, float] | None = None) -> list[list[dict]]:
+                typical: dict[str, float] | None = None, flags: frozenset[str] = frozenset()) -> list[list[dict]]:
     """Per account, the k features that raised its score most (positive contributions only);
     what the account is (its contract, size, tenure) is context, never a reason. With `typical`
     (each feature's median among the customers learned from), a feature whose direction is
@@ -91,6 +92,7 @@ def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3,
     cols = {f: values[f].tolist() for f in names}
     out = []
     for i, picks in enumerate(order):
-        out.append([{"feature": names[j], "group": group(names[j]), "says": say(names[j], cols[names[j]][i]),
+        out.append([{"feature": names[j], "group": group(names[j]),
+                     "says": say(names[j], cols[names[j]][i], names[j] in flags),
                      "weight": round(float(c[i, j]), 4)} for j in picks if c[i, j] > 0])
     return out

@@ -23,7 +23,9 @@ def accounts(wh: Warehouse, bands: tuple[str, ...] = ("high", "medium")) -> pd.D
     golden = wh.df("SELECT customer_id, name, owner, segment FROM customer_golden")
     out = scores.merge(golden, on="customer_id", how="left")
     out = out[out["band"].isin(bands)]
-    return out.sort_values(["at_stake", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+    # most at stake first; where no revenue is known (a bank's customer list), most likely first
+    return out.sort_values(["at_stake", "score", "customer_id"], ascending=[False, False, True],
+                           na_position="last").reset_index(drop=True)
 
 
 def by_group(wh: Warehouse, column: str) -> pd.DataFrame:

@@ -25,11 +25,13 @@ def _json(value: Any) -> str:
 
 def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, version: str, settings: dict,
          trained_on: list[date] | None = None, tested_on: date | None = None,
-         evaluation: dict | None = None) -> str:
-    """Store one run and its scores (a frame with `customer` and any of COLUMNS); returns the run id."""
+         evaluation: dict | None = None, as_of_column: str | None = None) -> str:
+    """Store one run and its scores (a frame with `customer` and any of COLUMNS); returns the run id.
+    `as_of_column`: the column holding each row's day, for a run that scores several months."""
     run = uuid.uuid4().hex[:12]
+    days = pd.to_datetime(scores[as_of_column]) if as_of_column else pd.Timestamp(as_of)
     out = pd.DataFrame({"run_id": run, "model": model, "customer_id": scores["customer"].astype(str),
-                        "as_of": pd.Timestamp(as_of)})
+                        "as_of": days})
     for col in COLUMNS:
         if col not in scores:
             out[col] = None

@@ -29,13 +29,16 @@ def check(config: str | Path = "patron.yml") -> CheckResult:
         cfg = load_project(config)
     except ConfigProblems as e:
         return CheckResult(None, e.problems)
+    from patron.config import declared_attributes
     from patron.metrics.evaluate import engine_problems
     from patron.metrics.spec import builtin_catalog, config_problems, with_overrides
 
-    problems = config_problems(cfg.metrics)  # the catalog's section: names, fields, expressions
+    attributes = declared_attributes(cfg)
+    # the catalog's section: names, fields, expressions
+    problems = config_problems(cfg.metrics, attributes=attributes)
     with open_warehouse(None) as scratch:
         if not problems and cfg.metrics:  # what patron.yml defined, and every formula over it, bound by the engine
-            catalog = with_overrides(builtin_catalog(), cfg.metrics)
+            catalog = with_overrides(builtin_catalog(), cfg.metrics, attributes=attributes)
             problems = engine_problems(scratch, catalog, [n for n, s in catalog.items()
                                                           if n in cfg.metrics or s.kind == "formula"])
         source_problems, samples = check_sources(scratch, cfg)

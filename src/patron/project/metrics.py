@@ -44,4 +44,7 @@ class Metrics:
         from patron.metrics.spec import builtin_catalog, with_overrides
 
         config = self._project.config
-        return with_overrides(builtin_catalog(), config.metrics if config else {})
+        from patron.config import declared_attributes
+
+        return with_overrides(builtin_catalog(), config.metrics if config else {},
+                              attributes=declared_attributes(config))

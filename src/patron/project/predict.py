@@ -8,23 +8,29 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from patron.config import ChurnSettings
+    from patron.config import ChurnSettings, PredictSettings
     from patron.predict.churn import ChurnRun
+    from patron.predict.drivers import Drivers
+    from patron.predict.health import HealthRun, Proposal
     from patron.project import Project
 
 
 class Predict:
     """`.churn` trains, tests and scores churn risk and keeps the run; `.risk` and `.risk_by`
-    read the latest run."""
+    read the latest run; `.health` scores the health scorecard and checks it; `.learn_health`
+    proposes weights."""
 
     def __init__(self, project: Project) -> None:
         self._project = project
 
-    def settings(self) -> ChurnSettings:
-        from patron.config import ChurnSettings
+    def _settings(self) -> PredictSettings:
+        from patron.config import PredictSettings
 
         cfg = self._project.config
-        return cfg.predict.churn if cfg else ChurnSettings()
+        return cfg.predict if cfg else PredictSettings()
+
+    def settings(self) -> ChurnSettings:
+        return self._settings().churn
 
     def churn(self, as_of: date | None = None) -> ChurnRun:
         """Backtest on the latest snapshot whose outcome is known, then score every paying customer
@@ -32,6 +38,20 @@ class Predict:
         from patron.predict.churn import run
 
         return run(self._project.existing_warehouse(), self.settings(), as_of)
+
+    def health(self, as_of: date | None = None) -> HealthRun:
+        """Score every paying account's health at each of the last twelve month ends and on `as_of`,
+        check the score against who left since a quarter ago, and keep the run."""
+        from patron.predict.health import run
+
+        return run(self._project.existing_warehouse(), self._settings().health, as_of)
+
+    def learn_health(self) -> Proposal:
+        """Weights fitted on earlier snapshots, checked on the same later one as the configured
+        weights: a proposal for a person to accept into patron.yml, never applied by itself."""
+        from patron.predict.health import learn
+
+        return learn(self._project.existing_warehouse(), self._settings().health)
 
     def risk(self, bands: tuple[str, ...] = ("high", "medium")) -> pd.DataFrame:
         from patron.predict.risk import accounts
@@ -42,6 +62,27 @@ class Predict:
         from patron.predict.risk import by_group
 
         return by_group(self._project.existing_warehouse(), column)
+
+    def renewals(self, days: int = 90) -> pd.DataFrame:
+        """Contracts longer than monthly renewing within `days` of the latest churn run's day, with
+        the probability each renews and the ARR expected and at risk."""
+        from patron.predict.renewals import due
+
+        return due(self._project.existing_warehouse(), days)
+
+    @staticmethod
+    def renewals_by(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        from patron.predict.renewals import by_group
+
+        return by_group(frame, column)
+
+    def drivers(self, outcome: str = "nps", among: str = "touchpoints", *, by: str | None = None,
+                months: int = 12) -> Drivers:
+        """What moves `outcome` (nps or churn) most among touchpoints, themes or behaviours."""
+        from patron.predict.drivers import analyse
+
+        return analyse(self._project.existing_warehouse(), outcome, among, by=by, months=months,
+                       horizon_months=self.settings().horizon_months)
 
     def last_run(self, model: str = "churn") -> dict | None:
         from patron.predict.store import latest_run

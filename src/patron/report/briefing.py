@@ -84,6 +84,8 @@ class Briefing:
     data_problems: list[tuple[str, str, str]] = field(default_factory=list)
     # the latest churn run: what it scored and how well it did on a snapshot it never saw
     risk: dict | None = None
+    # the latest health run: accounts by band on its day, and its check against who left
+    health: dict | None = None
     # its accounts most at stake: name, owner, band, probability, ARR, at stake, reasons in words
     at_risk: list[tuple[str, str, str, float, float, float, str]] = field(default_factory=list)
 
@@ -138,7 +140,15 @@ AT_RISK = 8
 def _risk(wh: Warehouse, b: Briefing) -> None:
     """Accounts most at stake from the latest `patron predict`, with the model's test figures."""
     from patron.predict.risk import BANDS, accounts, run_info
+    from patron.predict.store import latest_run, latest_scores
 
+    hr = latest_run(wh, "health")
+    if hr is not None:
+        now = latest_scores(wh, "health")
+        now = now[now["as_of"] == hr["as_of"]]
+        b.health = {"as_of": str(hr["as_of"]), "accounts": len(now),
+                    **{band: int((now["band"] == band).sum()) for band in ("red", "amber", "green")},
+                    "check": hr["evaluation"]}
     info = run_info(wh)
     if info is None:
         return

@@ -39,6 +39,8 @@ class Customer360:
     # the latest churn run's word on it: as_of, probability, band, ARR, at stake, reasons (None:
     # not scored, e.g. not paying, or `patron predict` never ran)
     risk: dict | None = None
+    # the latest health run's months for it, oldest first: month, score, band, components, weakest
+    health: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -192,7 +194,18 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
                            "ORDER BY count(*) DESC, 1", [currency, customer_id]),
         currency=currency,
         risk=_risk(wh, customer_id),
+        health=_health(wh, customer_id),
     )
+
+
+def _health(wh: Warehouse, customer_id: str) -> list[dict]:
+    from patron.predict.store import latest_scores
+
+    scores = latest_scores(wh, "health")
+    mine = scores[scores["customer_id"] == customer_id].sort_values("as_of")
+    return [{"month": r.as_of, "score": float(r.score), "band": r.band,
+             "components": (r.details or {}).get("components", {}), "weakest": r.reasons or []}
+            for r in mine.itertuples()]
 
 
 def _risk(wh: Warehouse, customer_id: str) -> dict | None:

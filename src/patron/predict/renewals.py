@@ -1,0 +1,77 @@
+"""Renewals due soon: each contract's next renewal day, the probability it renews (from the
+latest churn run, whose horizon covers it), the revenue to expect and the ARR at risk, by owner
+and segment. Monthly contracts renew every month and are left out: a renewal here is a decision."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from patron.errors import PredictError
+from patron.predict.store import latest_run, latest_scores
+
+if TYPE_CHECKING:
+    from patron.warehouse import Warehouse
+
+
+def _plus_months(d: date, months: int) -> date:
+    k = d.year * 12 + d.month - 1 + months
+    y, m = k // 12, k % 12 + 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
+
+
+def next_renewal(first_start: date, term: int, after: date) -> date:
+    """The first anniversary of the contract's start, every `term` months, after `after`."""
+    k = max(1, ((after.year - first_start.year) * 12 + after.month - first_start.month) // term)
+    day = _plus_months(first_start, k * term)
+    while day <= after:
+        k += 1
+        day = _plus_months(first_start, k * term)
+    return day
+
+
+def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
+    """Contracts longer than a month renewing within `days` of the latest churn run's day, with
+    the probability each renews, the ARR it brings and what is at risk; soonest first."""
+    run = latest_run(wh, "churn")
+    if run is None:
+        raise PredictError("no churn run yet: run `patron predict` first", "renewals")
+    horizon = int(run["settings"].get("horizon_months", 3))
+    if days > horizon * 31:
+        raise PredictError(f"the churn model looks {horizon} months ahead; renewals further out than "
+                           f"{horizon * 30} days would need predict.churn.horizon_months raised", "renewals")
+    as_of = run["as_of"]
+    scores = latest_scores(wh, "churn").rename(columns={"score": "p_leave", "value": "arr"})
+    contracts = wh.df(
+        "SELECT customer, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
+        "SELECT COALESCE(customer_id, customer_ref) AS customer, subscription_id, MIN(start_date) AS first_start, "
+        "MAX(COALESCE(term_months, 1)) AS term FROM subscriptions WHERE start_date <= ? "
+        "GROUP BY COALESCE(customer_id, customer_ref), subscription_id) AS s GROUP BY customer", [as_of])
+    frame = scores.merge(contracts, left_on="customer_id", right_on="customer")
+    frame = frame[frame["term"] > 1].copy()
+    if frame.empty:
+        return frame.assign(renewal_date=[], p_renew=[], expected_arr=[])
+    frame["renewal_date"] = [next_renewal(pd.Timestamp(f).date(), int(t), as_of)
+                             for f, t in zip(frame["first_start"], frame["term"], strict=True)]
+    frame = frame[frame["renewal_date"] <= as_of + timedelta(days=days)]
+    frame["p_renew"] = (1 - frame["p_leave"]).round(4)
+    frame["expected_arr"] = (frame["arr"] * frame["p_renew"]).round(2)
+    golden = wh.df("SELECT customer_id, name, owner, segment FROM customer_golden")
+    frame = frame.merge(golden, on="customer_id", how="left")
+    keep = ["customer_id", "name", "owner", "segment", "renewal_date", "term", "arr", "p_renew", "expected_arr",
+            "at_stake", "band", "reasons"]
+    return frame[keep].sort_values(["renewal_date", "customer_id"]).reset_index(drop=True)
+
+
+def by_group(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Renewals, ARR due, ARR expected and ARR at risk per owner or segment, most at risk first."""
+    if column not in ("owner", "segment"):
+        raise ValueError(f"group by owner or segment, not {column!r}")
+    g = frame.assign(**{column: frame[column].fillna("(none)")})
+    return (g.groupby(column, as_index=False)
+            .agg(renewals=("customer_id", "size"), arr_due=("arr", "sum"), expected_arr=("expected_arr", "sum"),
+                 at_stake=("at_stake", "sum"))
+            .sort_values(["at_stake", column], ascending=[False, True]).reset_index(drop=True))
