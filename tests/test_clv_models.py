@@ -421,3 +421,31 @@ def test_value_is_purchases_times_spend_times_margin_discounted(tmp_path):
     assert check.actual_total == len(after.assign(day=after["ordered_at"].dt.normalize())
                                      .drop_duplicates(["customer_ref", "day"]))
     assert check.predicted_total > 0 and check.mean_absolute_error > 0
+
+
+def test_patron_clv_reports_the_published_fit_with_its_log_likelihood_and_each_customer(cdnow_project):
+    """`patron clv --as-of 1997-09-30 --format json` on CDNOW loaded as orders: the fit to 3
+    significant figures, the log-likelihood, and per customer its expected purchases and the
+    probability it is still a customer; the holdout's purchases against what was expected."""
+    import json
+    import subprocess
+
+    from conftest import PATRON
+
+    root = cdnow_project.db.parent
+    cdnow_project.close()  # the command opens the warehouse itself (the fixture reopens it when next asked)
+    r = subprocess.run([*PATRON, "clv", "--db", "w.duckdb", "--as-of", "1997-09-30", "--holdout-end", "1998-06-30",
+                        "-f", "json"],
+                       cwd=root, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert {k: sig3(doc["bgnbd"][k]) for k in PUBLISHED_BGNBD} == {k: sig3(v) for k, v in PUBLISHED_BGNBD.items()}
+    assert {k: sig3(doc["gamma_gamma"][k]) for k in PUBLISHED_GG} == {k: sig3(v) for k, v in PUBLISHED_GG.items()}
+    assert round(doc["bgnbd"]["log_likelihood"], 1) == -9582.4
+    customers = doc["customers"]
+    assert len(customers) == 2357 and all(0 <= c["probability_alive"] <= 1 and c["expected_purchases"] >= 0
+                                          for c in customers)
+    assert doc["holdout"]["actual"] == 1882 and 0.85 < doc["holdout"]["predicted"] / 1882 < 1.0
+    r = subprocess.run([*PATRON, "clv", "--db", "w.duckdb", "--as-of", "1997-09-30"], cwd=root,
+                       capture_output=True, text=True, env=__import__("os").environ | {"COLUMNS": "100"})
+    assert "log-likelihood -9,582.4 over 2,357 customers" in " ".join(r.stdout.split())

@@ -305,9 +305,19 @@ class HealthSettings(_Strict):
         return self
 
 
+class ClvSettings(_Strict):
+    margin: float = Field(1.0, gt=0, le=1, description="The share of revenue that is profit (gross margin); 1 "
+                                                       "values revenue.")
+    annual_discount: float = Field(0.1, ge=0, lt=1, description="The yearly rate future money is discounted at.")
+    horizon_months: int = Field(12, ge=1, le=120, description="How far ahead buying customers (orders) are "
+                                                             "valued.")
+    lifetime_cap_months: int = Field(120, ge=12, le=600, description="The longest a subscriber is assumed to stay.")
+
+
 class PredictSettings(_Strict):
     churn: ChurnSettings = Field(default_factory=ChurnSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    clv: ClvSettings = Field(default_factory=ClvSettings)
 
 
 class ProjectConfig(_Strict):
@@ -503,7 +513,7 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
 def _keys() -> set[str]:
     """Every key patron.yml may hold, at any level (to suggest the one a typo meant)."""
     models = [ProjectConfig, SourceConfig, AttributeConfig, IdentitySettings, JourneyStage, TaxonomyTheme,
-              ListenSettings, IngestSettings, ApiSettings, PredictSettings, ChurnSettings, HealthSettings]
+              ListenSettings, IngestSettings, ApiSettings, PredictSettings, ChurnSettings, HealthSettings, ClvSettings]
     return {name for m in models for name in m.model_fields if name != "root"}
 
 

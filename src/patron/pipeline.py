@@ -192,4 +192,12 @@ class _Steps:
                         f"months{checked} (`patron health`)")
         except PredictError as e:
             said.append(str(e))
+        if self.wh.scalar("SELECT count(*) FROM responses WHERE survey = 'nps'"):
+            try:
+                d = self.project.predict.drivers("nps", "touchpoints")
+                top = d.overall.drivers[0] if d.overall.drivers else None
+                said.append(f"NPS driven most by {top.predictor} ({top.percent:.0f}%; `patron drivers`)"
+                            if top is not None and top.is_driver else "no touchpoint stands out as an NPS driver")
+            except PredictError as e:
+                said.append(str(e))
         return "; ".join(said)

@@ -100,6 +100,17 @@ def render_360(c: Customer360) -> None:
         weak = "; ".join(x["says"] for x in now["weakest"]) or "nothing below 50"
         was = f", {before['score']:.0f} on {cell(before['month'])[:10]}" if before is not now else ""
         say(f"Health {now['score']:.0f}/100 ({now['band']}) on {cell(now['month'])[:10]}{was}. Weakest: {weak}.")
+    if c.value:
+        v = c.value
+        parts = []
+        if v.get("subscription_value") is not None:
+            parts.append(f"subscription {number(v['subscription_value'], 'currency', c.currency)} over "
+                         f"{v['expected_months']:.0f} expected months")
+        if v.get("orders_value") is not None:
+            parts.append(f"orders {number(v['orders_value'], 'currency', c.currency)} "
+                         f"({v['probability_alive']:.0%} likely still buying)")
+        say(f"Lifetime value {number(v['value'], 'currency', c.currency)} on {cell(v['as_of'])[:10]}"
+            + (f": {'; '.join(parts)}." if parts else "."))
     if c.risk:
         r = c.risk
         why = "; ".join(x["says"] for x in r["reasons"]) or "no reason stands out"

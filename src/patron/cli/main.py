@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
-                predict.predict, predict.risk, predict.renewals, predict.health, predict.drivers,
+                predict.predict, predict.risk, predict.renewals, predict.health, predict.drivers, predict.clv,
                 demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")

@@ -267,3 +267,61 @@ def drivers(
               {"share", "95% interval", cols[3]})
     for seg, n, why in result.skipped:
         say(f"{by} {seg}: not analysed ({n:,} customers): {why}", "dim")
+
+
+def _fit_line(name: str, fit: dict, params: tuple[str, ...]) -> str:
+    shown = ", ".join(f"{p} = {fit[p]:.4g}" for p in params)
+    return (f"{name}: {shown}; log-likelihood {fit['log_likelihood']:,.1f} over {fit['n']:,} customers"
+            + ("" if fit.get("converged", True) else " (DID NOT CONVERGE)"))
+
+
+def clv(
+    config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Fit on what was known that day (YYYY-MM-DD; "
+                                                               "default: the data's last day).")] = None,
+    holdout_end: Annotated[str | None, typer.Option("--holdout-end", help="Also compare the purchases the fit "
+                                                    "expects after --as-of with those made up to this day.")] = None,
+    limit: NewestOpt = 10,
+) -> None:
+    """What each customer is worth: subscribers over the lifetime their churn risk leaves them, buyers
+    by BG/NBD and Gamma-Gamma over their orders; every run kept."""
+    day, end = parse_day(as_of, "--as-of"), parse_day(holdout_end, "--holdout-end")
+    if end is not None and (day is None or end <= day):
+        raise typer.BadParameter("give --as-of too, and a later day", param_hint="--holdout-end")
+    with Project.open(config, db) as project, progress() as bar:
+        bar.add_task("fitting", total=None)
+        run = project.predict.value(day)
+        check = project.predict.clv_holdout(day, end) if end else None
+    t = run.transactional
+    if fmt is Format.json:
+        emit_json({"run_id": run.run_id, "as_of": run.as_of, "notes": run.notes,
+                   "bgnbd": t.purchases.to_dict() if t else None, "gamma_gamma": t.spend.to_dict() if t else None,
+                   "holdout": None if check is None else {
+                       "calibration_end": check.calibration_end, "holdout_end": check.holdout_end,
+                       "weeks": check.weeks, "predicted": check.predicted_total, "actual": check.actual_total,
+                       "mean_absolute_error": check.mean_absolute_error,
+                       "by_frequency": check.by_frequency.to_dict("records")},
+                   "customers": _records(run.customers, list(run.customers.columns))})
+        return
+    say(f"Lifetime value on {run.as_of} of {counted(len(run.customers), 'customer')}: "
+        f"{number(float(run.customers['value'].sum()), 'currency')} in all (run {run.run_id}).")
+    if t is not None:
+        say(_fit_line("Purchases (BG/NBD)", t.purchases.to_dict(), ("r", "alpha", "a", "b")))
+        say(_fit_line("Spend (Gamma-Gamma)", t.spend.to_dict(), ("p", "q", "gamma")))
+    for note in run.notes:
+        say(note, "yellow")
+    shown = run.customers.head(limit) if limit else run.customers
+    cols = [c for c in ("subscription_value", "expected_months", "orders_value", "expected_purchases",
+                        "probability_alive") if c in shown]
+    table("Most valuable customers", ["customer", "value", *cols],
+          [[r["customer"], _money(r["value"]), *[_money(r[c]) if c.endswith("value") else
+                                                   "–" if r[c] != r[c] else f"{r[c]:,.2f}" for c in cols]]
+           for r in shown.to_dict("records")], {"value", *cols}, notes=[shown_of(len(shown), len(run.customers))])
+    if check is not None:
+        say(f"Holdout {check.calibration_end} to {check.holdout_end} ({check.weeks:.0f} weeks): "
+            f"{check.predicted_total:,.0f} purchases expected, {check.actual_total:,} made; "
+            f"mean absolute error per customer {check.mean_absolute_error:.2f}.")
+        table("Mean purchases in the holdout, by purchases before it", ["repeat purchases", "customers",
+                                                                         "expected", "made"],
+              [[r.frequency, f"{r.customers:,}", f"{r.predicted:.2f}", f"{r.actual:.2f}"]
+               for r in check.by_frequency.itertuples()], {"customers", "expected", "made"})

@@ -136,3 +136,17 @@ def _golden_column(by: str) -> str:
     if by not in allowed:
         raise PredictError(f"by one of {', '.join(allowed)}, not {by!r}", "key drivers")
     return by
+
+
+def keep(wh: Warehouse, result: Drivers, months: int) -> str:
+    """Store the analysis as a run (no per-customer scores): the briefing reads the latest."""
+    import pandas as pd
+
+    from patron.predict.store import save
+
+    evaluation = {"overall": result.overall.to_dict(), "rated": result.rated,
+                  "segments": {k: v.to_dict() for k, v in result.segments.items()},
+                  "skipped": [{"segment": s, "n": n, "reason": r} for s, n, r in result.skipped]}
+    return save(wh, "drivers", result.as_of, pd.DataFrame({"customer": []}), version="Shapley shares of R²",
+                settings={"outcome": result.outcome, "among": result.kind, "months": months,
+                          "since": result.since.isoformat()}, evaluation=evaluation)

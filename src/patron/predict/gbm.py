@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -20,7 +19,8 @@ PARAMS = {
     "verbose": -1, "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": 7,
 }
 ROUNDS = 200
-ISOTONIC_FROM = 100  # positives needed before isotonic calibration; fewer: a logistic (Platt) curve
+# Calibration is a logistic (Platt) curve, never isotonic: isotonic's steps give the safest tenth a
+# probability of exactly 0, and a lifetime computed from a zero hazard is endless.
 FOLDS = 3
 
 
@@ -29,7 +29,7 @@ class Model:
     booster: lgb.Booster
     features: list[str]
     categories: dict[str, list[str]]
-    calibrator: IsotonicRegression | LogisticRegression | None
+    calibrator: LogisticRegression | None
     calibration: str
     typical: dict[str, float] = field(default_factory=dict)  # each numeric feature's median in training
 
@@ -47,8 +47,6 @@ class Model:
         raw = self.raw(frame)
         if self.calibrator is None:
             return 1 / (1 + np.exp(-raw))
-        if isinstance(self.calibrator, IsotonicRegression):
-            return self.calibrator.predict(raw)
         return self.calibrator.predict_proba(raw.reshape(-1, 1))[:, 1]
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -87,10 +85,6 @@ def fit(train: pd.DataFrame, y: np.ndarray, features: list[str], groups: np.ndar
     raw = np.empty(len(y))
     for learn, held in GroupKFold(n_splits=FOLDS).split(x, y, groups):
         raw[held] = _boost(x.iloc[learn], y[learn], categories, signs).predict(x.iloc[held], raw_score=True)
-    if min(y.sum(), len(y) - y.sum()) >= ISOTONIC_FROM:
-        model.calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(raw, y)
-        model.calibration = f"isotonic on out-of-fold scores of {len(y):,} rows ({FOLDS} folds by customer)"
-    else:
-        model.calibrator = LogisticRegression().fit(raw.reshape(-1, 1), y)
-        model.calibration = f"logistic (Platt) on out-of-fold scores of {len(y):,} rows ({FOLDS} folds by customer)"
+    model.calibrator = LogisticRegression().fit(raw.reshape(-1, 1), y)
+    model.calibration = f"logistic (Platt) on out-of-fold scores of {len(y):,} rows ({FOLDS} folds by customer)"
     return model

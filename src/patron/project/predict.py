@@ -10,8 +10,10 @@ if TYPE_CHECKING:
 
     from patron.config import ChurnSettings, PredictSettings
     from patron.predict.churn import ChurnRun
+    from patron.predict.clv import HoldoutCheck
     from patron.predict.drivers import Drivers
     from patron.predict.health import HealthRun, Proposal
+    from patron.predict.value import ValueRun
     from patron.project import Project
 
 
@@ -78,11 +80,28 @@ class Predict:
 
     def drivers(self, outcome: str = "nps", among: str = "touchpoints", *, by: str | None = None,
                 months: int = 12) -> Drivers:
-        """What moves `outcome` (nps or churn) most among touchpoints, themes or behaviours."""
-        from patron.predict.drivers import analyse
+        """What moves `outcome` (nps or churn) most among touchpoints, themes or behaviours; the
+        analysis is kept as a run."""
+        from patron.predict.drivers import analyse, keep
 
-        return analyse(self._project.existing_warehouse(), outcome, among, by=by, months=months,
-                       horizon_months=self.settings().horizon_months)
+        wh = self._project.existing_warehouse()
+        result = analyse(wh, outcome, among, by=by, months=months, horizon_months=self.settings().horizon_months)
+        keep(wh, result, months)
+        return result
+
+    def value(self, as_of: date | None = None) -> ValueRun:
+        """Every customer's lifetime value as of `as_of`: subscribers from the latest churn run,
+        buyers from BG/NBD and Gamma-Gamma fitted on the orders known that day; the run is kept."""
+        from patron.predict.value import run
+
+        return run(self._project.existing_warehouse(), self._settings().clv, as_of)
+
+    def clv_holdout(self, calibration_end: date, holdout_end: date) -> HoldoutCheck:
+        """The purchases a fit on what was known at `calibration_end` expects up to `holdout_end`,
+        against those made."""
+        from patron.predict.clv import holdout_check
+
+        return holdout_check(self._project.existing_warehouse(), calibration_end, holdout_end)
 
     def last_run(self, model: str = "churn") -> dict | None:
         from patron.predict.store import latest_run

@@ -86,6 +86,11 @@ class Briefing:
     risk: dict | None = None
     # the latest health run: accounts by band on its day, and its check against who left
     health: dict | None = None
+    # the latest analysis of what drives NPS: n, R², since, as of, and per driver its share
+    # (percent, interval), whether it is one and how many customers rated it
+    drivers: dict | None = None
+    # the latest lifetime value run: customers valued, the total, and the subscribers' part
+    value: dict | None = None
     # its accounts most at stake: name, owner, band, probability, ARR, at stake, reasons in words
     at_risk: list[tuple[str, str, str, float, float, float, str]] = field(default_factory=list)
 
@@ -142,6 +147,19 @@ def _risk(wh: Warehouse, b: Briefing) -> None:
     from patron.predict.risk import BANDS, accounts, run_info
     from patron.predict.store import latest_run, latest_scores
 
+    dr = latest_run(wh, "drivers")
+    if dr is not None and dr["settings"].get("outcome") == "nps" and dr["evaluation"]:
+        overall = dr["evaluation"]["overall"]
+        b.drivers = {"among": dr["settings"].get("among"), "since": dr["settings"].get("since"),
+                     "as_of": str(dr["as_of"]), "n": overall["n"], "r2": overall["r2"],
+                     "rows": [(d["predictor"], d["percent"], d["percent_low"], d["percent_high"], d["is_driver"],
+                               dr["evaluation"]["rated"].get(str(d["predictor"])))
+                              for d in overall["drivers"]]}
+    vr = latest_run(wh, "clv")
+    if vr is not None:
+        v = latest_scores(wh, "clv")
+        b.value = {"as_of": str(vr["as_of"]), "customers": len(v), "total": float(v["score"].sum()),
+                   "notes": vr["settings"].get("notes", [])}
     hr = latest_run(wh, "health")
     if hr is not None:
         now = latest_scores(wh, "health")

@@ -41,6 +41,8 @@ class Customer360:
     risk: dict | None = None
     # the latest health run's months for it, oldest first: month, score, band, components, weakest
     health: list[dict] = field(default_factory=list)
+    # the latest lifetime value run's word on it: as_of, value and its parts (None: not valued)
+    value: dict | None = None
 
     def to_dict(self) -> dict:
         return self.__dict__.copy()
@@ -195,7 +197,19 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
         currency=currency,
         risk=_risk(wh, customer_id),
         health=_health(wh, customer_id),
+        value=_value(wh, customer_id),
     )
+
+
+def _value(wh: Warehouse, customer_id: str) -> dict | None:
+    from patron.predict.store import latest_scores
+
+    scores = latest_scores(wh, "clv")
+    mine = scores[scores["customer_id"] == customer_id]
+    if mine.empty:
+        return None
+    r = mine.iloc[0]
+    return {"as_of": r["as_of"], "value": float(r["score"]), **(r["details"] or {})}
 
 
 def _health(wh: Warehouse, customer_id: str) -> list[dict]:
