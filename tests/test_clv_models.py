@@ -449,3 +449,40 @@ def test_patron_clv_reports_the_published_fit_with_its_log_likelihood_and_each_c
     r = subprocess.run([*PATRON, "clv", "--db", "w.duckdb", "--as-of", "1997-09-30"], cwd=root,
                        capture_output=True, text=True, env=__import__("os").environ | {"COLUMNS": "100"})
     assert "log-likelihood -9,582.4 over 2,357 customers" in " ".join(r.stdout.split())
+
+
+RETAIL_YML = """sources:
+  retail_orders:
+    path: {path}
+    table: orders
+    customer_ref: CustomerID
+    filter: CustomerID IS NOT NULL
+    columns: {{order_id: InvoiceNo, ordered_at: InvoiceDate}}
+    expressions: {{amount: Quantity * UnitPrice}}
+    rollup: {{amount: sum}}
+"""
+
+
+def test_online_retail_calibrated_to_june_expects_the_holdouts_purchases(datasets, tmp_path):
+    """A real shop's invoice lines, mapped as the README maps them, fitted on December 2010 to
+    June 2011 and checked on the five months after: the purchases expected against those made."""
+    import json
+    import subprocess
+
+    from conftest import PATRON
+
+    (tmp_path / "patron.yml").write_text(RETAIL_YML.format(path=datasets / "online_retail" / "online_retail.csv.gz"))
+    assert subprocess.run([*PATRON, "ingest"], cwd=tmp_path, capture_output=True).returncode == 0
+    r = subprocess.run([*PATRON, "clv", "--as-of", "2011-06-30", "--holdout-end", "2011-12-09", "-f", "json"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    fit, hold = doc["bgnbd"], doc["holdout"]
+    assert fit["converged"] and fit["n"] == 2960
+    # wholesale buyers who all still buy: the fit is BG/NBD's no-dropout limit, and it says so
+    assert fit["no_dropout"] and any("no customer is seen to drop out" in n for n in doc["notes"])
+    assert hold["actual"] == 6427 and 0.8 < hold["predicted"] / hold["actual"] < 1.0  # the Christmas rush is more
+    made = [g["actual"] for g in hold["by_frequency"]]
+    expected = [g["predicted"] for g in hold["by_frequency"]]
+    assert made == sorted(made) and expected == sorted(expected)  # who bought more before buys more after
+    assert all(c["probability_alive"] == pytest.approx(1.0) for c in doc["customers"])

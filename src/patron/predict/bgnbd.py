@@ -43,6 +43,9 @@ class BGNBDFit:
     n: int  # customers (the sum of the weights)
     converged: bool
     message: str = ""
+    # no customer is seen to drop out (a -> 0, b -> infinity): the model is its NBD limit, where
+    # every customer is still one; its expected purchases hold, its probability alive is 1
+    no_dropout: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -203,11 +206,19 @@ def fit(frequency: object, recency: object, T: object, weights: object = None) -
     fun, grad = nll(res.x)
     converged = bool(res.success or np.max(np.abs(grad)) < 10 * GTOL)
     message = "" if converged else f"the optimiser stopped without converging: {res.message}"
-    if max(r, alpha, a, b) > RUNAWAY or min(r, alpha, a, b) < 1 / RUNAWAY:
+    no_dropout = False
+    if max(r, alpha) <= RUNAWAY and min(r, alpha) >= 1 / RUNAWAY and a / (a + b) < 1 / RUNAWAY and \
+            (a < 1 / RUNAWAY or b > RUNAWAY):
+        # the likelihood rises all the way to the boundary where nobody drops out: a sound fit of
+        # the NBD limit (a shop whose customers all still buy in the calibration period), said so
+        no_dropout, converged = True, converged or bool(np.max(np.abs(grad[:2])) < 10 * GTOL)
+        message = (f"no customer is seen to drop out (a = {a:.3g}, b = {b:.3g}): the model is its NBD limit, "
+                   "every customer still buying; a longer calibration period can tell who stopped")
+    elif max(r, alpha, a, b) > RUNAWAY or min(r, alpha, a, b) < 1 / RUNAWAY:
         converged = False
         message = ("a parameter ran off towards 0 or infinity (r, alpha, a, b = "
                    f"{r:.3g}, {alpha:.3g}, {a:.3g}, {b:.3g}): the data do not pin the model down")
-    return BGNBDFit(r, alpha, a, b, float(-fun * nll.total), round(nll.total), converged, message)
+    return BGNBDFit(r, alpha, a, b, float(-fun * nll.total), round(nll.total), converged, message, no_dropout)
 
 
 def probability_alive(fit: BGNBDFit, frequency: object, recency: object, T: object) -> np.ndarray:

@@ -165,6 +165,8 @@ def transactional_clv(wh: Warehouse, as_of: date, horizon_weeks: float = 52, ann
 def _notes(purchases: bgnbd.BGNBDFit, spend: gamma_gamma.GammaGammaFit, free: int) -> tuple[str, ...]:
     notes = [f"{name} did not converge: {fit.message}" for name, fit in
              (("BG/NBD", purchases), ("Gamma-Gamma", spend)) if not fit.converged]
+    if purchases.converged and purchases.no_dropout:
+        notes.append(f"BG/NBD: {purchases.message}")
     rho = spend.frequency_monetary_correlation
     if abs(rho) > CORRELATION_WARN:
         notes.append(f"how often customers buy and how much they spend correlate ({rho:.2f}); the spend model "
