@@ -150,3 +150,27 @@ def test_predict_and_risk_on_the_command_line(company, tmp_path):
 def test_without_subscriptions_it_says_what_it_needs(tmp_path):
     with open_warehouse(tmp_path / "empty.duckdb") as wh, pytest.raises(PredictError, match="needs subscriptions"):
         churn.backtest(wh)
+
+
+def test_attributes_named_as_stable_are_learned_from_and_no_other(company, tmp_path):
+    """predict.churn.attributes lets a stable attribute (a tier set at signing) into every
+    snapshot; one not named stays out, a personal one or an unknown one is refused by name."""
+    copy = tmp_path / "attrs.duckdb"
+    shutil.copy(company[1], copy)
+    with open_warehouse(copy) as wh:
+        customers = [c for c, in wh.rows("SELECT DISTINCT customer_id FROM customers WHERE customer_id IS NOT NULL")]
+        for i, c in enumerate(customers):
+            for name, kind, value, personal in (("tier", "text", "gold" if i % 3 else "silver", False),
+                                                ("contact_name", "text", f"Person {i}", True)):
+                wh.execute("INSERT INTO customer_attributes (source, customer_ref, customer_id, name, type, personal, "
+                           "value, trust, source_key, source_row, load_id, loaded_at) "
+                           "VALUES ('crm', ?, ?, ?, ?, ?, ?, 0, ?, ?, 1, TIMESTAMP '2026-06-30 00:00:00')",
+                           [c, c, name, kind, personal, value, c, i + 1])
+        plain = churn.backtest(wh, ChurnSettings())
+        assert "tier" not in plain.importance
+        tiered = churn.backtest(wh, ChurnSettings(attributes=["tier"]))
+        assert "tier" in tiered.importance
+        with pytest.raises(PredictError, match="'contact_name': personal data is never a feature"):
+            churn.backtest(wh, ChurnSettings(attributes=["contact_name"]))
+        with pytest.raises(PredictError, match="'plan_code', which no source keeps; attributes are: contact_name, tier"):
+            churn.backtest(wh, ChurnSettings(attributes=["plan_code"]))

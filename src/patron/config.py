@@ -261,6 +261,10 @@ class ChurnSettings(_Strict):
     snapshots: int = Field(12, ge=1, le=60, description="The most month-end snapshots a model learns from.")
     outcome: str | None = Field(None, description="For an export with a churn flag and no history (one "
                                                   "snapshot): the attribute that says the customer left.")
+    attributes: list[str] = Field(
+        default_factory=list, description="Customer attributes that do not change over time (an industry code, a "
+        "country) to learn from at every month-end snapshot. Only their current value is kept, so one that "
+        "changes (a plan, a status) would show the model the future: none is used unless named here.")
     high: float = Field(0.25, gt=0, lt=1, description="A probability from here up is high risk.")
     medium: float = Field(0.1, gt=0, lt=1, description="From here up to high is medium risk.")
 

@@ -16,8 +16,8 @@ import pandas as pd
 
 from patron.config import ChurnSettings
 from patron.errors import PredictError
+from patron.predict import attributes, gbm
 from patron.predict import features as F
-from patron.predict import gbm
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
 from patron.relations import ARR_NOW
@@ -72,24 +72,47 @@ def labelled_snapshots(wh: Warehouse, horizon_months: int) -> list[date]:
     return out
 
 
-def _frames(wh: Warehouse, days: list[date], horizon: int) -> pd.DataFrame:
-    frames = [F.snapshot(wh, d, horizon) for d in days]
+def _stable(wh: Warehouse, names: list[str]) -> tuple[pd.DataFrame | None, frozenset[str]]:
+    """The attributes predict.churn.attributes names (ones that do not change over time), typed,
+    and which of them say yes or no; None when it names none."""
+    if not names:
+        return None, frozenset()
+    frame, kinds, personal = attributes.wide(wh)
+    unknown = [n for n in names if n not in kinds]
+    if unknown:
+        raise PredictError(f"predict.churn.attributes names {', '.join(map(repr, unknown))}, which no source keeps; "
+                           f"attributes are: {', '.join(sorted(kinds)) or '(none)'}", "churn risk")
+    mine = [n for n in names if n in personal]
+    if mine:
+        raise PredictError(f"{', '.join(map(repr, mine))}: personal data is never a feature", "churn risk")
+    return frame[names], frozenset(n for n in names if kinds[n] == "bool")
+
+
+def _snapshot(wh: Warehouse, day: date, horizon: int | None, stable: pd.DataFrame | None) -> pd.DataFrame:
+    frame = F.snapshot(wh, day, horizon)
+    return frame if stable is None else frame.join(stable, on="customer")
+
+
+def _frames(wh: Warehouse, days: list[date], horizon: int, stable: pd.DataFrame | None = None) -> pd.DataFrame:
+    frames = [_snapshot(wh, d, horizon, stable) for d in days]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _usable(frame: pd.DataFrame) -> list[str]:
+def _usable(frame: pd.DataFrame, stable: pd.DataFrame | None = None) -> list[str]:
     """The features with any value: a source the company does not have gives none."""
-    return [n for n in F.NAMES if frame[n].notna().any() and frame[n].nunique(dropna=True) > 1]
+    own = [n for n in F.NAMES if frame[n].notna().any() and frame[n].nunique(dropna=True) > 1]
+    return own + ([] if stable is None else attributes.learnable(frame, list(stable.columns)))
 
 
-def _fit(wh: Warehouse, days: list[date], horizon: int) -> tuple[gbm.Model, pd.DataFrame]:
-    train = _frames(wh, days, horizon)
+def _fit(wh: Warehouse, days: list[date], horizon: int,
+         stable: pd.DataFrame | None = None) -> tuple[gbm.Model, pd.DataFrame]:
+    train = _frames(wh, days, horizon, stable)
     pos = int(train["churned"].sum()) if len(train) else 0
     if pos < MIN_POSITIVES:
         raise PredictError(f"{pos} customers churned within {horizon} months of the snapshots "
                            f"{days[0]:%Y-%m} to {days[-1]:%Y-%m}; at least {MIN_POSITIVES} are needed to learn from",
                            "churn risk")
-    model = gbm.fit(train, train["churned"].to_numpy(), _usable(train), train["customer"].to_numpy(), F.RISK)
+    model = gbm.fit(train, train["churned"].to_numpy(), _usable(train, stable), train["customer"].to_numpy(), F.RISK)
     return model, train
 
 
@@ -112,8 +135,9 @@ def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT) -> Backtest:
     known = [d for d in days if F.add_months(d, h) <= F.add_months(tested_on, 0)][-settings.snapshots:]
     if not known:
         raise PredictError(f"no snapshot's outcome was known by {tested_on}", "churn risk")
-    model, train = _fit(wh, known, h)
-    test = F.snapshot(wh, tested_on, h)
+    stable, _ = _stable(wh, settings.attributes)
+    model, train = _fit(wh, known, h, stable)
+    test = _snapshot(wh, tested_on, h, stable)
     p = model.probability(test)
     ev = evaluate(test["churned"].to_numpy(), p)
     contrib = model.contributions(test).abs().mean()
@@ -131,12 +155,13 @@ def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None =
     days = [d for d in labelled_snapshots(wh, h) if F.add_months(d, h) <= F.add_months(day, 0)]
     _check_history(wh, days, h, need=2)
     days = days[-settings.snapshots:]
-    model, _ = _fit(wh, days, h)
-    now = F.snapshot(wh, day)
+    stable, flags = _stable(wh, settings.attributes)
+    model, _ = _fit(wh, days, h, stable)
+    now = _snapshot(wh, day, None, stable)
     if now.empty:
         raise PredictError(f"no customer was paying on {day}", "churn risk")
     p = model.probability(now)
-    reasons = top_reasons(model.contributions(now), now, typical=model.typical)
+    reasons = top_reasons(model.contributions(now), now, typical=model.typical, flags=flags)
     frame = now.assign(probability=np.round(p, 4), arr=12 * now["mrr"], reasons=reasons)
     frame["at_stake"] = np.round(frame["arr"] * frame["probability"], 2)
     return Scores(day, frame, days, model.describe())

@@ -17,10 +17,9 @@ from sklearn.model_selection import train_test_split
 
 from patron.config import ChurnSettings
 from patron.errors import PredictError
-from patron.predict import gbm
+from patron.predict import attributes, gbm
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
-from patron.relations import CURRENT_ATTRIBUTES
 from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
@@ -34,35 +33,24 @@ MODEL = "churn risk"
 def frame(wh: Warehouse, outcome: str) -> tuple[pd.DataFrame, list[str], frozenset[str]]:
     """One row per customer: every non-personal attribute typed, and the outcome as 0/1; the
     features to learn from, and those of them that say yes or no."""
-    long = wh.df(f"SELECT * FROM ({CURRENT_ATTRIBUTES}) AS a")
-    names = sorted(long["name"].unique()) if len(long) else []
+    out, kinds, personal = attributes.wide(wh)
+    names = sorted(kinds)
     if outcome not in names:
         raise PredictError(f"predict.churn.outcome names {outcome!r}, but no source keeps that attribute; "
                            f"attributes are: {', '.join(names) or '(none: declare them under a source)'}", MODEL)
-    kinds = long.drop_duplicates("name").set_index("name")["type"].to_dict()
+    if outcome in personal:
+        raise PredictError(f"the outcome {outcome!r} is personal data; name an attribute that is not", MODEL)
     if kinds[outcome] not in ("bool", "int"):
         raise PredictError(f"the outcome {outcome!r} is {kinds[outcome]}; it must say yes or no (a bool "
                            "attribute, or an int of 0 and 1)", MODEL)
-    personal = set(long.loc[long["personal"].astype(bool), "name"])
-    wide = {}
-    for name, part in long.groupby("name"):
-        if name in personal:
-            continue
-        part = part.set_index("customer")
-        kind = kinds[name]
-        wide[name] = (part["flag"].astype(float) if kind == "bool" else part["number"].astype(float)
-                      if kind in ("int", "float") else part["value"].astype("string"))
-    out = pd.DataFrame(wide)
     y = out.pop(outcome)
     if not set(y.dropna().unique()) <= {0.0, 1.0}:
         raise PredictError(f"the outcome {outcome!r} holds values other than 0 and 1", MODEL)
     out = out[y.notna()]
     out["churned"] = y[y.notna()].astype(int)
-    # a text with a value per customer (an id, a free note) says nothing a model can learn
-    features = [c for c in out.columns if c != "churned" and out[c].nunique(dropna=True) > 1
-                and (pd.api.types.is_numeric_dtype(out[c]) or out[c].nunique() <= 50)]
+    features = attributes.learnable(out, [c for c in out.columns if c != "churned"])
     flags = frozenset(n for n in features if kinds[n] == "bool")
-    return out.rename_axis("customer").reset_index(), features, flags
+    return out.reset_index(), features, flags
 
 
 def run(wh: Warehouse, settings: ChurnSettings) -> tuple[Evaluation, pd.DataFrame, gbm.Model, dict]:
