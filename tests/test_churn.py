@@ -172,5 +172,6 @@ def test_attributes_named_as_stable_are_learned_from_and_no_other(company, tmp_p
         assert "tier" in tiered.importance
         with pytest.raises(PredictError, match="'contact_name': personal data is never a feature"):
             churn.backtest(wh, ChurnSettings(attributes=["contact_name"]))
-        with pytest.raises(PredictError, match="'plan_code', which no source keeps; attributes are: contact_name, tier"):
+        with pytest.raises(PredictError, match="'plan_code', which no source keeps; attributes are: contact_name, "
+                                               "tier"):
             churn.backtest(wh, ChurnSettings(attributes=["plan_code"]))
