@@ -71,3 +71,24 @@ def test_a_partial_month_is_neither_compared_nor_reported_as_the_latest_value(tm
     shown = patron("metrics", "show", "logo_churn_monthly").stdout
     partial = next(line for line in shown.splitlines() if "2026-12 (partial)" in line)
     assert "significant" not in partial and "not comparable" in shown
+
+
+@pytest.mark.parametrize("as_of", ["2026-12-01", "2026-11-15", "2026-02-28"])
+def test_churn_risk_on_a_demo_made_on_any_day_tests_on_the_last_complete_quarter(as_of, tmp_path):
+    """Whatever the day, the backtest's test snapshot is the last month end whose three months
+    are over, the planted churners rank above chance there, and today's scores are for today."""
+    from patron.config import ChurnSettings
+    from patron.predict import churn
+
+    today = date.fromisoformat(as_of)
+    generate(1000, seed=5, out=tmp_path / "co", as_of=today, usage_days=120)
+    with Project.open(tmp_path / "co" / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
+        project.run(stages=("ingest", "identity", "enrich"))
+        ran = churn.run(project.warehouse, ChurnSettings())
+    complete = today.replace(day=1) - timedelta(days=1) if today.day < 28 or (today + timedelta(1)).day != 1 \
+        else today  # the month of the day is complete only on its last day
+    k = complete.year * 12 + complete.month - 1 - 3
+    tested = date(k // 12, k % 12 + 1, 1)
+    assert ran.backtest.tested_on.replace(day=1) == tested
+    assert ran.backtest.evaluation.auc.value > 0.6
+    assert ran.scores.as_of == today and len(ran.scores.frame) > 700
