@@ -126,7 +126,7 @@ def test_predict_and_risk_on_the_command_line(company, tmp_path):
     copy = tmp_path / "cli.duckdb"
     shutil.copy(db, copy)
     r = subprocess.run([*PATRON, "risk", "--db", str(copy)], capture_output=True, text=True, cwd=tmp_path)
-    assert r.returncode == 0 and "run `patron predict` first" in r.stdout
+    assert r.returncode == 1 and "run `patron predict` first" in r.stderr
     r = subprocess.run([*PATRON, "predict", "--db", str(copy), "-f", "json"], capture_output=True, text=True,
                        cwd=tmp_path)
     assert r.returncode == 0, r.stderr

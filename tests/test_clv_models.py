@@ -478,10 +478,10 @@ def test_online_retail_calibrated_to_june_expects_the_holdouts_purchases(dataset
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     fit, hold = doc["bgnbd"], doc["holdout"]
-    assert fit["converged"] and fit["n"] == 2960
+    assert fit["converged"] and fit["n"] == 2959  # one customer whose only order was cancelled that day is none
     # wholesale buyers who all still buy: the fit is BG/NBD's no-dropout limit, and it says so
     assert fit["no_dropout"] and any("no customer is seen to drop out" in n for n in doc["notes"])
-    assert hold["actual"] == 6427 and 0.8 < hold["predicted"] / hold["actual"] < 1.0  # the Christmas rush is more
+    assert hold["actual"] == 6369 and 0.8 < hold["predicted"] / hold["actual"] < 1.0  # the Christmas rush is more
     made = [g["actual"] for g in hold["by_frequency"]]
     expected = [g["predicted"] for g in hold["by_frequency"]]
     assert made == sorted(made) and expected == sorted(expected)  # who bought more before buys more after

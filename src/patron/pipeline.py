@@ -174,6 +174,15 @@ class _Steps:
         if last is not None and not self.wh.scalar(
                 "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]):
             return "nothing loaded since the last churn run"
+        if self.project.predict.settings().outcome:  # one snapshot with a churn flag: churn risk alone
+            try:
+                r = self.project.predict.churn()
+            except PredictError as e:
+                return str(e)
+            auc = r.backtest.evaluation.auc
+            return (f"churn risk of {len(r.scores.frame):,} customers scored (one snapshot: AUC "
+                    f"{auc.value:.2f} on a holdout of customers; `patron risk`)" if auc.value is not None
+                    else f"churn risk of {len(r.scores.frame):,} customers scored (`patron risk`)")
         if not self.wh.scalar("SELECT count(*) FROM subscriptions"):
             return "churn risk and the health score need subscriptions (who paid each month); there are none"
         said = []

@@ -10,6 +10,7 @@ import typer
 from patron.cli.formats import clip, counted, number, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, NewestOpt, parse_day, progress
 from patron.cli.render import Format, emit_json, say, table
+from patron.errors import PredictError
 from patron.project import Project
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ def risk(
     with Project.open(config, db) as project:
         info = project.predict.last_run()
         if info is None:
-            say("No churn scores yet: run `patron predict` first.", "yellow")
-            raise typer.Exit(0 if fmt is Format.table else 1)
+            raise PredictError("no churn scores yet: run `patron predict` first", "risk")
         frame = project.predict.risk(("high", "medium", "low") if every else ("high", "medium"))
         groups = project.predict.risk_by(by) if by else None
     if fmt is Format.json:
@@ -122,7 +122,7 @@ def risk(
         return
     if groups is not None:
         table(f"ARR at risk by {by} ({info['as_of']:%Y-%m-%d})", [by, "risk", "accounts", "ARR", "at stake"],
-              [[getattr(r, by), r.band, f"{r.accounts:,}", number(r.arr, "currency"), number(r.at_stake, "currency")]
+              [[getattr(r, by), r.band, f"{r.accounts:,}", _money(r.arr), _money(r.at_stake)]
                for r in groups.itertuples()], {"accounts", "ARR", "at stake"})
         return
     if frame.empty:
@@ -155,8 +155,8 @@ def health(
     with Project.open(config, db) as project, progress() as bar:
         bar.add_task("scoring health", total=None)
         run = project.predict.health(day)
-        proposal = project.predict.learn_health() if learn else None
-        settings = project.predict._settings().health
+        proposal = project.predict.learn_health(day) if learn else None
+        settings = project.predict.all_settings().health
     now = run.scores[run.scores["month"] == run.as_of].sort_values(["score", "customer"])
     check = run.check.to_dict() if run.check else None
     if fmt is Format.json:
@@ -222,8 +222,15 @@ def renewals(
           {"ARR", "p(renew)"}, drop=["owner"], notes=[shown_of(len(shown), len(frame))])
 
 
+def _label(name: object) -> str:
+    """A behaviour by what it measures; a touchpoint or theme by its own name."""
+    from patron.predict.features import FEATURES
+
+    return next((f.description for f in FEATURES if f.name == name), str(name))
+
+
 def _driver_rows(imp, rated: dict[str, int]) -> list[list[str]]:
-    return [[str(d.predictor), f"{d.percent:.0f}%", f"{d.percent_low:.0f}–{d.percent_high:.0f}%",
+    return [[_label(d.predictor), f"{d.percent:.0f}%", f"{max(d.percent_low, 0):.0f}–{d.percent_high:.0f}%",
              f"{rated.get(d.predictor, imp.n):,}", "yes" if d.is_driver else "no"] for d in imp.drivers]
 
 
@@ -249,9 +256,12 @@ def drivers(
                    "skipped": [{"segment": s, "n": n, "reason": r} for s, n, r in result.skipped]})
         return
     imp = result.overall
-    what = "NPS answer" if of == "nps" else "leaving within the horizon"
-    say(f"What moves the {what} among {among}, {result.since:%Y-%m} to {result.as_of:%Y-%m}: "
-        f"{imp.n:,} customers; together they explain {imp.r2:.0%} of its variance (R²).")
+    what = "the NPS answer" if of == "nps" else "leaving"
+    say(f"What moves {what} among {among}, {result.since:%Y-%m} to {result.as_of:%Y-%m}: "
+        f"{imp.n:,} customers; together they explain {imp.r2:.1%} of its variance (R²).")
+    if imp.r2 < 0.01:
+        say(f"They explain almost none of it: nothing here tells who {'answers higher' if of == 'nps' else 'leaves'}; "
+            "the shares below split that little.", "yellow")
     rated = "customers rating it" if among == "touchpoints" else "customers"
     cols = ["driver", "share", "95% interval", rated, "driver?"]
     table("Shares of what is explained, largest first", cols, _driver_rows(imp, result.rated),

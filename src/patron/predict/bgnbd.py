@@ -201,9 +201,12 @@ def fit(frequency: object, recency: object, T: object, weights: object = None) -
     if len(x) > SMALL:
         x, tx, age, w = compress(x, tx, age, w)
     nll = _Likelihood(x, tx, age, w)
-    res = optimize.minimize(nll, _start(x, age, w), jac=True, method=METHOD, options=OPTIONS)
-    r, alpha, a, b = (float(v) for v in np.exp(res.x))
-    fun, grad = nll(res.x)
+    # the optimiser tries parameters far out on its way (a log of 0, an overflow): each such step
+    # is rejected on its value, and a person is not shown the arithmetic warnings it raises
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        res = optimize.minimize(nll, _start(x, age, w), jac=True, method=METHOD, options=OPTIONS)
+        r, alpha, a, b = (float(v) for v in np.exp(res.x))
+        fun, grad = nll(res.x)
     converged = bool(res.success or np.max(np.abs(grad)) < 10 * GTOL)
     message = "" if converged else f"the optimiser stopped without converging: {res.message}"
     no_dropout = False

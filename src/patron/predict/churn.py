@@ -57,9 +57,11 @@ class Scores:
     model: str
 
 
-def labelled_snapshots(wh: Warehouse, horizon_months: int) -> list[date]:
-    """Month ends whose outcome (paying or not `horizon_months` later) the data already holds."""
-    as_of = data_as_of(wh)
+def labelled_snapshots(wh: Warehouse, horizon_months: int, as_of: date | None = None) -> list[date]:
+    """Month ends whose outcome (paying or not `horizon_months` later) was known on `as_of`
+    (default: the data's last day; a day before it sees nothing after it)."""
+    last_day = data_as_of(wh)
+    as_of = last_day if as_of is None or last_day is None else min(as_of, last_day)
     first = wh.scalar("SELECT MIN(start_date) FROM subscriptions WHERE mrr > 0")
     if as_of is None or first is None:
         return []
@@ -126,10 +128,11 @@ def _check_history(wh: Warehouse, days: list[date], horizon: int, need: int) -> 
                            f"the billing history gives {len(days)}", "churn risk")
 
 
-def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT) -> Backtest:
-    """Learn on snapshots whose outcome was known by the latest labelled snapshot; test on it."""
+def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None) -> Backtest:
+    """Learn on snapshots whose outcome was known by the latest labelled snapshot; test on it.
+    With `as_of`, as it could have been done that day: nothing known after it is used."""
     h = settings.horizon_months
-    days = labelled_snapshots(wh, h)
+    days = labelled_snapshots(wh, h, as_of)
     _check_history(wh, days, h, need=h + 2)
     tested_on = days[-1]
     known = [d for d in days if F.add_months(d, h) <= F.add_months(tested_on, 0)][-settings.snapshots:]
@@ -152,7 +155,7 @@ def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None =
     up to that day."""
     h = settings.horizon_months
     day = as_of or data_as_of(wh)
-    days = [d for d in labelled_snapshots(wh, h) if F.add_months(d, h) <= F.add_months(day, 0)]
+    days = labelled_snapshots(wh, h, day)
     _check_history(wh, days, h, need=2)
     days = days[-settings.snapshots:]
     stable, flags = _stable(wh, settings.attributes)
@@ -185,7 +188,7 @@ def run(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = N
 
     if settings.outcome:
         return _one_snapshot(wh, settings)
-    bt = backtest(wh, settings)
+    bt = backtest(wh, settings, as_of)
     sc = score(wh, settings, as_of)
     frame = sc.frame.assign(score=sc.frame["probability"], band=band(sc.frame["probability"].to_numpy(), settings),
                             value=sc.frame["arr"])

@@ -41,10 +41,15 @@ CUSTOMER = "COALESCE(customer_id, customer_ref)"
 # Each customer's purchase days before a bound (a bound parameter: the day after the as-of day,
 # so an order at any time on the as-of day counts and nothing later is read). Money is summed as
 # decimals, so the same orders give the same values however the engine splits the work.
-PURCHASE_DAYS = (f"SELECT {CUSTOMER} AS customer, CAST(ordered_at AS DATE) AS day, "
-                 "SUM(CAST(amount AS DECIMAL(38, 6))) AS value "
-                 f"FROM orders WHERE amount >= 0 AND ordered_at < ? AND {CUSTOMER} IS NOT NULL "
-                 f"GROUP BY {CUSTOMER}, CAST(ordered_at AS DATE)")
+# A day's credits are netted against its orders (an order cancelled the day it was placed is no
+# purchase, and a cancelled £168,000 order is not £168,000 spent); a day of credits alone, or
+# netting to nothing, is none. Credits on later days cannot be told apart from returns of older
+# purchases and are left out.
+DAY_NET = "SUM(CAST(amount AS DECIMAL(38, 6)))"
+IS_PURCHASE = f"HAVING MAX(amount) >= 0 AND ({DAY_NET} > 0 OR ({DAY_NET} = 0 AND MIN(amount) >= 0))"
+PURCHASE_DAYS = (f"SELECT {CUSTOMER} AS customer, CAST(ordered_at AS DATE) AS day, {DAY_NET} AS value "
+                 f"FROM orders WHERE ordered_at < ? AND {CUSTOMER} IS NOT NULL "
+                 f"GROUP BY {CUSTOMER}, CAST(ordered_at AS DATE) {IS_PURCHASE}")
 # first and last day, purchase days and the value of the first: date arithmetic is left to
 # pandas, where it is the same whatever the engine
 SUMMARY = (f"WITH days AS ({PURCHASE_DAYS}), spans AS (SELECT customer, MIN(day) AS first_day, "
@@ -53,9 +58,10 @@ SUMMARY = (f"WITH days AS ({PURCHASE_DAYS}), spans AS (SELECT customer, MIN(day)
            "FROM spans AS s JOIN days AS d ON d.customer = s.customer AND d.day = s.first_day "
            "ORDER BY s.customer")
 # purchase days in a window (after one day, up to and including another)
-WINDOW_PURCHASES = (f"SELECT {CUSTOMER} AS customer, COUNT(DISTINCT CAST(ordered_at AS DATE)) AS purchases "
-                    f"FROM orders WHERE amount >= 0 AND ordered_at >= ? AND ordered_at < ? AND {CUSTOMER} IS NOT NULL "
-                    f"GROUP BY {CUSTOMER}")
+WINDOW_PURCHASES = (f"SELECT customer, COUNT(*) AS purchases FROM (SELECT {CUSTOMER} AS customer, "
+                    f"CAST(ordered_at AS DATE) AS day FROM orders WHERE ordered_at >= ? AND ordered_at < ? "
+                    f"AND {CUSTOMER} IS NOT NULL GROUP BY {CUSTOMER}, CAST(ordered_at AS DATE) {IS_PURCHASE}) "
+                    "AS d GROUP BY customer")
 
 
 def _bound(day: date) -> datetime:
@@ -198,6 +204,10 @@ def holdout_check(wh: Warehouse, calibration_end: date, holdout_end: date, top_g
     if holdout_end <= calibration_end:
         raise PredictError(f"the holdout must end after calibration does ({holdout_end} is not after "
                            f"{calibration_end})", MODEL)
+    last = wh.scalar("SELECT CAST(MAX(ordered_at) AS DATE) FROM orders")
+    if last is not None and holdout_end > last:
+        raise PredictError(f"the orders end on {last}: a holdout to {holdout_end} would count days no order could "
+                           f"be on as days without one; end it on {last} or before", MODEL)
     summary = customer_summary(wh, calibration_end)
     _enough(summary, calibration_end)
     x, tx, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))

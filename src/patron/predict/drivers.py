@@ -86,7 +86,8 @@ def analyse(wh: Warehouse, outcome: str = "nps", kind: str = "touchpoints", *, m
                            "key drivers")
     as_of = data_as_of(wh)
     if as_of is None:
-        raise PredictError("the warehouse holds no data", "key drivers")
+        raise PredictError("no dated data (survey answers, tickets, feedback, usage, billing or orders) to weigh "
+                           "drivers in", "key drivers")
     if outcome == "churn":
         from patron.predict.churn import labelled_snapshots
 
@@ -107,7 +108,9 @@ def analyse(wh: Warehouse, outcome: str = "nps", kind: str = "touchpoints", *, m
         x, rated = _choose(_themes(wh, since, as_of), impute=False)
     else:
         snap = F.snapshot(wh, as_of).set_index("customer")
-        cols = [n for n in F.NAMES if F.GROUP[n] not in F.CONTEXT and snap[n].nunique(dropna=True) > 1]
+        # NPS is never explained by NPS (nor by the other survey answers beside it)
+        skip = F.CONTEXT | ({"surveys"} if outcome == "nps" else set())
+        cols = [n for n in F.NAMES if F.GROUP[n] not in skip and snap[n].nunique(dropna=True) > 1]
         x, rated = _choose(snap[cols], impute=True)
     model = f"key drivers of {outcome}"
     if x.empty:

@@ -53,7 +53,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("ticket_csat_180d", "support", "mean CSAT of tickets resolved in the last 180 days", risk=-1),
     Feature("nps_180d", "surveys", "mean NPS answer (0-10) in the last 180 days", risk=-1),
     Feature("csat_180d", "surveys", "mean CSAT answer (1-5) in the last 180 days", risk=-1),
-    Feature("ces_180d", "surveys", "mean effort answer (1-7) in the last 180 days", risk=1),
+    Feature("ces_180d", "surveys", "mean effort answer (1-7, 7 the easiest) in the last 180 days", risk=-1),
     Feature("responses_180d", "engagement", "survey answers in the last 180 days"),
     Feature("feedback_90d", "engagement", "feedback items in the last 90 days"),
     Feature("negative_feedback_90d", "engagement", "share of the last 90 days' feedback in negative words", risk=1),

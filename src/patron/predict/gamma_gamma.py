@@ -129,10 +129,11 @@ def fit(frequency: object, monetary: object, weights: object = None) -> GammaGam
                            f"{MIN_CUSTOMERS}", MODEL)
     scale = float(np.average(m, weights=w))  # fitted in units of the mean value, where gamma starts near 1
     nll = _Likelihood(x, m / scale, w)
-    res = optimize.minimize(nll, np.log([1.0, 2.0, 1.0]), jac=True, method=bgnbd.METHOD,
-                            options=bgnbd.OPTIONS)
-    p, q, g = (float(v) for v in np.exp(res.x))
-    fun, grad = nll(res.x)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):  # as in bgnbd.fit
+        res = optimize.minimize(nll, np.log([1.0, 2.0, 1.0]), jac=True, method=bgnbd.METHOD,
+                                options=bgnbd.OPTIONS)
+        p, q, g = (float(v) for v in np.exp(res.x))
+        fun, grad = nll(res.x)
     converged = bool(res.success or np.max(np.abs(grad)) < 10 * GTOL)
     message = "" if converged else f"the optimiser stopped without converging: {res.message}"
     if max(p, q, g) > RUNAWAY or min(p, q, g) < 1 / RUNAWAY:

@@ -92,8 +92,8 @@ def _check(frame: pd.DataFrame, scores: pd.Series, settings: HealthSettings, day
     return Check(day, ev, by)
 
 
-def check(wh: Warehouse, settings: HealthSettings) -> Check:
-    days = labelled_snapshots(wh, CHECK_MONTHS)
+def check(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> Check:
+    days = labelled_snapshots(wh, CHECK_MONTHS, as_of)
     if not days:
         raise PredictError(f"needs a month end whose next {CHECK_MONTHS} months are in the billing data, to check "
                            "the score against who left", "health")
@@ -108,11 +108,11 @@ class Proposal:
     check: Check  # the proposed weights on the same snapshot as the configured ones
 
 
-def learn(wh: Warehouse, settings: HealthSettings, snapshots: int = 12) -> Proposal:
+def learn(wh: Warehouse, settings: HealthSettings, snapshots: int = 12, as_of: date | None = None) -> Proposal:
     """Weights fitted (a logistic regression of leaving on the components) on snapshots whose
     outcome was known by the check's day; only components that lower the odds of leaving get
     weight, scaled to sum to 100."""
-    days = labelled_snapshots(wh, CHECK_MONTHS)
+    days = labelled_snapshots(wh, CHECK_MONTHS, as_of)
     if len(days) < CHECK_MONTHS + 2:
         raise PredictError(f"needs {CHECK_MONTHS + 2} month ends with a known {CHECK_MONTHS}-month outcome to learn "
                            f"weights and check them; the billing history gives {len(days)}", "health")
@@ -173,7 +173,7 @@ def run(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> H
     scores = pd.concat(frames, ignore_index=True)
     note, chk = "", None
     try:
-        chk = check(wh, settings)
+        chk = check(wh, settings, day)
     except PredictError as e:
         note = str(e)
     run_id = save(wh, "health", day, scores, version="scorecard", settings=settings.model_dump(),

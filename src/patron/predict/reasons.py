@@ -41,7 +41,7 @@ WORDS: dict[str, Callable[[float], str]] = {
     "ticket_csat_180d": lambda v: f"ticket CSAT {v:.1f} of 5",
     "nps_180d": lambda v: f"NPS answer {v:.0f} of 10" + (" (a detractor)" if v <= 6 else ""),
     "csat_180d": lambda v: f"CSAT {v:.1f} of 5",
-    "ces_180d": lambda v: f"effort {v:.1f} of 7",
+    "ces_180d": lambda v: f"ease {v:.1f} of 7 (effort score; 7 is easiest)",
     "responses_180d": lambda v: "no survey answers in 180 days" if v < 1 else
     f"{_n(v, 'survey answer', 'survey answers')} in 180 days",
     "feedback_90d": lambda v: f"{_n(v, 'feedback item', 'feedback items')} in 90 days",
@@ -50,7 +50,7 @@ WORDS: dict[str, Callable[[float], str]] = {
 MISSING = {
     "nps_180d": "no NPS answer in 180 days", "csat_180d": "no CSAT answer in 180 days",
     "ces_180d": "no effort answer in 180 days", "ticket_csat_180d": "no rated ticket in 180 days",
-    "mrr_change_12m": "a customer for under a year", "usage_change_90d": "no product use in 90 days",
+    "usage_change_90d": "no product use in 90 days",
     "negative_tickets_90d": "no scored ticket in 90 days", "negative_feedback_90d": "no feedback in 90 days",
 }
 
@@ -82,12 +82,18 @@ def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3,
     (each feature's median among the customers learned from), a feature whose direction is
     agreed is a reason only on its bad side: a CSAT above the usual never explains a risk."""
     names = [f for f in contributions.columns if group(f) not in CONTEXT]
+    # a missing value is a reason only where its absence says something ("no NPS answer in 180
+    # days"); a year-old change of a customer younger than a year is its age, which is context
+    silent = [f for f in names if f not in MISSING and f in WORDS]
     c = contributions[names].to_numpy(dtype=float).copy()
     for j, f in enumerate(names):
         sign, mid = RISK.get(f, 0), (typical or {}).get(f)
         if sign and mid is not None and not math.isnan(mid):
             v = values[f].to_numpy(dtype=float)
             c[:, j] = np.where(np.isnan(v) | (sign * (v - mid) > 0), c[:, j], 0.0)
+    for f in silent:
+        j = names.index(f)
+        c[:, j] = np.where(pd.isna(values[f]).to_numpy(), 0.0, c[:, j])
     order = np.argsort(-c, axis=1, kind="stable")[:, :k]
     cols = {f: values[f].tolist() for f in names}
     out = []

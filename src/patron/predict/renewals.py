@@ -39,6 +39,9 @@ def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
     run = latest_run(wh, "churn")
     if run is None:
         raise PredictError("no churn run yet: run `patron predict` first", "renewals")
+    if run["settings"].get("mode") == "one snapshot":
+        raise PredictError("the churn run is of one snapshot with no billing: no contract says when it renews",
+                           "renewals")
     horizon = int(run["settings"].get("horizon_months", 3))
     if days > horizon * 31:
         raise PredictError(f"the churn model looks {horizon} months ahead; renewals further out than "

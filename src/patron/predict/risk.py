@@ -37,7 +37,8 @@ def by_group(wh: Warehouse, column: str) -> pd.DataFrame:
         return pd.DataFrame(columns=[column, "band", "accounts", "arr", "at_stake"])
     frame[column] = frame[column].fillna("(none)")
     return (frame.groupby([column, "band"], as_index=False)
-            .agg(accounts=("customer_id", "size"), arr=("value", "sum"), at_stake=("at_stake", "sum"))
+            .agg(accounts=("customer_id", "size"), arr=("value", lambda v: v.sum(min_count=1)),
+                 at_stake=("at_stake", lambda v: v.sum(min_count=1)))
             .sort_values(["at_stake", column], ascending=[False, True]).reset_index(drop=True))
 
 

@@ -53,8 +53,10 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
 
 
 def latest_run(wh: Warehouse, model: str) -> dict | None:
-    """The newest run of `model`, or None when it never ran."""
-    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? ORDER BY created_at DESC LIMIT 1", [model])
+    """The newest run of `model` for the latest day any run scored, or None when it never ran: a
+    run as of an earlier day (what it would have said then) never stands in for today's."""
+    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? ORDER BY as_of DESC, created_at DESC LIMIT 1",
+                 [model])
     if rows.empty:
         return None
     row = rows.iloc[0].to_dict()

@@ -52,7 +52,7 @@ def run(wh: Warehouse, settings: ClvSettings, as_of: date | None = None) -> Valu
     """Value every customer as of `as_of` (default: the data's last day) and keep the run."""
     day = as_of or data_as_of(wh)
     if day is None:
-        raise PredictError("the warehouse holds no data", "lifetime value")
+        raise PredictError("nothing to value: no subscriptions and no orders", "lifetime value")
     notes: list[str] = []
     parts = []
     churn = latest_run(wh, "churn")

@@ -25,14 +25,15 @@ class Predict:
     def __init__(self, project: Project) -> None:
         self._project = project
 
-    def _settings(self) -> PredictSettings:
+    def all_settings(self) -> PredictSettings:
+        """patron.yml's predict section (its defaults without a patron.yml)."""
         from patron.config import PredictSettings
 
         cfg = self._project.config
         return cfg.predict if cfg else PredictSettings()
 
     def settings(self) -> ChurnSettings:
-        return self._settings().churn
+        return self.all_settings().churn
 
     def churn(self, as_of: date | None = None) -> ChurnRun:
         """Backtest on the latest snapshot whose outcome is known, then score every paying customer
@@ -46,14 +47,14 @@ class Predict:
         check the score against who left since a quarter ago, and keep the run."""
         from patron.predict.health import run
 
-        return run(self._project.existing_warehouse(), self._settings().health, as_of)
+        return run(self._project.existing_warehouse(), self.all_settings().health, as_of)
 
-    def learn_health(self) -> Proposal:
+    def learn_health(self, as_of: date | None = None) -> Proposal:
         """Weights fitted on earlier snapshots, checked on the same later one as the configured
         weights: a proposal for a person to accept into patron.yml, never applied by itself."""
         from patron.predict.health import learn
 
-        return learn(self._project.existing_warehouse(), self._settings().health)
+        return learn(self._project.existing_warehouse(), self.all_settings().health, as_of=as_of)
 
     def risk(self, bands: tuple[str, ...] = ("high", "medium")) -> pd.DataFrame:
         from patron.predict.risk import accounts
@@ -94,7 +95,7 @@ class Predict:
         buyers from BG/NBD and Gamma-Gamma fitted on the orders known that day; the run is kept."""
         from patron.predict.value import run
 
-        return run(self._project.existing_warehouse(), self._settings().clv, as_of)
+        return run(self._project.existing_warehouse(), self.all_settings().clv, as_of)
 
     def clv_holdout(self, calibration_end: date, holdout_end: date) -> HoldoutCheck:
         """The purchases a fit on what was known at `calibration_end` expects up to `holdout_end`,
