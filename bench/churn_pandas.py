@@ -259,9 +259,11 @@ class Tables:
         names = ("events_30d", "usage_change_90d", "features_30d", "active_users_30d", "days_since_use")
         if self.usage is None or self.usage_from > d - USAGE_DAYS:
             return dict.fromkeys(names, np.nan)
-        u = self.usage[self.usage["day"] <= d]
+        # the last use matters only within the cap (91 days: older is 91 as well)
+        day = self.usage["day"].to_numpy()
+        u = self.usage[(day <= d) & (day > d - (USAGE_DAYS + 1))]
         last = u.groupby("c")["day"].max()
-        w = u[u["day"] > d - USAGE_DAYS]
+        w = u[u["day"].to_numpy() > d - USAGE_DAYS]
         recent = (w["day"] > d - 30).to_numpy()
         early = (w["day"] <= d - 60).to_numpy()
         g = pd.DataFrame({"c": w["c"].to_numpy(), "e30": np.where(recent, w["events"].to_numpy(), 0),

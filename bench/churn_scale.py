@@ -89,6 +89,8 @@ class Parts:
         self.peak: dict[str, int] = defaultdict(int)
         self.calls: dict[str, int] = defaultdict(int)
         self.stack = [outer]
+        self.before = _peak_mb()  # imports and setup
+        self.load = [os.getloadavg()[0]]
         self.per_part = _reset_peak()  # else the peaks are the process's high-water mark so far
         self.t = time.perf_counter()
 
@@ -110,6 +112,8 @@ class Parts:
         finally:
             self._close()
             self.stack.pop()
+            if len(self.stack) == 1:
+                print(f"  {name}: {self.seconds[name]:.1f} s", file=sys.stderr, flush=True)
 
     def wrap(self, fn, name: str):
         def timed(*args, **kwargs):
@@ -118,8 +122,11 @@ class Parts:
         return timed
 
     def to_dict(self) -> dict:
+        self._close()
+        self.load.append(os.getloadavg()[0])
         return {"seconds": dict(self.seconds), "peak_mb": dict(self.peak), "calls": dict(self.calls),
-                "peak_per_part": self.per_part}
+                "peak_per_part": self.per_part, "process_peak_mb": max(self.before, *self.peak.values()),
+                "load": self.load}
 
 
 # -- the children ----------------------------------------------------------------------------------
@@ -293,8 +300,9 @@ def spawn(kind: str, *args: str) -> dict:
     out = proc.stdout.read()
     if status != 0:
         raise SystemExit(f"{kind} failed")
-    return {**json.loads(out.strip().splitlines()[-1]), "process_peak_mb": round(usage.ru_maxrss / 1024),
-            "process_seconds": usage.ru_utime + usage.ru_stime}
+    # a child that resets its RSS high-water mark reports its own peak; wait4's is the last part's
+    return {"process_peak_mb": round(usage.ru_maxrss / 1024), **json.loads(out.strip().splitlines()[-1]),
+            "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1)}
 
 
 def compare(folder: Path, day: str) -> tuple[int, list[str]]:
@@ -364,6 +372,9 @@ def report(customers: int, usage_days: int, prep: dict, pat: dict, pdx: dict, ch
         cells.append(f"{r['seconds']['reading']:8.1f} s {r['peak_mb']['reading']:>7,} MB" if "reading" in r['seconds']
                      else f"{'':>22}")
         print(f"{label:14}" + "".join(f"{c:>22}" for c in cells) + f"{r['process_peak_mb']:>13,} MB")
+    for label, r in (("patron", pat), ("pandas", pdx)):
+        print(f"{label}: {r['cpu_seconds']:,.0f} CPU seconds; load average (1 min) {r['load'][0]:.1f} at the start, "
+              f"{r['load'][1]:.1f} at the end")
     if not pat["peak_per_part"]:
         print("(peaks are the process's high-water mark so far: this kernel does not let a process reset it)")
     whole = (pdx["total"] + pdx["read"]) / pat["total"]
@@ -411,7 +422,7 @@ def main() -> None:
     days = sorted(p.name[len("patron-"):-len(".parquet")] for p in folder.glob("patron-*.parquet"))
     checks = [(d, *compare(folder, d)) for d in days]
     report(args.customers, args.usage_days, prep, pat, pdx, checks)
-    (OUT / f"churn_scale-{args.customers}.json").write_text(json.dumps(
+    (OUT / f"churn_scale-{args.customers}-{args.usage_days}d.json").write_text(json.dumps(
         {"customers": args.customers, "usage_days": args.usage_days, "prepare": prep, "patron": pat, "pandas": pdx,
          "checks": checks}, indent=2, default=str))
     if not args.keep:

@@ -88,3 +88,18 @@ def true_customers(company_dir: Path, db: Path) -> pd.Series:
         cust = wh.df("SELECT source, customer_ref, customer_id FROM customers")
     both = cust.merge(ids, on=["source", "customer_ref"])
     return both.groupby("customer_id")["true_customer"].agg(lambda s: s.mode()[0])
+
+
+@pytest.fixture(scope="session")
+def year_predicted(year_of_usage: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of `year_of_usage`'s warehouse with a churn run kept (as `patron predict` keeps it);
+    tests copy it again before they write."""
+    from patron.config import ChurnSettings
+    from patron.predict.churn import run
+    from patron.warehouse import open_warehouse
+
+    db = tmp_path_factory.mktemp("predicted") / "w.duckdb"
+    shutil.copy(year_of_usage[1], db)
+    with open_warehouse(db) as wh:
+        run(wh, ChurnSettings())
+    return db
