@@ -31,6 +31,11 @@ A usage feature needs 90 days of usage before its month end: with fewer than 91 
 month end has one (patron leaves them empty and reads only usage's first and last day; so does
 the pandas script).
 
+The timed runs set OMP_WAIT_POLICY=PASSIVE (both alike; `--omp-active` leaves OpenMP's default):
+LightGBM's OpenMP threads otherwise spin while they wait, and on cores busy with other work a fit
+then takes several times longer and varies from run to run by as much. The probabilities do not
+change with it.
+
     python bench/churn_scale.py --customers 1000000 --usage-days 35
 """
 
@@ -238,13 +243,14 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
     def usable(frame: pd.DataFrame) -> list[str]:
         return [n for n in H.NAMES if frame[n].notna().any() and frame[n].nunique(dropna=True) > 1]
 
+    parts = Parts()
+    boost = parts.wrap(gbm.fit, "training")
+
     def fit(frames: list[pd.DataFrame]) -> tuple[gbm.Model, pd.DataFrame]:
         train = pd.concat(frames, ignore_index=True)
-        model = gbm.fit(train, train["churned"].to_numpy(), usable(train), train["customer"].to_numpy(), RISK)
+        model = boost(train, train["churned"].to_numpy(), usable(train), train["customer"].to_numpy(), RISK)
         return model, train
 
-    parts = Parts()
-    fit_timed = parts.wrap(fit, "training")
     t0 = time.perf_counter()
     with parts.part("reading"):
         tables = H.read(folder / "parquet")
@@ -265,7 +271,7 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
         frames = {d: t.snapshot(d, HORIZON) for d in sorted({*known, tested_on, *score_days})}
         now = t.snapshot(as_of)
     with parts.part("backtest test"):
-        model, train = fit_timed([frames[d] for d in known])
+        model, train = fit([frames[d] for d in known])
         test = frames[tested_on]
         p = model.probability(test)
         ev = evaluate(test["churned"].to_numpy(), p)
@@ -273,7 +279,7 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
         n_train = len(train)
         del train
     with parts.part("scoring today"):
-        model, _ = fit_timed([frames[d] for d in score_days])
+        model, _ = fit([frames[d] for d in score_days])
         p = model.probability(now)
         reasons = top_reasons(model.contributions(now), now, typical=model.typical)
         scored = now.assign(probability=np.round(p, 4), arr=12 * now["mrr"], reasons=reasons)
@@ -294,8 +300,9 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
 
 # -- the parent ------------------------------------------------------------------------------------
 
-def spawn(kind: str, *args: str) -> dict:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, *args], stdout=subprocess.PIPE, text=True)
+def spawn(kind: str, *args: str, env: dict | None = None) -> dict:
+    proc = subprocess.Popen([sys.executable, __file__, "--child", kind, *args], stdout=subprocess.PIPE, text=True,
+                            env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read()
     if status != 0:
@@ -365,6 +372,11 @@ def report(customers: int, usage_days: int, prep: dict, pat: dict, pdx: dict, ch
         for p in problems[:30]:
             print("   ", p)
     names = ("features", "training", "backtest test", "scoring today")
+    print("features: every month end's features (patron: each features.snapshot query churn makes; pandas: what "
+          "the month ends share, computed once, and each month end); training: the two gbm.fit calls (boosting, "
+          "three out-of-fold boosters, calibration); backtest test: the rest of the backtest (the test month end's "
+          "probabilities and contributions, the bootstrap evaluation); scoring today: the rest of the scoring "
+          "(today's probabilities, contributions and reasons). Each: seconds, then the part's peak RSS.")
     print(f"{'':14}" + "".join(f"{n:>22}" for n in (*names, "total", "reading")) + f"{'process peak':>16}")
     for label, r in (("patron", pat), ("pandas", pdx)):
         cells = [f"{r['seconds'].get(n, 0):8.1f} s {r['peak_mb'].get(n, 0):>7,} MB" for n in names]
@@ -391,6 +403,8 @@ def main() -> None:
                     help="days of daily usage in the demo (a usage feature needs 90 before its month end)")
     ap.add_argument("--check-all", action="store_true", help="compare the features of every month end, not two")
     ap.add_argument("--keep", action="store_true", help="keep the generated company in bench/out")
+    ap.add_argument("--omp-active", action="store_true",
+                    help="leave OpenMP's default (threads spin while they wait) in the timed runs")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -415,16 +429,19 @@ def main() -> None:
     for f in folder.glob("p*-*.parquet"):
         f.unlink()
     check = ["all"] if args.check_all else []
+    env = None if args.omp_active else {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    print("OpenMP threads " + ("spin while they wait (its default)" if args.omp_active else
+                               "sleep while they wait (OMP_WAIT_POLICY=PASSIVE, both runs alike)"), flush=True)
     print("patron...", flush=True)
-    pat = spawn("patron", str(folder), *check)
+    pat = spawn("patron", str(folder), *check, env=env)
     print("pandas...", flush=True)
-    pdx = spawn("pandas", str(folder), *check)
+    pdx = spawn("pandas", str(folder), *check, env=env)
     days = sorted(p.name[len("patron-"):-len(".parquet")] for p in folder.glob("patron-*.parquet"))
     checks = [(d, *compare(folder, d)) for d in days]
     report(args.customers, args.usage_days, prep, pat, pdx, checks)
     (OUT / f"churn_scale-{args.customers}-{args.usage_days}d.json").write_text(json.dumps(
-        {"customers": args.customers, "usage_days": args.usage_days, "prepare": prep, "patron": pat, "pandas": pdx,
-         "checks": checks}, indent=2, default=str))
+        {"customers": args.customers, "usage_days": args.usage_days, "omp_active": args.omp_active, "prepare": prep,
+         "patron": pat, "pandas": pdx, "checks": checks}, indent=2, default=str))
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -80,7 +80,7 @@ def test_learned_weights_are_a_proposal_checked_on_the_same_snapshot(year_of_usa
 
 @pytest.mark.parametrize(("settings", "says"), [
     ({"weights": {"happiness": 10}}, "no health component 'happiness'"),
-    ({"weights": {"nps": -1}}, "zero or more"),
+    ({"weights": {"nps": -1}}, "from 0 to 1,000,000"),
     ({"red": 80, "green": 70}, "red (80.0) must be below green (70"),
 ])
 def test_a_bad_scorecard_is_named_with_its_key(settings, says):

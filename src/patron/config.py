@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
@@ -34,9 +35,11 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 _PERSONAL_WORDS = frozenset({
     "surname", "surnames", "forename", "firstname", "lastname", "fullname", "email", "emails", "phone", "phones",
     "mobile", "telephone", "fax", "address", "street", "postcode", "zip", "zipcode", "postal", "dob", "birthday",
-    "birthdate", "ssn", "passport", "iban"})
+    "birthdate", "ssn", "passport", "iban", "name", "names", "email1", "email2", "emails1", "emails2", "nachname",
+    "vorname", "telefon", "telefonnummer", "nom", "prenom", "apellido", "nombre", "creditcard", "cardno", "nino"})
 _PERSONAL_PHRASES = ("first_name", "last_name", "full_name", "given_name", "family_name", "middle_name", "e_mail",
-                     "date_of_birth", "birth_date", "post_code", "zip_code", "national_id", "tax_id", "card_number")
+                     "date_of_birth", "birth_date", "post_code", "zip_code", "national_id", "tax_id", "card_number",
+                     "card_no", "credit_card", "social_security", "national_insurance", "birth_year", "year_of_birth")
 # attribute names that would be read as something else: the golden record's dimensions (map them
 # under columns:), and the names metric queries and their results use for their own columns (a
 # slice by an attribute is a column of that name beside them); tests/test_attributes.py checks this
@@ -56,12 +59,23 @@ METRIC_WORDS = frozenset({
     "cohort_revenue_start"})
 
 
+_THING_WORDS = frozenset({"plan", "product", "company", "account", "org", "organisation", "organization", "business",
+                          "brand", "theme", "campaign", "segment", "tier", "feature", "file", "source", "team", "group",
+                          "region", "country", "city", "industry", "sku", "item", "package", "vendor", "partner"})
+_LOOKALIKES = str.maketrans("АВЕКМНОРСТХаеорсуіѕјЕМ", "ABEKMHOPCTXaeopcyisjEM")
+
+
 def looks_personal(name: str) -> bool:
     """Whether a name (an attribute's or a file column's: Surname, first_name, EmailAddress, DOB...)
     is obviously personal data."""
+    # letters that only look Latin (Cyrillic е, а...) are folded to the Latin ones they mimic
+    name = unicodedata.normalize("NFKC", name).translate(_LOOKALIKES)
     words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
     norm = "_" + "_".join(w for w in re.split(r"[^a-z0-9]+", words) if w) + "_"
-    return bool(set(norm.strip("_").split("_")) & _PERSONAL_WORDS) or any(f"_{p}_" in norm for p in _PERSONAL_PHRASES)
+    words_in = set(norm.strip("_").split("_"))
+    if words_in & _THING_WORDS:  # a plan's or a company's name is no person's
+        words_in -= {"name", "names", "nom", "nombre"}
+    return bool(words_in & _PERSONAL_WORDS) or any(f"_{p}_" in norm for p in _PERSONAL_PHRASES)
 
 
 class AttributeConfig(_Strict):
@@ -295,9 +309,9 @@ class HealthSettings(_Strict):
         if unknown:
             raise ValueError(f"no health component {', '.join(map(repr, unknown))}; components are: "
                              f"{', '.join(HEALTH_COMPONENTS)}")
-        bad = [k for k, w in v.items() if not w >= 0 or w == float("inf")]
+        bad = [k for k, w in v.items() if not 0 <= w <= 1e6]
         if bad:
-            raise ValueError(f"weights must be zero or more: {', '.join(bad)}")
+            raise ValueError(f"weights must be from 0 to 1,000,000: {', '.join(bad)}")
         if not sum(v.values()) > 0:
             raise ValueError("at least one weight must be above zero")
         return v

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 MIN_POSITIVES = 10  # churners the model must learn from
 DEFAULT = ChurnSettings()
+# the model's own features and columns: an attribute may not take their names
+RESERVED = frozenset({*F.NAMES, "customer", "snapshot", "churned", "probability", "score", "band", "value", "arr",
+                      "at_stake", "reasons", "details", "mrr"})
 
 
 @dataclass
@@ -84,6 +87,10 @@ def _stable(wh: Warehouse, names: list[str]) -> tuple[pd.DataFrame | None, froze
     if unknown:
         raise PredictError(f"predict.churn.attributes names {', '.join(map(repr, unknown))}, which no source keeps; "
                            f"attributes are: {', '.join(sorted(kinds)) or '(none)'}", "churn risk")
+    taken = [n for n in names if n in RESERVED]
+    if taken:
+        raise PredictError(f"predict.churn.attributes: {', '.join(map(repr, taken))} is the name of a feature or "
+                           "column of the model's own; rename the attribute in patron.yml", "churn risk")
     mine = [n for n in names if n in personal]
     if mine:
         raise PredictError(f"{', '.join(map(repr, mine))}: personal data is never a feature", "churn risk")
@@ -132,7 +139,7 @@ def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | Non
     """Learn on snapshots whose outcome was known by the latest labelled snapshot; test on it.
     With `as_of`, as it could have been done that day: nothing known after it is used."""
     h = settings.horizon_months
-    days = labelled_snapshots(wh, h, as_of)
+    days = labelled_snapshots(wh, h, F.scoring_day(wh, as_of, "churn risk"))
     _check_history(wh, days, h, need=h + 2)
     tested_on = days[-1]
     known = [d for d in days if F.add_months(d, h) <= F.add_months(tested_on, 0)][-settings.snapshots:]
@@ -154,7 +161,7 @@ def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None =
     the data's last day), with its top reasons, from a model fitted on all labelled snapshots
     up to that day."""
     h = settings.horizon_months
-    day = as_of or data_as_of(wh)
+    day = F.scoring_day(wh, as_of, "churn risk")
     days = labelled_snapshots(wh, h, day)
     _check_history(wh, days, h, need=2)
     days = days[-settings.snapshots:]

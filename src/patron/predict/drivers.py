@@ -3,7 +3,7 @@ most for a customer's NPS, and for leaving, as shares of R² with bootstrap inte
 (importance.py), overall and per segment.
 
 One row per customer. NPS is the customer's mean answer over the window; a touchpoint's
-satisfaction its mean CSAT there; a theme, the share of its texts in it; behaviours, the churn
+satisfaction its mean CSAT there; a theme, how many of its texts are in it; behaviours, the churn
 features of the latest snapshot. Few customers rate every touchpoint, so a customer who did not
 rate one takes that touchpoint's mean: it weakens a touchpoint's share, never invents one. How
 many customers rated each is reported beside its share.
@@ -63,8 +63,9 @@ def _themes(wh: Warehouse, since: date, as_of: date) -> pd.DataFrame:
                  "JOIN text_themes AS t ON t.source_table = e.source_table AND t.item_id = e.item_id "
                  "JOIN themes AS th ON th.theme_id = t.theme_id WHERE e.customer_id IS NOT NULL "
                  "AND e.occurred_at >= ? AND e.occurred_at < ? GROUP BY 1, 2", [since, as_of + timedelta(days=1)])
-    wide = long.pivot(index="customer", columns="theme", values="texts").fillna(0)
-    return wide.div(wide.sum(axis=1), axis=0)  # each customer's texts, shared among the themes
+    # texts in each theme, not shares of the customer's texts: shares add up to one for everyone,
+    # so any theme would be the others' sum and no decomposition could tell them apart
+    return long.pivot(index="customer", columns="theme", values="texts").fillna(0)
 
 
 def _choose(x: pd.DataFrame, impute: bool) -> tuple[pd.DataFrame, dict[str, int]]:

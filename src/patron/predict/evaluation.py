@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 RESAMPLES = 400
+MIN_EACH = 10  # customers with the outcome, and without, before a figure means anything
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,9 @@ def evaluate(y: np.ndarray, p: np.ndarray, *, probabilities: bool = True, seed: 
     p = np.asarray(p, dtype=float)
     n, pos = len(y), int(y.sum())
     none = Estimate(None, None, None)
-    if n == 0 or pos == 0 or pos == n:
-        note = "no customers" if n == 0 else f"{'none' if pos == 0 else 'all'} of the {n} customers had the outcome"
+    if min(pos, n - pos) < MIN_EACH:
+        note = "no customers" if n == 0 else (f"{pos} of the {n} customers had the outcome; at least {MIN_EACH} "
+                                              f"with it and {MIN_EACH} without are needed to tell how well it ranks")
         return Evaluation(n, pos, none, none, none, none, pos / n if n else float("nan"), [], note)
     point = _figures(y, p, probabilities)
     rng = np.random.default_rng(seed)

@@ -201,3 +201,21 @@ def snapshot(wh: Warehouse, day: date, horizon_months: int | None = None) -> pd.
     for name in NAMES:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
+
+
+def scoring_day(wh: Warehouse, as_of: date | None, model: str) -> date | None:
+    """The day a run scores: `as_of`, which must lie within the data (a model knows nothing of
+    days after it, nor of days before the first), else the data's last day."""
+    from patron.errors import PredictError
+    from patron.warehouse.as_of import data_as_of
+
+    last = data_as_of(wh)
+    if as_of is None or last is None:
+        return as_of or last
+    first = wh.scalar("SELECT MIN(start_date) FROM subscriptions") or wh.scalar(
+        "SELECT CAST(MIN(ordered_at) AS DATE) FROM orders")
+    if as_of > last:
+        raise PredictError(f"--as-of {as_of} is after the data's last day ({last}): nothing is known of it", model)
+    if first is not None and as_of < first:
+        raise PredictError(f"--as-of {as_of} is before the first billing or order ({first})", model)
+    return as_of

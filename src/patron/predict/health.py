@@ -24,7 +24,6 @@ from patron.errors import PredictError
 from patron.predict import features as F
 from patron.predict.churn import labelled_snapshots
 from patron.predict.evaluation import Evaluation, evaluate
-from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
     from patron.warehouse import Warehouse
@@ -67,7 +66,9 @@ def score(parts: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
 
 
 def band(scores: pd.Series, settings: HealthSettings) -> np.ndarray:
-    return np.where(scores < settings.red, "red", np.where(scores >= settings.green, "green", "amber"))
+    """red, amber or green; "unscored" for an account with no data for any weighted component."""
+    return np.where(scores.isna(), "unscored", np.where(scores < settings.red, "red",
+                                                       np.where(scores >= settings.green, "green", "amber")))
 
 
 @dataclass
@@ -123,9 +124,9 @@ def learn(wh: Warehouse, settings: HealthSettings, snapshots: int = 12, as_of: d
     present = [c for c in HEALTH_COMPONENTS if parts[c].notna().any()]
     x = parts[present].fillna(parts[present].median()) / 100
     y = train["churned"].to_numpy()
-    if y.sum() < 10:
-        raise PredictError(f"{int(y.sum())} accounts left after the snapshots learned from; at least 10 are needed",
-                           "health")
+    if min(y.sum(), len(y) - y.sum()) < 10:
+        raise PredictError(f"{int(y.sum())} of {len(y)} accounts left after the snapshots learned from; at least 10 "
+                           "that left and 10 that stayed are needed", "health")
     coef = LogisticRegression(C=1.0, max_iter=1000).fit(x, y).coef_[0]
     raw = {c: max(0.0, -float(b)) for c, b in zip(present, coef, strict=True)}
     total = sum(raw.values())
@@ -151,7 +152,7 @@ def run(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> H
     score against who left, and keep the run (one row per account and month)."""
     from patron.predict.store import save
 
-    day = as_of or data_as_of(wh)
+    day = F.scoring_day(wh, as_of, "health")
     if day is None or not wh.scalar("SELECT COUNT(*) FROM subscriptions"):
         raise PredictError("needs subscriptions: the score is kept for each paying account", "health")
     days = [F.month_end(F.add_months(day, -k)) for k in range(MONTHS, 0, -1)] + [day]

@@ -61,7 +61,9 @@ def say(feature: str, value: object, flag: bool = False) -> str:
     missing = value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
     if feature in WORDS:
         return MISSING.get(feature, f"no {feature.replace('_', ' ')}") if missing else WORDS[feature](float(value))
-    label = feature.replace("_", " ")
+    label = feature.replace("_", " ")[:60]
+    if isinstance(value, str) and len(value) > 60:  # an export's free text: a reason is one line
+        value = value[:57] + "..."
     if missing:
         return f"{label} unknown"
     if isinstance(value, bool) or flag:

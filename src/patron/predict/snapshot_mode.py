@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from patron.config import ChurnSettings
 from patron.errors import PredictError
 from patron.predict import attributes, gbm
+from patron.predict.churn import RESERVED
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
 from patron.warehouse.as_of import data_as_of
@@ -43,6 +44,10 @@ def frame(wh: Warehouse, outcome: str) -> tuple[pd.DataFrame, list[str], frozens
     if kinds[outcome] not in ("bool", "int"):
         raise PredictError(f"the outcome {outcome!r} is {kinds[outcome]}; it must say yes or no (a bool "
                            "attribute, or an int of 0 and 1)", MODEL)
+    taken = sorted(set(out.columns) & RESERVED)
+    if taken:
+        raise PredictError(f"{', '.join(map(repr, taken))}: the name of a column of the model's own; rename the "
+                           "attribute in patron.yml", MODEL)
     y = out.pop(outcome)
     if not set(y.dropna().unique()) <= {0.0, 1.0}:
         raise PredictError(f"the outcome {outcome!r} holds values other than 0 and 1", MODEL)

@@ -53,10 +53,14 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
 
 
 def latest_run(wh: Warehouse, model: str) -> dict | None:
-    """The newest run of `model` for the latest day any run scored, or None when it never ran: a
-    run as of an earlier day (what it would have said then) never stands in for today's."""
-    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? ORDER BY as_of DESC, created_at DESC LIMIT 1",
-                 [model])
+    """The newest run of `model` that scored the data's last day, else the newest of any day;
+    None when it never ran. A run as of an earlier day (what it would have said then) never
+    stands in for today's."""
+    from patron.warehouse.as_of import data_as_of
+
+    today = data_as_of(wh)
+    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? "
+                 "ORDER BY CASE WHEN as_of = ? THEN 0 ELSE 1 END, created_at DESC LIMIT 1", [model, today])
     if rows.empty:
         return None
     row = rows.iloc[0].to_dict()

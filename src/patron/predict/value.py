@@ -19,8 +19,8 @@ import pandas as pd
 from patron.config import ClvSettings
 from patron.errors import PredictError
 from patron.predict.clv import CLVResult, transactional_clv
+from patron.predict.features import scoring_day
 from patron.predict.store import latest_run, latest_scores, save
-from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
     from patron.warehouse import Warehouse
@@ -50,7 +50,7 @@ class ValueRun:
 
 def run(wh: Warehouse, settings: ClvSettings, as_of: date | None = None) -> ValueRun:
     """Value every customer as of `as_of` (default: the data's last day) and keep the run."""
-    day = as_of or data_as_of(wh)
+    day = scoring_day(wh, as_of, "lifetime value")
     if day is None:
         raise PredictError("nothing to value: no subscriptions and no orders", "lifetime value")
     notes: list[str] = []
@@ -68,7 +68,7 @@ def run(wh: Warehouse, settings: ClvSettings, as_of: date | None = None) -> Valu
             parts.append(pd.DataFrame({"customer": sc["customer_id"], "subscription_value": np.round(value, 2),
                                        "expected_months": np.round(months, 1)}))
     transactional = None
-    if wh.scalar("SELECT COUNT(*) FROM orders WHERE ordered_at < ?", [day]):
+    if wh.scalar("SELECT COUNT(*) FROM orders WHERE CAST(ordered_at AS DATE) <= ?", [day]):
         try:
             fitted = transactional_clv(wh, day, horizon_weeks=settings.horizon_months * 52 / 12,
                                        annual_discount=settings.annual_discount, margin=settings.margin)
