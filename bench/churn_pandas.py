@@ -186,11 +186,23 @@ class Tables:
         paying = s["mrr"].to_numpy(dtype=float) > 0
         self.first_start = pd.Timestamp(start[paying].min()).date()
 
-    def snapshot(self, day: date, horizon_months: int | None = None) -> pd.DataFrame:
+    def counts(self, days: list[date]) -> pd.DataFrame:
+        """customer, n: how many of these month ends each customer pays at, in the customers' order
+        (what patron samples its training customers from)."""
+        codes = np.concatenate([self.by_month.get(_key(d), pd.Series(dtype=float)).index.to_numpy()
+                                for d in days])
+        n = pd.Series(codes).value_counts().sort_index()
+        return pd.DataFrame({"customer": np.asarray(self.customers[n.index.to_numpy()], dtype=object),
+                             "n": n.to_numpy()})
+
+    def snapshot(self, day: date, horizon_months: int | None = None, only: pd.Index | None = None) -> pd.DataFrame:
         """One row per customer paying at the end of `day`'s month, every feature cut at `day`;
-        with a horizon, `churned`: not paying at the end of the month that many months later."""
+        with a horizon, `churned`: not paying at the end of the month that many months later.
+        `only`: the customers (positions) to keep, a training sample."""
         k = _key(day)
         pop = self.by_month.get(k, pd.Series(dtype=float))
+        if only is not None:
+            pop = pop[pop.index.isin(only)]
         idx = pop.index
         out = pd.DataFrame({"customer": np.asarray(self.customers[idx.to_numpy()], dtype=object),
                             "snapshot": pd.Timestamp(day), "mrr": pop.to_numpy()})

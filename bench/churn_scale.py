@@ -10,12 +10,15 @@ its times are printed apart.
 Then, each in a process of its own, one after the other, on the same data:
 
 - patron: `churn.backtest` (learn on 12 month ends, test on the latest labelled one) then
-  `churn.score` (refit on the 12 latest labelled month ends, score today), as `patron predict
-  churn` runs them (the save aside). Its parts are timed from inside: features (every
-  `features.snapshot` query the two make: each computes a month end's features in SQL, and a month
-  end both read is computed by each), training (`gbm.fit`: boosting and the three out-of-fold
-  boosters of the calibration), the backtest's test (probabilities, contributions and the bootstrap
-  evaluation of the test month end) and scoring today (probabilities, contributions, reasons);
+  `churn.score` (refit on the 12 latest labelled month ends, score today), sharing one
+  `churn.Snapshots` as `patron predict` does (the save aside). Its parts are timed from inside:
+  features (every `features.snapshot` query: one for the month ends learned from, for the
+  training sample of customers; one for the test month end and one for today, every customer),
+  training (`gbm.fit`: boosting and the three out-of-fold boosters of the calibration), the
+  backtest's test (probabilities, contributions and the bootstrap evaluation of the test month
+  end) and scoring today (probabilities, contributions, reasons). Beyond `training_rows`
+  customer-snapshots (300,000 by default), both learn from the same random sample of customers
+  (`churn.choose` on the same counts);
 - pandas by hand (bench/churn_pandas.py): the tables read from Parquet (timed apart), every month
   end's features computed once with masks, group-bys and merges as features.py defines them, then
   the same training and scoring calls on them, in the same order.
@@ -188,21 +191,25 @@ def child_patron(folder: Path, check_all: bool) -> dict:
     wh = open_warehouse(folder / "patron.duckdb")
     parts = Parts()
     days: list[date] = []
+    queries = []
     snapshot, fit = F.snapshot, gbm.fit
 
     def counted(wh_, day, *args, **kwargs):
-        days.append(day)
+        queries.append(day)
+        days.extend(day if isinstance(day, list) else [day])
         return snapshot(wh_, day, *args, **kwargs)
 
     F.snapshot = parts.wrap(counted, "features")
     gbm.fit = parts.wrap(fit, "training")
     t0 = time.perf_counter()
     with parts.part("backtest test"):
-        bt = churn.backtest(wh, settings)
+        snaps = churn.Snapshots(wh, settings)  # as `patron predict` runs them: one set of snapshots for both
+        bt = churn.backtest(wh, settings, snaps=snaps)
     with parts.part("scoring today"):
-        sc = churn.score(wh, settings)
+        sc = churn.score(wh, settings, snaps=snaps)
     total = time.perf_counter() - t0
     F.snapshot, gbm.fit = snapshot, fit
+    sampled = snaps.sample()
 
     _write(bt.test, F.NAMES, folder / f"patron-{bt.tested_on}.parquet")
     _write(sc.frame, [*F.NAMES, "probability"], folder / f"patron-{sc.as_of}.parquet")
@@ -210,7 +217,8 @@ def child_patron(folder: Path, check_all: bool) -> dict:
         for d in sorted(set(days) - {bt.tested_on, sc.as_of}):
             _write(F.snapshot(wh, d, HORIZON), F.NAMES, folder / f"patron-{d}.parquet")
     wh.close()
-    return {"total": total, **parts.to_dict(), "snapshot_queries": len(days), "distinct": len(set(days)),
+    return {"total": total, **parts.to_dict(), "snapshot_queries": len(queries), "distinct": len(set(days)),
+            "sampled_customers": None if sampled is None else len(sampled), "training_rows": settings.training_rows,
             "trained_on": [str(d) for d in sc.trained_on], "tested_on": str(bt.tested_on), "as_of": str(sc.as_of),
             "n_train_backtest": bt.n_train, "n_today": len(sc.frame), "auc": bt.evaluation.auc.value,
             "features_used": json.loads(sc.model)["features"]}
@@ -235,7 +243,8 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
     import pandas as pd
 
     import churn_pandas as H
-    from patron.predict import gbm
+    from patron.config import ChurnSettings
+    from patron.predict import churn, gbm
     from patron.predict.evaluation import evaluate
     from patron.predict.features import RISK
     from patron.predict.reasons import top_reasons
@@ -243,6 +252,7 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
     def usable(frame: pd.DataFrame) -> list[str]:
         return [n for n in H.NAMES if frame[n].notna().any() and frame[n].nunique(dropna=True) > 1]
 
+    settings = ChurnSettings(horizon_months=HORIZON, snapshots=SNAPSHOTS)
     parts = Parts()
     boost = parts.wrap(gbm.fit, "training")
 
@@ -268,11 +278,15 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
         tested_on = days[-1]
         known = [d for d in days if _month(d, HORIZON) <= _month(tested_on)][-SNAPSHOTS:]
         score_days = [d for d in days if _month(d, HORIZON) <= _month(as_of)][-SNAPSHOTS:]
-        frames = {d: t.snapshot(d, HORIZON) for d in sorted({*known, tested_on, *score_days})}
+        # the training customers: patron's rule (churn.choose) on the same counts
+        sample = churn.choose(t.counts(sorted({*known, *score_days})), settings.training_rows)
+        only = None if sample is None else t.customers.get_indexer(sample["customer"])
+        test = t.snapshot(tested_on, HORIZON)
+        frames = {d: t.snapshot(d, HORIZON, only) for d in sorted({*known, *score_days} - {tested_on})}
+        frames[tested_on] = test if only is None else test[test["customer"].isin(sample["customer"])]
         now = t.snapshot(as_of)
     with parts.part("backtest test"):
         model, train = fit([frames[d] for d in known])
-        test = frames[tested_on]
         p = model.probability(test)
         ev = evaluate(test["churned"].to_numpy(), p)
         model.contributions(test).abs().mean()
@@ -290,9 +304,9 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
     _write(test, H.NAMES, folder / f"pandas-{tested_on}.parquet")
     _write(scored, [*H.NAMES, "probability"], folder / f"pandas-{as_of}.parquet")
     if check_all:
-        for d, frame in frames.items():
-            if d != tested_on:
-                _write(frame, H.NAMES, folder / f"pandas-{d}.parquet")
+        for d in frames:
+            if d != tested_on:  # every customer's, as patron's are written (the timed run kept a sample)
+                _write(t.snapshot(d, HORIZON), H.NAMES, folder / f"pandas-{d}.parquet")
     return {"total": total, "read": read, **parts.to_dict(), "snapshots": len(frames) + 1,
             "tested_on": str(tested_on), "as_of": str(as_of), "n_train_backtest": n_train, "n_today": len(now),
             "auc": ev.auc.value, "features_used": model.features}
@@ -361,6 +375,9 @@ def report(customers: int, usage_days: int, prep: dict, pat: dict, pdx: dict, ch
     s = prep["steps"]
     print("preparation (not timed with the runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in s.items())
           + f"; peak {prep['process_peak_mb']:,} MB")
+    sample = (f"a sample of {pat['sampled_customers']:,} customers (training_rows {pat['training_rows']:,})"
+              if pat.get("sampled_customers") else "every customer")
+    print(f"training on {sample}; every customer tested and scored")
     print(f"patron: {pat['snapshot_queries']} snapshot queries ({pat['distinct']} month ends), trained on "
           f"{pat['n_train_backtest']:,} rows (backtest; tested on {pat['tested_on']}, AUC {pat['auc']}), "
           f"{pat['n_today']:,} scored today; features used: {len(pat['features_used'])}")
@@ -372,7 +389,8 @@ def report(customers: int, usage_days: int, prep: dict, pat: dict, pdx: dict, ch
         for p in problems[:30]:
             print("   ", p)
     names = ("features", "training", "backtest test", "scoring today")
-    print("features: every month end's features (patron: each features.snapshot query churn makes; pandas: what "
+    print("features: every month end's features (patron: the features.snapshot queries of the run, each for "
+          "several days; pandas: what "
           "the month ends share, computed once, and each month end); training: the two gbm.fit calls (boosting, "
           "three out-of-fold boosters, calibration); backtest test: the rest of the backtest (the test month end's "
           "probabilities and contributions, the bootstrap evaluation); scoring today: the rest of the scoring "

@@ -56,7 +56,7 @@ def main() -> None:
             for k in ("auc", "pr_auc", "top_decile_lift", "brier"):
                 e = getattr(ev, k)
                 print(f"  {k:16} {e.value:.3f} (95% {e.ci_low:.3f}-{e.ci_high:.3f})")
-            model, _ = churn._fit(wh, bt.trained_on, 3)
+            model = bt.fitted
             test = bt.test
             reasons = top_reasons(model.contributions(test), test, typical=model.typical)
             ids = true_ids(out, wh)

@@ -40,3 +40,14 @@ def test_invisible_marks_in_an_id_or_a_channel_are_refused(mark):
         _item(channel=f"we{mark}b")
     with pytest.raises(ValidationError, match="invisible character"):
         _item(feedback_id=f"id{mark}1")
+
+
+@pytest.mark.parametrize("amount", [float("inf"), float("-inf"), float("nan"), 1e300, -2e12])
+def test_a_number_that_is_not_finite_or_absurdly_large_is_refused_as_a_file_load_refuses_it(amount):
+    from patron.api.models import item_model
+
+    orders = item_model("orders")
+    order = {"order_id": "o1", "customer_ref": "A", "ordered_at": "2024-05-01"}
+    with pytest.raises(ValidationError, match="finite number|less than or equal|greater than or equal"):
+        orders.model_validate(order | {"amount": amount})
+    assert orders.model_validate(order | {"amount": 999_999_999_999.0}).amount == 999_999_999_999.0

@@ -229,6 +229,94 @@ def test_where_sources_disagree_the_trusted_one_gives_the_current_value(tmp_path
         assert current(project) == {"1": "monthly", "2": "monthly"}
 
 
+def test_an_attribute_keeps_the_bounds_every_other_value_keeps(tmp_path):
+    """A text no longer than any other field, a date no further ahead than the tolerance, a number
+    finite and of a plausible size: past them the row is quarantined, named by the attribute."""
+    from datetime import date, timedelta
+
+    from patron.model import MAX_FIELD, NOT_FINITE
+
+    soon, later = date.today() + timedelta(days=1), date.today() + timedelta(days=40)
+    write(tmp_path / "c.csv", "id,name,remark,since,balance\n"
+                              f"1,Ann,{'x' * MAX_FIELD},{soon},10.5\n"  # good: at the bounds
+                              f"2,Bob,{'y' * (MAX_FIELD + 1)},2020-01-01,1\n"
+                              f"3,Cy,ok,{later},2\n"
+                              "4,Di,ok,9999-12-31,3\n"
+                              "5,Ed,ok,2020-01-01,inf\n"
+                              "6,Flo,ok,2020-01-01,NaN\n"
+                              "7,Gus,ok,2020-01-01,1e300\n")
+    yml = write(tmp_path / "patron.yml", yaml.safe_dump({"sources": {"crm": {
+        "path": "c.csv", "table": "customers", "customer_ref": "id", "max_reject_share": 1,
+        "attributes": {"remark": "remark", "since": {"column": "since", "type": "date"},
+                       "balance": {"column": "balance", "type": "float"}}}}}))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        (load,) = project.ingest().files
+        assert (load.read, load.loaded, load.quarantined) == (7, 1, 6) and load.adds_up()
+        bad = project.warehouse.rows("SELECT row_number, field, reason FROM quarantine ORDER BY 1")
+        kept = project.warehouse.rows("SELECT name, value FROM customer_attributes ORDER BY 1")
+    assert bad == [(2, "attributes.remark", f"longer than {MAX_FIELD:,} characters"),
+                   (3, "attributes.since", "in the future (more than 1 day ahead)"),
+                   (4, "attributes.since", "in the future (more than 1 day ahead)"),
+                   (5, "attributes.balance", NOT_FINITE), (6, "attributes.balance", NOT_FINITE),
+                   (7, "attributes.balance", "too large (beyond ±1,000,000,000,000,000)")]
+    assert kept == [("balance", "10.5"), ("remark", "x" * MAX_FIELD), ("since", soon.isoformat())]
+
+
+def test_an_attribute_whose_type_changed_holds_only_the_new_type_after_a_reload(tmp_path):
+    """tier was text and is a number now: the source's text values go, for every customer (those its
+    file no longer holds too), so a slice or a model reads one type; the result says what went."""
+    from patron.predict.attributes import wide
+
+    csv = write(tmp_path / "c.csv", "id,name,tier\n1,Ann,gold\n2,Bob,silver\n3,Cy,gold\n")
+    data = {"sources": {"crm": {"path": "c.csv", "table": "customers", "customer_ref": "id",
+                                "attributes": {"tier": "tier"}}}}
+    yml = write(tmp_path / "patron.yml", yaml.safe_dump(data))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        assert project.ingest().attributes_dropped == []
+    csv.write_text("id,name,tier\n1,Ann,1\n2,Bob,2\n")
+    data["sources"]["crm"]["attributes"]["tier"] = {"column": "tier", "type": "int"}
+    yml.write_text(yaml.safe_dump(data))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        result = project.ingest()
+        got = project.warehouse.rows("SELECT customer_ref, type, value, number FROM customer_attributes ORDER BY 1")
+        current = project.warehouse.rows(f"SELECT DISTINCT type FROM ({CURRENT_ATTRIBUTES}) AS a")
+        frame, kinds, _ = wide(project.warehouse)
+    assert got == [("1", "int", "1", 1.0), ("2", "int", "2", 2.0)]
+    assert current == [("int",)] and kinds == {"tier": "int"} and frame["tier"].to_dict() == {"1": 1.0, "2": 2.0}
+    assert result.attributes_dropped == ["sources.crm.attributes.tier: 3 values dropped (stored as text, declared "
+                                         "int now: the source's load gives the int values)"]
+
+
+def test_attributes_of_a_source_taken_out_of_patron_yml_no_longer_count(tmp_path):
+    """The old CRM is gone from patron.yml: its attributes leave the current ones at the next ingest
+    (its say on a customer's value too), and so do those of an attribute a source no longer declares."""
+    write(tmp_path / "old.csv", "id,name,tier,legacy_code\n1,Ann,bronze,L1\n2,Bob,bronze,L2\n")
+    write(tmp_path / "crm.csv", "id,name,tier,region_code\n1,Ann,gold,R1\n")
+    source = {"table": "customers", "customer_ref": "id", "system": "crm"}
+    data = {"sources": {
+        "old": {"path": "old.csv", **source, "attributes": {"tier": "tier", "legacy_code": "legacy_code"}},
+        "crm": {"path": "crm.csv", **source, "attributes": {"tier": "tier", "region_code": "region_code"}}}}
+    yml = write(tmp_path / "patron.yml", yaml.safe_dump(data, sort_keys=False))
+
+    def current(project: Project) -> set[tuple[str, str, str]]:
+        return set(project.warehouse.rows(f"SELECT customer, name, value FROM ({CURRENT_ATTRIBUTES}) AS a"))
+
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        assert current(project) == {("1", "tier", "bronze"), ("2", "tier", "bronze"), ("1", "legacy_code", "L1"),
+                                    ("2", "legacy_code", "L2"), ("1", "region_code", "R1")}  # old is trusted first
+    del data["sources"]["old"]
+    del data["sources"]["crm"]["attributes"]["region_code"]
+    yml.write_text(yaml.safe_dump(data, sort_keys=False))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        result = project.ingest()
+        assert current(project) == {("1", "tier", "gold")}
+        assert project.warehouse.scalar("SELECT count(*) FROM customers WHERE source = 'old'") == 2  # rows stay
+    assert result.attributes_dropped == [
+        "sources.old: 4 attribute values dropped (the source is no longer in patron.yml)",
+        "sources.crm.attributes.region_code: 1 value dropped (no longer in sources.crm.attributes)"]
+
+
 def test_attribute_problems_in_patron_yml_are_reported_with_their_keys_all_at_once():
     data = {"sources": {
         "bank": {"path": "b.csv", "table": "customers", "customer_ref": "CustomerId", "attributes": {

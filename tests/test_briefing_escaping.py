@@ -73,3 +73,37 @@ def test_the_briefing_runs_only_its_own_scripts_and_reaches_no_network():
         digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
         assert f"'sha256-{digest}'" in policy
     assert not re.search(r"<script[^>]+src=", html)
+
+
+HIDDEN = ["\u202e", "\u202d", "\u2066", "\u200b", "\x00", "\x1b", "\x07", "\r", "\x0b", "\x7f", "\ufeff"]
+
+
+def test_control_and_reordering_characters_never_reach_the_briefing_as_they_are():
+    """A name, a reason, a theme or a comment with a bidirectional override, a zero-width mark or a
+    control character is shown with U+FFFD in its place (the same helper the terminal uses);
+    newlines and tabs stay as written."""
+    import re
+
+    from patron.cli.render import plain
+    from patron.units import readable
+
+    hostile = "Acme\u202eevil\u200b \x1b[2J\x00nul\r\x07 ok\tand\nnext"
+    b = Briefing(
+        date(2026, 6, 30), "now", headlines=[Headline("NPS", 1.0, "count", n=3, note=hostile, metric="nps",
+                                                      owner=hostile, period="2026-05")],
+        sources=[SourceLoad(hostile, "feedback", 1, 2, 1, 1, "x")], quarantine=[(hostile, "f", hostile, 1, hostile)],
+        themes=[(hostile, hostile, 10, 0.1, -0.3, 2, 100.0, True, [hostile])],
+        spikes=[(hostile, "2026-06-01", "2026-06-02", 9, 2.0, hostile, hostile)],
+        risk={"as_of": "2026-06-30", "tested_on": "2026-03-31", "mode": "time", "auc": None, "brier": None,
+              "note": hostile, "n": 10, "positives": 2, "scored": 10, "high": 1, "medium": 0, "known": True,
+              "at_stake": 5.0, "at_stake_at_risk": 4.0, "protected": None},
+        at_risk=[(hostile, hostile, "high", 0.5, 100.0, 50.0, "in 2 months", hostile)],
+        renewals={"days": 90, "as_of": "2026-06-30", "renewals": 1, "arr_due": 100.0, "expected_arr": 50.0,
+                  "at_stake": 50.0, "note": None, "top": [(hostile, hostile, "2026-07-01", 100.0, 0.5, 50.0, "high",
+                                                           hostile)]})
+    html = render_html(b)
+    body = re.sub(r"<script.*?</script>", "", html.split("<body>")[1], flags=re.S)
+    for ch in HIDDEN:
+        assert ch not in body, repr(ch)
+    assert body.count("Acme\ufffdevil\ufffd") >= 8 and "ok\tand" in body  # shown, marked, as the terminal shows it
+    assert plain(hostile).plain == readable(hostile) and "\ufffd[2J\ufffdnul" in readable(hostile)

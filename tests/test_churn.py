@@ -63,8 +63,7 @@ def test_the_test_snapshot_churners_are_the_planted_ones(company, backtest):
 
 def test_the_top_reasons_name_the_planted_cause_for_most_churners(company, backtest):
     out, db = company
-    with open_warehouse(db) as wh:
-        model, _ = churn._fit(wh, backtest.trained_on, ChurnSettings().horizon_months)
+    model = backtest.fitted
     test = backtest.test
     reasons = churn.top_reasons(model.contributions(test), test, typical=model.typical)
     cause = test["customer"].map(true_customers(out, db)).map(
@@ -175,3 +174,111 @@ def test_attributes_named_as_stable_are_learned_from_and_no_other(company, tmp_p
         with pytest.raises(PredictError, match="'plan_code', which no source keeps; attributes are: contact_name, "
                                                "tier"):
             churn.backtest(wh, ChurnSettings(attributes=["plan_code"]))
+
+
+def _kept_run(year_predicted, tmp_path) -> Path:
+    copy = tmp_path / "kept.duckdb"
+    shutil.copy(year_predicted, copy)
+    return copy
+
+
+def _patron(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([*PATRON, *args], capture_output=True, text=True, cwd=cwd,
+                          env=os.environ | {"COLUMNS": "200"})
+
+
+def test_risk_by_owner_gives_one_row_per_owner_with_the_band_split_still_there(year_predicted, tmp_path):
+    db = _kept_run(year_predicted, tmp_path)
+    doc = json.loads(_patron("risk", "--db", str(db), "--by", "owner", "-f", "json", cwd=tmp_path).stdout)
+    totals, by = pd.DataFrame(doc["totals"]), pd.DataFrame(doc["by"])
+    assert totals["owner"].is_unique and set(totals["owner"]) == set(by["owner"])
+    per_owner = by.groupby("owner").agg(accounts=("accounts", "sum"), arr=("arr", "sum"), at_stake=("at_stake", "sum"))
+    t = totals.set_index("owner").loc[per_owner.index]
+    assert (t["accounts"] == per_owner["accounts"]).all()
+    assert t["arr"].to_numpy() == pytest.approx(per_owner["arr"].to_numpy(), abs=0.02)
+    assert t["at_stake"].to_numpy() == pytest.approx(per_owner["at_stake"].to_numpy(), abs=0.02)
+    risky = by[by["band"] != "low"].groupby("owner")["at_stake"].sum().reindex(t.index, fill_value=0)
+    assert t["at_stake_at_risk"].to_numpy() == pytest.approx(risky.to_numpy(), abs=0.02)
+    high = by[by["band"] == "high"].groupby("owner")["accounts"].sum().reindex(t.index, fill_value=0)
+    assert (t["high"] == high).all()
+    # the terminal: an owner's name once, in the per-owner table; with --bands, once per band it has
+    shown = _patron("risk", "--db", str(db), "--by", "owner", cwd=tmp_path).stdout
+    owner = totals["owner"].iloc[0]
+    assert shown.count(f"│ {owner} ") == 1 and "all bands" in shown
+    split = _patron("risk", "--db", str(db), "--by", "owner", "--bands", cwd=tmp_path).stdout
+    assert split.count(f"│ {owner} ") == (by["owner"] == owner).sum() > 1
+
+
+def test_the_arr_at_stake_is_split_between_high_and_medium_risk_and_every_account(year_predicted, tmp_path):
+    db = _kept_run(year_predicted, tmp_path)
+    doc = json.loads(_patron("risk", "--db", str(db), "--all", "-f", "json", cwd=tmp_path).stdout)
+    accounts = pd.DataFrame(doc["accounts"])
+    risky = accounts[accounts["band"].isin(["high", "medium"])]
+    stake = doc["stake"]
+    assert stake["at_risk"] == pytest.approx(risky["at_stake"].sum(), abs=0.02)
+    assert stake["all"] == pytest.approx(accounts["at_stake"].sum(), abs=0.02) and stake["all"] > stake["at_risk"]
+    assert stake["at_risk_accounts"] == len(risky)
+    said = " ".join(_patron("risk", "--db", str(db), cwd=tmp_path).stdout.split())
+    assert (f"ARR at stake ${stake['at_risk']:,.0f} in the {len(risky):,} high and medium risk accounts" in said
+            and f"${stake['all']:,.0f} across every account scored, low risk's "
+                f"${stake['all'] - stake['at_risk']:,.0f} included" in said), said
+
+
+def test_the_risk_table_and_the_360_show_months_to_renewal(year_predicted, tmp_path):
+    from patron.cli import customer
+    from patron.cli import render as cli_render
+    from patron.project import Project
+
+    db = _kept_run(year_predicted, tmp_path)
+    doc = json.loads(_patron("risk", "--db", str(db), "-f", "json", cwd=tmp_path).stdout)
+    top = doc["accounts"][0]
+    assert top["months_to_renewal"] == top["details"]["months_to_renewal"] is not None
+    months = top["months_to_renewal"]
+    want = "monthly" if top["term"] == 1 else f"in {months} month{'s' if months != 1 else ''}"
+    shown = _patron("risk", "--db", str(db), "--limit", "1", cwd=tmp_path).stdout
+    assert "renews" in shown and want in shown
+    every = json.loads(_patron("risk", "--db", str(db), "--all", "-f", "json", cwd=tmp_path).stdout)["accounts"]
+    yearly = next(a for a in every if a["term"] and a["term"] > 1)
+    with Project.open(None, db) as project:
+        view = project.customer(yearly["customer_id"])
+    assert view.risk["months_to_renewal"] == yearly["months_to_renewal"] and view.risk["term_months"] > 1
+    import io
+
+    from rich.console import Console
+
+    con = Console(file=io.StringIO(), width=200, record=True)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(customer, "out", con)
+    mp.setattr(cli_render, "out", con)
+    try:
+        customer.render_360(view)
+    finally:
+        mp.undo()
+    m = yearly["months_to_renewal"]
+    assert f"Its contract renews in {m} month{'s' if m != 1 else ''}." in " ".join(con.export_text().split())
+
+
+def test_the_calibration_kept_with_the_run_reads_in_the_terminal(year_predicted, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from patron.cli import render as cli_render
+    from patron.cli.scores import calibration
+
+    with open_warehouse(_kept_run(year_predicted, tmp_path)) as wh:
+        rows = json.loads(wh.scalar("SELECT evaluation FROM prediction_runs"))["evaluation"]["calibration"]
+    con = Console(file=io.StringIO(), width=120, record=True)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(cli_render, "out", con)
+    try:
+        calibration(rows, "the test snapshot of 2026-03-31")
+    finally:
+        mp.undo()
+    text = con.export_text()
+    assert "Calibration: predicted against left" in text and len(rows) == 10
+    for r in rows:
+        assert f"{r['predicted']:.1%}" in text and f"{r['observed']:.1%}" in text
+    assert "On the test snapshot of 2026-03-31, least risky tenth first" in " ".join(text.split())

@@ -159,7 +159,9 @@ def test_metrics_commands_as_a_script_reads_them(tmp_path):
     assert "no responses are loaded" in table.stdout
     run = patron("metrics", "run", "--db", "w.duckdb", "--format", "json", cwd=tmp_path)
     latest = {r["metric"]: r for r in json.loads(run.stdout)}
-    assert latest["mrr"]["value"] == 100 and "nps" not in latest  # no survey data: nothing to report
+    # the data runs to B's cancellation (2024-02-20), so January is the latest whole month
+    assert latest["mrr"]["value"] == 150 and latest["mrr"]["period"] == "2024-01-01"
+    assert "nps" not in latest  # no survey data: nothing to report
     explain = patron("metrics", "explain", "tickets_per_customer", cwd=tmp_path)
     assert explain.returncode == 0 and "m_paying_customers" in explain.stdout
     bad = patron("metrics", "show", "mrr", "--period", "quarter", "--db", "w.duckdb", cwd=tmp_path)
@@ -197,3 +199,43 @@ def test_an_output_path_patron_cannot_write_is_one_line_naming_it(demo_copy, arg
     r = subprocess.run([*PATRON, *args], cwd=here, capture_output=True, text=True, timeout=300)
     assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
     assert args[-1].split("/")[0] in r.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["risk", "--by", "sgment", "-f", "json"], "Invalid value for --by: 'sgment': sum by owner or segment"),
+    (["renewals", "--days", "0", "--format", "json"], "Invalid value for '--days'"),
+    (["risk", "--nope", "--format=json"], "No such option: --nope"),
+    (["clv", "--holdout-end", "2026-01-01", "-f", "json"], "give --as-of too, and a later day"),
+])
+def test_an_argument_error_with_format_json_is_a_json_object(tmp_path, args, message):
+    r = patron(*args, cwd=tmp_path)
+    assert r.returncode != 0 and r.stdout == ""
+    doc = json.loads(r.stderr)  # one JSON document, nothing else: no box, no usage lines
+    assert message in doc["error"] and doc["kind"] == "usage" and doc["command"].endswith(args[0])
+    table = patron(*[a for a in args if a not in ("-f", "--format", "json", "--format=json")], cwd=tmp_path)
+    assert table.returncode == r.returncode and "Usage:" in table.stderr  # a person still gets Click's help
+
+
+def test_check_names_predict_attributes_no_source_keeps(tmp_path):
+    write(tmp_path / "c.csv", "Id,Name,Exited,Sex,Notes,Email\nA,Acme,1,F,x,a@x.com\nB,Bolt,0,M,y,b@y.com\n")
+    source = ("sources:\n  crm:\n    path: c.csv\n    table: customers\n    customer_ref: Id\n"
+              "    columns: {name: Name}\n    attributes:\n      exited: {column: Exited, type: bool}\n"
+              "      sex: Sex\n      notes: Notes\n      contact: {column: Email, personal: true}\n")
+    write(tmp_path / "patron.yml", source + "predict:\n  churn: {outcome: churned_flag, attributes: [sex, tier, "
+                                           "contact]}\n")
+    r = patron("check", "-f", "json", cwd=tmp_path)
+    assert r.returncode == 1
+    assert json.loads(r.stdout)["problems"] == [
+        "predict.churn.outcome: 'churned_flag' is not an attribute any source keeps; attributes are: contact, exited, "
+        "notes, sex",
+        "predict.churn.attributes.1: 'tier' is not an attribute any source keeps; attributes are: contact, exited, "
+        "notes, sex",
+        "predict.churn.attributes.2: 'contact' is personal data, never a feature"]
+    shown = patron("check", cwd=tmp_path)
+    assert shown.returncode == 1 and "predict.churn.outcome: 'churned_flag' is not an attribute" in shown.stderr
+    write(tmp_path / "patron.yml", source + "predict:\n  churn: {outcome: notes}\n")
+    r = patron("check", "-f", "json", cwd=tmp_path)
+    assert json.loads(r.stdout)["problems"] == ["predict.churn.outcome: 'notes' is text; it must say yes or no "
+                                                "(type: bool, or an int of 0 and 1)"]
+    write(tmp_path / "patron.yml", source + "predict:\n  churn: {outcome: exited}\n")
+    assert patron("check", cwd=tmp_path).returncode == 0

@@ -127,3 +127,40 @@ def test_the_init_templates_commented_source_is_a_valid_source_when_uncommented(
     src = cfg.sources["crm_accounts"]
     assert src.filter and src.expressions == {"plan": "upper(Tier)"} and src.rollup == {"created_at": "min"}
     assert str(src.snapshot_date) == "2024-06-30" and src.max_line_size == 2_000_000
+
+
+def _uncommented(template: list[str], line: str) -> str:
+    """The commented block under `line` of the init template, uncommented (its first # taken off)."""
+    block = []
+    for text in template[template.index(line) + 1:]:
+        if not text.startswith("#") or text.strip() == "#":
+            break
+        block.append(text[1:])
+    return "\n".join(block)
+
+
+def test_the_init_templates_attributes_and_predict_examples_are_valid_when_uncommented(tmp_path):
+    """The source's attributes and the predict section, uncommented, load through the config model and
+    pass `patron check`'s predict checks (the attributes they name are kept); so does the outcome example."""
+    from importlib import resources
+
+    import yaml
+
+    from patron.project.predict import config_problems
+
+    template = resources.files("patron").joinpath("project_template.yml").read_text().splitlines()
+    sources = yaml.safe_load(_uncommented(template, "sources: {}"))
+    predict = yaml.safe_load(_uncommented(template, "predict: {}"))
+    cfg = parse_project({"sources": sources, "predict": predict}, root=tmp_path)
+    attrs = cfg.sources["crm_accounts"].attributes
+    assert attrs["employees"].type == "int" and attrs["closed"].type == "bool" and attrs["large"].expression
+    assert attrs["buyer_phone"].is_personal("buyer_phone") and attrs["contract_type"].column == "Contract Type"
+    assert cfg.predict.churn.attributes == ["contract_type"] and cfg.predict.health.red == 40
+    assert cfg.predict.clv.lifetime_cap_months == 120 and config_problems(cfg) == []
+    flag = yaml.safe_load(_uncommented(template, "predict: {}").replace("# outcome:", "outcome:"))
+    cfg = parse_project({"sources": sources, "predict": flag}, root=tmp_path)
+    assert cfg.predict.churn.outcome == "closed" and config_problems(cfg) == []
+    # the whole template, both uncommented, is a valid patron.yml
+    text = "\n".join(template).replace("sources: {}", "sources:\n" + _uncommented(template, "sources: {}")).replace(
+        "predict: {}", "predict:\n" + _uncommented(template, "predict: {}"))
+    assert load_project(write(tmp_path / "patron.yml", text)).predict.churn.attributes == ["contract_type"]

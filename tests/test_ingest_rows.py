@@ -101,6 +101,56 @@ def test_order_checks_and_negative_money(wh, tmp_path):
     }
 
 
+def test_infinity_nan_and_absurd_sizes_are_quarantined_naming_what_is_wrong(wh, tmp_path):
+    """inf, NaN and 1e300 read as numbers, and would make "ARR at stake $inf" and invalid JSON:
+    each is quarantined with the one reason that fits it, the bound named."""
+    from patron.model import NOT_FINITE
+
+    money, other = "too large (beyond ±1,000,000,000,000)", "too large (beyond ±1,000,000,000,000,000)"
+    orders = write(tmp_path / "orders.csv", (
+        "order_id,customer_ref,ordered_at,amount\n"
+        "o1,A,2024-05-01,100.5\n"  # good
+        "o2,A,2024-05-01,inf\n"
+        "o3,A,2024-05-01,-Infinity\n"
+        "o4,A,2024-05-01,NaN\n"
+        "o5,A,2024-05-01,nan\n"
+        "o6,A,2024-05-01,1e300\n"
+        "o7,A,2024-05-01,-2e12\n"
+        "o8,A,2024-05-01,999999999999\n"  # good: within the bound
+        "o9,A,2024-05-01,1e999\n"  # past what a double holds: infinity
+        "o10,A,2024-05-01,-12.5\n"  # good: a credit
+    ))
+    load = ingest_file(wh, orders, "orders").files[0]
+    assert (load.read, load.loaded, load.quarantined) == (10, 3, 7) and load.adds_up()
+    assert problems(wh) == {(2, "amount", NOT_FINITE), (3, "amount", NOT_FINITE), (4, "amount", NOT_FINITE),
+                            (5, "amount", NOT_FINITE), (6, "amount", money), (7, "amount", money),
+                            (9, "amount", NOT_FINITE)}
+    assert sorted(r[0] for r in wh.rows("SELECT amount FROM orders")) == [-12.5, 100.5, 999999999999]
+    # whole numbers too: a score of infinity is not "not a whole number" but what it is
+    responses = write(tmp_path / "responses.csv", (
+        "response_id,customer_ref,survey,score,submitted_at\n"
+        "r1,A,nps,9,2024-05-01\n"  # good
+        "r2,A,nps,Infinity,2024-05-01\n"
+        "r3,A,csat,NaN,2024-05-01\n"
+        "r4,A,nps,1e300,2024-05-01\n"
+        "r5,A,nps,7.5,2024-05-01\n"
+        "r6,A,nps,abc,2024-05-01\n"
+    ))
+    load = ingest_file(wh, responses, "responses").files[0]
+    assert (load.loaded, load.quarantined) == (1, 5)
+    assert problems(wh, "file:responses.csv") == {
+        (2, "score", NOT_FINITE), (3, "score", NOT_FINITE), (4, "score", other),
+        (5, "score", "not a whole number"), (6, "score", "not a whole number")}
+    usage = write(tmp_path / "usage.csv", "customer_ref,day,feature,events\nA,2024-05-01,x,3\nA,2024-05-02,x,2e15\n")
+    ingest_file(wh, usage, "usage")
+    assert problems(wh, "file:usage.csv") == {(2, "events", other)}
+    # money that must be at least 0: -inf is not finite, and only that
+    subs = write(tmp_path / "subs.csv", "subscription_id,customer_ref,mrr,start_date\ns1,A,-inf,2024-05-01\n"
+                                        "s2,A,-1,2024-05-01\n")
+    ingest_file(wh, subs, "subscriptions")
+    assert problems(wh, "file:subs.csv") == {(1, "mrr", NOT_FINITE), (2, "mrr", "must be at least 0")}
+
+
 def test_unreadable_csv_lines_are_quarantined_with_their_line(wh, tmp_path):
     good = "".join(f"f{i},web,2024-01-01,text {i}\n" for i in range(40))
     f = write(tmp_path / "f.csv", "feedback_id,channel,received_at,text\n" + good

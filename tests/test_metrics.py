@@ -210,6 +210,32 @@ def test_movements_add_up_to_the_change_in_mrr(revenue):
         revenue.metrics.evaluate("grr_monthly", [], "quarter")
 
 
+def test_revenue_months_end_at_the_datas_last_month_whatever_the_end_dates_say(tmp_path):
+    """Billing's last row is in March, support runs to June: open subscriptions pay through June
+    (not only to billing's last row), and an end in 2099 or 9999-12-31 (billing's "no end") pays
+    through June too, never expanded into the months after it."""
+    from datetime import date
+
+    from patron.relations import ARR_NOW, CUSTOMER_MONTHS, REVENUE_MONTHS
+
+    write(tmp_path / "s.csv", "subscription_id,customer_ref,mrr,start_date,end_date\n"
+                              "a,A,100,2024-01-05,\nb,B,200,2024-02-01,9999-12-31\nc,C,50,2024-03-03,2099-01-01\n"
+                              "d,D,80,2024-01-02,2024-03-10\n")
+    write(tmp_path / "t.csv", "ticket_id,customer_ref,opened_at\nt1,A,2024-06-12 10:00\n")
+    with Project.open(None, tmp_path / "w.duckdb") as p:
+        p.ingest.file(tmp_path / "s.csv", "subscriptions")
+        p.ingest.file(tmp_path / "t.csv", "tickets")
+        wh = p.warehouse
+        assert p.as_of() == date(2024, 6, 12)
+        assert wh.scalar(f"WITH {REVENUE_MONTHS.strip()} SELECT last_month FROM bounds") == date(2024, 6, 1)
+        assert wh.scalar(f"SELECT max(month) FROM ({CUSTOMER_MONTHS}) AS c") == date(2024, 6, 1)
+        mrr = {m: r["value"] for m, r in _by_month(p, "mrr").items()}
+        assert mrr == {"2024-01": 180, "2024-02": 380, "2024-03": 350, "2024-04": 350, "2024-05": 350,
+                       "2024-06": 350}
+        assert dict(wh.rows(f"SELECT customer, arr FROM ({ARR_NOW}) AS a ORDER BY 1")) == {
+            "A": 1200, "B": 2400, "C": 600}
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st_h.lists(st_h.tuples(st_h.integers(0, 5), st_h.integers(0, 11), st_h.integers(1, 14),
                               st_h.sampled_from([0, 50, 120, 300])), min_size=1, max_size=20))

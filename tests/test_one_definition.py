@@ -77,3 +77,18 @@ def test_building_the_briefing_reads_the_warehouse_and_writes_nothing(demo):
     before = {t: wh.scalar(f"SELECT count(*) FROM {t}") for t in tables}
     build(wh, demo.metrics.catalog())
     assert {t: wh.scalar(f"SELECT count(*) FROM {t}") for t in tables} == before
+
+
+def test_revenue_ends_in_the_month_of_the_as_of_day_by_its_one_definition(demo):
+    """Revenue's last month, ARR now's month and the as-of day read one definition (DATA_LAST_DAY)."""
+    import inspect
+
+    from patron.relations import DATA_LAST_DAY, REVENUE_MONTHS
+    from patron.warehouse import as_of
+
+    wh = demo.warehouse
+    day = demo.as_of()
+    assert wh.scalar(DATA_LAST_DAY) == day
+    assert wh.scalar(f"WITH {REVENUE_MONTHS.strip()} SELECT last_month FROM bounds") == day.replace(day=1)
+    assert max(_catalog(demo, "mrr")) == day.replace(day=1)
+    assert "max(submitted_at)" not in inspect.getsource(as_of)  # no second copy of the definition

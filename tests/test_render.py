@@ -111,6 +111,8 @@ COMMANDS = [
     ["keys", "create", "widget"], ["keys", "list"],
     ["customer", "show", "ACC-0000530981"], ["customer", "show", "Systems"],
     ["generate", "--customers", "50", "--out", "small-co", "--usage-days", "5"],
+    ["risk"], ["risk", "--by", "owner"], ["risk", "--by", "segment", "--bands"], ["renewals"],
+    ["renewals", "--by", "owner"],
 ]
 
 
@@ -195,3 +197,28 @@ def test_terminal_control_sequences_in_customer_text_never_reach_the_terminal():
     shown = buf.getvalue()
     assert "\x1b[2J" not in shown and "\x1b]0;" not in shown and "\u202e" not in shown and "\x00" not in shown
     assert "[red]markup[/]" in shown and "RED" in shown
+
+
+def test_the_360_counts_months_in_the_singular_for_one_and_says_when_the_contract_renews(monkeypatch):
+    from patron.cli import customer
+    from patron.report.customer360 import Customer360
+
+    con = _console()
+    monkeypatch.setattr(customer, "out", con)
+    monkeypatch.setattr(render, "out", con)
+    view = Customer360("C0000001", {"name": "Acme", "records": 1}, [], [], [], [], [], [], [], [], 0, 0)
+    view.value = {"as_of": "2026-06-30", "value": 100.0, "subscription_value": 100.0, "expected_months": 1.2}
+    view.risk = {"as_of": "2026-06-30", "horizon_months": 1, "probability": 0.3, "band": "high", "arr": 1200.0,
+                 "at_stake": 360.0, "reasons": [], "details": {"months_to_renewal": 1}, "months_to_renewal": 1,
+                 "term_months": 12}
+    customer.render_360(view)
+    text = " ".join(con.export_text().split())
+    assert "over 1 expected month." in text and "within 1 month," in text
+    assert "Its contract renews in 1 month." in text
+    view.risk |= {"months_to_renewal": 1, "term_months": 1, "arr": None, "at_stake": None, "horizon_months": None}
+    con = _console()
+    monkeypatch.setattr(customer, "out", con)
+    monkeypatch.setattr(render, "out", con)
+    customer.render_360(view)
+    text = " ".join(con.export_text().split())
+    assert "Its contract is monthly." in text and "no revenue known" in text and "likely to leave" in text

@@ -42,3 +42,14 @@ def test_clv_on_the_demo_needs_a_churn_run_of_the_same_day_and_says_so(year_of_u
     assert len(subs) > 1500 and all(c["value"] >= c["subscription_value"] > 0 for c in subs)
     # the demo's service orders are too few repeat purchases for BG/NBD: said, never a made-up value
     assert doc["bgnbd"] is None and any("buyers not valued" in n for n in doc["notes"])
+    # the settings it used, for scripts beside the keys they read, and for a person in words and headers
+    assert doc["settings"] == ClvSettings().model_dump() and {"customer", "value", "subscription_value",
+                                                             "expected_months"} <= set(doc["customers"][0])
+    import os
+
+    r = subprocess.run([*PATRON, "clv", "--db", str(db)], capture_output=True, text=True, cwd=tmp_path,
+                       env=os.environ | {"COLUMNS": "160"})
+    said = " ".join(r.stdout.split())
+    assert ("Settings (predict.clv in patron.yml): margin 100% of revenue; future money discounted 10% a year; "
+            "buyers valued over the next 12 months; a subscriber's lifetime capped at 120 months.") in said
+    assert "subscription value" in said and "expected months" in said and "subscription_value" not in said

@@ -33,7 +33,8 @@ STEP_DOES = {
 SHARED = {
     "REVENUE_MONTHS": ("patron.relations", "the monthly revenue facts every MRR, ARR and movement starts from"),
     "CUSTOMER_MONTHS": ("patron.relations", "customer, month, MRR: every month each customer paid"),
-    "ARR_NOW": ("patron.relations", "customer, ARR: twelve times the MRR of the last month billing covers"),
+    "ARR_NOW": ("patron.relations", "customer, ARR: twelve times the MRR of the month of the data's last day"),
+    "DATA_LAST_DAY": ("patron.relations", "the day the data runs to (its latest event), where revenue's months end"),
     "COHORTS": ("patron.relations", "each customer's first paying month (else its first purchase)"),
     "TEXTS": ("patron.relations", "every text customers wrote, one query per channel table"),
     "ALL_TEXTS": ("patron.relations", "the texts of every channel as one relation"),

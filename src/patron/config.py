@@ -279,6 +279,11 @@ class ChurnSettings(_Strict):
         default_factory=list, description="Customer attributes that do not change over time (an industry code, a "
         "country) to learn from at every month-end snapshot. Only their current value is kept, so one that "
         "changes (a plan, a status) would show the model the future: none is used unless named here.")
+    training_rows: int = Field(
+        300_000, ge=1_000, le=100_000_000, description="The most customer-snapshots a model learns from. Beyond it, "
+        "a random sample of customers (with every snapshot of each) is learned from: a churn model learns as well "
+        "from a few hundred thousand rows, and more costs time and memory, not accuracy. Every customer is still "
+        "tested and scored.")
     high: float = Field(0.25, gt=0, lt=1, description="A probability from here up is high risk.")
     medium: float = Field(0.1, gt=0, lt=1, description="From here up to high is medium risk.")
 

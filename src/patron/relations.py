@@ -5,29 +5,45 @@ derives them again. Each is a query (or the CTEs of one) that a stage wraps in i
 
 - revenue months: the MRR each customer pays at the end of each month, from subscriptions;
 - cohorts: each customer's first paying month (its first subscription, else its first purchase);
-- ARR now: twelve times what each customer pays in the last month billing covers;
+- the data's last day: the latest event any canonical table records (the as-of day);
+- ARR now: twelve times what each customer pays in the month of the data's last day;
 - texts: every text customers wrote, one query per table, with a flag for a bad score;
 - current attributes: each customer's value of each attribute its sources keep.
 
-The as-of day of the data is `patron.warehouse.as_of.data_as_of`.
+The as-of day of the data is `patron.warehouse.as_of.data_as_of`, which reads DATA_LAST_DAY.
 """
 
 from __future__ import annotations
 
+# last_day: the latest event any canonical table records, the day the data runs to. A subscription's
+# start is an event; its end only once it had passed when its row was loaded (a churn, the day a
+# snapshot export was taken): an end still ahead then is a schedule (a contract ending next year,
+# 2099, 9999-12-31 for "no end"), which would stretch every open subscription up to it.
+DATA_LAST_DAY = (
+    "SELECT CAST(max(d) AS DATE) AS last_day FROM (SELECT max(submitted_at) AS d FROM responses UNION ALL "
+    "SELECT max(opened_at) FROM tickets UNION ALL SELECT max(received_at) FROM feedback UNION ALL "
+    "SELECT max(day) FROM usage UNION ALL SELECT max(start_date) FROM subscriptions UNION ALL "
+    "SELECT max(end_date) FROM subscriptions WHERE end_date <= CAST(loaded_at AS DATE) UNION ALL "
+    "SELECT max(ordered_at) FROM orders) AS events"
+)
+
 # The CTEs every revenue figure starts from. A customer pays in a month when the subscription
 # periods active at its end sum to MRR > 0; a period is active at the end of each month from its
-# start month to the month before it ends. Customers are master customers once identity is
-# resolved, else billing's customer ids.
-REVENUE_MONTHS = """
+# start month to the month before it ends, and never after the month of the data's last day: an
+# open period pays up to then (not only up to billing's last row, when other data runs longer), and
+# one that ends in 2099 (or 9999-12-31, "no end") is not expanded beyond it. Customers are master
+# customers once identity is resolved, else billing's customer ids.
+REVENUE_MONTHS = f"""
 bounds AS (
     SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
-           CAST(DATE_TRUNC('month', MAX(GREATEST(start_date, COALESCE(end_date, start_date)))) AS DATE) AS last_month
+           (SELECT CAST(DATE_TRUNC('month', e.last_day) AS DATE) FROM ({DATA_LAST_DAY}) AS e) AS last_month
     FROM subscriptions
 ), sub_months AS (
     -- a period is active at the end of each month from its start month to the month before it ends
     SELECT s.subscription_id, COALESCE(s.customer_id, s.customer_ref) AS customer, s.term_months, s.mrr,
            CAST(UNNEST(GENERATE_SERIES(CAST(DATE_TRUNC('month', s.start_date) AS DATE),
-               COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
+               LEAST(COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
+                     b.last_month),
                INTERVAL 1 MONTH)) AS DATE) AS month
     FROM subscriptions AS s CROSS JOIN bounds AS b
 ), customer_months AS (
@@ -39,7 +55,7 @@ bounds AS (
 # customer, month, mrr: every month each customer paid
 CUSTOMER_MONTHS = f"WITH {REVENUE_MONTHS.strip()} SELECT customer, month, mrr FROM customer_months"
 
-# customer, arr: the customers paying in the last month billing covers, at twelve times that MRR
+# customer, arr: the customers paying in the month of the data's last day, at twelve times that MRR
 ARR_NOW = (f"WITH {REVENUE_MONTHS.strip()} SELECT c.customer, 12 * c.mrr AS arr FROM customer_months AS c "
            "JOIN bounds AS b ON c.month = b.last_month")
 

@@ -5,6 +5,7 @@ Money reads in the data's own currency (the warehouse says which): a GBP shop's 
 from __future__ import annotations
 
 import math
+import re
 
 
 def plain(x: float, missing: str = "–") -> str:
@@ -54,3 +55,19 @@ def in_unit(x: float, unit: str | None, currency: str | None = DEFAULT_CURRENCY)
     if unit in ("score", "ratio"):
         return f"{x:,.2f}"
     return plain(x)
+
+
+# Text from customers and files is shown as written, but never with what a terminal or a browser
+# would act on rather than show: control characters (escape sequences that clear a screen or set a
+# window title, NUL, carriage returns; a newline and a tab stay) and marks that reorder or hide
+# text (bidirectional overrides such as U+202E, zero-width and other invisible characters).
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
+                         r"\u00ad\u034f\u061c\u115f\u1160\u180e\u206a-\u206f\u3164\uffa0\ufff9-\ufffb"
+                         r"\U000e0000-\U000e007f]")
+REPLACEMENT = "\ufffd"  # what each becomes: visible, so a reader sees that something was there
+
+
+def readable(text: str) -> str:
+    """Customer or file text as a terminal and the briefing show it: every control character and
+    every mark that reorders or hides text replaced by U+FFFD (one helper for both, so they agree)."""
+    return UNPRINTABLE.sub(REPLACEMENT, text)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, field_validator
 
-from patron.model import EARLIEST, TABLES, TOO_EARLY
+from patron.model import EARLIEST, MAX_FIELD, MAX_TEXT, TABLES, TOO_EARLY
 
 _TYPES: dict[str, Any] = {"text": str, "email": str, "domain": str, "int": int, "float": float, "date": date,
                           "timestamp": datetime}
@@ -16,8 +16,9 @@ _TYPES: dict[str, Any] = {"text": str, "email": str, "domain": str, "int": int, 
 _SERVER_SIDE = {"customer_id"}
 
 
-MAX_TEXT = 20_000  # characters of a free text (what sentiment reads of it, too)
-MAX_FIELD = 500  # characters of any other field: an id, a channel, an author
+# MAX_TEXT: characters of a free text (what sentiment reads of it, too); MAX_FIELD: of any other
+# field (an id, a channel, an author). The model holds both: file loads keep MAX_FIELD too.
+
 # Free text keeps tabs and line breaks; control characters and the invisible marks that reorder
 # or hide text (bidirectional overrides, zero-width joiners) are taken out of it. In any other
 # field (ids, channels, names) such a character is refused: an id must read as it is stored.
@@ -83,10 +84,15 @@ def item_model(table: str, optional: tuple[str, ...] = ()) -> type[BaseModel]:
             typ = Annotated[typ, BeforeValidator(_iso_text)]
         required = c.required and c.name not in optional
         default = ... if required else None
-        # numbers are JSON numbers: `true` is not a rating of 1
+        # numbers are JSON numbers (`true` is not a rating of 1), finite and of a plausible size, as
+        # file loads keep them
+        number = c.type in ("int", "float")
+        bounds: dict[str, Any] = {"allow_inf_nan": False} if c.type == "float" else {}
+        ge = c.min if c.min is not None else -c.magnitude if number else None
+        le = c.max if c.max is not None else c.magnitude if number else None
         fields[c.name] = (typ if required else typ | None,
-                          Field(default, description=c.description, ge=c.min, le=c.max,
-                                strict=True if c.type in ("int", "float") else None))
+                          Field(default, description=c.description, ge=ge, le=le,
+                                strict=True if number else None, **bounds))
     return create_model(f"{table.title()}Item", __base__=_Strict, **fields)
 
 

@@ -75,7 +75,7 @@ def _revenue(c: Customer360) -> None:
             f"{counted(len(c.subscriptions), 'period')} in all")
         trail = [m for m in c.mrr_by_month if m["mrr"]][-MONTHS:]
         if trail:
-            table(f"MRR, last {len(trail)} months with revenue", ["month", "MRR"],
+            table(f"MRR, last {counted(len(trail), 'month')} with revenue", ["month", "MRR"],
                   [[str(m["month"])[:7], number(m["mrr"], "currency", c.currency)] for m in trail], {"MRR"})
     if c.order_count:
         say(f"{counted(c.order_count, 'order')} · total spend {_spend(c)} · first {cell(c.first_order_at)[:10]} · "
@@ -86,6 +86,19 @@ def _revenue(c: Customer360) -> None:
                 number(o["amount"], "currency", o["currency"] or c.currency), clip(o["product"], 60)]
                for o in shown], {"amount"}, drop=["product"],
               notes=[shown_of(len(shown), c.order_count, f"the latest (--format json: up to {len(c.orders)})")])
+
+
+def _risk(c: Customer360) -> None:
+    r = c.risk
+    why = "; ".join(x["says"] for x in r["reasons"]) or "no reason stands out"
+    within = f"within {counted(r['horizon_months'], 'month')}" if r.get("horizon_months") else "likely to leave"
+    stake = (f"{number(r['at_stake'], 'currency', c.currency)} of {number(r['arr'], 'currency', c.currency)} ARR "
+             "at stake" if r.get("arr") is not None else "no revenue known")
+    months = r.get("months_to_renewal")
+    renews = ("" if months is None else " Its contract is monthly." if r.get("term_months") == 1 else
+              f" Its contract renews in {counted(int(months), 'month')}.")
+    say(f"Churn risk {r['band']} ({r['probability']:.0%} {within}, scored {cell(r['as_of'])[:10]}): {stake}.{renews} "
+        f"Why: {why}.")
 
 
 def render_360(c: Customer360) -> None:
@@ -104,20 +117,16 @@ def render_360(c: Customer360) -> None:
         v = c.value
         parts = []
         if v.get("subscription_value") is not None:
+            months = round(v["expected_months"])
             parts.append(f"subscription {number(v['subscription_value'], 'currency', c.currency)} over "
-                         f"{v['expected_months']:.0f} expected months")
+                         f"{months:,} expected month{'' if months == 1 else 's'}")
         if v.get("orders_value") is not None:
             parts.append(f"orders {number(v['orders_value'], 'currency', c.currency)} "
                          f"({v['probability_alive']:.0%} likely still buying)")
         say(f"Lifetime value {number(v['value'], 'currency', c.currency)} on {cell(v['as_of'])[:10]}"
             + (f": {'; '.join(parts)}." if parts else "."))
     if c.risk:
-        r = c.risk
-        why = "; ".join(x["says"] for x in r["reasons"]) or "no reason stands out"
-        within = f"within {counted(r['horizon_months'], 'month')}" if r.get("horizon_months") else "in the horizon"
-        say(f"Churn risk {r['band']} ({r['probability']:.0%} {within}, scored {cell(r['as_of'])[:10]}): "
-            f"{number(r['at_stake'], 'currency', c.currency)} of {number(r['arr'], 'currency', c.currency)} ARR "
-            f"at stake. Why: {why}.")
+        _risk(c)
     if c.scores:
         shown = c.scores[-SCORES:]
         table("Scores by touchpoint and quarter", ["survey", "touchpoint", "quarter", "value", "95% interval", "n"],

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.cli.formats import interval, number
+from patron.cli.formats import counted, interval, number
 from patron.cli.options import FormatOpt, IngestBar, parse_day, progress
 from patron.cli.render import Format, emit_json, escape, out, table
 from patron.errors import PatronError
@@ -51,7 +51,7 @@ def generate(
     if fmt is Format.json:
         emit_json(result.to_dict() | {"seconds": round(time.perf_counter() - t0, 2)})
         return
-    table(f"Demo company: {customers:,} customers, seed {seed}, data through {result.as_of}",
+    table(f"Demo company: {counted(customers, 'customer')}, seed {seed}, data through {result.as_of}",
           ["file", "rows"], [[k, v] for k, v in result.files.items()], {"rows"})
     out.print(f"Next: [bold]cd {escape(str(out_dir))} && patron ingest[/]")
 
@@ -93,10 +93,11 @@ def demo(
                                                             **ran.churn.backtest.to_dict()}})
         return
     t = result.to_dict()["totals"]
-    out.print(f"[bold]patron demo[/]: {customers:,} customers, {len(result.files)} files, "
+    out.print(f"[bold]patron demo[/]: {counted(customers, 'customer')}, {len(result.files)} files, "
               f"{t['read']:,} rows read, {t['loaded']:,} loaded, {t['quarantined']:,} quarantined "
               f"({seconds:.0f} s)")
-    out.print(f"Identity: {identities.records:,} source records resolved to {identities.customers:,} customers")
+    out.print(f"Identity: {counted(identities.records, 'source record')} resolved to "
+              f"{counted(identities.customers, 'customer')}")
     out.print(f"Listening: {scored.items:,} texts scored, {found} themes "
               f"({themes.unthemed_share:.1%} without one), {len(b.spikes)} spikes in the last 30 days")
     risk = next((r.did for r in ran.stages if r.stage == "predict"), None)

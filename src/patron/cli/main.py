@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from patron.cli import customer, demo, identity, listen, load, metrics, predict, serve
+from patron.cli import customer, demo, identity, listen, load, metrics, outlook, predict, serve, value
 from patron.cli import run as pipeline
 from patron.cli.render import err, error_json, problem
 from patron.errors import PatronError
@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
-                predict.predict, predict.risk, predict.renewals, predict.health, predict.drivers, predict.clv,
+                predict.predict, predict.risk, outlook.renewals, outlook.health, value.drivers, value.clv,
                 demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
@@ -30,6 +30,26 @@ app.add_typer(metrics.app, name="metrics")
 app.add_typer(listen.app, name="listen")
 app.add_typer(serve.keys_app, name="keys")
 app.add_typer(customer.app, name="customer")
+
+
+def _json_errors() -> None:
+    """The app for a script that asked for --format json: a mistake in its arguments (an unknown
+    option, a bad value) is one JSON object on stderr, as every other error is, never Click's box."""
+    try:  # Typer carries its own Click from 0.2x on; before, it used the click package
+        from typer._click import exceptions as click_errors
+    except ImportError:
+        from click import exceptions as click_errors
+
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.ClickException as e:
+        usage = isinstance(e, click_errors.UsageError)
+        error_json(e.format_message(), usage=(e.ctx.command_path if e.ctx else "patron") if usage else None)
+        sys.exit(e.exit_code)
+    except (typer.Abort, getattr(click_errors, "Abort", typer.Abort)):
+        error_json("aborted")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def run() -> None:
@@ -44,7 +64,10 @@ def run() -> None:
         a in ("--format", "-f") and i + 1 < len(sys.argv) and sys.argv[i + 1] == "json"
         for i, a in enumerate(sys.argv))
     try:
-        app()
+        if as_json:
+            _json_errors()
+        else:
+            app()
     except (PatronError, OSError) as e:
         if debug:
             raise

@@ -21,6 +21,15 @@ NewestOpt = Annotated[int, typer.Option("--limit", min=0,
                                         help="Table rows to show, newest first (0: all; JSON has all).")]
 
 
+def limit_opt(order: str) -> object:
+    """--limit for a table in another order than newest first: `order` says which rows come first."""
+    return Annotated[int, typer.Option("--limit", min=0, help=f"Table rows to show, {order} first (0: all; JSON "
+                                                              "has all).")]
+
+
+StakeOpt = limit_opt("most ARR at stake")  # accounts at risk
+
+
 def progress() -> Progress:
     """A bar on stderr while a long step runs, gone when it ends; none when stderr is not a terminal.
     Its lines are text, never markup: they name files (`exports[/]a.csv` is a file name)."""

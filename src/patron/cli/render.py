@@ -10,7 +10,6 @@ column until headers and values vanish.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -25,6 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from patron.cli.formats import cell
+from patron.units import readable
 
 
 class Format(str, Enum):
@@ -57,22 +57,17 @@ def as_dicts(items: Iterable[Any]) -> list[dict]:
     return [asdict(i) for i in items]
 
 
-def error_json(message: str) -> None:
-    """A failed command's one line on stderr, for scripts that asked for --format json."""
-    sys.stderr.write(json.dumps({"error": message}) + "\n")
-
-
-# Terminal control sequences (clear screen, colours, window titles, links) start with a control
-# character; marks that reorder or hide text are invisible. Neither may reach the terminal from
-# customer or file text.
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
-                          r"\u00ad\u034f\u061c\u115f\u1160\u180e\u206a-\u206f\u3164\uffa0\ufff9-\ufffb"
-                          r"\U000e0000-\U000e007f]")
+def error_json(message: str, usage: str | None = None) -> None:
+    """A failed command's one line on stderr, for scripts that asked for --format json; `usage`:
+    for a mistake in the arguments, the command whose `--help` tells them."""
+    doc = {"error": message} if usage is None else {"error": message, "kind": "usage", "command": usage}
+    sys.stderr.write(json.dumps(doc) + "\n")
 
 
 def plain(text: str) -> Text:
-    """Customer or file text as the terminal shows it: never markup, never a control sequence."""
-    return Text(_UNPRINTABLE.sub("\ufffd", text))
+    """Customer or file text as the terminal shows it: never markup, never a control sequence nor a
+    mark that reorders or hides text (`units.readable`, which the briefing uses too)."""
+    return Text(readable(text))
 
 
 def problem(message: str, label: str = "error") -> None:

@@ -86,6 +86,9 @@ class TooManyRejected(PatronError):
 class IngestResult:
     files: list[FileLoad]
     refused: list[Refusal] = field(default_factory=list)
+    # attribute values stored before that patron.yml no longer declares (a source or an attribute
+    # taken out, an attribute's type changed), gone so that they no longer count: what and why
+    attributes_dropped: list[str] = field(default_factory=list)
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
@@ -102,7 +105,8 @@ class IngestResult:
         totals = {k: self.total(k) for k in ("read", "loaded", "updated", "already_loaded", "quarantined",
                                              "filtered", "rolled_up")}
         return {"files": [asdict(f) for f in self.files], "totals": totals,
-                "refused": [asdict(r) | {"share": r.share, "message": r.message()} for r in self.refused]}
+                "refused": [asdict(r) | {"share": r.share, "message": r.message()} for r in self.refused],
+                "attributes_dropped": list(self.attributes_dropped)}
 
 
 def display_path(file: Path, root: Path) -> str:
@@ -439,6 +443,42 @@ def keep_attributes(wh: Warehouse, plan: Plan, name: str, system: str, load_id: 
         wh.execute(f"DROP TABLE IF EXISTS {t}")
 
 
+def forget_removed_sources(wh: Warehouse, cfg: ProjectConfig) -> list[str]:
+    """Drop the attributes of sources patron.yml no longer has: taking a source out of patron.yml
+    takes its say on each customer's attributes with it (else a source gone could still be the
+    most trusted value, with a trust nobody updates). Its canonical rows are not touched."""
+    out = []
+    for source, n in wh.rows("SELECT source, count(*) FROM customer_attributes GROUP BY source ORDER BY source"):
+        if source not in cfg.sources:
+            wh.execute("DELETE FROM customer_attributes WHERE source = ?", [source])
+            out.append(f"sources.{source}: {n:,} attribute value{'s' if n != 1 else ''} dropped (the source is no "
+                       "longer in patron.yml)")
+    return out
+
+
+def reset_attributes(wh: Warehouse, name: str, src: SourceConfig) -> list[str]:
+    """Drop a source's stored values of attributes it no longer declares, or declares with another
+    type now (its next load gives each customer's value in the new type: an attribute never holds
+    two types, which no slice or model could read as one), and mark each attribute personal as
+    patron.yml says now."""
+    declared = {n: a.type for n, a in src.attributes.items()}
+    out = []
+    for attr, kind, n in wh.rows("SELECT name, type, count(*) FROM customer_attributes WHERE source = ? "
+                                 "GROUP BY name, type ORDER BY name, type", [name]):
+        if declared.get(attr) == kind:
+            continue
+        wh.execute("DELETE FROM customer_attributes WHERE source = ? AND name = ? AND type = ?", [name, attr, kind])
+        why = (f"no longer in sources.{name}.attributes" if attr not in declared else
+               f"stored as {kind}, declared {declared[attr]} now: the source's load gives the {declared[attr]} "
+               "values")
+        out.append(f"sources.{name}.attributes.{attr}: {n:,} value{'s' if n != 1 else ''} dropped ({why})")
+    for attr, a in src.attributes.items():
+        personal = a.is_personal(attr)
+        wh.execute("UPDATE customer_attributes SET personal = ? WHERE source = ? AND name = ? AND personal <> ?",
+                   [personal, name, attr, personal])
+    return out
+
+
 def ingest_sources(
     wh: Warehouse, cfg: ProjectConfig, only: list[str] | None = None, progress: Progress | None = None,
 ) -> IngestResult:
@@ -463,6 +503,10 @@ def ingest_sources(
         loads: list[FileLoad] = []
         try:
             with wh.transaction():
+                # the stored attributes as patron.yml declares them now, before any file loads
+                dropped = forget_removed_sources(wh, cfg)
+                for name, src in cfg.sources.items():
+                    dropped += reset_attributes(wh, name, src)
                 for name, rank in trust.items():  # as patron.yml orders them now
                     wh.execute("UPDATE customer_attributes SET trust = ? WHERE source = ? AND trust <> ?",
                                [rank, name, rank])
@@ -476,7 +520,7 @@ def ingest_sources(
         except TooManyRejected as e:
             refused.append(e.refusal)
             continue
-        return IngestResult(loads, refused)
+        return IngestResult(loads, refused, dropped)
 
 
 def ingest_file(

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from patron.config import FALSE_WORDS, TRUE_WORDS, SourceConfig
 from patron.errors import SourceError
 from patron.ingest.shape import compile_expression
-from patron.model import EARLIEST, TOO_EARLY, Column, Table, too_far_ahead
+from patron.model import (
+    EARLIEST,
+    MAX_FIELD,
+    MAX_NUMBER,
+    NOT_FINITE,
+    TOO_EARLY,
+    Column,
+    Table,
+    too_far_ahead,
+    too_large,
+    too_long,
+)
 from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -178,6 +189,27 @@ def _type_reason(col: Column, src: SourceConfig) -> str:
     return f"not a {kind}{hint}"
 
 
+def _number_rules(where: str, m: str, t: str, kind: str, reason: str, bound: float,
+                  column: str | None = None) -> list[Rule]:
+    """A number's rules: readable as its type, finite, and within `bound` either way. A bad value is
+    named for what it is: infinity, NaN or 1e300 is not "not a whole number" (the engine reads them
+    all as doubles, and they would break every sum and JSON answer after)."""
+    b = f"{bound:.0f}"
+    if kind == "float":  # the typed value is the double itself
+        return [Rule(where, f"{m} IS NOT NULL AND {t} IS NULL", reason, column),
+                Rule(where, f"NOT isfinite({t})", NOT_FINITE, column),
+                Rule(where, f"isfinite({t}) AND abs({t}) > {b}", too_large(bound), column)]
+    # a whole number's typed value is empty when the text is no whole number or too large for one:
+    # only then is the text read again as a double, to tell which
+    num = f"TRY_CAST({m} AS DOUBLE)"
+    return [Rule(where, f"CASE WHEN {m} IS NOT NULL AND {t} IS NULL THEN NOT COALESCE(NOT isfinite({num}) "
+                        f"OR abs({num}) > {b}, false) ELSE false END", reason, column),
+            Rule(where, f"CASE WHEN {m} IS NOT NULL AND {t} IS NULL THEN NOT isfinite({num}) ELSE false END",
+                 NOT_FINITE, column),
+            Rule(where, f"CASE WHEN {t} IS NULL THEN isfinite({num}) AND abs({num}) > {b} "
+                        f"ELSE {t} > {b} OR {t} < -{b} END", too_large(bound), column)]
+
+
 def plan_load(
     table: Table, src: SourceConfig, file_columns: list[str], file: str, tolerance_days: int, name: str = "",
 ) -> Plan:
@@ -238,14 +270,17 @@ def plan_load(
         checks[f"{at}.filter"] = keep
     plan = Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup, checks)
     for n, a in src.attributes.items():
-        _plan_attribute(plan, Attribute(n, a.type, a.is_personal(n)), src, a.column, derived.get(n), a.values)
+        _plan_attribute(plan, Attribute(n, a.type, a.is_personal(n)), src, a.column, derived.get(n), a.values,
+                        tolerance_days)
     return plan
 
 
 def _plan_attribute(plan: Plan, attr: Attribute, src: SourceConfig, column: str | None, computed: str | None,
-                    mapping: dict[str, str]) -> None:
-    """An attribute's text and typed columns, and the rule its type makes: a value it cannot read
-    rejects the row, named as attributes.<name>, as a canonical column's would."""
+                    mapping: dict[str, str], tolerance_days: int) -> None:
+    """An attribute's text and typed columns, and the rules its type makes: a value it cannot read
+    rejects the row, named as attributes.<name>, as a canonical column's would; so do the bounds
+    every other value keeps (a number finite and of a plausible size, a date neither before 1900
+    nor further ahead than ingest.future_tolerance_days, a text no longer than any other field's)."""
     params = plan.params
     value = f"({computed})" if computed is not None else ident(column or "")
     text = f"NULLIF(trim(CAST({value} AS VARCHAR)), '')"
@@ -268,10 +303,16 @@ def _plan_attribute(plan: Plan, attr: Attribute, src: SourceConfig, column: str 
     plan.attribute_text[attr.column] = text
     plan.attribute_typed[attr.column] = typed
     where = f"attributes.{attr.name}"
-    if reason:
+    if attr.type in ("int", "float"):
+        plan.rules += _number_rules(where, m, t, attr.type, reason, MAX_NUMBER, attr.column)
+    elif reason:
         plan.rules.append(Rule(where, f"{m} IS NOT NULL AND {t} IS NULL", reason, attr.column))
+    if attr.type == "text":
+        plan.rules.append(Rule(where, f"length({m}) > {MAX_FIELD}", too_long(MAX_FIELD), attr.column))
     if attr.type == "date":
         plan.rules.append(Rule(where, f"{t} < DATE '{EARLIEST.isoformat()}'", TOO_EARLY, attr.column))
+        plan.rules.append(Rule(where, f"{t} > current_date + to_days({int(tolerance_days)})",
+                               too_far_ahead(tolerance_days), attr.column))
 
 
 def _referenced(sqls: list[str], file_columns: list[str]) -> set[str]:
@@ -294,17 +335,20 @@ def _rules(
             rules.append(Rule(name, f"{m} IS NULL", "required value is missing"))
         if source_of[name] is None and name not in src.constants:
             continue
-        if col.type in ("int", "float", "date", "timestamp"):
+        if col.type in ("int", "float"):
+            rules += _number_rules(name, m, t, col.type, _type_reason(col, src), col.magnitude)
+        if col.type in ("date", "timestamp"):
             rules.append(Rule(name, f"{m} IS NOT NULL AND {t} IS NULL", _type_reason(col, src)))
         if col.type == "email":
             rules.append(Rule(name, f"NOT regexp_full_match({m}, {literal(EMAIL_PATTERN)})", "not an email address"))
         if col.allowed:
             allowed = ", ".join(literal(a) for a in col.allowed)
             rules.append(Rule(name, f"{m} NOT IN ({allowed})", f"must be one of: {', '.join(col.allowed)}"))
+        finite = f"isfinite({t}) AND " if col.type == "float" else ""  # -inf is not finite, not "below 0"
         if col.min is not None:
-            rules.append(Rule(name, f"{t} < {col.min}", f"must be at least {col.min:g}"))
+            rules.append(Rule(name, f"{finite}{t} < {col.min}", f"must be at least {col.min:g}"))
         if col.max is not None:
-            rules.append(Rule(name, f"{t} > {col.max}", f"must be at most {col.max:g}"))
+            rules.append(Rule(name, f"{finite}{t} > {col.max}", f"must be at most {col.max:g}"))
         if col.type in ("date", "timestamp"):
             rules.append(Rule(name, f"{t} < DATE '{EARLIEST.isoformat()}'", TOO_EARLY))
             if not col.future_ok:

@@ -6,9 +6,9 @@ Run `python -m patron.model.doc > docs/data-model.md`; a test fails when the fil
 from __future__ import annotations
 
 from patron.model.system import CANONICAL_OWNER, CANONICAL_SHARED, STAGES, SYSTEM_TABLES
-from patron.model.tables import LINEAGE, TABLES, Column
+from patron.model.tables import LINEAGE, MAX_MONEY, MAX_NUMBER, TABLES, Column
 
-INTRO = """\
+INTRO = f"""\
 # The canonical data model
 
 Every source is mapped onto these tables. Column names are a contract: scripts and other tools
@@ -23,7 +23,9 @@ converted to UTC). Empty text counts as missing.
 Every value is checked on the way in. A row that breaks a rule is not loaded: it goes to the
 `quarantine` table with its file, row, field, value and the reason, and `patron quarantine` shows
 it. Dates more than `ingest.future_tolerance_days` (default 1) ahead are rejected, except where a
-column is marked *may be in the future*; dates before 1900 are rejected as implausible.
+column is marked *may be in the future*; dates before 1900 are rejected as implausible. Numbers
+must be finite (no infinity or NaN) and of a plausible size: money within ±{MAX_MONEY:,.0f}, any
+other number within ±{MAX_NUMBER:,.0f}.
 
 Rows are numbered from 1 = the first data row after the header (a record, so a quoted field that
 spans lines is still one row). A line the CSV parser cannot split into the header's columns is

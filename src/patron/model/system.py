@@ -106,7 +106,9 @@ _TABLES = (
     SystemTable("customer_attributes", "ingest", "the attributes a source keeps for its customers (patron.yml's "
                 "`attributes:`), one row per source, customer_ref and attribute: the checked value as text and typed, "
                 "whether it is personal data, and the row it came from (of several rows per customer, the last in "
-                "file order that gives a value); a load replaces the attributes of every customer its file holds",
+                "file order that gives a value); a load replaces the attributes of every customer its file holds, and "
+                "each ingest drops the values patron.yml no longer declares (a source or an attribute taken out, "
+                "an attribute's type changed)",
                 (
         _req("source", "VARCHAR", "The configured source."),
         _req("customer_ref", "VARCHAR", "The customer's id in that source."),

@@ -34,6 +34,29 @@ def too_far_ahead(tolerance_days: int) -> str:
     return f"in the future (more than {tolerance_days} day{'s' if tolerance_days != 1 else ''} ahead)"
 
 
+# The bounds of a plausible number, for file loads and the API alike: infinity or NaN breaks every
+# sum and every JSON answer, and a magnitude past these is a unit or a format wrong, not a value.
+# Money stops at a trillion; any other number (a count, an attribute) where a double stops holding
+# whole numbers exactly.
+MAX_MONEY = 1e12
+MAX_NUMBER = 1e15
+NOT_FINITE = "not a finite number (infinity or NaN)"
+
+
+def too_large(bound: float) -> str:
+    return f"too large (beyond ±{bound:,.0f})"
+
+
+# The length of a text that is not free text (an id, a channel, an attribute's value), for file
+# loads and the API alike; free text (a comment, a ticket's body) may be longer.
+MAX_FIELD = 500
+MAX_TEXT = 20_000
+
+
+def too_long(limit: int) -> str:
+    return f"longer than {limit:,} characters"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -49,6 +72,11 @@ class Column:
     @property
     def sql_type(self) -> str:
         return SQL_TYPES[self.type]
+
+    @property
+    def magnitude(self) -> float:
+        """The largest plausible size of a number here: money's bound where the column is money."""
+        return MAX_MONEY if (self.unit or "").startswith("currency") else MAX_NUMBER
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,14 @@ from patron.predict import attributes, gbm
 from patron.predict import features as F
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
-from patron.relations import ARR_NOW
+from patron.relations import ARR_NOW, CUSTOMER_MONTHS
 from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
     from patron.warehouse import Warehouse
 
 MIN_POSITIVES = 10  # churners the model must learn from
+IMPORTANCE_ROWS = 20_000  # accounts of the test snapshot whose contributions give the features' importance
 DEFAULT = ChurnSettings()
 # the model's own features and columns: an attribute may not take their names
 RESERVED = frozenset({*F.NAMES, "customer", "snapshot", "churned", "probability", "score", "band", "value", "arr",
@@ -44,6 +45,7 @@ class Backtest:
     importance: dict[str, float] = field(default_factory=dict)
     test: pd.DataFrame | None = None  # the test snapshot's customers, outcome and probability
     mode: str = "time"  # time: a later snapshot; holdout: customers it never saw, of the one snapshot
+    fitted: gbm.Model | None = field(default=None, repr=False)  # the model tested
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "evaluation": self.evaluation.to_dict(),
@@ -97,14 +99,111 @@ def _stable(wh: Warehouse, names: list[str]) -> tuple[pd.DataFrame | None, froze
     return frame[names], frozenset(n for n in names if kinds[n] == "bool")
 
 
-def _snapshot(wh: Warehouse, day: date, horizon: int | None, stable: pd.DataFrame | None) -> pd.DataFrame:
-    frame = F.snapshot(wh, day, horizon)
-    return frame if stable is None else frame.join(stable, on="customer")
+class Snapshots:
+    """The month ends one run reads, each read once: the backtest and today's model share all
+    but a few. Beyond `training_rows` customer-snapshots, the models learn from a random sample
+    of customers (every snapshot of each, so a customer's rows stay in one fold)."""
+
+    def __init__(self, wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None):
+        h = self.horizon = settings.horizon_months
+        self.wh = wh
+        self.day = F.scoring_day(wh, as_of, "churn risk")
+        self.labelled = labelled_snapshots(wh, h, self.day)
+        self.tested_on = self.labelled[-1] if self.labelled else None
+        # a snapshot learned from in the backtest had its outcome known by the day it is tested on
+        self.known = [d for d in self.labelled if F.add_months(d, h) <= F.add_months(self.tested_on, 0)
+                      ][-settings.snapshots:] if self.tested_on else []
+        self.recent = self.labelled[-settings.snapshots:]
+        self.stable, self.flags = _stable(wh, settings.attributes)
+        self.budget = settings.training_rows
+        self._sample: pd.DataFrame | None = None
+        self._sampled = self._fetched = False
+        self._train: dict[date, pd.DataFrame] = {}
+        self._full: dict[tuple[date, int | None], pd.DataFrame] = {}
+
+    def _join(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame if self.stable is None else frame.join(self.stable, on="customer")
+
+    def sample(self) -> pd.DataFrame | None:
+        """The customers learned from when every snapshot's would exceed the budget, else None."""
+        if not self._sampled:
+            self._sampled = True
+            days = sorted(set(self.known) | set(self.recent))
+            if days:
+                self._sample = _sample(self.wh, days, self.budget)
+        return self._sample
+
+    def _fetch(self) -> None:
+        """Every snapshot the run reads, in one query: the month ends learned from (the sample's
+        customers), the test month end and the day scored (every customer)."""
+        if self._fetched:
+            return
+        self._fetched = True
+        learn = sorted(set(self.known) | set(self.recent))
+        whole = sorted({d for d in (self.tested_on, self.day) if d is not None})
+        if not learn and not whole:
+            return
+        sample = self.sample()
+        if sample is None:
+            frame = F.snapshot(self.wh, learn + whole, self.horizon)
+        else:
+            with self.wh.frame("churn_training_sample", sample) as name:
+                frame = F.snapshot(self.wh, learn, self.horizon, customers=name, whole=whole)
+        by_day = {pd.Timestamp(d).date(): part.reset_index(drop=True)
+                  for d, part in frame.groupby("snapshot", sort=False)}
+        for d in sorted(set(learn) | set(whole)):
+            part = self._join(by_day.get(d, frame.iloc[:0]))
+            if d in whole:
+                self._full[(d, self.horizon)] = part
+            if d in learn:
+                self._train[d] = part if sample is None or d not in whole else \
+                    part[part["customer"].isin(sample["customer"])].reset_index(drop=True)
+        if self.day is not None and self.day not in self.labelled:
+            # the day scored: its outcome is in the future, so it has none
+            self._full[(self.day, None)] = self._full.pop((self.day, self.horizon)).drop(columns="churned")
+
+    def training(self, days: list[date]) -> pd.DataFrame:
+        """The labelled snapshots of `days` for the sample (all customers under the budget)."""
+        self._fetch()
+        todo = [d for d in days if d not in self._train]
+        if todo:
+            sample = self.sample()
+            if sample is None:
+                frame = F.snapshot(self.wh, todo, self.horizon)
+            else:
+                with self.wh.frame("churn_training_sample", sample) as name:
+                    frame = F.snapshot(self.wh, todo, self.horizon, customers=name)
+            by_day = {pd.Timestamp(d).date(): part for d, part in frame.groupby("snapshot", sort=False)}
+            for d in todo:
+                self._train[d] = self._join(by_day.get(d, frame.iloc[:0]).reset_index(drop=True))
+        parts = [self._train[d] for d in days]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+    def full(self, day: date, horizon: int | None) -> pd.DataFrame:
+        """Every customer paying on `day`, with its outcome when `horizon` is given."""
+        self._fetch()
+        if (day, horizon) not in self._full:
+            self._full[(day, horizon)] = self._join(F.snapshot(self.wh, day, horizon))
+        return self._full[(day, horizon)]
 
 
-def _frames(wh: Warehouse, days: list[date], horizon: int, stable: pd.DataFrame | None = None) -> pd.DataFrame:
-    frames = [_snapshot(wh, d, horizon, stable) for d in days]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def _sample(wh: Warehouse, days: list[date], budget: int) -> pd.DataFrame | None:
+    """A reproducible random sample of the customers paying at these month ends, of about
+    `budget` customer-snapshots; None when all of them fit."""
+    months = ", ".join(f"DATE '{F.add_months(d, 0).isoformat()}'" for d in days)
+    counts = wh.df(f"SELECT customer, COUNT(*) AS n FROM ({CUSTOMER_MONTHS}) AS c WHERE month IN ({months}) "
+                   "GROUP BY customer ORDER BY customer")
+    return choose(counts, budget)
+
+
+def choose(counts: pd.DataFrame, budget: int, seed: int = 7) -> pd.DataFrame | None:
+    """From `counts` (customer, n: its snapshots, in the customers' order), each customer kept with
+    the same chance, so the rows kept are about `budget`; None when all fit."""
+    total = int(counts["n"].sum()) if len(counts) else 0
+    if total <= budget:
+        return None
+    keep = np.random.default_rng(seed).random(len(counts)) < budget / total
+    return counts.loc[keep, ["customer"]].reset_index(drop=True)
 
 
 def _usable(frame: pd.DataFrame, stable: pd.DataFrame | None = None) -> list[str]:
@@ -113,15 +212,16 @@ def _usable(frame: pd.DataFrame, stable: pd.DataFrame | None = None) -> list[str
     return own + ([] if stable is None else attributes.learnable(frame, list(stable.columns)))
 
 
-def _fit(wh: Warehouse, days: list[date], horizon: int,
-         stable: pd.DataFrame | None = None) -> tuple[gbm.Model, pd.DataFrame]:
-    train = _frames(wh, days, horizon, stable)
+def _fit(snaps: Snapshots, days: list[date]) -> tuple[gbm.Model, pd.DataFrame]:
+    h = snaps.horizon
+    train = snaps.training(days)
     pos = int(train["churned"].sum()) if len(train) else 0
     if pos < MIN_POSITIVES:
-        raise PredictError(f"{pos} customers churned within {horizon} months of the snapshots "
+        raise PredictError(f"{pos} customers churned within {h} months of the snapshots "
                            f"{days[0]:%Y-%m} to {days[-1]:%Y-%m}; at least {MIN_POSITIVES} are needed to learn from",
                            "churn risk")
-    model = gbm.fit(train, train["churned"].to_numpy(), _usable(train, stable), train["customer"].to_numpy(), F.RISK)
+    model = gbm.fit(train, train["churned"].to_numpy(), _usable(train, snaps.stable), train["customer"].to_numpy(),
+                    F.RISK)
     return model, train
 
 
@@ -135,46 +235,43 @@ def _check_history(wh: Warehouse, days: list[date], horizon: int, need: int) -> 
                            f"the billing history gives {len(days)}", "churn risk")
 
 
-def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None) -> Backtest:
+def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None,
+             snaps: Snapshots | None = None) -> Backtest:
     """Learn on snapshots whose outcome was known by the latest labelled snapshot; test on it.
     With `as_of`, as it could have been done that day: nothing known after it is used."""
+    snaps = snaps or Snapshots(wh, settings, as_of)
     h = settings.horizon_months
-    days = labelled_snapshots(wh, h, F.scoring_day(wh, as_of, "churn risk"))
-    _check_history(wh, days, h, need=h + 2)
-    tested_on = days[-1]
-    known = [d for d in days if F.add_months(d, h) <= F.add_months(tested_on, 0)][-settings.snapshots:]
-    if not known:
-        raise PredictError(f"no snapshot's outcome was known by {tested_on}", "churn risk")
-    stable, _ = _stable(wh, settings.attributes)
-    model, train = _fit(wh, known, h, stable)
-    test = _snapshot(wh, tested_on, h, stable)
+    _check_history(wh, snaps.labelled, h, need=h + 2)
+    if not snaps.known:
+        raise PredictError(f"no snapshot's outcome was known by {snaps.tested_on}", "churn risk")
+    model, train = _fit(snaps, snaps.known)
+    test = snaps.full(snaps.tested_on, h)
     p = model.probability(test)
     ev = evaluate(test["churned"].to_numpy(), p)
-    contrib = model.contributions(test).abs().mean()
+    # importance is a mean: 20,000 accounts tell it as well as a million, at a fiftieth of the cost
+    few = test.sample(n=IMPORTANCE_ROWS, random_state=0) if len(test) > IMPORTANCE_ROWS else test
+    contrib = model.contributions(few).abs().mean()
     importance = {k: round(float(v), 4) for k, v in contrib.sort_values(ascending=False).items()}
-    return Backtest(ev, known, tested_on, len(train), int(train["churned"].sum()), model.describe(),
-                    importance, test.assign(probability=p))
+    return Backtest(ev, snaps.known, snaps.tested_on, len(train), int(train["churned"].sum()), model.describe(),
+                    importance, test.assign(probability=p), fitted=model)
 
 
-def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None) -> Scores:
+def score(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = None,
+          snaps: Snapshots | None = None) -> Scores:
     """Every paying customer's probability of leaving within the horizon after `as_of` (default:
     the data's last day), with its top reasons, from a model fitted on all labelled snapshots
     up to that day."""
-    h = settings.horizon_months
-    day = F.scoring_day(wh, as_of, "churn risk")
-    days = labelled_snapshots(wh, h, day)
-    _check_history(wh, days, h, need=2)
-    days = days[-settings.snapshots:]
-    stable, flags = _stable(wh, settings.attributes)
-    model, _ = _fit(wh, days, h, stable)
-    now = _snapshot(wh, day, None, stable)
+    snaps = snaps or Snapshots(wh, settings, as_of)
+    _check_history(wh, snaps.labelled, settings.horizon_months, need=2)
+    model, _ = _fit(snaps, snaps.recent)
+    now = snaps.full(snaps.day, None)
     if now.empty:
-        raise PredictError(f"no customer was paying on {day}", "churn risk")
+        raise PredictError(f"no customer was paying on {snaps.day}", "churn risk")
     p = model.probability(now)
-    reasons = top_reasons(model.contributions(now), now, typical=model.typical, flags=flags)
+    reasons = top_reasons(model.contributions(now), now, typical=model.typical, flags=snaps.flags)
     frame = now.assign(probability=np.round(p, 4), arr=12 * now["mrr"], reasons=reasons)
     frame["at_stake"] = np.round(frame["arr"] * frame["probability"], 2)
-    return Scores(day, frame, days, model.describe())
+    return Scores(snaps.day, frame, snaps.recent, model.describe())
 
 
 def band(probability: np.ndarray, settings: ChurnSettings) -> np.ndarray:
@@ -195,8 +292,9 @@ def run(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | None = N
 
     if settings.outcome:
         return _one_snapshot(wh, settings)
-    bt = backtest(wh, settings, as_of)
-    sc = score(wh, settings, as_of)
+    snaps = Snapshots(wh, settings, as_of)
+    bt = backtest(wh, settings, as_of, snaps)
+    sc = score(wh, settings, as_of, snaps)
     frame = sc.frame.assign(score=sc.frame["probability"], band=band(sc.frame["probability"].to_numpy(), settings),
                             value=sc.frame["arr"])
     frame["details"] = [{"months_to_renewal": None if pd.isna(m) else int(m), "mrr": round(float(r), 2)}

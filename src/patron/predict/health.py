@@ -119,7 +119,7 @@ def learn(wh: Warehouse, settings: HealthSettings, snapshots: int = 12, as_of: d
                            f"weights and check them; the billing history gives {len(days)}", "health")
     test = days[-1]
     known = [d for d in days if F.add_months(d, CHECK_MONTHS) <= F.add_months(test, 0)][-snapshots:]
-    train = pd.concat([F.snapshot(wh, d, CHECK_MONTHS) for d in known], ignore_index=True)
+    train = F.snapshot(wh, known, CHECK_MONTHS)
     parts = components(train)
     present = [c for c in HEALTH_COMPONENTS if parts[c].notna().any()]
     x = parts[present].fillna(parts[present].median()) / 100
@@ -157,10 +157,10 @@ def run(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> H
         raise PredictError("needs subscriptions: the score is kept for each paying account", "health")
     days = [F.month_end(F.add_months(day, -k)) for k in range(MONTHS, 0, -1)] + [day]
     frames = []
-    for d in dict.fromkeys(days):
-        f = F.snapshot(wh, d)
-        if f.empty:
-            continue
+    every = F.snapshot(wh, list(dict.fromkeys(days)))
+    for stamp, f in every.groupby("snapshot", sort=True):
+        d = pd.Timestamp(stamp).date()
+        f = f.reset_index(drop=True)
         parts = components(f)
         f = f.assign(score=score(parts, settings.weights))
         f["band"] = band(f["score"], settings)

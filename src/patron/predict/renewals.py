@@ -33,6 +33,18 @@ def next_renewal(first_start: date, term: int, after: date) -> date:
     return day
 
 
+def terms(wh: Warehouse, as_of: date | None) -> pd.DataFrame:
+    """Each customer's contract as the churn model reads it on `as_of`: its first subscription's
+    start and its longest term in months (1: monthly); customer_id, first_start, term."""
+    if as_of is None:
+        return pd.DataFrame(columns=["customer_id", "first_start", "term"])
+    return wh.df(
+        "SELECT customer AS customer_id, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
+        "SELECT COALESCE(customer_id, customer_ref) AS customer, subscription_id, MIN(start_date) AS first_start, "
+        "MAX(COALESCE(term_months, 1)) AS term FROM subscriptions WHERE start_date <= ? "
+        "GROUP BY COALESCE(customer_id, customer_ref), subscription_id) AS s GROUP BY customer", [as_of])
+
+
 def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
     """Contracts longer than a month renewing within `days` of the latest churn run's day, with
     the probability each renews, the ARR it brings and what is at risk; soonest first."""
@@ -40,20 +52,16 @@ def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
     if run is None:
         raise PredictError("no churn run yet: run `patron predict` first", "renewals")
     if run["settings"].get("mode") == "one snapshot":
-        raise PredictError("the churn run is of one snapshot with no billing: no contract says when it renews",
+        raise PredictError("the churn run is of one snapshot with no billing, so no contract says when it renews",
                            "renewals")
     horizon = int(run["settings"].get("horizon_months", 3))
     if days > horizon * 31:
-        raise PredictError(f"the churn model looks {horizon} months ahead; renewals further out than "
+        raise PredictError(f"the churn model looks {horizon} month{'' if horizon == 1 else 's'} ahead; renewals "
+                           "further out than "
                            f"{horizon * 30} days would need predict.churn.horizon_months raised", "renewals")
     as_of = run["as_of"]
     scores = latest_scores(wh, "churn").rename(columns={"score": "p_leave", "value": "arr"})
-    contracts = wh.df(
-        "SELECT customer, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
-        "SELECT COALESCE(customer_id, customer_ref) AS customer, subscription_id, MIN(start_date) AS first_start, "
-        "MAX(COALESCE(term_months, 1)) AS term FROM subscriptions WHERE start_date <= ? "
-        "GROUP BY COALESCE(customer_id, customer_ref), subscription_id) AS s GROUP BY customer", [as_of])
-    frame = scores.merge(contracts, left_on="customer_id", right_on="customer")
+    frame = scores.merge(terms(wh, as_of), on="customer_id")
     frame = frame[frame["term"] > 1].copy()
     if frame.empty:
         return frame.assign(renewal_date=[], p_renew=[], expected_arr=[])
@@ -78,3 +86,30 @@ def by_group(frame: pd.DataFrame, column: str) -> pd.DataFrame:
             .agg(renewals=("customer_id", "size"), arr_due=("arr", "sum"), expected_arr=("expected_arr", "sum"),
                  at_stake=("at_stake", "sum"))
             .sort_values(["at_stake", column], ascending=[False, True]).reset_index(drop=True))
+
+
+TOP = 8  # the accounts a summary names
+
+
+def summary(wh: Warehouse, days: int = 90, top: int = TOP) -> dict:
+    """What the briefing says of renewals due within `days` (from `due`, as `patron renewals`
+    reads it): how many, the ARR due, expected to renew and at risk, the accounts with most at
+    risk; and when none is due, `note` says plainly why (no contract longer than a month, none
+    renewing in the window, or a churn run of one snapshot with no billing)."""
+    run = latest_run(wh, "churn")
+    out = {"days": days, "as_of": None if run is None else run["as_of"], "renewals": 0, "arr_due": 0.0,
+           "expected_arr": 0.0, "at_stake": 0.0, "top": [], "note": None}
+    try:
+        frame = due(wh, days)
+    except PredictError as e:
+        return out | {"note": "No contracts to renew: " + str(e).removeprefix(f"{e.model}: ")}
+    if frame.empty:
+        longer = wh.scalar("SELECT count(*) FROM subscriptions WHERE COALESCE(term_months, 1) > 1")
+        out["note"] = (f"No contract renews in the {days} day{'' if days == 1 else 's'} after {out['as_of']}"
+                       if longer else "No contracts to renew: every subscription is monthly (or has no term), and a "
+                       "monthly contract renews every month without a decision")
+        return out
+    at_risk = frame.sort_values(["at_stake", "renewal_date"], ascending=[False, True]).head(top)
+    return out | {"renewals": len(frame), "arr_due": float(frame["arr"].sum()),
+                  "expected_arr": float(frame["expected_arr"].sum()), "at_stake": float(frame["at_stake"].sum()),
+                  "top": at_risk.to_dict("records")}

@@ -32,6 +32,7 @@ def check(config: str | Path = "patron.yml") -> CheckResult:
     from patron.config import declared_attributes
     from patron.metrics.evaluate import engine_problems
     from patron.metrics.spec import builtin_catalog, config_problems, with_overrides
+    from patron.project.predict import config_problems as predict_problems
 
     attributes = declared_attributes(cfg)
     # the catalog's section: names, fields, expressions
@@ -42,4 +43,5 @@ def check(config: str | Path = "patron.yml") -> CheckResult:
             problems = engine_problems(scratch, catalog, [n for n, s in catalog.items()
                                                           if n in cfg.metrics or s.kind == "formula"])
         source_problems, samples = check_sources(scratch, cfg)
-    return CheckResult(cfg, problems + source_problems, samples)
+    # the predict section names attributes: does some source keep them?
+    return CheckResult(cfg, problems + predict_problems(cfg) + source_problems, samples)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from patron.config import ChurnSettings, PredictSettings
+    from patron.config import ChurnSettings, PredictSettings, ProjectConfig
     from patron.predict.churn import ChurnRun
     from patron.predict.clv import HoldoutCheck
     from patron.predict.drivers import Drivers
@@ -66,6 +66,33 @@ class Predict:
 
         return by_group(self._project.existing_warehouse(), column)
 
+    def risk_totals(self, column: str) -> pd.DataFrame:
+        """One row per owner or segment: accounts, how many high and medium risk, ARR, and the ARR
+        at stake in high and medium risk accounts and in all of them."""
+        from patron.predict.risk import totals
+
+        return totals(self._project.existing_warehouse(), column)
+
+    def protected_features(self, run: dict | None = None) -> dict[str, str]:
+        """The latest churn run's (or `run`'s) features that are protected characteristics (gender,
+        age...), each with what it is, read by name and by the column patron.yml reads it from."""
+        from patron.predict.risk import features, protected_features
+
+        run = run if run is not None else self.last_run()
+        cfg = self._project.config
+        columns: dict[str, list[str | None]] = {}
+        for src in (cfg.sources.values() if cfg else ()):
+            for name, attr in src.attributes.items():
+                columns.setdefault(name, []).extend([attr.column, attr.expression])
+        return protected_features(features(run), columns)
+
+    def renewals_summary(self, days: int = 90) -> dict:
+        """Renewals due within `days`, as the briefing tells them: count, ARR due, expected and at
+        risk, the accounts with most at risk, or a note that says why there are none."""
+        from patron.predict.renewals import summary
+
+        return summary(self._project.existing_warehouse(), days)
+
     def renewals(self, days: int = 90) -> pd.DataFrame:
         """Contracts longer than monthly renewing within `days` of the latest churn run's day, with
         the probability each renews and the ARR expected and at risk."""
@@ -108,3 +135,37 @@ class Predict:
         from patron.predict.store import latest_run
 
         return latest_run(self._project.existing_warehouse(), model)
+
+
+def config_problems(cfg: ProjectConfig) -> list[str]:
+    """patron.yml's predict section against the attributes its sources keep: an outcome or a
+    stable attribute no source keeps, a personal one, an outcome that cannot say yes or no.
+    (`patron check` lists them with the rest; the run would stop on the first.)"""
+    churn = cfg.predict.churn
+    kinds: dict[str, set[str]] = {}
+    personal: set[str] = set()
+    for src in cfg.sources.values():
+        for name, attr in src.attributes.items():
+            kinds.setdefault(name, set()).add(attr.type)
+            if attr.is_personal(name):
+                personal.add(name)
+    kept = ", ".join(sorted(kinds)) or "(none: declare them under a source's attributes:)"
+    out = []
+    if churn.outcome is not None:
+        at = "predict.churn.outcome"
+        if churn.outcome not in kinds:
+            out.append(f"{at}: {churn.outcome!r} is not an attribute any source keeps; attributes are: {kept}")
+        elif churn.outcome in personal:
+            out.append(f"{at}: {churn.outcome!r} is personal data; name an attribute that is not")
+        elif not kinds[churn.outcome] & {"bool", "int"}:
+            out.append(f"{at}: {churn.outcome!r} is {'/'.join(sorted(kinds[churn.outcome]))}; it must say yes or no "
+                       "(type: bool, or an int of 0 and 1)")
+    for i, name in enumerate(churn.attributes):
+        at = f"predict.churn.attributes.{i}"
+        if name not in kinds:
+            out.append(f"{at}: {name!r} is not an attribute any source keeps; attributes are: {kept}")
+        elif name in personal:
+            out.append(f"{at}: {name!r} is personal data, never a feature")
+        elif name == churn.outcome:
+            out.append(f"{at}: {name!r} is the outcome itself")
+    return out

@@ -60,6 +60,14 @@ class SourceLoad:
     last_loaded_at: str
 
 
+# the canonical tables whose rows are dated events: the data's day, headline numbers and trends need them
+DATED = ("subscriptions", "orders", "tickets", "responses", "feedback", "usage")
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1] if names else ""
+
+
 @dataclass
 class Briefing:
     as_of: date | None
@@ -91,8 +99,38 @@ class Briefing:
     drivers: dict | None = None
     # the latest lifetime value run: customers valued, the total, and the subscribers' part
     value: dict | None = None
-    # its accounts most at stake: name, owner, band, probability, ARR, at stake, reasons in words
-    at_risk: list[tuple[str, str, str, float, float, float, str]] = field(default_factory=list)
+    # its accounts most at stake: name, owner, band, probability, ARR, at stake (None where no
+    # revenue is known), when the contract renews ("" without one), reasons in words
+    at_risk: list[tuple[str, str, str, float, float | None, float | None, str, str]] = field(default_factory=list)
+    # renewals due in the next 90 days, from the latest churn run (as `patron renewals`): days,
+    # as_of, renewals, arr_due, expected_arr, at_stake, note (why there are none) and the accounts
+    # with most at risk: name, owner, renewal day, ARR, probability of renewing, at risk, band, reasons
+    renewals: dict | None = None
+    attributes: int = 0  # customer attributes kept (names), for an export of customers alone
+
+    @property
+    def loaded(self) -> list[tuple[str, int]]:
+        """The canonical tables that hold rows, with their counts."""
+        return [(t, n) for t, n in self.tables if n]
+
+    @property
+    def missing(self) -> list[str]:
+        """The tables with dated events (what headline numbers and trends need) that hold nothing."""
+        return [t for t, n in self.tables if not n and t in DATED]
+
+    @property
+    def state(self) -> str:
+        """The header's line: the day the data runs to; or, for data with no dated events (an export of
+        customers alone), what was loaded and what is missing; or that nothing is loaded."""
+        if self.as_of:
+            return f"Data through {self.as_of}"
+        if not self.loaded:
+            return "No customer data loaded yet"
+        kept = ", ".join(f"{n:,} {t}" for t, n in self.loaded)
+        if self.attributes:
+            kept += f" ({self.attributes:,} attribute{'s' if self.attributes != 1 else ''} kept)"
+        return (f"Loaded: {kept}; no {_listed(self.missing)} yet, so no dated numbers (headlines, trends, "
+                "spikes)")
 
     @property
     def cards(self) -> list[Headline]:
@@ -128,6 +166,9 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
     )]
     b.quarantine = [(q.source, q.field or "(line)", q.reason + (f" ({q.hint})" if q.hint else ""), q.rows,
                      f"{q.example_file} row {q.example_row}") for q in quarantine.summary(wh, limit=10)]
+    b.attributes = wh.scalar("SELECT count(DISTINCT name) FROM customer_attributes") or 0
+    # what the models said needs no dated data: a churn flag on a customer list is enough
+    _risk(wh, b)
     if as_of is None:
         return b
     _headlines(wh, b, as_of, catalog if catalog is not None else builtin_catalog())
@@ -135,16 +176,16 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
         "SELECT channel, count(*) FROM feedback WHERE received_at > ? GROUP BY channel ORDER BY 2 DESC",
         [as_of - timedelta(days=30)])]
     _voice(wh, b, as_of)
-    _risk(wh, b)
     return b
 
 
 AT_RISK = 8
+RENEWAL_DAYS = 90
 
 
 def _risk(wh: Warehouse, b: Briefing) -> None:
     """Accounts most at stake from the latest `patron predict`, with the model's test figures."""
-    from patron.predict.risk import BANDS, accounts, run_info
+    from patron.predict.risk import BANDS, accounts, features, protected_features, protected_warning, run_info, stake
     from patron.predict.store import latest_run, latest_scores
 
     dr = latest_run(wh, "drivers")
@@ -171,14 +212,40 @@ def _risk(wh: Warehouse, b: Briefing) -> None:
     if info is None:
         return
     every = accounts(wh, BANDS)
-    ev = (info["evaluation"] or {}).get("evaluation") or {}
-    b.risk = {"as_of": str(info["as_of"]), "tested_on": str(info["tested_on"]), "auc": ev.get("auc"),
+    kept = info["evaluation"] or {}
+    ev = kept.get("evaluation") or {}
+    money = stake(every)
+    b.risk = {"as_of": str(info["as_of"]), "tested_on": None if info["tested_on"] is None else str(info["tested_on"]),
+              "mode": kept.get("mode", "time"), "auc": ev.get("auc"), "brier": ev.get("brier"), "note": ev.get("note"),
               "n": ev.get("n"), "positives": ev.get("positives"), "scored": len(every),
               "high": int((every["band"] == "high").sum()), "medium": int((every["band"] == "medium").sum()),
-              "at_stake": float(every["at_stake"].sum())}
+              "known": money["known"], "at_stake": money["all"], "at_stake_at_risk": money["at_risk"],
+              "protected": protected_warning(protected_features(features(info)), kept.get("mode") == "holdout")}
     for r in every[every["band"] != "low"].head(AT_RISK).itertuples():
-        b.at_risk.append((r.name or r.customer_id, r.owner or "", r.band, float(r.score), float(r.value),
-                          float(r.at_stake), "; ".join(x["says"] for x in r.reasons or [])))
+        b.at_risk.append((r.name or r.customer_id, r.owner or "", r.band, float(r.score), _num(r.value),
+                          _num(r.at_stake), _renews(r.months_to_renewal, r.term),
+                          "; ".join(x["says"] for x in r.reasons or [])))
+    _renewals(wh, b, info)
+
+
+def _renews(months: object, term: object) -> str:
+    if months is None or pd.isna(months):
+        return ""
+    return "monthly" if term == 1 else f"in {int(months)} month{'' if int(months) == 1 else 's'}"
+
+
+def _renewals(wh: Warehouse, b: Briefing, run: dict) -> None:
+    """Renewals due in the next 90 days (less where the churn model looks less far ahead), read as
+    `patron renewals` reads them; a note says plainly when there is none to renew."""
+    from patron.predict.renewals import summary
+
+    horizon = int((run["settings"] or {}).get("horizon_months") or 3)
+    s = summary(wh, min(RENEWAL_DAYS, 30 * horizon), top=AT_RISK)
+    s["as_of"] = None if s["as_of"] is None else str(s["as_of"])
+    s["top"] = [(r["name"] or r["customer_id"], r["owner"] or "", str(r["renewal_date"]), float(r["arr"]),
+                 float(r["p_renew"]), float(r["at_stake"]), str(r["band"]),
+                 "; ".join(x["says"] for x in r["reasons"] or []) if r["band"] != "low" else "") for r in s["top"]]
+    b.renewals = s
 
 
 def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:

@@ -231,6 +231,18 @@ def _risk(wh: Warehouse, customer_id: str) -> dict | None:
     if mine.empty:
         return None
     r = mine.iloc[0]
-    return {"as_of": r["as_of"], "horizon_months": (run or {}).get("settings", {}).get("horizon_months"),
-            "probability": float(r["score"]), "band": r["band"], "arr": float(r["value"]),
-            "at_stake": float(r["at_stake"]), "reasons": r["reasons"] or [], "details": r["details"] or {}}
+    details = r["details"] or {}
+    term = wh.scalar("SELECT MAX(COALESCE(term_months, 1)) FROM subscriptions WHERE customer_id = ? "
+                     "AND start_date <= ?", [customer_id, r["as_of"]])
+
+    def num(v: object) -> float | None:
+        return None if v is None or pd.isna(v) else float(v)
+
+    settings = (run or {}).get("settings") or {}
+    # a one-snapshot run (a churn flag, no history) says who will leave, with no horizon
+    horizon = None if settings.get("mode") == "one snapshot" else settings.get("horizon_months")
+    return {"as_of": r["as_of"], "horizon_months": horizon,
+            "probability": float(r["score"]), "band": r["band"], "arr": num(r["value"]),
+            "at_stake": num(r["at_stake"]), "reasons": r["reasons"] or [], "details": details,
+            # when its contract next renews, as the model saw it (a strong feature): months, and the term
+            "months_to_renewal": details.get("months_to_renewal"), "term_months": None if term is None else int(term)}

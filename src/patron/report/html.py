@@ -9,19 +9,36 @@ from functools import lru_cache, partial
 
 import plotly.graph_objects as go
 from jinja2 import Environment, PackageLoader
+from markupsafe import Markup, escape
 from plotly.offline import get_plotlyjs
 
 from patron.report.briefing import Briefing, Headline
-from patron.units import DEFAULT_CURRENCY, in_unit, symbol
+from patron.units import DEFAULT_CURRENCY, in_unit, readable, symbol
+
+
+def _readable(value: object) -> object:
+    """Every text the page shows, as the terminal shows it (`units.readable`): no control character,
+    no mark that reorders or hides text. What patron made and marked safe (charts, scripts) is left be."""
+    return readable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 @lru_cache(maxsize=1)
 def _env() -> Environment:
     # every template here is HTML, whatever its file name: customer text is always escaped
-    env = Environment(loader=PackageLoader("patron.report", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("patron.report", "templates"), autoescape=True, finalize=_readable)
+    # `| e` marks its result safe, past finalize: it reads the text the same way first
+    env.filters["e"] = env.filters["escape"] = lambda v: escape(_readable(v))
     env.filters["fmt"] = format_value
     env.filters["num"] = lambda v: f"{v:,}" if v is not None else "–"
+    env.filters["counted"] = counted
     return env
+
+
+def counted(n: int | None, word: str, plural: str | None = None) -> str:
+    """'1 month', '90 days', '1,204 customers': a count with its word, singular for one."""
+    if n is None:
+        return f"– {plural or word + 's'}"
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"
 
 
 def format_value(value: float | None, unit: str, currency: str | None = DEFAULT_CURRENCY) -> str:

@@ -9,14 +9,12 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from patron.relations import DATA_LAST_DAY
+
 if TYPE_CHECKING:
     from patron.warehouse.engine import Warehouse
 
 
 def data_as_of(wh: Warehouse) -> date | None:
-    return wh.scalar(
-        "SELECT CAST(max(d) AS DATE) FROM (SELECT max(submitted_at) AS d FROM responses UNION ALL "
-        "SELECT max(opened_at) FROM tickets UNION ALL SELECT max(received_at) FROM feedback UNION ALL "
-        "SELECT max(day) FROM usage UNION ALL SELECT max(start_date) FROM subscriptions UNION ALL "
-        "SELECT max(ordered_at) FROM orders)"
-    )
+    """The data's last day, by the one definition revenue's months end at too (DATA_LAST_DAY)."""
+    return wh.scalar(DATA_LAST_DAY)
