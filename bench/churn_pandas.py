@@ -122,6 +122,7 @@ class Tables:
         self.customers = pd.Index(uniques)
         start = s["start_date"].to_numpy(dtype="datetime64[D]")
         end = s["end_date"].to_numpy(dtype="datetime64[D]")
+        self.spans = (start, end, s["mrr"].to_numpy(dtype=float))
         self.subs = pd.DataFrame({"c": codes, "start": start,
                                   "term": s["term_months"].fillna(1).to_numpy(dtype=np.int64)})
 
@@ -186,14 +187,17 @@ class Tables:
         paying = s["mrr"].to_numpy(dtype=float) > 0
         self.first_start = pd.Timestamp(start[paying].min()).date()
 
-    def counts(self, days: list[date]) -> pd.DataFrame:
-        """customer, n: how many of these month ends each customer pays at, in the customers' order
-        (what patron samples its training customers from)."""
-        codes = np.concatenate([self.by_month.get(_key(d), pd.Series(dtype=float)).index.to_numpy()
-                                for d in days])
-        n = pd.Series(codes).value_counts().sort_index()
-        return pd.DataFrame({"customer": np.asarray(self.customers[n.index.to_numpy()], dtype=object),
-                             "n": n.to_numpy()})
+    def paying_rows(self, days: list[date]) -> int:
+        """Paying subscriptions on each of these days, summed (what patron sizes its sample by)."""
+        start, end, mrr = self.spans
+        return int(sum(((start <= np.datetime64(d, "D")) & (np.isnat(end) | (end > np.datetime64(d, "D")))
+                        & (mrr > 0)).sum() for d in days))
+
+    def payers(self) -> pd.DataFrame:
+        """Every customer with a paying subscription, in their sort order (patron's candidates)."""
+        start, end, mrr = self.spans
+        codes = np.unique(self.subs["c"].to_numpy()[mrr > 0])
+        return pd.DataFrame({"customer": np.asarray(self.customers[codes], dtype=object)})
 
     def snapshot(self, day: date, horizon_months: int | None = None, only: pd.Index | None = None) -> pd.DataFrame:
         """One row per customer paying at the end of `day`'s month, every feature cut at `day`;

@@ -200,6 +200,8 @@ def child_patron(folder: Path, check_all: bool) -> dict:
         return snapshot(wh_, day, *args, **kwargs)
 
     F.snapshot = parts.wrap(counted, "features")
+    sample_of = churn._sample
+    churn._sample = parts.wrap(sample_of, "features")  # who pays at each month end: the training sample's counts
     gbm.fit = parts.wrap(fit, "training")
     t0 = time.perf_counter()
     with parts.part("backtest test"):
@@ -208,7 +210,7 @@ def child_patron(folder: Path, check_all: bool) -> dict:
     with parts.part("scoring today"):
         sc = churn.score(wh, settings, snaps=snaps)
     total = time.perf_counter() - t0
-    F.snapshot, gbm.fit = snapshot, fit
+    F.snapshot, gbm.fit, churn._sample = snapshot, fit, sample_of
     sampled = snaps.sample()
 
     _write(bt.test, F.NAMES, folder / f"patron-{bt.tested_on}.parquet")
@@ -279,7 +281,7 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
         known = [d for d in days if _month(d, HORIZON) <= _month(tested_on)][-SNAPSHOTS:]
         score_days = [d for d in days if _month(d, HORIZON) <= _month(as_of)][-SNAPSHOTS:]
         # the training customers: patron's rule (churn.choose) on the same counts
-        sample = churn.choose(t.counts(sorted({*known, *score_days})), settings.training_rows)
+        sample = churn.choose(t.payers(), t.paying_rows(sorted({*known, *score_days})), settings.training_rows)
         only = None if sample is None else t.customers.get_indexer(sample["customer"])
         test = t.snapshot(tested_on, HORIZON)
         frames = {d: t.snapshot(d, HORIZON, only) for d in sorted({*known, *score_days} - {tested_on})}
@@ -289,7 +291,8 @@ def child_pandas(folder: Path, check_all: bool) -> dict:
         model, train = fit([frames[d] for d in known])
         p = model.probability(test)
         ev = evaluate(test["churned"].to_numpy(), p)
-        model.contributions(test).abs().mean()
+        few = test.sample(n=churn.IMPORTANCE_ROWS, random_state=0) if len(test) > churn.IMPORTANCE_ROWS else test
+        model.contributions(few).abs().mean()  # importance, from as many accounts as patron's
         n_train = len(train)
         del train
     with parts.part("scoring today"):
@@ -374,7 +377,7 @@ def report(customers: int, usage_days: int, prep: dict, pat: dict, pdx: dict, ch
                               "and last day, and so does the pandas script)"))
     s = prep["steps"]
     print("preparation (not timed with the runs): " + ", ".join(f"{k} {v:.0f} s" for k, v in s.items())
-          + f"; peak {prep['process_peak_mb']:,} MB")
+          + (f"; peak {prep['process_peak_mb']:,} MB" if prep.get("process_peak_mb") else ""))
     sample = (f"a sample of {pat['sampled_customers']:,} customers (training_rows {pat['training_rows']:,})"
               if pat.get("sampled_customers") else "every customer")
     print(f"training on {sample}; every customer tested and scored")

@@ -20,7 +20,7 @@ from patron.predict import attributes, gbm
 from patron.predict import features as F
 from patron.predict.evaluation import Evaluation, evaluate
 from patron.predict.reasons import top_reasons
-from patron.relations import ARR_NOW, CUSTOMER_MONTHS
+from patron.relations import ARR_NOW
 from patron.warehouse.as_of import data_as_of
 
 if TYPE_CHECKING:
@@ -188,22 +188,28 @@ class Snapshots:
 
 
 def _sample(wh: Warehouse, days: list[date], budget: int) -> pd.DataFrame | None:
-    """A reproducible random sample of the customers paying at these month ends, of about
-    `budget` customer-snapshots; None when all of them fit."""
-    months = ", ".join(f"DATE '{F.add_months(d, 0).isoformat()}'" for d in days)
-    counts = wh.df(f"SELECT customer, COUNT(*) AS n FROM ({CUSTOMER_MONTHS}) AS c WHERE month IN ({months}) "
-                   "GROUP BY customer ORDER BY customer")
-    return choose(counts, budget)
-
-
-def choose(counts: pd.DataFrame, budget: int, seed: int = 7) -> pd.DataFrame | None:
-    """From `counts` (customer, n: its snapshots, in the customers' order), each customer kept with
-    the same chance, so the rows kept are about `budget`; None when all fit."""
-    total = int(counts["n"].sum()) if len(counts) else 0
-    if total <= budget:
+    """A reproducible random sample of the customers who ever paid, of about `budget` snapshots
+    at these days; None when all of them fit. The count is of paying subscriptions, not
+    customers (a customer paying two at once counts twice): two cheap queries, where counting
+    each customer's snapshots took seconds more at a million customers."""
+    days_sql = ", ".join(f"(DATE '{d.isoformat()}')" for d in days)
+    rows = wh.scalar(f"SELECT COUNT(*) FROM subscriptions AS x JOIN (VALUES {days_sql}) AS s(snapshot) "
+                     "ON x.start_date <= s.snapshot AND (x.end_date IS NULL OR x.end_date > s.snapshot) "
+                     "AND x.mrr > 0") or 0
+    if rows <= budget:
         return None
-    keep = np.random.default_rng(seed).random(len(counts)) < budget / total
-    return counts.loc[keep, ["customer"]].reset_index(drop=True)
+    who = wh.df("SELECT DISTINCT COALESCE(customer_id, customer_ref) AS customer FROM subscriptions WHERE mrr > 0 "
+                "ORDER BY customer")
+    return choose(who, rows, budget)
+
+
+def choose(customers: pd.DataFrame, rows: int, budget: int, seed: int = 7) -> pd.DataFrame | None:
+    """From `customers` (in their sort order), each kept with the same chance, so that of `rows`
+    snapshots about `budget` are kept; None when all fit."""
+    if rows <= budget:
+        return None
+    keep = np.random.default_rng(seed).random(len(customers)) < budget / rows
+    return customers.loc[keep, ["customer"]].reset_index(drop=True)
 
 
 def _usable(frame: pd.DataFrame, stable: pd.DataFrame | None = None) -> list[str]:
