@@ -28,7 +28,8 @@ USAGE_DEFAULT = {"events_30d": 0.0, "features_30d": 0.0, "active_users_30d": 0.0
 
 # the columns of each canonical table the features read
 COLUMNS = {
-    "subscriptions": ["customer_id", "customer_ref", "subscription_id", "start_date", "end_date", "term_months", "mrr"],
+    "subscriptions": ["customer_id", "customer_ref", "subscription_id", "start_date", "end_date", "term_months", "mrr",
+                      "renewal_date"],
     "tickets": ["customer_id", "customer_ref", "ticket_id", "opened_at", "resolved_at", "category", "priority",
                 "csat"],
     "responses": ["customer_id", "customer_ref", "survey", "score", "submitted_at"],
@@ -123,7 +124,9 @@ class Tables:
         start = s["start_date"].to_numpy(dtype="datetime64[D]")
         end = s["end_date"].to_numpy(dtype="datetime64[D]")
         self.spans = (start, end, s["mrr"].to_numpy(dtype=float))
-        self.subs = pd.DataFrame({"c": codes, "start": start,
+        self.subs = pd.DataFrame({"c": codes, "start": start, "end": end,
+                                  "sid": pd.factorize(s["subscription_id"])[0],
+                                  "renewal": s["renewal_date"].to_numpy(dtype="datetime64[D]"),
                                   "term": s["term_months"].fillna(1).to_numpy(dtype=np.int64)})
 
         # revenue months: a period pays at the end of each month from its start month to the month
@@ -215,10 +218,17 @@ class Tables:
         out["mrr_change_12m"] = np.where(before > 0, pop.to_numpy() / before.to_numpy() - 1, np.nan)
 
         d = np.datetime64(day, "D")
+        # the contract: of the subscriptions running on the day, the longest term's; it renews from
+        # its renewal date (of a row running then) where there is one, else from its first period
         subs = self.subs[self.subs["start"] <= d]
-        contract = subs.groupby("c").agg(first=("start", "min"), term=("term", "max")).reindex(idx)
-        first = pd.DatetimeIndex(contract["first"])
-        since = ((day.year - first.year) * 12 + day.month - first.month - (day.day < first.day)).to_numpy(float)
+        running = (subs["end"].isna() | (subs["end"] > d)).to_numpy()
+        per = subs.assign(run=running, ren=subs["renewal"].where(running)).groupby(["c", "sid"]).agg(
+            first=("start", "min"), term=("term", "max"), ren=("ren", "max"), run=("run", "max")).reset_index()
+        per = per[per["run"]]
+        per = per[per["term"] == per.groupby("c")["term"].transform("max")]
+        contract = per.groupby("c").agg(first=("first", "min"), ren=("ren", "min"), term=("term", "max")).reindex(idx)
+        anchor = pd.DatetimeIndex(contract["ren"].fillna(contract["first"]))
+        since = ((day.year - anchor.year) * 12 + day.month - anchor.month - (day.day < anchor.day)).to_numpy(float)
         term = contract["term"].to_numpy(dtype=float)
         out["months_to_renewal"] = term - np.mod(since, term)
         out["term_months"] = term
@@ -283,9 +293,11 @@ class Tables:
         recent = (w["day"] > d - 30).to_numpy()
         early = (w["day"] <= d - 60).to_numpy()
         g = pd.DataFrame({"c": w["c"].to_numpy(), "e30": np.where(recent, w["events"].to_numpy(), 0),
-                          "e61": np.where(early, w["events"].to_numpy(), 0),
-                          "u30": np.where(recent, w["users"].to_numpy(), np.nan)})
-        g = g.groupby("c").agg(e30=("e30", "sum"), e61=("e61", "sum"), u30=("u30", "sum"))
+                          "e61": np.where(early, w["events"].to_numpy(), 0)})
+        g = g.groupby("c").agg(e30=("e30", "sum"), e61=("e61", "sum"))
+        # a day's active users are the most of any feature's (a user of two features is one user)
+        daily = w[recent].groupby(["c", "day"])["users"].max()
+        g["u30"] = daily.groupby(level="c").sum().reindex(g.index, fill_value=0.0)
         feats = w[recent].groupby("c")["feature"].nunique()
         e30, e61 = g["e30"].astype(float), g["e61"].astype(float)
         change = pd.Series(np.where(e61 > 0, e30 / e61.where(e61 > 0) - 1, np.where(e30 > 0, 1.0, np.nan)),

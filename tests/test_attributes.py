@@ -367,6 +367,25 @@ def test_names_that_are_personal_data_are_personal_whatever_the_flag_says():
         "home_phone": True, "gender": False, "has_card": False, "segment_code": True}
 
 
+def test_an_attribute_computed_from_personal_columns_is_personal():
+    """lower(Email) is an email still, and a date of birth read by an expression is one: every column an
+    expression reads is checked as a column of its own would be."""
+    cfg = parse_project({"sources": {"bank": {"path": "b.csv", "table": "customers", "customer_ref": "Id",
+                                              "attributes": {
+        "contact": {"expression": "lower(Email)"}, "born": {"expression": "DateOfBirth", "type": "date"},
+        "reach": {"expression": "coalesce(Tier, MobileNo)"},
+        "age_band": {"expression": "CASE WHEN dob < DATE '1980-01-01' THEN 'old' END"},
+        "double_tenure": {"expression": "Tenure * 2", "type": "int"}, "birth_place": "Town"}}}})
+    assert declared_attributes(cfg) == {"contact": True, "born": True, "reach": True, "age_band": True,
+                                        "double_tenure": False, "birth_place": True}
+
+
+def test_a_feature_listed_twice_is_refused_naming_it():
+    with pytest.raises(ConfigProblems) as e:
+        parse_project({"predict": {"churn": {"attributes": ["tier", "region_code", "tier"]}}})
+    assert e.value.problems == ["predict.churn.attributes: 'tier' listed more than once; name each attribute once"]
+
+
 def test_the_names_an_attribute_may_not_take_cover_the_metrics_own():
     from patron.config import CUSTOMER_DIMENSIONS as CONFIG_DIMENSIONS
     from patron.config import METRIC_WORDS

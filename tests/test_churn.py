@@ -282,3 +282,20 @@ def test_the_calibration_kept_with_the_run_reads_in_the_terminal(year_predicted,
     for r in rows:
         assert f"{r['predicted']:.1%}" in text and f"{r['observed']:.1%}" in text
     assert "On the test snapshot of 2026-03-31, least risky tenth first" in " ".join(text.split())
+
+
+def test_predict_as_of_an_earlier_day_shows_the_accounts_of_that_run(year_predicted, tmp_path):
+    """The kept run of the data's last day stays the latest for the views; the run just made
+    `--as-of` an earlier day is the one `patron predict` shows."""
+    db = tmp_path / "asof.duckdb"
+    shutil.copy(year_predicted, db)
+    r = subprocess.run([*PATRON, "predict", "--db", str(db), "--as-of", "2026-05-31", "-f", "json"],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert str(doc["as_of"])[:10] == "2026-05-31"
+    with open_warehouse(db) as wh:
+        mine = wh.df("SELECT customer_id, score FROM predictions WHERE run_id = ? AND band IN ('high', 'medium')",
+                     [doc["run_id"]])
+    assert len(doc["accounts"]) == len(mine) > 0
+    assert {a["customer_id"] for a in doc["accounts"]} == set(mine["customer_id"])

@@ -118,7 +118,8 @@ def test_demo_end_to_end(tmp_path):
     assert headlines["mrr"]["value"] > 0 and len(headlines["mrr"]["trend"]) == 12
     # every stage: the texts are scored and themed, and the planted outage shows in the briefing
     assert out["texts"] > 1000 and out["themes"] >= 5 and out["spikes"] >= 1
-    assert "What customers write about" in html and "Billing and invoices" in html
+    # (which theme the billing texts join varies with the day's draws; the outage is planted)
+    assert "What customers write about" in html and "outage" in html.lower()
     # self-contained: no tag loads anything (scripts are inline; their text is not parsed as tags)
     assert external_references(html) == [] and "Plotly" in html
     again = patron("demo", "--customers", "400", "--dir", "co", cwd=tmp_path)
@@ -239,3 +240,37 @@ def test_check_names_predict_attributes_no_source_keeps(tmp_path):
                                                 "(type: bool, or an int of 0 and 1)"]
     write(tmp_path / "patron.yml", source + "predict:\n  churn: {outcome: exited}\n")
     assert patron("check", cwd=tmp_path).returncode == 0
+
+
+ONE_TABLE = {
+    "usage": ("usage.csv", "customer,day,feature,events\nc1,2026-02-11,f1,1\nc2,2026-03-12,f2,2\n",
+              "customer_ref: customer"),
+    "costs": ("costs.csv", "month,cost_center,amount\n2026-01-01,support,100\n2026-02-01,sales,50\n", ""),
+    "contacts": ("contacts.csv", "contact_id,customer,name,email\nk1,c1,Ann,a@x.com\n", "customer_ref: customer"),
+}
+
+
+@pytest.mark.parametrize("only", sorted(ONE_TABLE))
+def test_a_warehouse_of_one_table_runs_the_catalog_and_the_briefing(tmp_path, only):
+    """Usage, costs or contacts alone: no metric has a value, which `metrics run` says (naming what
+    is missing) rather than crashing; the briefing is written and lists what it cannot show."""
+    from typer.testing import CliRunner
+
+    from patron.cli.main import app
+
+    file, text, ref = ONE_TABLE[only]
+    write(tmp_path / file, text)
+    write(tmp_path / "patron.yml", f"sources:\n  s: {{path: {file}, table: {only}{', ' + ref if ref else ''}}}\n")
+    cfg = ["--config", str(tmp_path / "patron.yml")]
+    env = {"COLUMNS": "200"}
+    runner = CliRunner()
+    assert runner.invoke(app, ["ingest", *cfg], env=env).exit_code == 0
+    run = runner.invoke(app, ["metrics", "run", *cfg], env=env)
+    assert run.exit_code == 0, run.output
+    assert "no metric has a value yet" in run.output and "no subscriptions are loaded" in run.output
+    run = runner.invoke(app, ["metrics", "run", "--format", "json", *cfg], env=env)
+    assert run.exit_code == 0 and json.loads(run.stdout) == []
+    run = runner.invoke(app, ["briefing", "--out", str(tmp_path / "b.html"), *cfg], env=env)
+    assert run.exit_code == 0, run.output
+    page = (tmp_path / "b.html").read_text()
+    assert "no subscriptions" in page or "no tickets are loaded" in page

@@ -256,6 +256,20 @@ def test_a_fit_that_runs_to_the_edge_says_it_did_not_converge():
     assert not fit.converged and "ran off" in fit.message
 
 
+def test_dropout_parameters_that_ran_away_say_the_fit_did_not_settle_and_warn_of_nothing():
+    # the fit of a shop whose customers all stop buying with the same chance: a and b run away
+    ran = bgnbd.BGNBDFit(0.3, 0.516, 1.8e6, 5.15e6, -1000.0, 300, False, "a parameter ran off")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(PredictError, match=r"the fit did not settle: its dropout parameters ran away "
+                                               r"\(a = 1.8e\+06, b = 5.15e\+06\): customers look alike in how they "
+                                               "stop buying") as e:
+            bgnbd.expected_purchases(ran, 52, [1, 3], [2.0, 10.0], [20.0, 30.0])
+    assert "divides by a - 1" not in str(e.value)
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (([1, -1], [1, 0], [2, 2]), "frequency has 1 negative value"),
     (([1, 1], [3, 1], [2, 2]), "recency is greater than T for 1 customer (the last"),

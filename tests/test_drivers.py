@@ -36,6 +36,10 @@ def test_drivers_per_segment_give_their_n_or_say_why_not(wh):
     assert result.segments or result.skipped
     for seg, part in result.segments.items():
         assert part.n >= 150, seg
+        # each segment counts its own customers rating each touchpoint, never the company's
+        own = result.segment_rated[seg]
+        assert set(own) == set(result.rated) and all(0 < own[t] <= min(part.n, result.rated[t]) for t in own)
+        assert own != result.rated
     for seg, n, why in result.skipped:
         assert n < 150 or why, seg
 

@@ -131,3 +131,29 @@ def test_parquet_json_and_jsonl_load_like_csv(wh, tmp_path):
         ("name", "required value is missing"),
         ("created_at", "not a date (ISO 8601 expected, e.g. 2024-03-31)"),
     ]
+
+
+@pytest.mark.parametrize("delimiter", [None, ","])
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_csv_mixing_crlf_and_lf_line_endings_loads_every_row(wh, tmp_path, delimiter, gz):
+    """Some lines end CRLF, some LF alone (files pasted together): the reader takes one kind for the
+    whole file, so patron reads a copy with one kind; no row is lost, no value keeps a stray \\r."""
+    import gzip
+
+    from patron.ingest.stage import mixes_line_endings
+
+    text = b"customer_ref,name\r\nc1,A\nc2,B\r\nc3,\"two\r\nlines\"\n" + b"".join(
+        b"k%d,K%d%s" % (i, i, b"\r\n" if i % 3 else b"\n") for i in range(3000))
+    name = "mixed.csv.gz" if gz else "mixed.csv"
+    (tmp_path / name).write_bytes(gzip.compress(text) if gz else text)
+    assert mixes_line_endings(tmp_path / name)
+    write(tmp_path / "lf.csv", "a,b\n1,2\n")
+    write(tmp_path / "crlf.csv", "a,b\r\n1,2\r\n")
+    assert not mixes_line_endings(tmp_path / "lf.csv") and not mixes_line_endings(tmp_path / "crlf.csv")
+    cfg = parse_project({"sources": {"s": {"path": name, "table": "customers", "delimiter": delimiter}}},
+                        root=tmp_path)
+    result = ingest_sources(wh, cfg)
+    assert [(f.read, f.loaded, f.quarantined) for f in result.files] == [(3003, 3003, 0)]
+    names = dict(wh.rows("SELECT customer_ref, name FROM customers"))
+    assert names["c1"] == "A" and names["c2"] == "B" and names["c3"] == "two\nlines" and names["k2999"] == "K2999"
+    assert not any("\r" in v for v in names.values())

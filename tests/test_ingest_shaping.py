@@ -172,6 +172,9 @@ def test_an_expression_naming_what_the_file_lacks_is_one_clear_error_that_loads_
     ({"rollup": {"amount": "average"}}, "sources.orders.rollup.amount"),
     ({"expressions": {"order_id": "InvoiceNo"}}, "sources.orders.expressions.order_id: also given under columns"),
     ({"expressions": {"colour": "1"}}, "sources.orders.expressions.colour: orders has no column 'colour'"),
+    ({"expressions": {"amount": "*"}}, "sources.orders.expressions.amount: '*' (every column) is not one value"),
+    ({"expressions": {"amount": "Quantity + *"}}, "sources.orders.expressions.amount: '*' (every column)"),
+    ({"attributes": {"everything": {"expression": "*"}}}, "sources.orders.attributes.everything.expression: '*'"),
 ])
 def test_config_that_cannot_be_a_source_expression_is_refused_naming_the_key(tmp_path, change, expected):
     with pytest.raises(ConfigError) as e:
@@ -310,3 +313,39 @@ def test_check_reads_a_sample_and_reports_what_ingest_would_reject(tmp_path):
     orders, desk = report["samples"]
     assert (orders["rows"], orders["filtered"], orders["rejected"]) == (8, 2, 1)  # the quantity that is not a number
     assert (desk["rows"], desk["rejected"], desk["share"]) == (10, 10, 1.0)
+
+
+def test_a_row_an_expression_fails_on_is_quarantined_naming_it_and_the_rest_load(tmp_path):
+    """A tenure of 99,999,999 months puts the start date out of the engine's range: that row is
+    quarantined (the computed column and the attribute both named), the others load; patron check
+    says the same of its sample rather than failing."""
+    from patron.project import Project
+
+    write(tmp_path / "t.csv", "cid,tenure,charges\nc1,5,10\nc2,7,20\nc3,99999999,30\nc4,12,40\n")
+    write(tmp_path / "patron.yml", (
+        "ingest: {max_reject_share: 1}\n"
+        "sources:\n"
+        "  telco:\n"
+        "    path: t.csv\n"
+        "    table: subscriptions\n"
+        "    customer_ref: cid\n"
+        "    snapshot_date: 2024-06-30\n"
+        "    columns: {subscription_id: cid, mrr: charges}\n"
+        "    expressions: {start_date: snapshot_date - INTERVAL (tenure) MONTH}\n"
+        "    attributes:\n"
+        "      joined: {expression: snapshot_date - INTERVAL (tenure) MONTH, type: date}\n"
+    ))
+    report = Project.check(tmp_path / "patron.yml")
+    assert report.problems == []
+    assert {(reason.split(" (")[0], n) for reason, n in report.samples[0].reasons} == {
+        ("attributes.joined: attributes.joined.expression", 1), ("start_date: expressions.start_date", 1)}
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb") as project:
+        result = project.ingest()
+        wh = project.warehouse
+        assert [(f.read, f.loaded, f.quarantined) for f in result.files] == [(4, 3, 1)]
+        assert wh.rows("SELECT customer_ref, start_date FROM subscriptions ORDER BY 1") == [
+            ("c1", date(2024, 1, 30)), ("c2", date(2023, 11, 30)), ("c4", date(2023, 6, 30))]
+        found = wh.rows("SELECT row_number, field, reason FROM quarantine ORDER BY field")
+    assert [(r, f) for r, f, _ in found] == [(3, "attributes.joined"), (3, "start_date")]
+    assert "attributes.joined.expression (snapshot_date - INTERVAL (tenure) MONTH) cannot be computed" in found[0][2]
+    assert "expressions.start_date (snapshot_date - INTERVAL (tenure) MONTH) cannot be computed" in found[1][2]

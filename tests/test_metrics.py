@@ -491,3 +491,14 @@ def test_every_built_in_metric_is_on_the_allow_list():
 
     assert not [(s.name, f) for s in builtin_catalog().values() for f in EXPRESSIONS
                 if getattr(s, f) and refused(getattr(s, f), None)]
+
+
+def test_a_slice_no_row_has_names_the_rows_without_none(capsys):
+    """mrr is computed, not read from one table: the note says "row", never "None row"."""
+    from patron.cli.metrics import show_values
+
+    df = pd.DataFrame({"tier": [None], "value": [10.0], "ci_low": [None], "ci_high": [None], "n": [3],
+                       "significant": [None], "note": [""]})
+    show_values(df, builtin_catalog()["mrr"], ["tier"], None, None, 40)
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "No row behind mrr has a tier" in shown and "None" not in shown

@@ -12,6 +12,7 @@ import pytest
 from conftest import PATRON
 from patron.config import ClvSettings
 from patron.predict.value import subscription_value
+from patron.warehouse import open_warehouse
 
 
 def test_a_subscriber_is_worth_its_margin_over_the_discounted_months_it_is_expected_to_stay():
@@ -53,3 +54,13 @@ def test_clv_on_the_demo_needs_a_churn_run_of_the_same_day_and_says_so(year_of_u
     assert ("Settings (predict.clv in patron.yml): margin 100% of revenue; future money discounted 10% a year; "
             "buyers valued over the next 12 months; a subscriber's lifetime capped at 120 months.") in said
     assert "subscription value" in said and "expected months" in said and "subscription_value" not in said
+    # amounts read in the warehouse's currency, as every other command prints them
+    ddb = tmp_path / "eur.duckdb"
+    shutil.copy(db, ddb)
+    with open_warehouse(ddb) as wh:
+        wh.execute("UPDATE subscriptions SET currency = 'EUR'")
+        wh.execute("UPDATE orders SET currency = 'EUR'")
+    for cmd in (["clv"], ["risk"]):
+        r = subprocess.run([*PATRON, *cmd, "--db", str(ddb)], capture_output=True, text=True, cwd=tmp_path,
+                           env=os.environ | {"COLUMNS": "160"})
+        assert r.returncode == 0 and "€" in r.stdout and "$" not in r.stdout, (cmd, r.stdout[-800:])

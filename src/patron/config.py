@@ -35,8 +35,9 @@ FALSE_WORDS = ("false", "f", "no", "n", "0")
 _PERSONAL_WORDS = frozenset({
     "surname", "surnames", "forename", "firstname", "lastname", "fullname", "email", "emails", "phone", "phones",
     "mobile", "telephone", "fax", "address", "street", "postcode", "zip", "zipcode", "postal", "dob", "birthday",
-    "birthdate", "ssn", "passport", "iban", "name", "names", "email1", "email2", "emails1", "emails2", "nachname",
-    "vorname", "telefon", "telefonnummer", "nom", "prenom", "apellido", "nombre", "creditcard", "cardno", "nino"})
+    "birthdate", "birth", "born", "dateofbirth", "birthdays", "birthdates", "ssn", "passport", "iban", "name",
+    "names", "email1", "email2", "emails1", "emails2", "nachname", "vorname", "telefon", "telefonnummer", "nom",
+    "prenom", "apellido", "nombre", "creditcard", "cardno", "nino"})
 _PERSONAL_PHRASES = ("first_name", "last_name", "full_name", "given_name", "family_name", "middle_name", "e_mail",
                      "date_of_birth", "birth_date", "post_code", "zip_code", "national_id", "tax_id", "card_number",
                      "card_no", "credit_card", "social_security", "national_insurance", "birth_year", "year_of_birth")
@@ -98,8 +99,15 @@ class AttributeConfig(_Strict):
         return {text(k): text(x) for k, x in v.items()} if isinstance(v, dict) else v
 
     def is_personal(self, name: str) -> bool:
-        """Flagged, or named like personal data (the attribute or its column)."""
-        return self.personal or looks_personal(name) or (self.column is not None and looks_personal(self.column))
+        """Flagged, or named like personal data: the attribute, its column, or any column its expression reads
+        (lower(Email) is an email still)."""
+        if self.personal or looks_personal(name) or (self.column is not None and looks_personal(self.column)):
+            return True
+        if self.expression is None:
+            return False
+        from patron.expressions import columns_read
+
+        return any(looks_personal(c) for c in columns_read(self.expression))
 
 
 class SourceConfig(_Strict):
@@ -286,6 +294,14 @@ class ChurnSettings(_Strict):
         "tested and scored.")
     high: float = Field(0.25, gt=0, lt=1, description="A probability from here up is high risk.")
     medium: float = Field(0.1, gt=0, lt=1, description="From here up to high is medium risk.")
+
+    @field_validator("attributes")
+    @classmethod
+    def _each_once(cls, v: list[str]) -> list[str]:
+        twice = sorted({a for a in v if v.count(a) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(map(repr, twice))} listed more than once; name each attribute once")
+        return v
 
     @model_validator(mode="after")
     def _bands_in_order(self) -> ChurnSettings:

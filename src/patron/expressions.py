@@ -78,6 +78,16 @@ def refused(sql: str, columns: set[str] | frozenset[str] | None, aggregates: boo
     return _walk(again[0], columns, functions, where)
 
 
+def columns_read(sql: str) -> set[str]:
+    """The names of the columns an expression reads (empty where it does not parse: `refused` says why)."""
+    try:
+        statements = sqlglot.parse(sql, read="duckdb")
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError, RecursionError):
+        return set()
+    return {c.name for tree in statements if tree is not None for c in tree.find_all(exp.Column)
+            if not isinstance(c.this, exp.Star) and c.name}
+
+
 def _walk(tree: exp.Expression, columns: set[str] | frozenset[str] | None,
           functions: tuple[type[exp.Expression], ...], where: str) -> list[str]:
     out: list[str] = []
@@ -109,6 +119,14 @@ def _plain(message: str) -> str:
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _counted(star: exp.Star) -> bool:
+    """Whether a * is count(*)'s (or count(DISTINCT *)'s): every other * means every column."""
+    parent = star.parent
+    if isinstance(parent, exp.Distinct):
+        parent = parent.parent
+    return isinstance(parent, exp.Count)
+
+
 def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None,
              functions: tuple[type[exp.Expression], ...], where: str) -> str | None:
     # names that are not columns are rendered as written: only plain words and built-in types
@@ -121,6 +139,8 @@ def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None,
         return "a type's size is a number"
     if isinstance(node, exp.Identifier) and not isinstance(node.parent, exp.Column) and node.quoted:
         return f"{node.name[:40]!r}: only a column's name may be quoted"
+    if isinstance(node, exp.Star) and not _counted(node):
+        return "'*' (every column) is not one value; name the column(s) it reads (only count(*) takes *)"
     if isinstance(node, exp.Column):
         if node.table:
             return f"{node.sql(dialect='duckdb')!r}: a column is named alone, not with a table"

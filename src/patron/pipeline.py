@@ -98,8 +98,10 @@ def run(project: Project, stages: Collection[str] | None = None, *, ingest_progr
 
 
 def _identity_has_work(wh: Warehouse) -> bool:
-    """Rows were loaded or changed since identity last ran (or it never ran)."""
-    last = wh.scalar("SELECT max(resolved_at) FROM identity_map")
+    """Rows were loaded or changed since identity last ran (or it never ran). A resolution fits
+    its model each time it runs; a record keeps the time it got its master id while it keeps it."""
+    last = wh.scalar("SELECT max(t) FROM (SELECT max(fitted_at) AS t FROM identity_model "
+                     "UNION ALL SELECT max(resolved_at) FROM identity_map) AS runs")
     return last is None or bool(wh.scalar(
         "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]))
 

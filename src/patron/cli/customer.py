@@ -111,8 +111,11 @@ def render_360(c: Customer360) -> None:
     if c.health:
         now, before = c.health[-1], c.health[max(0, len(c.health) - 4)]
         weak = "; ".join(x["says"] for x in now["weakest"]) or "nothing below 50"
-        was = f", {before['score']:.0f} on {cell(before['month'])[:10]}" if before is not now else ""
-        say(f"Health {now['score']:.0f}/100 ({now['band']}) on {cell(now['month'])[:10]}{was}. Weakest: {weak}.")
+        def score(h: dict) -> str:
+            return "unscored (no data for any weighted component)" if h["score"] is None else f"{h['score']:.0f}/100"
+
+        was = f", {score(before)} on {cell(before['month'])[:10]}" if before is not now else ""
+        say(f"Health {score(now)} ({now['band']}) on {cell(now['month'])[:10]}{was}. Weakest: {weak}.")
     if c.value:
         v = c.value
         parts = []

@@ -97,7 +97,8 @@ def show_values(df: pd.DataFrame, spec: MetricSpec, by: list[str], grain: str | 
         notes.append(f"{DASH}: not available, for the reason in the last column.")
     for key in by:
         if len(df) and df[key].isna().all():
-            rows_of = f"{spec.table} row behind {spec.name}" + (f" ({spec.filter})" if spec.filter else "")
+            rows_of = (f"{spec.table} row" if spec.table else "row") + f" behind {spec.name}" + (
+                f" ({spec.filter})" if spec.filter else "")
             notes.append(f"No {rows_of} has a {key}: every value falls under (none).")
     order = "newest first" if "period" in df.columns else "by slice"
     table(f"{spec.name} ({spec.label}): {counted(len(df), 'value')}, {order}",
@@ -148,12 +149,12 @@ def metrics_run(
         as_of = project.as_of() if "period" in df.columns else None
     import pandas as pd
 
-    latest = df.dropna(subset=["value"])
-    if "period" in df.columns:
+    latest = df.dropna(subset=["value"]) if "value" in df.columns else df.iloc[0:0]
+    if "period" in df.columns and len(latest):
         # the latest whole period of each metric: a partial month's churn or LTV is not its value
         partial = [period_label(p, effective_period(specs[m], period, specs), as_of).endswith("(partial)")
                    for m, p in zip(latest["metric"], latest["period"], strict=True)]
-        whole = latest[[not x for x in partial]]
+        whole = latest[pd.Series([not x for x in partial], index=latest.index, dtype=bool)]
         latest = pd.concat([whole, latest[~latest["metric"].isin(whole["metric"])]]).groupby("metric").tail(1)
     if fmt is Format.json:
         emit_json(records(latest))
@@ -163,6 +164,13 @@ def metrics_run(
         spec = specs[r["metric"]]
         rows.append([r["metric"], period_label(r.get("period"), effective_period(spec, period, specs), as_of),
                      number(r["value"], spec.unit, currency), int(r["n"])])
+    if not rows:
+        # no metric has a value (a warehouse of usage, costs or contacts alone): say so, and what each needs
+        why = sorted({str(n).removeprefix("not available: ") for n in df.get("note", pd.Series(dtype=object))
+                      if isinstance(n, str) and n})
+        say(f"Catalog evaluated ({len(df):,} values stored): no metric has a value yet."
+            + (f" Missing: {'; '.join(why[:6])}{' and more' if len(why) > 6 else ''}." if why else ""))
+        return
     table(f"Catalog evaluated ({len(df):,} values stored); latest whole period of each metric",
           ["metric", "period", "value", "n"], rows, {"value", "n"},
           notes=[partial_note([r[1] for r in rows], period, as_of)])

@@ -11,7 +11,7 @@ import typer
 from patron.cli.formats import clip, counted, number, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, limit_opt, parse_day, progress
 from patron.cli.render import Format, emit_json, say, table
-from patron.cli.scores import est, reasons, records
+from patron.cli.scores import est, read_currency, reasons, records
 from patron.project import Project
 
 SoonestOpt = limit_opt("soonest renewal")  # --by sums instead, most at risk first
@@ -29,6 +29,7 @@ def renewals(
         raise typer.BadParameter(f"{by!r}: sum by owner or segment", param_hint="--by")
     with Project.open(config, db) as project:
         frame = project.predict.renewals(days)
+        read_currency(project)
         info = project.predict.last_run()
         why_none = project.predict.renewals_summary(days)["note"] if frame.empty else None
     groups = project.predict.renewals_by(frame, by) if by else None
@@ -57,6 +58,11 @@ def renewals(
           [[str(r.renewal_date), r.customer_id, r.owner, number(r.arr, "currency"), f"{r.p_renew:.0%}",
             clip(reasons(r.reasons), 120) if r.band != "low" else "–"] for r in shown.itertuples()],
           {"ARR", "p(renew)"}, drop=["owner"], notes=[shown_of(len(shown), len(frame))])
+
+
+def _score(v: float | None) -> float | None:
+    """A score as JSON can carry it: an unscored account's is null, never NaN."""
+    return None if v is None or v != v else v
 
 
 def _check_line(check: dict | None, note: str = "") -> str:
@@ -93,7 +99,7 @@ def health(
     if fmt is Format.json:
         emit_json({"run_id": run.run_id, "as_of": run.as_of, "weights": settings.weights,
                    "bands": {"red": settings.red, "green": settings.green}, "check": check, "note": run.note,
-                   "accounts": [{"customer_id": r.customer, "score": r.score, "band": r.band,
+                   "accounts": [{"customer_id": r.customer, "score": _score(r.score), "band": r.band,
                                  "components": r.details["components"], "weakest": r.reasons}
                                 for r in now.itertuples()],
                    "proposal": None if proposal is None else {
@@ -101,13 +107,17 @@ def health(
                        "check": proposal.check.to_dict()}})
         return
     counts = now["band"].value_counts()
+    unscored = (f", {counts.get('unscored', 0):,} unscored (no data for any weighted component)"
+                if counts.get("unscored") else "")
     say(f"Health on {run.as_of}: {counted(len(now), 'paying account')}, {counts.get('red', 0):,} red "
         f"(below {settings.red:g}), {counts.get('amber', 0):,} amber, {counts.get('green', 0):,} green "
-        f"({settings.green:g} and up). Weights: " + ", ".join(f"{k} {v:g}" for k, v in settings.weights.items()) + ".")
+        f"({settings.green:g} and up){unscored}. Weights: "
+        + ", ".join(f"{k} {v:g}" for k, v in settings.weights.items()) + ".")
     say(_check_line(check, run.note))
     shown = now.head(limit) if limit else now
     table("Least healthy accounts", ["customer", "score", "band", "weakest"],
-          [[r.customer, f"{r.score:.0f}", r.band, "; ".join(x["says"] for x in r.reasons) or "–"]
+          [[r.customer, "–" if _score(r.score) is None else f"{r.score:.0f}", r.band,
+            "; ".join(x["says"] for x in r.reasons) or "–"]
            for r in shown.itertuples()], {"score"}, notes=[shown_of(len(shown), len(now))])
     if proposal is not None:
         say("Proposed weights, fitted on " + f"{proposal.learned_on[0]:%Y-%m} to {proposal.learned_on[-1]:%Y-%m}: "

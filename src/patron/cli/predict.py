@@ -10,7 +10,7 @@ import typer
 from patron.cli.formats import clip, counted, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, StakeOpt, parse_day, progress
 from patron.cli.render import Format, emit_json, say, table
-from patron.cli.scores import calibration, est, money, reasons, records, renews, stake_line
+from patron.cli.scores import calibration, est, money, read_currency, reasons, records, renews, stake_line
 from patron.errors import PredictError
 from patron.project import Project
 
@@ -55,8 +55,9 @@ def predict(
     with Project.open(config, db) as project, progress() as bar:
         bar.add_task("learning from snapshots", total=None)
         run = project.predict.churn(day)
-        every = project.predict.risk(BANDS)
-        info = project.predict.last_run()
+        read_currency(project)
+        every = project.predict.risk(BANDS, run.run_id)  # this run's, even --as-of an earlier day
+        info = project.predict.last_run(run_id=run.run_id)
         protected = project.predict.protected_features(info)
         settings = project.predict.settings()
     risky = every[every["band"].isin(("high", "medium"))]
@@ -135,6 +136,7 @@ def risk(
         groups = project.predict.risk_by(by) if by else None
         totals = project.predict.risk_totals(by) if by else None
         protected = project.predict.protected_features(info)
+        read_currency(project)
     frame = scored if every else scored[scored["band"].isin(("high", "medium"))]
     money_at, day = stake(scored), f"{info['as_of']:%Y-%m-%d}"
     if fmt is Format.json:

@@ -21,8 +21,22 @@ def est(e: Estimate | dict, spec: str = ".2f") -> str:
     return f"{format(d['value'], spec)} ({format(d['ci_low'], spec)}–{format(d['ci_high'], spec)})"
 
 
+# the warehouse's currency, read once per command (`read_currency`): one process runs one command
+_CURRENCY = {"code": None}
+
+
+def read_currency(project: object) -> str:
+    """The currency the warehouse's money is in, for every amount this command prints."""
+    from patron.report.money import data_currency
+
+    _CURRENCY["code"] = data_currency(project.existing_warehouse())  # type: ignore[attr-defined]
+    return _CURRENCY["code"]
+
+
 def money(v: float | None) -> str:
-    return "–" if v is None or v != v else number(v, "currency")
+    if v is None or v != v:
+        return "–"
+    return number(v, "currency", _CURRENCY["code"]) if _CURRENCY["code"] else number(v, "currency")
 
 
 def reasons(items: list[dict] | None) -> str:

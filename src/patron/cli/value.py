@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from patron.cli.formats import counted, number, shown_of
+from patron.cli.formats import counted, shown_of
 from patron.cli.options import ConfigOpt, DbOpt, FormatOpt, limit_opt, parse_day, progress
 from patron.cli.render import Format, emit_json, say, table
-from patron.cli.scores import money, records
+from patron.cli.scores import money, read_currency, records
 from patron.project import Project
 
 if TYPE_CHECKING:
@@ -26,8 +26,13 @@ def _label(name: object) -> str:
     return next((f.description for f in FEATURES if f.name == name), str(name))
 
 
+def _low(percent: float) -> str:
+    """An interval's low end: a positive share under 1% reads "<1", not a 0 that looks like none."""
+    return "<1" if 0 < percent < 0.5 else f"{max(percent, 0):.0f}"
+
+
 def _driver_rows(imp, rated: dict[str, int]) -> list[list[str]]:
-    return [[_label(d.predictor), f"{d.percent:.0f}%", f"{max(d.percent_low, 0):.0f}–{d.percent_high:.0f}%",
+    return [[_label(d.predictor), f"{d.percent:.0f}%", f"{_low(d.percent_low)}–{d.percent_high:.0f}%",
              f"{rated.get(d.predictor, imp.n):,}", "yes" if d.is_driver else "no"] for d in imp.drivers]
 
 
@@ -50,6 +55,7 @@ def drivers(
         emit_json({"outcome": result.outcome, "among": result.kind, "since": result.since, "as_of": result.as_of,
                    "rated": result.rated, "overall": one(result.overall),
                    "segments": {k: one(v) for k, v in result.segments.items()},
+                   "segment_rated": result.segment_rated,
                    "skipped": [{"segment": s, "n": n, "reason": r} for s, n, r in result.skipped]})
         return
     imp = result.overall
@@ -67,10 +73,11 @@ def drivers(
           + list(imp.notes))
     top = imp.drivers[0] if imp.drivers else None
     if top is not None and top.is_driver:
-        say(f"{top.predictor} ranks first" + (", clear of the others (its interval above theirs)."
+        say(f"{_label(top.predictor)} ranks first" + (", clear of the others (its interval above theirs)."
                                               if top.clear_of_next else ", but its interval overlaps the next one's."))
     for seg, part in result.segments.items():
-        table(f"{by} {seg} ({counted(part.n, 'customer')})", cols, _driver_rows(part, result.rated),
+        table(f"{by} {seg} ({counted(part.n, 'customer')})", cols,
+              _driver_rows(part, result.segment_rated.get(seg, result.rated)),
               {"share", "95% interval", cols[3]})
     for seg, n, why in result.skipped:
         say(f"{by} {seg}: not analysed ({counted(n, 'customer')}): {why}", "dim")
@@ -122,6 +129,7 @@ def clv(
     with Project.open(config, db) as project, progress() as bar:
         bar.add_task("fitting", total=None)
         run = project.predict.value(day)
+        read_currency(project)
         settings = project.predict.all_settings().clv
         check = project.predict.clv_holdout(day, end) if end else None
     t = run.transactional
@@ -136,7 +144,7 @@ def clv(
                    "customers": records(run.customers, list(run.customers.columns))})
         return
     say(f"Lifetime value on {run.as_of} of {counted(len(run.customers), 'customer')}: "
-        f"{number(float(run.customers['value'].sum()), 'currency')} in all (run {run.run_id}).")
+        f"{money(float(run.customers['value'].sum()))} in all (run {run.run_id}).")
     say(_settings_line(settings), "dim")
     if t is not None:
         say(_fit_line("Purchases (BG/NBD)", t.purchases.to_dict(), ("r", "alpha", "a", "b")))

@@ -66,8 +66,14 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     accepted = links[links["match_probability"] >= settings.match_threshold]
     labels = (components_keeping_apart(records["unique_id"], accepted, apart) if apart
               else components(records["unique_id"], accepted))
-    previous = dict(wh.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
+    before = wh.rows("SELECT system || ':' || ref, customer_id, resolved_at FROM identity_map")
+    previous = {key: cid for key, cid, _ in before}
     master = stable_ids(records["unique_id"], labels, previous)
+    # a record keeps the time it was given its master id while it keeps the id: a later resolution
+    # that changes nothing leaves predictions made since matching their accounts
+    since = {key: (cid, at) for key, cid, at in before}
+    kept_at = [since[u][1] if u in since and since[u][0] == m else None
+               for u, m in zip(records["unique_id"], master, strict=True)]
     linked_by = (pd.concat([accepted[["unique_id_l", "method"]].rename(columns={"unique_id_l": "u"}),
                             accepted[["unique_id_r", "method"]].rename(columns={"unique_id_r": "u"})])
                  .groupby("u")["method"].agg(lambda m: ",".join(sorted(set(m)))))
@@ -76,6 +82,7 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     out = pd.DataFrame({
         "system": records["system"], "ref": records["ref"], "customer_id": master,
         "method": records["unique_id"].map(linked_by).fillna("alone").where(~nothing, "nothing_to_match"),
+        "kept_at": pd.to_datetime(pd.Series(kept_at, index=records.index, dtype="object")),
     })
     decided_pairs = set(zip(decided["record_l"], decided["record_r"], strict=True))
     decided_pairs |= {(b, a) for a, b in decided_pairs}
@@ -84,7 +91,8 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     with wh.transaction():
         wh.execute("DELETE FROM identity_map")
         with wh.frame("_patron_resolved", out) as f:
-            wh.execute(f"INSERT INTO identity_map SELECT system, ref, customer_id, method, now()::TIMESTAMP FROM {f}")
+            wh.execute(f"INSERT INTO identity_map SELECT system, ref, customer_id, method, "
+                       f"COALESCE(CAST(kept_at AS TIMESTAMP), now()::TIMESTAMP) FROM {f}")
         wh.execute("DELETE FROM identity_links")
         with wh.frame("_patron_links", links) as f:
             wh.execute(f"INSERT INTO identity_links SELECT unique_id_l, unique_id_r, method, match_probability, "

@@ -7,7 +7,7 @@ expression; each rule is a condition over them with a reason a person can act on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from patron.config import FALSE_WORDS, TRUE_WORDS, SourceConfig
 from patron.errors import SourceError
@@ -27,6 +27,7 @@ from patron.model import (
 from patron.warehouse import QueryFailed, Warehouse
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+REQUIRED = "required value is missing"
 ROW = "_patron_r"  # what the checks call a row of the file
 ATTRIBUTE = "attr__"  # an attribute's columns in the checked rows: m_attr__<name> (text), t_attr__<name> (typed)
 
@@ -257,7 +258,10 @@ def plan_load(
             f"the file's columns are: {', '.join(file_columns)} (map them under columns: in patron.yml)",
             file,
         )
-    text = {c.name: _text_expr(c, source_of[c.name], src, params, computed.get(c.name))
+    # an expression that fails on one row's values (a date out of range) is empty there, and the
+    # row is quarantined for it (below); it must not fail the whole file
+    text = {c.name: _text_expr(c, source_of[c.name], src, params, _tried(computed[c.name]) if c.name in computed
+                               else None)
             for c in table.columns if c.name in source_of}
     typed = {c.name: _typed_expr(c, src, params) for c in table.columns if c.name in source_of}
     used = {s for s in source_of.values() if s} | {a.column for a in src.attributes.values() if a.column} \
@@ -270,9 +274,38 @@ def plan_load(
         checks[f"{at}.filter"] = keep
     plan = Plan(table, text, typed, rules, key, params, ignored, keep, src.rollup, checks)
     for n, a in src.attributes.items():
-        _plan_attribute(plan, Attribute(n, a.type, a.is_personal(n)), src, a.column, derived.get(n), a.values,
-                        tolerance_days)
+        _plan_attribute(plan, Attribute(n, a.type, a.is_personal(n)),
+                        src, a.column, _tried(derived[n]) if n in derived else None, a.values, tolerance_days)
+    for c, sql in computed.items():
+        if c in text and c not in src.constants:
+            _plan_failure(plan, c, None, f"expressions.{c}", src.expressions[c], sql)
+    for n, sql in derived.items():
+        _plan_failure(plan, f"attributes.{n}", ATTRIBUTE + n, f"attributes.{n}.expression",
+                      src.attributes[n].expression or "", sql)
     return plan
+
+
+FAILED = "fail__"  # a checked column that says an expression failed on the row: m_fail__<column>
+
+
+def _tried(sql: str) -> str:
+    """The expression, empty where it fails on a row's values instead of failing the read."""
+    return f"TRY({sql})"
+
+
+def _plan_failure(plan: Plan, where: str, column: str | None, key: str, given: str, sql: str) -> None:
+    """A rule that quarantines a row whose values the expression fails on (a date out of range, a
+    number too large), naming the expression; the rest of the file loads. `x IS NULL` is never
+    empty, so TRY of it is empty only where evaluating x failed."""
+    flag = FAILED + (column or where)
+    plan.attribute_text[flag] = f"CASE WHEN TRY(({sql}) IS NULL) IS NULL THEN 'fails' END"
+    plan.attribute_typed[flag] = f"m_{flag}"
+    if column is None:  # its value is empty because it failed: that is the one reason to give
+        plan.rules = [replace(r, condition=f"{r.condition} AND m_{flag} IS NULL")
+                      if r.field == where and r.reason == REQUIRED else r for r in plan.rules]
+    shown = given if len(given) <= 60 else given[:57] + "..."
+    plan.rules.append(Rule(where, f"m_{flag} IS NOT NULL", f"{key} ({shown}) cannot be computed from this "
+                           "row's values (a value out of range, or not of the kind it needs)", column))
 
 
 def _plan_attribute(plan: Plan, attr: Attribute, src: SourceConfig, column: str | None, computed: str | None,
@@ -332,7 +365,7 @@ def _rules(
             continue
         m, t = f"m_{name}", f"t_{name}"
         if name in required:
-            rules.append(Rule(name, f"{m} IS NULL", "required value is missing"))
+            rules.append(Rule(name, f"{m} IS NULL", REQUIRED))
         if source_of[name] is None and name not in src.constants:
             continue
         if col.type in ("int", "float"):

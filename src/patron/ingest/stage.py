@@ -63,11 +63,15 @@ class Reader:
     columns: list[str]
     src: SourceConfig
     engine: Engine
+    # what the engine reads in place of `file`: a copy with one kind of line ending, where the file
+    # mixes CRLF and LF (line numbers are the same; messages name `file`)
+    read_from: Path | None = None
 
     def sql(self, keep_rejects: bool = True) -> str:
         # max_line_size: patron.yml's, for fields longer than the reader's default
-        return self.engine.read_file(self.file, self.format, encoding=self.src.encoding, delimiter=self.src.delimiter,
-                                     max_line_size=self.src.max_line_size, keep_rejects=keep_rejects)
+        return self.engine.read_file(self.read_from or self.file, self.format, encoding=self.src.encoding,
+                                     delimiter=self.src.delimiter, max_line_size=self.src.max_line_size,
+                                     keep_rejects=keep_rejects)
 
 
 def find_files(src: SourceConfig, root: Path, name: str) -> list[Path]:
@@ -200,6 +204,51 @@ def _not_readable(file: Path, fmt: str | None, src: SourceConfig) -> str | None:
     return None
 
 
+_BLOCK = 1 << 20
+
+
+def _opener(file: Path):  # noqa: ANN202 - open or gzip.open
+    return gzip.open if file.suffix.lower() == ".gz" else open
+
+
+def mixes_line_endings(file: Path) -> bool:
+    """Whether a text file ends some lines with CRLF and others with LF alone: the CSV reader
+    takes one kind for the whole file and cannot read the other."""
+    crlf = lf = 0
+    last = b""
+    try:
+        with _opener(file)(file, "rb") as f:
+            for block in iter(lambda: f.read(_BLOCK), b""):
+                lf += block.count(b"\n")
+                crlf += block.count(b"\r\n") + (last == b"\r" and block[:1] == b"\n")
+                last = block[-1:]
+                if crlf and crlf < lf:
+                    return True
+    except _SCAN_FAILED:
+        return False
+    return False
+
+
+def _one_line_ending(file: Path) -> Path:
+    """A copy of the file (uncompressed) with every CRLF read as LF, in a folder of its own that is
+    removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="patron-lines-"))
+    atexit.register(shutil.rmtree, folder, True)
+    copy = folder / (file.stem if file.suffix.lower() == ".gz" else file.name)
+    with _opener(file)(file, "rb") as f, open(copy, "wb") as out:
+        held = b""
+        for block in iter(lambda: f.read(_BLOCK), b""):
+            block = held + block
+            held = block[-1:] if block.endswith(b"\r") else b""  # a CRLF split between blocks
+            out.write(block[: len(block) - len(held)].replace(b"\r\n", b"\n"))
+        out.write(held)
+    return copy
+
+
 def open_reader(wh: Warehouse, src: SourceConfig, file: Path) -> Reader:
     """Check the file can be read and learn its columns; file-level problems raise SourceError."""
     fmt = src.file_format(file)
@@ -215,6 +264,12 @@ def open_reader(wh: Warehouse, src: SourceConfig, file: Path) -> Reader:
     if wrong:
         raise SourceError(wrong, str(file))
     reader = Reader(file, fmt, [], src, wh.engine)
+    if fmt == "csv" and src.encoding.lower() != "utf-16" and mixes_line_endings(file):
+        try:
+            reader.read_from = _one_line_ending(file)
+        except _SCAN_FAILED as e:
+            raise SourceError(f"mixes CRLF and LF line endings, and a copy with one kind cannot be written ({e})",
+                              str(file)) from None
     try:
         reader.columns = wh.engine.columns_of(reader.sql(keep_rejects=True))
     except QueryFailed as e:

@@ -30,6 +30,7 @@ GTOL = 1e-7  # on the gradient of the mean log-likelihood per customer
 # compete with the row-by-row NumPy work on a busy machine (a million customers twice as slow)
 METHOD, OPTIONS = "BFGS", {"gtol": GTOL, "maxiter": 1000}
 SMALL = 10_000  # rows; fewer are fitted as they come: grouping them would cost more than it saves
+SETTLED = 1e4  # a dropout shape (a or b) beyond this has run away: its predictions are not to be trusted
 RUNAWAY = 1e6  # a parameter this far from 1 is heading for 0 or infinity: the data do not pin it down
 
 
@@ -255,8 +256,14 @@ def expected_purchases(fit: BGNBDFit, t: object, frequency: object, recency: obj
         raise PredictError("the horizon t must be 0 or more", MODEL)
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
     z = t / (alpha + age + t)
-    decay = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    out = (a + b + x - 1) / (a - 1) * (1 - decay) * expit(-_z(fit, x, tx, age))
+    # parameters run far out overflow the power or the series (0 x inf): said below, not warned of
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
+        decay = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        out = (a + b + x - 1) / (a - 1) * (1 - decay) * expit(-_z(fit, x, tx, age))
+    if not np.isfinite(out).all() and max(a, b) > SETTLED:
+        raise PredictError(f"the fit did not settle: its dropout parameters ran away (a = {a:.3g}, b = {b:.3g}): "
+                           "customers look alike in how they stop buying, so the model cannot tell who has "
+                           "stopped", MODEL)
     if not np.isfinite(out).all():
         raise PredictError(f"expected purchases are not finite for r, alpha, a, b = {r:.3g}, {alpha:.3g}, {a:.3g}, "
                            f"{b:.3g} (the formula divides by a - 1)", MODEL)

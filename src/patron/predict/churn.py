@@ -84,6 +84,10 @@ def _stable(wh: Warehouse, names: list[str]) -> tuple[pd.DataFrame | None, froze
     and which of them say yes or no; None when it names none."""
     if not names:
         return None, frozenset()
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise PredictError(f"predict.churn.attributes names {', '.join(map(repr, twice))} more than once; "
+                           "name each attribute once in patron.yml", "churn risk")
     frame, kinds, personal = attributes.wide(wh)
     unknown = [n for n in names if n not in kinds]
     if unknown:
@@ -226,8 +230,13 @@ def _fit(snaps: Snapshots, days: list[date]) -> tuple[gbm.Model, pd.DataFrame]:
         raise PredictError(f"{pos} customers churned within {h} months of the snapshots "
                            f"{days[0]:%Y-%m} to {days[-1]:%Y-%m}; at least {MIN_POSITIVES} are needed to learn from",
                            "churn risk")
-    model = gbm.fit(train, train["churned"].to_numpy(), _usable(train, snaps.stable), train["customer"].to_numpy(),
-                    F.RISK)
+    usable = _usable(train, snaps.stable)
+    if not usable:
+        span = f"snapshot {days[0]:%Y-%m}" if len(days) == 1 else f"snapshots {days[0]:%Y-%m} to {days[-1]:%Y-%m}"
+        raise PredictError(f"no feature varies between the customers of the {span} (every one has the same "
+                           "value, or none), so there is nothing to learn who leaves from; load usage, tickets "
+                           "or surveys, or name attributes under predict.churn.attributes", "churn risk")
+    model = gbm.fit(train, train["churned"].to_numpy(), usable, train["customer"].to_numpy(), F.RISK)
     return model, train
 
 
@@ -252,6 +261,9 @@ def backtest(wh: Warehouse, settings: ChurnSettings = DEFAULT, as_of: date | Non
         raise PredictError(f"no snapshot's outcome was known by {snaps.tested_on}", "churn risk")
     model, train = _fit(snaps, snaps.known)
     test = snaps.full(snaps.tested_on, h)
+    if test.empty:
+        raise PredictError(f"no customer was paying on the test day {snaps.tested_on} (the last month end whose "
+                           f"{h}-month outcome is known), so the model cannot be tested on it", "churn risk")
     p = model.probability(test)
     ev = evaluate(test["churned"].to_numpy(), p)
     # importance is a mean: 20,000 accounts tell it as well as a million, at a fiftieth of the cost

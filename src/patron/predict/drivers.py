@@ -38,6 +38,7 @@ class Drivers:
     overall: Importance
     rated: dict[str, int]  # predictor -> customers with a value of their own (not the mean)
     segments: dict[str, Importance] = field(default_factory=dict)
+    segment_rated: dict[str, dict[str, int]] = field(default_factory=dict)  # segment -> its own counts
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # segment, n, why
 
 
@@ -68,13 +69,15 @@ def _themes(wh: Warehouse, since: date, as_of: date) -> pd.DataFrame:
     return long.pivot(index="customer", columns="theme", values="texts").fillna(0)
 
 
-def _choose(x: pd.DataFrame, impute: bool) -> tuple[pd.DataFrame, dict[str, int]]:
+def _choose(x: pd.DataFrame, impute: bool) -> tuple[pd.DataFrame, dict[str, int], pd.DataFrame]:
     """The predictors with MIN_RATED customers of their own, most covered first (at most
-    MAX_PREDICTORS), each missing value given the predictor's mean when `impute`."""
-    rated = {c: int(x[c].notna().sum() if impute else (x[c] > 0).sum()) for c in x.columns}
+    MAX_PREDICTORS), each missing value given the predictor's mean when `impute`; and which
+    customers have a value of their own of each (to count them per segment)."""
+    have = x.notna() if impute else x > 0
+    rated = {c: int(have[c].sum()) for c in x.columns}
     keep = [c for c in sorted(rated, key=lambda c: (-rated[c], str(c))) if rated[c] >= MIN_RATED][:MAX_PREDICTORS]
     x = x[keep]
-    return (x.fillna(x.mean()) if impute else x), {c: rated[c] for c in keep}
+    return (x.fillna(x.mean()) if impute else x), {c: rated[c] for c in keep}, have[keep]
 
 
 def analyse(wh: Warehouse, outcome: str = "nps", kind: str = "touchpoints", *, months: int = 12,
@@ -104,15 +107,15 @@ def analyse(wh: Warehouse, outcome: str = "nps", kind: str = "touchpoints", *, m
         snap = F.snapshot(wh, as_of, horizon_months).set_index("customer")
         y = snap["churned"].astype(float)
     if kind == "touchpoints":
-        x, rated = _choose(_touchpoints(wh, since, as_of), impute=True)
+        x, rated, have = _choose(_touchpoints(wh, since, as_of), impute=True)
     elif kind == "themes":
-        x, rated = _choose(_themes(wh, since, as_of), impute=False)
+        x, rated, have = _choose(_themes(wh, since, as_of), impute=False)
     else:
         snap = F.snapshot(wh, as_of).set_index("customer")
         # NPS is never explained by NPS (nor by the other survey answers beside it)
         skip = F.CONTEXT | ({"surveys"} if outcome == "nps" else set())
         cols = [n for n in F.NAMES if F.GROUP[n] not in skip and snap[n].nunique(dropna=True) > 1]
-        x, rated = _choose(snap[cols], impute=True)
+        x, rated, have = _choose(snap[cols], impute=True)
     model = f"key drivers of {outcome}"
     if x.empty:
         raise PredictError(f"no {kind[:-1]} has {MIN_RATED} customers of its own between {since} and {as_of}", model)
@@ -131,6 +134,9 @@ def analyse(wh: Warehouse, outcome: str = "nps", kind: str = "touchpoints", *, m
         seg = by_segment(frame.reset_index(drop=True), outcome, list(x.columns), "seg", min_n=min_segment,
                          bootstrap=bootstrap, seed=seed)
         result.segments = {str(k): v for k, v in seg.segments.items()}
+        own = have.join(frame["seg"], how="inner")
+        result.segment_rated = {str(k): {c: int(v) for c, v in part[list(x.columns)].sum().items()}
+                                for k, part in own.groupby("seg") if str(k) in result.segments}
         result.skipped = [(str(s.segment), s.n, s.reason) for s in seg.skipped]
     return result
 
@@ -148,7 +154,7 @@ def keep(wh: Warehouse, result: Drivers, months: int) -> str:
 
     from patron.predict.store import save
 
-    evaluation = {"overall": result.overall.to_dict(), "rated": result.rated,
+    evaluation = {"overall": result.overall.to_dict(), "rated": result.rated, "segment_rated": result.segment_rated,
                   "segments": {k: v.to_dict() for k, v in result.segments.items()},
                   "skipped": [{"segment": s, "n": n, "reason": r} for s, n, r in result.skipped]}
     return save(wh, "drivers", result.as_of, pd.DataFrame({"customer": []}), version="Shapley shares of R²",

@@ -27,7 +27,7 @@ class Evaluation:
     pr_auc: Estimate
     top_decile_lift: Estimate
     brier: Estimate
-    base_rate: float
+    base_rate: float | None  # None with no customers: a share of nobody is no number
     calibration: list[dict]  # per tenth of scores: mean predicted, share observed, n
     note: str = ""  # why a figure is missing (one class only, too few)
 
@@ -93,7 +93,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, *, probabilities: bool = True, seed: 
     if min(pos, n - pos) < MIN_EACH:
         note = "no customers" if n == 0 else (f"{pos} of the {n} customers had the outcome; at least {MIN_EACH} "
                                               f"with it and {MIN_EACH} without are needed to tell how well it ranks")
-        return Evaluation(n, pos, none, none, none, none, pos / n if n else float("nan"), [], note)
+        return Evaluation(n, pos, none, none, none, none, round(pos / n, 4) if n else None, [], note)
     point = _figures(y, p, probabilities)
     arr = _resampled(y, p, probabilities, np.random.default_rng(seed))
 

@@ -133,13 +133,21 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         "FROM subscriptions AS x JOIN snaps AS s ON x.start_date <= s.snapshot "
         f"AND (x.end_date IS NULL OR x.end_date > s.snapshot){keep('x')} "
         f"GROUP BY s.snapshot, s.month, s.month_12, s.later, s.ts, s.covered, {cust('x')} HAVING SUM(x.mrr) > 0)",
-        # subscription periods known on the snapshot day: cut there, so a later end or change is
-        # unknown; a subscription's first period, and its term that renews every term_months from then
-        f"contract AS (SELECT snapshot, customer, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
-        f"SELECT s.snapshot, {cust('x')} AS customer, x.subscription_id, MIN(x.start_date) AS first_start, "
-        "MAX(COALESCE(x.term_months, 1)) AS term FROM subscriptions AS x "
-        f"JOIN snaps AS s ON x.start_date <= s.snapshot{keep('x')} "
-        f"GROUP BY s.snapshot, {cust('x')}, x.subscription_id) AS y GROUP BY snapshot, customer)",
+        # the contract on the snapshot day: of the subscriptions running then (cut there, so a later
+        # end or change is unknown), the longest term's; it renews every term_months from its
+        # renewal date where the billing gives one, else from the subscription's first period (not
+        # from an earlier subscription the customer ended: a monthly plan turned annual renews a
+        # year after the annual one began)
+        f"sub AS (SELECT s.snapshot, {cust('x')} AS customer, x.subscription_id, MIN(x.start_date) AS first_start, "
+        "MAX(COALESCE(x.term_months, 1)) AS term, "
+        "MAX(CASE WHEN x.end_date IS NULL OR x.end_date > s.snapshot THEN x.renewal_date END) AS renewal "
+        f"FROM subscriptions AS x JOIN snaps AS s ON x.start_date <= s.snapshot{keep('x')} "
+        f"GROUP BY s.snapshot, {cust('x')}, x.subscription_id "
+        "HAVING MAX(CASE WHEN x.end_date IS NULL OR x.end_date > s.snapshot THEN 1 ELSE 0 END) = 1)",
+        "contract AS (SELECT y.snapshot, y.customer, COALESCE(MIN(y.renewal), MIN(y.first_start)) AS anchor, "
+        "MAX(y.term) AS term FROM sub AS y JOIN (SELECT snapshot, customer, MAX(term) AS term FROM sub "
+        "GROUP BY snapshot, customer) AS l ON l.snapshot = y.snapshot AND l.customer = y.customer AND l.term = y.term "
+        "GROUP BY y.snapshot, y.customer)",
         f"te AS (SELECT {cust('t')} AS customer, t.opened_at, t.resolved_at, t.priority, t.csat, "
         f"{BILLING} AS billing, e.sentiment_label FROM tickets AS t "
         "LEFT JOIN enrichment AS e ON e.source_table = 'tickets' AND e.item_id = t.ticket_id)",
@@ -169,9 +177,10 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         f"JOIN snaps AS s ON f.received_at < s.ts AND f.received_at >= s.t90{keep('f')} "
         f"GROUP BY s.snapshot, {cust('f')})",
         # usage only on days whose 90 days it covers; a last use more than 90 days back counts as
-        # 91 days, so the last 91 days tell it
+        # 91 days, so the last 91 days tell it. A row is a customer's day in one feature: the day's
+        # active users are the most of any feature's, since a user of two features is one user
         f"ud AS (SELECT s.snapshot, {cust('u')} AS customer, u.day, SUM(u.events) AS events, "
-        "SUM(u.active_users) AS users FROM usage AS u JOIN snaps AS s ON s.covered AND u.day <= s.snapshot "
+        "MAX(u.active_users) AS users FROM usage AS u JOIN snaps AS s ON s.covered AND u.day <= s.snapshot "
         f"AND u.day > s.d91{keep('u')} GROUP BY s.snapshot, {cust('u')}, u.day)",
         f"fu AS (SELECT s.snapshot, {cust('u')} AS customer, COUNT(DISTINCT u.feature) AS features_30d "
         f"FROM usage AS u JOIN snaps AS s ON s.covered AND u.day <= s.snapshot AND u.day > s.d30{keep('u')} "
@@ -187,8 +196,9 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
     def used(expr: str) -> str:
         return f"CASE WHEN p.covered THEN {expr} END"
 
-    months_since = ("((YEAR(p.snapshot) - YEAR(c.first_start)) * 12 + MONTH(p.snapshot) - MONTH(c.first_start) "
-                    "- CASE WHEN DAY(p.snapshot) < DAY(c.first_start) THEN 1 ELSE 0 END)")
+    # whole months from the anchor (negative for a renewal date ahead), and its place in the term
+    months_since = ("((YEAR(p.snapshot) - YEAR(c.anchor)) * 12 + MONTH(p.snapshot) - MONTH(c.anchor) "
+                    "- CASE WHEN DAY(p.snapshot) < DAY(c.anchor) THEN 1 ELSE 0 END)")
     label = ", CASE WHEN l.customer IS NULL THEN 1 ELSE 0 END AS churned" if horizon_months is not None else ""
     label_join = ("LEFT JOIN customer_months AS l ON l.customer = p.customer AND l.month = p.later "
                   if horizon_months is not None else "")
@@ -196,7 +206,7 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
     select = (
         "SELECT p.customer, p.snapshot, CAST(p.mrr AS DOUBLE) AS mrr, "
         "CASE WHEN b.mrr > 0 THEN p.mrr / b.mrr - 1 END AS mrr_change_12m, "
-        f"c.term - MOD({months_since}, c.term) AS months_to_renewal, c.term AS term_months, "
+        f"c.term - MOD(MOD({months_since}, c.term) + c.term, c.term) AS months_to_renewal, c.term AS term_months, "
         "(YEAR(p.snapshot) - YEAR(f.first_month)) * 12 + MONTH(p.snapshot) - MONTH(f.first_month) AS tenure_months, "
         f"{used('COALESCE(u.events_30d, 0)')} AS events_30d, "
         + used("CASE WHEN COALESCE(u.events_61_90, 0) > 0 THEN COALESCE(u.events_30d, 0) / u.events_61_90 - 1 "

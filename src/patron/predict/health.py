@@ -99,7 +99,18 @@ def check(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) ->
         raise PredictError(f"needs a month end whose next {CHECK_MONTHS} months are in the billing data, to check "
                            "the score against who left", "health")
     frame = F.snapshot(wh, days[-1], CHECK_MONTHS)
-    return _check(frame, score(components(frame), settings.weights), settings, days[-1])
+    if frame.empty:
+        raise PredictError(f"no account was paying on {days[-1]}, the month end the check scores against who left "
+                           f"in the next {CHECK_MONTHS} months", "health")
+    scores = score(components(frame), settings.weights)
+    if scores.isna().all():
+        raise PredictError(f"no account paying on {days[-1]} has data for the weighted components "
+                           f"({_weighted(settings)}), so there is no score to check", "health")
+    return _check(frame, scores, settings, days[-1])
+
+
+def _weighted(settings: HealthSettings) -> str:
+    return ", ".join(c for c, w in settings.weights.items() if w) or "none"
 
 
 @dataclass
@@ -172,6 +183,13 @@ def run(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> H
     if not frames:
         raise PredictError(f"no account was paying in the {MONTHS} months to {day}", "health")
     scores = pd.concat(frames, ignore_index=True)
+    today = scores[scores["month"] == day]
+    if len(today) and today["score"].isna().all():
+        parts = pd.DataFrame(list(today["details"].map(lambda d: d["components"])))
+        have = [c for c in HEALTH_COMPONENTS if c in parts and parts[c].notna().any()]
+        raise PredictError(f"no account has data for the weighted components ({_weighted(settings)}) on {day}, so "
+                           f"none of the {len(today):,} paying accounts can be scored; weight components the data "
+                           f"has ({', '.join(have) or 'none'}) under predict.health.weights in patron.yml", "health")
     note, chk = "", None
     try:
         chk = check(wh, settings, day)

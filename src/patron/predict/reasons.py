@@ -67,10 +67,26 @@ def say(feature: str, value: object, flag: bool = False) -> str:
     if missing:
         return f"{label} unknown"
     if isinstance(value, bool) or flag:
-        return label if value else f"not {label}"
+        return f"{label}: {'yes' if value else 'no'}"
     if isinstance(value, float):
-        return f"{label} {value:,.4g}"
+        return f"{label} {_plain(value)}"
     return f"{label}: {value}"
+
+
+def _plain(v: float) -> str:
+    """A number as a person writes it: 104,450 not 1.045e+05, 2.5 not 2.500."""
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:,.2f}".rstrip("0").rstrip(".") if v != int(v) else f"{int(v):,}"
+
+
+SHARES = frozenset({"mrr_change_12m", "usage_change_90d", "negative_tickets_90d", "negative_feedback_90d"})
+
+
+def typical(feature: str, mid: float) -> str:
+    """The usual value among the customers learned from, beside an account's own: "NPS answer 8
+    of 10" is a reason only next to a usual 9."""
+    return f"typical {mid:.0%}" if feature in SHARES else f"typical {_plain(round(mid, 1))}"
 
 
 def group(feature: str) -> str:
@@ -98,9 +114,21 @@ def top_reasons(contributions: pd.DataFrame, values: pd.DataFrame, k: int = 3,
         c[:, j] = np.where(pd.isna(values[f]).to_numpy(), 0.0, c[:, j])
     order = np.argsort(-c, axis=1, kind="stable")[:, :k]
     cols = {f: values[f].tolist() for f in names}
+    mids = {f: (typical or {}).get(f) for f in names}
     out = []
     for i, picks in enumerate(order):
         out.append([{"feature": names[j], "group": group(names[j]),
-                     "says": say(names[j], cols[names[j]][i], names[j] in flags),
+                     "says": _with_typical(names[j], cols[names[j]][i], mids[names[j]], names[j] in flags),
                      "weight": round(float(c[i, j]), 4)} for j in picks if c[i, j] > 0])
     return out
+
+
+def _with_typical(feature: str, value: object, mid: float | None, flag: bool) -> str:
+    """The reason in words, with the usual value where the direction is agreed and the account has
+    a value of its own (so that "MRR up 8%" reads as less than a usual 15%)."""
+    words = say(feature, value, flag)
+    missing = value is None or (isinstance(value, float) and math.isnan(value))
+    if RISK.get(feature) and mid is not None and not math.isnan(mid) and not missing:
+        usual = typical(feature, mid)
+        return f"{words[:-1]}; {usual})" if words.endswith(")") else f"{words} ({usual})"
+    return words

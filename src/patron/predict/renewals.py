@@ -23,26 +23,34 @@ def _plus_months(d: date, months: int) -> date:
     return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
 
 
-def next_renewal(first_start: date, term: int, after: date) -> date:
-    """The first anniversary of the contract's start, every `term` months, after `after`."""
-    k = max(1, ((after.year - first_start.year) * 12 + after.month - first_start.month) // term)
-    day = _plus_months(first_start, k * term)
-    while day <= after:
+def next_renewal(anchor: date, term: int, after: date, on_the_day: bool = False) -> date:
+    """The first day after `after` (on or after it with `on_the_day`) that lies a whole number of
+    `term`-month steps from `anchor`: a contract's start, or a renewal date, earlier or later."""
+    k = ((after.year - anchor.year) * 12 + after.month - anchor.month) // term - 1
+    day = _plus_months(anchor, k * term)
+    while day < after or (day == after and not on_the_day):
         k += 1
-        day = _plus_months(first_start, k * term)
+        day = _plus_months(anchor, k * term)
     return day
 
 
 def terms(wh: Warehouse, as_of: date | None) -> pd.DataFrame:
-    """Each customer's contract as the churn model reads it on `as_of`: its first subscription's
-    start and its longest term in months (1: monthly); customer_id, first_start, term."""
+    """Each customer's contract as the churn model reads it on `as_of`: of the subscriptions
+    running then, the longest term's (1: monthly), its first period's start and its renewal date
+    where the billing gives one; customer_id, first_start, term, renewal."""
     if as_of is None:
-        return pd.DataFrame(columns=["customer_id", "first_start", "term"])
+        return pd.DataFrame(columns=["customer_id", "first_start", "term", "renewal"])
+    running = "(end_date IS NULL OR end_date > ?)"
+    sub = ("SELECT COALESCE(customer_id, customer_ref) AS customer, subscription_id, MIN(start_date) AS first_start, "
+           "MAX(COALESCE(term_months, 1)) AS term, "
+           f"MAX(CASE WHEN {running} THEN renewal_date END) AS renewal FROM subscriptions WHERE start_date <= ? "
+           "GROUP BY COALESCE(customer_id, customer_ref), subscription_id "
+           f"HAVING MAX(CASE WHEN {running} THEN 1 ELSE 0 END) = 1")
     return wh.df(
-        "SELECT customer AS customer_id, MIN(first_start) AS first_start, MAX(term) AS term FROM ("
-        "SELECT COALESCE(customer_id, customer_ref) AS customer, subscription_id, MIN(start_date) AS first_start, "
-        "MAX(COALESCE(term_months, 1)) AS term FROM subscriptions WHERE start_date <= ? "
-        "GROUP BY COALESCE(customer_id, customer_ref), subscription_id) AS s GROUP BY customer", [as_of])
+        f"WITH sub AS ({sub}) SELECT y.customer AS customer_id, MIN(y.first_start) AS first_start, "
+        "MAX(y.term) AS term, MIN(y.renewal) AS renewal FROM sub AS y JOIN (SELECT customer, MAX(term) AS term "
+        "FROM sub GROUP BY customer) AS l ON l.customer = y.customer AND l.term = y.term GROUP BY y.customer",
+        [as_of, as_of, as_of])
 
 
 def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
@@ -51,6 +59,8 @@ def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
     run = latest_run(wh, "churn")
     if run is None:
         raise PredictError("no churn run yet: run `patron predict` first", "renewals")
+    if run["stale"]:
+        raise PredictError(run["stale"], "renewals")
     if run["settings"].get("mode") == "one snapshot":
         raise PredictError("the churn run is of one snapshot with no billing, so no contract says when it renews",
                            "renewals")
@@ -65,8 +75,11 @@ def due(wh: Warehouse, days: int = 90) -> pd.DataFrame:
     frame = frame[frame["term"] > 1].copy()
     if frame.empty:
         return frame.assign(renewal_date=[], p_renew=[], expected_arr=[])
-    frame["renewal_date"] = [next_renewal(pd.Timestamp(f).date(), int(t), as_of)
-                             for f, t in zip(frame["first_start"], frame["term"], strict=True)]
+    # the billing's renewal date where it gives one (the next on or after the day), else the next
+    # anniversary of the running subscription's start
+    frame["renewal_date"] = [next_renewal(pd.Timestamp(f).date(), int(t), as_of) if pd.isna(r) else
+                             next_renewal(pd.Timestamp(r).date(), int(t), as_of, on_the_day=True)
+                             for f, t, r in zip(frame["first_start"], frame["term"], frame["renewal"], strict=True)]
     frame = frame[frame["renewal_date"] <= as_of + timedelta(days=days)]
     frame["p_renew"] = (1 - frame["p_leave"]).round(4)
     frame["expected_arr"] = (frame["arr"] * frame["p_renew"]).round(2)

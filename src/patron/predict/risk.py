@@ -18,10 +18,10 @@ BANDS = ("high", "medium", "low")
 AT_RISK = ("high", "medium")  # the bands a person acts on; low risk still carries an expected loss
 
 
-def accounts(wh: Warehouse, bands: tuple[str, ...] = AT_RISK) -> pd.DataFrame:
+def accounts(wh: Warehouse, bands: tuple[str, ...] = AT_RISK, run_id: str | None = None) -> pd.DataFrame:
     """The latest run's accounts in `bands`, most at stake first, with name, owner, segment, the
     months to the contract's next renewal (from the run's details) and its term in months."""
-    scores = latest_scores(wh, "churn")
+    scores = latest_scores(wh, "churn", run_id=run_id)
     if scores.empty:
         return scores
     golden = wh.df("SELECT customer_id, name, owner, segment FROM customer_golden")
@@ -30,7 +30,8 @@ def accounts(wh: Warehouse, bands: tuple[str, ...] = AT_RISK) -> pd.DataFrame:
     out["months_to_renewal"] = [(d or {}).get("months_to_renewal") for d in out["details"]]
     from patron.predict.renewals import terms
 
-    out = out.merge(terms(wh, out["as_of"].max() if len(out) else None), on="customer_id", how="left")
+    contract = terms(wh, out["as_of"].max() if len(out) else None).drop(columns="renewal")
+    out = out.merge(contract, on="customer_id", how="left")
     # most at stake first; where no revenue is known (a bank's customer list), most likely first
     return out.sort_values(["at_stake", "score", "customer_id"], ascending=[False, False, True],
                            na_position="last").reset_index(drop=True)

@@ -64,12 +64,17 @@ def run(wh: Warehouse, settings: ChurnSettings) -> tuple[Evaluation, pd.DataFram
     what was done, in words and numbers."""
     data, features, flags = frame(wh, settings.outcome or "")
     if not features:
-        raise PredictError("no attribute besides the outcome to learn from (personal ones are never used)", MODEL)
+        raise PredictError("no feature varies between the customers of the snapshot: no attribute besides the "
+                           "outcome has more than one value (personal ones are never used)", MODEL)
     y = data["churned"].to_numpy()
     if min(y.sum(), len(y) - y.sum()) < 20:
         raise PredictError(f"{int(y.sum())} of {len(y)} customers have the outcome; at least 20 of each kind are "
                            "needed to learn and to test", MODEL)
     train, test = train_test_split(data, test_size=HOLDOUT, random_state=SEED, stratify=y)
+    if not attributes.learnable(train, features):
+        raise PredictError("no feature varies between the customers of the snapshot learned from (every attribute "
+                           "has the same value, or none, for them), so there is nothing to learn who leaves from",
+                           MODEL)
     model = gbm.fit(train, train["churned"].to_numpy(), features, train["customer"].to_numpy())
     ev = evaluate(test["churned"].to_numpy(), model.probability(test))
     final = gbm.fit(data, y, features, data["customer"].to_numpy())

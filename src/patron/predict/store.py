@@ -52,15 +52,32 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
     return run
 
 
-def latest_run(wh: Warehouse, model: str) -> dict | None:
+def stale(wh: Warehouse, model: str, created_at: object) -> str | None:
+    """Why a run made at `created_at` no longer matches the warehouse, else None: identity was
+    resolved since, and a resolution may give a master id to another customer, so the run's
+    scores would sit against the wrong accounts."""
+    resolved = wh.scalar("SELECT MAX(resolved_at) FROM identity_map")
+    if resolved is None or created_at is None or pd.isna(created_at) or pd.Timestamp(created_at) >= \
+            pd.Timestamp(resolved):
+        return None
+    return (f"the last {model} run ({pd.Timestamp(created_at):%Y-%m-%d %H:%M:%S}) predates the identity "
+            f"resolution of {pd.Timestamp(resolved):%Y-%m-%d %H:%M:%S} UTC, which may have given its customers' "
+            "ids to others; run `patron predict` again")
+
+
+def latest_run(wh: Warehouse, model: str, run_id: str | None = None) -> dict | None:
     """The newest run of `model` that scored the data's last day, else the newest of any day;
     None when it never ran. A run as of an earlier day (what it would have said then) never
-    stands in for today's."""
+    stands in for today's. `stale` says why the run no longer matches the data (identity
+    resolved after it), else None. With `run_id`, that run (the one a command just made)."""
     from patron.warehouse.as_of import data_as_of
 
-    today = data_as_of(wh)
-    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? "
-                 "ORDER BY CASE WHEN as_of = ? THEN 0 ELSE 1 END, created_at DESC LIMIT 1", [model, today])
+    if run_id is not None:
+        rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? AND run_id = ?", [model, run_id])
+    else:
+        today = data_as_of(wh)
+        rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? "
+                     "ORDER BY CASE WHEN as_of = ? THEN 0 ELSE 1 END, created_at DESC LIMIT 1", [model, today])
     if rows.empty:
         return None
     row = rows.iloc[0].to_dict()
@@ -68,13 +85,16 @@ def latest_run(wh: Warehouse, model: str) -> dict | None:
         row[key] = None if pd.isna(row[key]) else pd.Timestamp(row[key]).date()
     for key in ("settings", "trained_on", "evaluation"):
         row[key] = json.loads(row[key]) if isinstance(row[key], str) else None
+    row["stale"] = stale(wh, model, row.get("created_at"))
     return row
 
 
-def latest_scores(wh: Warehouse, model: str) -> pd.DataFrame:
-    """The scores of the newest run of `model` (empty when it never ran), reasons and details parsed."""
-    run = latest_run(wh, model)
-    if run is None:
+def latest_scores(wh: Warehouse, model: str, stale_ok: bool = False, run_id: str | None = None) -> pd.DataFrame:
+    """The scores of the newest run of `model` (empty when it never ran, or when it is stale and
+    not `stale_ok`: scores against ids identity has since given out again are no one's), reasons
+    and details parsed. With `run_id`, that run's."""
+    run = latest_run(wh, model, run_id)
+    if run is None or (run["stale"] and not stale_ok):
         return pd.DataFrame(columns=["customer_id", "as_of", *COLUMNS])
     frame = wh.df("SELECT customer_id, as_of, score, band, value, at_stake, reasons, details FROM predictions "
                   "WHERE run_id = ?", [run["run_id"]])

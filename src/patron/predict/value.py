@@ -57,7 +57,9 @@ def run(wh: Warehouse, settings: ClvSettings, as_of: date | None = None) -> Valu
     parts = []
     churn = latest_run(wh, "churn")
     if wh.scalar("SELECT COUNT(*) FROM subscriptions"):
-        if churn is None or churn["as_of"] != day or churn["settings"].get("mode") == "one snapshot":
+        if churn is not None and churn["stale"]:
+            notes.append(f"subscribers not valued: {churn['stale']}")
+        elif churn is None or churn["as_of"] != day or churn["settings"].get("mode") == "one snapshot":
             notes.append(f"subscribers not valued: no churn run scored {day} (run `patron predict"
                          f"{'' if as_of is None else ' --as-of ' + day.isoformat()}` first)")
         else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING
 
+from patron.errors import PredictError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -56,10 +58,12 @@ class Predict:
 
         return learn(self._project.existing_warehouse(), self.all_settings().health, as_of=as_of)
 
-    def risk(self, bands: tuple[str, ...] = ("high", "medium")) -> pd.DataFrame:
+    def risk(self, bands: tuple[str, ...] = ("high", "medium"), run_id: str | None = None) -> pd.DataFrame:
+        """The accounts of the latest churn run (or of `run_id`: the run a command just made, which
+        `--as-of` an earlier day is not the latest)."""
         from patron.predict.risk import accounts
 
-        return accounts(self._project.existing_warehouse(), bands)
+        return accounts(self._project.existing_warehouse(), bands, run_id)
 
     def risk_by(self, column: str) -> pd.DataFrame:
         from patron.predict.risk import by_group
@@ -131,10 +135,16 @@ class Predict:
 
         return holdout_check(self._project.existing_warehouse(), calibration_end, holdout_end)
 
-    def last_run(self, model: str = "churn") -> dict | None:
+    def last_run(self, model: str = "churn", run_id: str | None = None) -> dict | None:
+        """The latest run of `model` (None when it never ran), or the run `run_id`; a run identity
+        resolution has overtaken is refused, saying so, rather than shown against ids given out
+        again."""
         from patron.predict.store import latest_run
 
-        return latest_run(self._project.existing_warehouse(), model)
+        run = latest_run(self._project.existing_warehouse(), model, run_id)
+        if run is not None and run["stale"]:
+            raise PredictError(run["stale"], "churn risk" if model == "churn" else model)
+        return run
 
 
 def config_problems(cfg: ProjectConfig) -> list[str]:

@@ -222,10 +222,17 @@ def _risk(wh: Warehouse, b: Briefing) -> None:
               "known": money["known"], "at_stake": money["all"], "at_stake_at_risk": money["at_risk"],
               "protected": protected_warning(protected_features(features(info)), kept.get("mode") == "holdout")}
     for r in every[every["band"] != "low"].head(AT_RISK).itertuples():
-        b.at_risk.append((r.name or r.customer_id, r.owner or "", r.band, float(r.score), _num(r.value),
+        b.at_risk.append((_text(r.name) or str(r.customer_id), _text(r.owner), r.band, float(r.score), _num(r.value),
                           _num(r.at_stake), _renews(r.months_to_renewal, r.term),
                           "; ".join(x["says"] for x in r.reasons or [])))
     _renewals(wh, b, info)
+
+
+def _text(v: object) -> str:
+    """A name or an owner as shown: "" where there is none (None, NaN: a customer with no golden record)."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return ""
+    return str(v)
 
 
 def _renews(months: object, term: object) -> str:
@@ -242,7 +249,7 @@ def _renewals(wh: Warehouse, b: Briefing, run: dict) -> None:
     horizon = int((run["settings"] or {}).get("horizon_months") or 3)
     s = summary(wh, min(RENEWAL_DAYS, 30 * horizon), top=AT_RISK)
     s["as_of"] = None if s["as_of"] is None else str(s["as_of"])
-    s["top"] = [(r["name"] or r["customer_id"], r["owner"] or "", str(r["renewal_date"]), float(r["arr"]),
+    s["top"] = [(_text(r["name"]) or str(r["customer_id"]), _text(r["owner"]), str(r["renewal_date"]), float(r["arr"]),
                  float(r["p_renew"]), float(r["at_stake"]), str(r["band"]),
                  "; ".join(x["says"] for x in r["reasons"] or []) if r["band"] != "low" else "") for r in s["top"]]
     b.renewals = s
@@ -313,6 +320,12 @@ def _no_data(values: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def _days(periods: pd.Series) -> pd.Series:
+    """Periods as days (object dtype), None where there is none."""
+    stamps = pd.to_datetime(periods)
+    return pd.Series([None if pd.isna(t) else t.date() for t in stamps], index=periods.index, dtype=object)
+
+
 def _latest(values: pd.DataFrame, month: date) -> dict[str, tuple[date, float]]:
     """Each metric's latest month with a value up to `month`: what a card without one for the
     reported month can say instead."""
@@ -338,10 +351,13 @@ def _headlines(wh: Warehouse, b: Briefing, as_of: date, catalog: dict[str, Metri
     since = date(back // 12, back % 12 + 1, 1)
     history: dict[str, list] = {}
     if "period" in values.columns:
-        values = values.assign(period=pd.to_datetime(values["period"]).dt.date)
+        # days (None where a metric has no period): an all-empty column would stay datetime64,
+        # which cannot be compared with a day
+        values = values.assign(period=_days(values["period"]))
     nowhere = _no_data(values)
     latest = _latest(values, month)
     if "period" in values.columns:
+        values = values[values["period"].notna()]
         values = values[(values["period"] >= since) & (values["period"] <= month)].sort_values(["metric", "period"])
         for r in values.itertuples(index=False):
             n = _num(r.n)

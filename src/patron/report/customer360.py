@@ -217,7 +217,7 @@ def _health(wh: Warehouse, customer_id: str) -> list[dict]:
 
     scores = latest_scores(wh, "health")
     mine = scores[scores["customer_id"] == customer_id].sort_values("as_of")
-    return [{"month": r.as_of, "score": float(r.score), "band": r.band,
+    return [{"month": r.as_of, "score": None if pd.isna(r.score) else float(r.score), "band": r.band,
              "components": (r.details or {}).get("components", {}), "weakest": r.reasons or []}
             for r in mine.itertuples()]
 
