@@ -19,7 +19,7 @@ from patron.pipeline import STAGES
 PACKAGE = Path(__file__).parent
 # each step of the pipeline and the package that does it
 STEP_PACKAGE = {"ingest": "ingest", "identity": "identity", "enrich": "listen", "themes": "listen",
-                "spikes": "listen", "metrics": "metrics", "predict": "predict"}
+                "spikes": "listen", "metrics": "metrics", "predict": "predict", "plays": "act"}
 STEP_DOES = {
     "ingest": "reads each configured file, maps and checks every row, loads the good ones and quarantines the rest",
     "identity": "links every source's customer ids to master customers and stamps `customer_id` on every row",
@@ -28,6 +28,7 @@ STEP_DOES = {
     "spikes": "raises an alert where a theme or channel rises beyond its usual volume",
     "metrics": "evaluates the whole catalog by month and stores the values",
     "predict": "tests the churn model on a snapshot it never saw, scores every paying customer and keeps the run",
+    "plays": "turns signals into action items someone owns, holding out a random share where a play asks it",
 }
 # the shared definitions: where each lives
 SHARED = {
@@ -39,6 +40,7 @@ SHARED = {
     "TEXTS": ("patron.relations", "every text customers wrote, one query per channel table"),
     "ALL_TEXTS": ("patron.relations", "the texts of every channel as one relation"),
     "texts_of": ("patron.relations", "one table's texts, optionally only those of later loads"),
+    "LATEST_RUNS": ("patron.relations", "the run each model's scores are read from, and whether it is stale"),
     "data_as_of": ("patron.warehouse.as_of", "the day the data runs to: its latest event"),
 }
 
@@ -52,13 +54,13 @@ Data flows one way. Sources (files, the API) go through the **stages**, each of 
 the ones before it wrote to the warehouse and writes only its own tables; the **report** only
 reads. The **shells** (the `patron` command in `patron.cli`, the HTTP service in `patron.api`) sit
 on top and reach the stages through the facade, `patron.project.Project`, whose parts
-(`project.ingest`, `.identity`, `.listen`, `.metrics`) each front one stage. `patron.pipeline` holds
+(`project.ingest`, `.identity`, `.listen`, `.metrics`, `.predict`, `.act`) each front one stage. `patron.pipeline` holds
 the one order of the stages; `patron run`, `patron demo` and the service's loading passes all run
 them there.
 
 ```
- files, API --> ingest --> identity --> listen --> metrics --> report (briefing, customer 360)
-                   \\__________ warehouse (canonical tables + each stage's own) __________/
+ files, API --> ingest --> identity --> listen --> metrics --> predict --> act --> report
+                   \\_______________ warehouse (canonical tables + each stage's own) _______________/
 ```
 
 Underneath: `patron.model` declares every table as data (columns, rules, owner); `patron.warehouse`
@@ -111,8 +113,8 @@ def render() -> str:
     lines += ["", "Besides the stages: " + "; ".join(
         f"`patron.{stage}` writes {', '.join(_owned(stage))}" for stage in ("api", "warehouse")) + ".", "",
         "Packages:", ""]
-    for package in ("model", "warehouse", "ingest", "identity", "listen", "metrics", "predict", "report", "project",
-                    "cli", "api", "demo"):
+    for package in ("model", "warehouse", "ingest", "identity", "listen", "metrics", "predict", "act", "report",
+                    "project", "cli", "api", "demo"):
         lines.append(f"- `patron.{package}`: {_first_line(f'patron.{package}')}")
     lines += ["", "## Shared relations", "",
               "Each business term is defined once; these modules read it and none derives it again.", "",

@@ -359,6 +359,38 @@ class PredictSettings(_Strict):
     clv: ClvSettings = Field(default_factory=ClvSettings)
 
 
+_PLAY_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+class PlayConfig(_Strict):
+    """A rule that turns a signal into an action item someone owns."""
+
+    label: str | None = Field(None, max_length=200, description="The play's name as a person reads it.")
+    subject: Literal["customer", "response", "alert"] = Field(
+        "customer", description="What the condition is about: each paying customer's state (customer), each "
+        "survey answer (response) or each spike alert (alert).")
+    when: str = Field(max_length=2_000, description="The condition, SQL over the subject's fields "
+                      "(`patron actions fields` lists them).")
+    action: str = Field(min_length=1, max_length=500, description="What to do: the item's title.")
+    owner: str | None = Field(None, max_length=200, description="Who does it; with owner_from, who does it where "
+                              "that field is empty.")
+    owner_from: str | None = Field(None, description="The field that names who does it, e.g. owner (the account "
+                                   "owner).")
+    due_days: float = Field(7, gt=0, le=365, description="Days from creation to due (2 is 48 hours).")
+    priority: Literal["high", "medium", "low"] = "medium"
+    holdout: float = Field(0, ge=0, le=0.5, description="The share of eligible customers deliberately left "
+                           "untreated, drawn at random once per customer and kept, to measure whether the "
+                           "play works (0 to 0.5).")
+    within_days: int = Field(30, ge=1, le=3_650, description="For responses and alerts: only those of the last "
+                             "this many days of data.")
+
+    @model_validator(mode="after")
+    def _an_owner(self) -> PlayConfig:
+        if self.owner is None and self.owner_from is None:
+            raise ValueError("needs an owner (a person) or owner_from (a field naming one), or both")
+        return self
+
+
 class ProjectConfig(_Strict):
     warehouse: str = "patron.duckdb"
 
@@ -377,6 +409,8 @@ class ProjectConfig(_Strict):
     predict: PredictSettings = Field(default_factory=PredictSettings)
     metrics: dict[str, dict] = Field(
         default_factory=dict, description="metric name -> owner, target, or any field of a definition")
+    plays: dict[str, PlayConfig] = Field(
+        default_factory=dict, description="play name -> the rule that turns a signal into an action item")
 
     # where the file lives; paths inside are relative to it
     root: Path = Field(default=Path("."), exclude=True)
@@ -540,6 +574,8 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
     for col in cfg.identity.survivorship:
         if col not in TABLES["customers"].names or col in ("customer_id", "customer_ref"):
             out.append(f"identity.survivorship.{col}: not a customers column with a golden value")
+    out += [f"plays.{name}: a play's name is lower-case letters, digits and _ (it names items), not {name!r}"
+            for name in cfg.plays if not _PLAY_NAME.fullmatch(name)]
     seen: dict[str, str] = {}
     for stage in cfg.journey:
         for tp in stage.touchpoints:
@@ -552,7 +588,8 @@ def project_problems(cfg: ProjectConfig) -> list[str]:
 def _keys() -> set[str]:
     """Every key patron.yml may hold, at any level (to suggest the one a typo meant)."""
     models = [ProjectConfig, SourceConfig, AttributeConfig, IdentitySettings, JourneyStage, TaxonomyTheme,
-              ListenSettings, IngestSettings, ApiSettings, PredictSettings, ChurnSettings, HealthSettings, ClvSettings]
+              ListenSettings, IngestSettings, ApiSettings, PredictSettings, ChurnSettings, HealthSettings, ClvSettings,
+              PlayConfig]
     return {name for m in models for name in m.model_fields if name != "root"}
 
 

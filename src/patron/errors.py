@@ -47,3 +47,11 @@ class PredictError(PatronError):
     def __init__(self, message: str, model: str):
         self.model = model
         super().__init__(f"{model}: {message}")
+
+
+class ActionError(PatronError):
+    """A play or an action item cannot be run or changed as asked: names the play or the item."""
+
+    def __init__(self, message: str, what: str):
+        self.what = what
+        super().__init__(f"{what}: {message}")

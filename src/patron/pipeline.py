@@ -1,7 +1,7 @@
 """The stages in their one order, each run only when it has work: `patron run`, `patron demo` and
 the API service's loading passes all run them here.
 
-ingest -> identity -> listen (enrich, themes, spikes) -> metrics. Each stage reads what the one
+ingest -> identity -> listen (enrich, themes, spikes) -> metrics -> predict -> plays. Each stage reads what the one
 before wrote to the warehouse; the briefing, built afterwards, only reads. A caller may run some
 of the stages (still in this order); a pass over items that just arrived (the service's intake
 log) loads them in place of ingest, and its listening stages read only those items.
@@ -23,11 +23,12 @@ if TYPE_CHECKING:
     from patron.ingest.load import Progress
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
+    from patron.act.plays import PlaysRun
     from patron.predict.churn import ChurnRun
     from patron.project import Project
     from patron.warehouse import Warehouse
 
-STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics", "predict")  # the one order
+STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics", "predict", "plays")  # the one order
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class RunResult:
     metric_values: int = 0
     intake: list[IntakeResult] | None = None  # what an intake loaded (a service's pass; `patron run` has none)
     churn: ChurnRun | None = None
+    plays: PlaysRun | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": [s.__dict__ for s in self.stages],
@@ -71,7 +73,8 @@ class RunResult:
                                                               "too_few": self.themes.too_few},
                 "themed": self.themed, "alerts": self.alerts, "metric_values": self.metric_values,
                 "churn": None if self.churn is None else {"run_id": self.churn.run_id,
-                                                          **self.churn.backtest.to_dict()}}
+                                                          **self.churn.backtest.to_dict()},
+                "plays": None if self.plays is None else self.plays.to_dict()}
 
 
 def run(project: Project, stages: Collection[str] | None = None, *, ingest_progress: Progress | None = None,
@@ -212,3 +215,15 @@ class _Steps:
             except PredictError as e:
                 said.append(str(e))
         return "; ".join(said)
+
+    def plays(self) -> str:
+        if not self.project.act.plays():
+            return "no plays in patron.yml"
+        self.out.plays = r = self.project.act.run_plays()
+        if r.skipped:
+            return r.skipped
+        made, held = sum(x.created for x in r.results), sum(x.held_out for x in r.results)
+        cleared = sum(x.cleared for x in r.results)
+        idle = [x.play for x in r.results if x.note and not x.matched]
+        return (f"{made:,} new action items from {len(r.results)} plays, {held:,} customers held out, {cleared:,} "
+                f"cleared (`patron actions list`)" + (f"; not run: {', '.join(idle)}" if idle else ""))

@@ -106,3 +106,15 @@ CURRENT_ATTRIBUTES = (
     "ROW_NUMBER() OVER (PARTITION BY COALESCE(customer_id, customer_ref), name "
     "ORDER BY trust, load_id DESC, source_row DESC, source) AS pick "
     "FROM customer_attributes) AS ranked WHERE pick = 1")
+
+# model, run_id, as_of, created_at, stale: the run each model's scores are read from, the newest
+# that scored the data's last day, else the newest of any day (a run as of an earlier day never
+# stands in for today's); stale where identity was resolved after it, since a resolution may give
+# its customers' ids to others.
+LATEST_RUNS = (
+    "SELECT model, run_id, as_of, created_at, COALESCE(created_at < resolved, FALSE) AS stale FROM ("
+    "SELECT r.model, r.run_id, r.as_of, r.created_at, i.resolved, ROW_NUMBER() OVER (PARTITION BY r.model "
+    "ORDER BY CASE WHEN r.as_of = d.last_day THEN 0 ELSE 1 END, r.created_at DESC) AS pick "
+    f"FROM prediction_runs AS r CROSS JOIN ({DATA_LAST_DAY}) AS d "
+    "CROSS JOIN (SELECT MAX(resolved_at) AS resolved FROM identity_map) AS i) AS ranked WHERE pick = 1"
+)

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from patron.cli import customer, demo, identity, listen, load, metrics, outlook, predict, serve, value
+from patron.cli import actions, customer, demo, identity, listen, load, metrics, outlook, predict, serve, value
 from patron.cli import run as pipeline
 from patron.cli.render import err, error_json, problem
 from patron.errors import PatronError
@@ -30,6 +30,7 @@ app.add_typer(metrics.app, name="metrics")
 app.add_typer(listen.app, name="listen")
 app.add_typer(serve.keys_app, name="keys")
 app.add_typer(customer.app, name="customer")
+app.add_typer(actions.app, name="actions")
 
 
 def _json_errors() -> None:

@@ -13,8 +13,8 @@ from typing import Literal
 
 from patron.model.tables import TABLES
 
-Stage = Literal["warehouse", "ingest", "identity", "listen", "metrics", "predict", "api"]
-STAGES: tuple[Stage, ...] = ("warehouse", "ingest", "identity", "listen", "metrics", "predict", "api")
+Stage = Literal["warehouse", "ingest", "identity", "listen", "metrics", "predict", "act", "api"]
+STAGES: tuple[Stage, ...] = ("warehouse", "ingest", "identity", "listen", "metrics", "predict", "act", "api")
 
 
 @dataclass(frozen=True)
@@ -260,6 +260,66 @@ _TABLES = (
         _opt("at_stake", "DOUBLE", "Value times probability of losing it."),
         _opt("reasons", "VARCHAR", "The top reasons in words with their features and weights, as JSON."),
         _opt("details", "VARCHAR", "The model's other figures for the customer, as JSON."),
+    )),
+    SystemTable("action_items", "act", "work a person owns: each created by a play from a signal, or added by "
+                "a person; the plays never duplicate one nor re-open one a person closed", (
+        _req("item_id", "VARCHAR", "The item (A-1, A-2...)."),
+        _opt("play", "VARCHAR", "The play that created it; empty for one a person added."),
+        _opt("customer_id", "VARCHAR", "The master customer it is about (empty for a theme's spike)."),
+        _req("subject", "VARCHAR", "What it is about, as its play keys it (customer:ID, response:ID, alert:ID...)."),
+        _req("signal", "VARCHAR", "What a person reads: the signal that created it."),
+        _req("title", "VARCHAR", "What to do."),
+        _opt("owner", "VARCHAR", "Who does it."),
+        _req("priority", "VARCHAR", "high, medium or low."),
+        _req("status", "VARCHAR", "open, in_progress, done or dismissed."),
+        _opt("reason", "VARCHAR", "Why it was dismissed."),
+        _opt("notes", "VARCHAR", "People's notes, newest last, as JSON."),
+        _opt("due_at", "TIMESTAMP", "When it is due (UTC)."),
+        _req("created_at", "TIMESTAMP", "When it was created (UTC)."),
+        _req("created_by", "VARCHAR", "The play (play:NAME) or the person who added it."),
+        _req("updated_at", "TIMESTAMP", "Its last change (UTC)."),
+        _opt("first_action_at", "TIMESTAMP", "When a person first acted on it: a status change or a note (UTC)."),
+        _opt("closed_at", "TIMESTAMP", "When it was done or dismissed (UTC)."),
+        _opt("cleared_at", "TIMESTAMP", "When its play found the condition no longer held (UTC); empty while it "
+             "holds."),
+        _opt("signal_at", "TIMESTAMP", "When the signal happened (a response's time; the run's day for a customer's "
+             "state)."),
+        _opt("signal_score", "DOUBLE", "The survey score that created it (a response's), to compare the next with."),
+        _opt("signal_survey", "VARCHAR", "That survey (nps, csat or ces)."),
+        _opt("next_score", "DOUBLE", "The customer's next answer to the same survey after the item closed."),
+        _opt("next_sentiment", "DOUBLE", "The sentiment of the customer's next text after the item closed (-1 to 1)."),
+    )),
+    SystemTable("action_history", "act", "every change of every action item: who, when, what (field, before, "
+                "after); nothing is ever deleted from it", (
+        _req("item_id", "VARCHAR", "The item."),
+        _req("changed_at", "TIMESTAMP", "When (UTC)."),
+        _req("changed_by", "VARCHAR", "Who: a person, or play:NAME for the plays."),
+        _req("field", "VARCHAR", "What changed (created, status, owner, due_at, priority, note, cleared...)."),
+        _opt("old_value", "VARCHAR", "Its value before."),
+        _opt("new_value", "VARCHAR", "Its value after."),
+    )),
+    SystemTable("play_assignments", "act", "every customer a play found eligible, and whether it was treated or "
+                "deliberately held out (a reproducible draw, kept so the uplift can be measured)", (
+        _req("play", "VARCHAR", "The play."),
+        _req("customer_id", "VARCHAR", "The customer."),
+        _req("arm", "VARCHAR", "treated or holdout."),
+        _req("assigned_at", "TIMESTAMP", "When it was first eligible (UTC)."),
+        _req("as_of", "DATE", "The data's day when it was assigned."),
+        _req("share", "DOUBLE", "The holdout share the play had then."),
+        _opt("source", "VARCHAR", "Where the assignment came from: a plays run's id, or an imported file."),
+    )),
+    SystemTable("play_runs", "act", "every run of the plays: per play, how many signals it saw, and what it "
+                "created, held out, left as it was and found cleared", (
+        _req("run_id", "VARCHAR", "The run."),
+        _req("ran_at", "TIMESTAMP", "When (UTC)."),
+        _req("play", "VARCHAR", "The play."),
+        _req("matched", "BIGINT", "Signals that met the condition."),
+        _req("created", "BIGINT", "Items created."),
+        _req("held_out", "BIGINT", "Customers newly held out."),
+        _req("unchanged", "BIGINT", "Signals whose item was already there."),
+        _req("cleared", "BIGINT", "Items whose condition no longer held."),
+        _opt("note", "VARCHAR", "Why the play did not run, where it did not."),
+        _opt("inputs", "VARCHAR", "A signature of what the plays read; a run on the same inputs has nothing to do."),
     )),
 )
 

@@ -276,6 +276,26 @@ TABLES: dict[str, Table] = {
             ),
             key=("month", "cost_center"),
         ),
+        Table(
+            "programs",
+            "Who takes part in a loyalty, community, training or certification program: one row per "
+            "customer (or one of its people) and program, from joining to leaving. A program run with a "
+            "holdout lists the customers held out too (arm), so patron can measure its effect.",
+            (
+                _ref,
+                _master,
+                _c("program", "text", "The program, e.g. certification, community, loyalty.", required=True),
+                _c("participant", "text", "Who takes part: a person's email or name (empty: the account)."),
+                _c("joined_at", "date", "The day they joined (for the holdout: the day they were held out).",
+                   required=True),
+                _c("left_at", "date", "The day they left (empty while they take part)."),
+                _c("arm", "enum", "participant (empty: the same) or holdout: invited but deliberately not enrolled, "
+                   "the comparison that makes a difference an effect rather than an association.",
+                   allowed=("participant", "holdout")),
+            ),
+            key=("customer_ref", "program", "participant", "joined_at"),
+            order_checks=(("left_at", "joined_at"),),
+        ),
     )
 }
 

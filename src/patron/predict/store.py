@@ -70,14 +70,11 @@ def latest_run(wh: Warehouse, model: str, run_id: str | None = None) -> dict | N
     None when it never ran. A run as of an earlier day (what it would have said then) never
     stands in for today's. `stale` says why the run no longer matches the data (identity
     resolved after it), else None. With `run_id`, that run (the one a command just made)."""
-    from patron.warehouse.as_of import data_as_of
+    from patron.relations import LATEST_RUNS
 
-    if run_id is not None:
-        rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? AND run_id = ?", [model, run_id])
-    else:
-        today = data_as_of(wh)
-        rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? "
-                     "ORDER BY CASE WHEN as_of = ? THEN 0 ELSE 1 END, created_at DESC LIMIT 1", [model, today])
+    if run_id is None:
+        run_id = wh.scalar(f"SELECT run_id FROM ({LATEST_RUNS}) AS l WHERE model = ?", [model])
+    rows = wh.df("SELECT * FROM prediction_runs WHERE model = ? AND run_id = ?", [model, run_id])
     if rows.empty:
         return None
     row = rows.iloc[0].to_dict()

@@ -1,6 +1,6 @@
 """The facade: open a project (patron.yml + warehouse) and reach each stage through its part.
 
-`project.ingest`, `.identity`, `.listen`, `.metrics` and `.predict` each hold one stage's operations (a module
+`project.ingest`, `.identity`, `.listen`, `.metrics`, `.predict` and `.act` each hold one stage's operations (a module
 apiece beside this one); `run()` runs every stage in its order (pipeline.py). Parts import their
 stage only when a method needs it: a command pays only for what it runs.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from patron.errors import ConfigError, WarehouseError
+from patron.project.act import Act
 from patron.project.identity import Identity
 from patron.project.ingest import Ingest, TableStatus
 from patron.project.listen import Listen
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from patron.report.customer360 import Customer360, CustomerMatches
     from patron.warehouse import Warehouse
 
-__all__ = ["Identity", "Ingest", "Listen", "Metrics", "Predict", "Project", "TableStatus"]
+__all__ = ["Act", "Identity", "Ingest", "Listen", "Metrics", "Predict", "Project", "TableStatus"]
 
 
 class Project:
@@ -44,6 +45,7 @@ class Project:
         self.listen = Listen(self)
         self.metrics = Metrics(self)
         self.predict = Predict(self)
+        self.act = Act(self)
 
     @classmethod
     def open(cls, config: str | Path | None = "patron.yml", db: str | Path | None = None,

@@ -43,5 +43,12 @@ def check(config: str | Path = "patron.yml") -> CheckResult:
             problems = engine_problems(scratch, catalog, [n for n, s in catalog.items()
                                                           if n in cfg.metrics or s.kind == "formula"])
         source_problems, samples = check_sources(scratch, cfg)
+        # the plays: fields, types, and what the engine makes of each condition
+        from patron.act.rules import configured_attributes
+        from patron.act.rules import engine_problems as play_engine_problems
+        from patron.act.rules import problems as play_problems
+
+        typed = configured_attributes(cfg)
+        problems += play_problems(cfg.plays, typed) + play_engine_problems(scratch, cfg.plays, typed)
     # the predict section names attributes: does some source keep them?
     return CheckResult(cfg, problems + predict_problems(cfg) + source_problems, samples)

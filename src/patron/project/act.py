@@ -1,0 +1,100 @@
+"""`project.act`: where to invest, the plays and their action items, and whether they work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from patron.act.items import Filter
+    from patron.act.plays import PlaysRun
+    from patron.config import PlayConfig
+    from patron.project import Project
+
+
+class Act:
+    """The plays (`run_plays`), the action items people work (`items`, `add`, `update`), the
+    investment list and the programs, over the warehouse the project points to."""
+
+    def __init__(self, project: Project) -> None:
+        self._project = project
+
+    def plays(self) -> dict[str, PlayConfig]:
+        """patron.yml's plays (none without a patron.yml)."""
+        cfg = self._project.config
+        return dict(cfg.plays) if cfg else {}
+
+    # -- plays and action items --
+
+    def run_plays(self, dry_run: bool = False, force: bool = False) -> PlaysRun:
+        """Every play checked, evaluated, then written at once; `dry_run` writes nothing; without
+        `force`, a run on inputs unchanged since the last says so and reads nothing more."""
+        from patron.act.plays import run
+
+        return run(self._project.existing_warehouse(), self.plays(), dry_run=dry_run, force=force)
+
+    def problems(self) -> list[str]:
+        """Every problem of patron.yml's plays, against the warehouse's attributes where there is one."""
+        from patron.act.rules import problems
+
+        attributes = None
+        if self._project.db.exists():
+            from patron.act.signals import attribute_fields
+
+            attributes = attribute_fields(self._project.warehouse)
+        return problems(self.plays(), attributes)
+
+    def items(self, where: Filter | None = None) -> pd.DataFrame:
+        from patron.act.items import Filter, listing
+
+        return listing(self._project.existing_warehouse(), where or Filter())
+
+    def item(self, item_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
+        """One item and its history, oldest change first."""
+        from patron.act.items import changes, get
+
+        wh = self._project.existing_warehouse()
+        return get(wh, item_id), changes(wh, item_id)
+
+    def add(self, customer: str | None, title: str, owner: str | None, by: str, due_days: float | None = 7,
+            priority: str = "medium", note: str | None = None) -> str:
+        """A person's own item, about `customer` (a master id or any source's id for it)."""
+        from patron.act.items import add
+
+        wh = self._project.existing_warehouse()
+        return add(wh, customer_id=self.customer_id(customer) if customer else None, title=title, owner=owner,
+                   by=by, due_days=due_days, priority=priority, note=note)
+
+    def update(self, item_id: str, by: str, **changes: Any) -> dict[str, Any]:
+        from patron.act.items import update
+
+        return update(self._project.existing_warehouse(), item_id, by, **changes)
+
+    def customer_id(self, query: str) -> str:
+        """The master id a master id or a source's own id names; an error naming it otherwise."""
+        from patron.act.items import customers
+        from patron.errors import ActionError
+
+        found = customers(self._project.existing_warehouse(), query)
+        if len(found) != 1:
+            raise ActionError("no customer has this id" if not found else
+                              f"the id of {len(found)} customers in different systems; give the master id "
+                              f"({', '.join(sorted(found)[:5])})", str(query)[:60])
+        return found[0]
+
+    @staticmethod
+    def due(text: str) -> datetime:
+        """A due date typed by a person: YYYY-MM-DD (end of that day) or YYYY-MM-DD HH:MM."""
+        from patron.errors import ActionError
+
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise ActionError(f"{text!r} is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", "due") from None
+        return when.replace(hour=23, minute=59, second=59) if len(text.strip()) == 10 else when.replace(tzinfo=None)
+
+    # -- invest --
+
+    # -- programs --
