@@ -322,3 +322,29 @@ def test_the_command_runs_lists_shows_and_closes_items(tiny, tmp_path):
     assert refused.returncode == 1 and "needs a reason" in json.loads(refused.stderr)["error"]
     shown = patron("actions", "show", first)
     assert "spoke to them" in shown.stdout and "History" in shown.stdout
+
+
+def test_the_closed_loop_metrics_follow_the_items(tiny, tmp_path):
+    tiny.act.run_plays()
+    items = _items(tiny).query("play == 'detractor_callback'").set_index("customer_id")["item_id"]
+    tiny.act.update(items["c00"], "Ana", status="in_progress")  # acted on at once: in time
+    tiny.act.update(items["c03"], "Ana", status="done", note="apologised")
+    # time passes: c01's item fell due yesterday with nobody acting on it; c03's closed last month
+    wh = tiny.warehouse
+    wh.execute("UPDATE action_items SET due_at = due_at - INTERVAL 3 DAY WHERE item_id = ?", [items["c01"]])
+    wh.execute("UPDATE action_items SET closed_at = TIMESTAMP '2026-11-10 09:00:00' WHERE item_id = ?",
+               [items["c03"]])
+    later = pd.DataFrame({"response_id": ["r77"], "customer_ref": ["c03"], "survey": ["nps"], "score": [8],
+                          "submitted_at": ["2026-11-25"]})
+    later.to_csv(tmp_path / "later.csv", index=False)
+    tiny.ingest.file(tmp_path / "later.csv", "responses")
+    r = tiny.act.run_plays()
+    assert r.outcomes == 1
+    row = _items(tiny).set_index("item_id").loc[items["c03"]]
+    assert (row["signal_score"], row["next_score"]) == (3, 8)
+    in_time = tiny.metrics.evaluate("detractors_followed_up_in_time")
+    assert (in_time["n"].iloc[0], in_time["value"].iloc[0]) == (3, pytest.approx(2 / 3))  # c00, c03 yes; c01 no
+    overdue = tiny.metrics.evaluate("actions_overdue", by=["owner"]).set_index("owner")
+    assert overdue.loc["Ben", "value"] == 1  # c01's owner
+    improved = tiny.metrics.evaluate("loop_score_improved")
+    assert (improved["n"].iloc[0], improved["value"].iloc[0]) == (1, 1.0)

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 from patron.errors import PatronError
 
 if TYPE_CHECKING:
+    from patron.act.plays import PlaysRun
     from patron.identity import ResolveResult
     from patron.ingest import IngestResult
     from patron.ingest.intake import IntakeResult
     from patron.ingest.load import Progress
     from patron.listen.enrich import EnrichResult
     from patron.listen.themes import ThemeResult
-    from patron.act.plays import PlaysRun
     from patron.predict.churn import ChurnRun
     from patron.project import Project
     from patron.warehouse import Warehouse

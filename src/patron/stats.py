@@ -79,3 +79,70 @@ def nps_change_p_value(a: tuple[int, int, int], b: tuple[int, int, int]) -> floa
     if se == 0:
         return None if va == vb else 0.0
     return float(2 * st.norm.sf(abs(va - vb) / se))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """a - b with its 95% interval and the two-sided p-value of "no difference"."""
+
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    n_a: int
+    n_b: int
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < 0.05
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "significant": self.significant}
+
+
+def proportion_difference(a: int, n_a: int, b: int, n_b: int) -> Difference:
+    """Share a/n_a minus b/n_b: Newcombe's hybrid score interval (from the two Wilson intervals, sound
+    for small samples and shares near 0) and the pooled two-proportion z test."""
+    if n_a == 0 or n_b == 0:
+        return Difference(None, None, None, None, n_a, n_b)
+    ea, eb = proportion(a, n_a), proportion(b, n_b)
+    pa, pb = a / n_a, b / n_b
+    d = pa - pb
+    low = d - math.sqrt((pa - ea.ci_low) ** 2 + (eb.ci_high - pb) ** 2)
+    high = d + math.sqrt((ea.ci_high - pa) ** 2 + (pb - eb.ci_low) ** 2)
+    pooled = (a + b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    p = (1.0 if d == 0 else 0.0) if se == 0 else float(2 * st.norm.sf(abs(d) / se))
+    return Difference(d, low, high, p, n_a, n_b)
+
+
+def mean_difference(a: list[float], b: list[float]) -> Difference:
+    """Mean of a minus mean of b: Welch's t interval and test (unequal variances)."""
+    n_a, n_b = len(a), len(b)
+    if n_a < 2 or n_b < 2:
+        return Difference(None, None, None, None, n_a, n_b)
+    result = st.ttest_ind(a, b, equal_var=False)
+    ma, mb = sum(a) / n_a, sum(b) / n_b
+    ci = result.confidence_interval(0.95)
+    p = None if math.isnan(result.pvalue) else float(result.pvalue)
+    low = None if math.isnan(ci.low) else float(ci.low)
+    high = None if math.isnan(ci.high) else float(ci.high)
+    return Difference(ma - mb, low, high, p, n_a, n_b)
+
+
+def nps_difference(a: tuple[int, int, int], b: tuple[int, int, int]) -> Difference:
+    """NPS of a minus NPS of b (promoters, passives, detractors each), in points, with the Wald
+    interval from the two multinomial variances and the z test of nps_change_p_value."""
+    n_a, n_b = sum(a), sum(b)
+    if n_a < 2 or n_b < 2:
+        return Difference(None, None, None, None, n_a, n_b)
+
+    def parts(c: tuple[int, int, int]) -> tuple[float, float]:
+        n = sum(c)
+        pp, pd_ = c[0] / n, c[2] / n
+        return pp - pd_, (pp + pd_ - (pp - pd_) ** 2) / n
+
+    (va, vara), (vb, varb) = parts(a), parts(b)
+    half = Z95 * math.sqrt(vara + varb)
+    d = va - vb
+    return Difference(100 * d, 100 * (d - half), 100 * (d + half), nps_change_p_value(a, b), n_a, n_b)

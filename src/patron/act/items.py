@@ -91,11 +91,11 @@ def add(wh: Warehouse, *, customer_id: str | None, title: str, owner: str | None
     notes = [] if not note else [{"at": at.isoformat(), "by": by, "text": _clean(note, MAX_NOTE, "note")}]
     with wh.transaction():
         wh.execute("INSERT INTO action_items (item_id, play, customer_id, subject, signal, title, owner, priority, "
-                   "status, notes, due_at, created_at, created_by, updated_at, first_action_at) "
-                   "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+                   "status, notes, due_at, created_at, created_by, updated_at) "
+                   "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
                    [item, customer_id, f"manual:{item}", _clean(signal, MAX_TITLE, "signal") or "added by hand",
                     title, owner, priority, json.dumps(notes) if notes else None,
-                    None if due_days is None else at + timedelta(days=due_days), at, by, at, at])
+                    None if due_days is None else at + timedelta(days=due_days), at, by, at])
         history(wh, [(item, at, by, "created", None, title)])
     return item
 
@@ -154,6 +154,8 @@ def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, o
             changes["next_score"] = changes["next_sentiment"] = None
     sets = {**changes, "notes": json.dumps(notes) if notes else None, "updated_at": at,
             "first_action_at": item["first_action_at"] or at}
+    if item["first_action_at"] is None:  # the first action: was it by the due time?
+        sets["in_time"] = item["due_at"] is None or at <= item["due_at"]
     with wh.transaction():
         wh.execute(f"UPDATE action_items SET {', '.join(f'{k} = ?' for k in sets)} WHERE item_id = ?",
                    [*sets.values(), item_id])

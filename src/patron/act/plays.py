@@ -104,8 +104,10 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
     if not force and not dry_run:
         last = wh.scalar("SELECT inputs FROM play_runs ORDER BY ran_at DESC LIMIT 1")
         if last == signature:
+            with wh.transaction():
+                outcomes = upkeep(wh)
             return PlaysRun(None, as_of, [], skipped="nothing the plays read has changed since their last run",
-                            seconds=time.perf_counter() - started)
+                            seconds=time.perf_counter() - started, outcomes=outcomes)
     runs, notes = S.usable_runs(wh)
     found = _evaluate(wh, plays, runs, attributes)
     problems = [f"plays.{name}.when: {why}" for name, (_, why) in found.items() if isinstance(why, str)
@@ -127,7 +129,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
             results.append(result)
         outcomes = 0
         if not dry_run:
-            outcomes = _outcomes(wh)
+            outcomes = upkeep(wh)
             for r in results:
                 wh.execute("INSERT INTO play_runs (run_id, ran_at, play, matched, created, held_out, unchanged, "
                            "cleared, note, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -299,9 +301,17 @@ def _value(name: str, value: Any) -> str:
     return str(value)[:100]
 
 
-def _outcomes(wh: Warehouse) -> int:
-    """For closed items from a survey answer: the customer's next answer to the same survey after
-    the item closed, and the sentiment of its next text; what the closed loop is judged by."""
+def upkeep(wh: Warehouse) -> int:
+    """What time and new data settle about items already there: an item past due that nobody acted on
+    was not followed up in time; a comment's sentiment, once scored; and for closed items from a
+    survey answer, the customer's next answer to the same survey after the close and the sentiment of
+    its next text, which the closed loop is judged by. Returns how many next answers it found."""
+    wh.execute("UPDATE action_items SET in_time = FALSE WHERE in_time IS NULL AND first_action_at IS NULL "
+               "AND due_at < ?", [I.now()])
+    wh.execute("UPDATE action_items SET signal_sentiment = e.sentiment_score FROM enrichment AS e "
+               "WHERE action_items.signal_sentiment IS NULL AND action_items.subject LIKE 'response:%' "
+               "AND e.source_table = 'responses' AND e.item_id = SUBSTRING(action_items.subject, 10) "
+               "AND e.sentiment_score IS NOT NULL")
     before = wh.scalar("SELECT COUNT(*) FROM action_items WHERE next_score IS NOT NULL")
     wh.execute(
         "UPDATE action_items SET next_score = n.score FROM ("

@@ -26,7 +26,7 @@ from patron.metrics.revenue import (
     with_ctes,
 )
 from patron.metrics.spec import PERIODS, MetricSpec, expression_problems, names_in
-from patron.model import TABLES
+from patron.model import METRIC_TABLES
 
 # per kind: the aggregates (over `v`, the value) and the value computed from them (over their names)
 AGGREGATES = {
@@ -109,7 +109,7 @@ def _fact(specs: list[MetricSpec], by: list[str], period: str | None, prefix: bo
     """One scan of one table for every metric in `specs`."""
     first = specs[0]
     table = first.table
-    columns = TABLES[table].names
+    columns = METRIC_TABLES[table]
     keys = [exp.column(d, "t") if d in columns else dimension(d) for d in by]
     names = list(by)
     if period:

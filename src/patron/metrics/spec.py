@@ -21,7 +21,7 @@ from patron.errors import ConfigError
 from patron.expressions import refused
 from patron.metrics import orders
 from patron.metrics.revenue import COLUMNS, GOLDEN_DIMENSIONS
-from patron.model import TABLES
+from patron.model import METRIC_TABLES
 
 Kind = Literal["nps", "share", "mean", "count", "sum", "median", "p90", "revenue", "orders", "formula"]
 FACT_KINDS = ("nps", "share", "mean", "count", "sum", "median", "p90")
@@ -123,7 +123,7 @@ def expression_problems(spec: MetricSpec) -> list[str]:
     at = f"metrics.{spec.name}"
     out = [f"{at}.params.{k}: a param's name is letters, digits and _ (it is used in expressions)"
            for k in spec.params if not _NAME.fullmatch(k)]
-    columns = (set(TABLES[spec.table].names) if spec.table in TABLES and spec.kind in FACT_KINDS
+    columns = (set(METRIC_TABLES[spec.table]) if spec.table in METRIC_TABLES and spec.kind in FACT_KINDS
                else set(FACTS.get(spec.kind, ())))
     out += [f"{at}.params.{k}: {k!r} is also a column it reads; give the param a name of its own"
             for k in spec.params if k in columns]
@@ -176,10 +176,10 @@ def problems(spec: MetricSpec, catalog: dict[str, MetricSpec], attributes: Mappi
             out += [f"{at}.dimensions: {d!r} is not a dimension of its input {n!r}"
                     for n in sorted(inputs & set(catalog)) if d not in catalog[n].dimensions]
         return out
-    if spec.table not in TABLES:
-        return [f"{at}.table: unknown table {spec.table!r}{_suggest(str(spec.table), TABLES)}; "
-                f"tables are: {', '.join(TABLES)}"]
-    names = TABLES[spec.table].names
+    if spec.table not in METRIC_TABLES:
+        return [f"{at}.table: unknown table {spec.table!r}{_suggest(str(spec.table), METRIC_TABLES)}; "
+                f"tables are: {', '.join(METRIC_TABLES)}"]
+    names = METRIC_TABLES[spec.table]
     if spec.time not in names:
         out.append(f"{at}.time: {spec.table} has no column {spec.time!r}{_suggest(str(spec.time), names)}")
     for d in spec.dimensions:

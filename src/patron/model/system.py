@@ -286,6 +286,9 @@ _TABLES = (
              "state)."),
         _opt("signal_score", "DOUBLE", "The survey score that created it (a response's), to compare the next with."),
         _opt("signal_survey", "VARCHAR", "That survey (nps, csat or ces)."),
+        _opt("signal_sentiment", "DOUBLE", "The sentiment of the comment that created it (-1 to 1), where scored."),
+        _opt("in_time", "BOOLEAN", "Whether a person first acted on it by its due time; empty while it is neither "
+             "acted on nor due."),
         _opt("next_score", "DOUBLE", "The customer's next answer to the same survey after the item closed."),
         _opt("next_sentiment", "DOUBLE", "The sentiment of the customer's next text after the item closed (-1 to 1)."),
     )),
@@ -324,6 +327,11 @@ _TABLES = (
 )
 
 SYSTEM_TABLES: dict[str, SystemTable] = {t.name: t for t in _TABLES}
+
+# The tables the metric catalog may aggregate, with their columns: every canonical table, and the
+# action items (for the closed loop's follow-through metrics).
+METRIC_TABLES: dict[str, tuple[str, ...]] = {**{name: t.names for name, t in TABLES.items()},
+                                             "action_items": SYSTEM_TABLES["action_items"].names}
 
 # The canonical tables are ingest's; these stages may also set these columns of them.
 CANONICAL_OWNER: Stage = "ingest"
