@@ -68,7 +68,7 @@ def test_the_init_template_and_the_demo_file_are_valid(tmp_path):
     template = resources.files("patron").joinpath("project_template.yml").read_text()
     assert load_project(write(tmp_path / "t.yml", template)).sources == {}
     demo = load_project(write(tmp_path / "d.yml", project_yaml()))
-    assert len(demo.sources) == 15 and demo.touchpoint_stage()["implementation"] == "onboard"
+    assert len(demo.sources) == 16 and demo.touchpoint_stage()["implementation"] == "onboard"
 
 
 def test_a_taxonomy_theme_needs_keywords(tmp_path):

@@ -18,12 +18,13 @@ def test_run_does_only_what_has_work_and_stores_the_catalog(demo_copy):
     code, first = _run(project)
     assert code == 0
     assert [s["stage"] for s in first["stages"]] == ["ingest", "identity", "enrich", "themes", "spikes", "metrics",
-                                                     "predict"]
+                                                     "predict", "plays"]
     did = {s["stage"]: s["did"] for s in first["stages"]}
     assert first["ingest"]["totals"]["loaded"] == 0  # `patron demo` loaded everything already
     assert did["identity"] == "nothing new loaded since the last run" and first["identity"] is None
     assert did["enrich"] == "no new texts" and first["metric_values"] > 0
     assert did["predict"] == "nothing loaded since the last churn run" and first["churn"] is None
+    assert did["plays"] == "nothing the plays read has changed since their last run"  # `patron demo` ran them
     # a new ticket: ingest loads it, identity runs (a new row), enrich scores it
     tickets = project / "exports" / "helpdesk" / "tickets.jsonl"
     row = json.loads(tickets.read_text().splitlines()[0])
@@ -48,8 +49,9 @@ def test_run_exits_1_naming_a_refused_source_and_runs_the_rest(tmp_path):
     code, out = _run(tmp_path)
     assert code == 1
     assert out["ingest"]["refused"][0]["source"] == "desk" and out["ingest"]["totals"]["loaded"] == 2
-    assert out["identity"]["customers"] == 2 and [s["stage"] for s in out["stages"]][-2:] == ["metrics", "predict"]
-    assert "need subscriptions" in out["stages"][-1]["did"]  # too little data: said, not a failure
+    assert out["identity"]["customers"] == 2 and [s["stage"] for s in out["stages"]][-3:] == ["metrics", "predict",
+                                                                                                  "plays"]
+    assert "need subscriptions" in out["stages"][-2]["did"]  # too little data: said, not a failure
 
 
 def test_a_row_loaded_for_a_customer_identity_knows_carries_its_master_id_at_once(demo_copy):

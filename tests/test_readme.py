@@ -21,6 +21,8 @@ ENV = os.environ | {"COLUMNS": "80"}  # README readers have ordinary terminals
 EXPECT = {  # what a command's output must show, beyond running cleanly
     ("customer", "show"): "Customer 360",
     ("identity", "review"): "Pairs to review",
+    ("actions", "uplift"): "save_plan",
+    ("invest",): "Customers to protect",
     ("metrics", "show"): "newest first",
 }
 
@@ -113,13 +115,16 @@ def test_every_readme_patron_yml_example_loads_its_data(datasets, tmp_path):
     keeps their attributes."""
     import yaml
 
+    from patron.act.rules import problems
     from patron.config import parse_project
     from patron.ingest import ingest_sources
     from patron.warehouse import open_warehouse
 
     snippets = blocks("yaml")
-    assert len(snippets) == 2
-    for i, text in enumerate(snippets):
+    assert len(snippets) == 3
+    plays = [t for t in snippets if t.startswith("plays:")]
+    assert len(plays) == 1 and not problems(parse_project(yaml.safe_load(plays[0])).plays)
+    for i, text in enumerate(t for t in snippets if t not in plays):
         bank = "bank_churn_modelling.csv" in text
         cfg = parse_project(yaml.safe_load(text), root=datasets / ("bank_churn" if bank else "online_retail"))
         with open_warehouse(tmp_path / f"w{i}.duckdb") as wh:

@@ -224,6 +224,6 @@ class _Steps:
             return r.skipped
         made, held = sum(x.created for x in r.results), sum(x.held_out for x in r.results)
         cleared = sum(x.cleared for x in r.results)
-        idle = [x.play for x in r.results if x.note and not x.matched]
+        idle = [x.play for x in r.results if not x.ran]
         return (f"{made:,} new action items from {len(r.results)} plays, {held:,} customers held out, {cleared:,} "
                 f"cleared (`patron actions list`)" + (f"; not run: {', '.join(idle)}" if idle else ""))

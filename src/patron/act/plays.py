@@ -51,6 +51,7 @@ class PlayResult:
     unchanged: int = 0
     cleared: int = 0
     returned: int = 0  # open items whose condition cleared and holds again
+    ran: bool = True  # False where the play could not run (the scores it reads are not there)
     note: str | None = None
     examples: list[str] = field(default_factory=list)  # a few created items' ids
 
@@ -74,10 +75,11 @@ class PlaysRun:
 def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
     """What the plays read, summed up: equal signatures give equal outcomes."""
     state = wh.rows(
-        "SELECT (SELECT MAX(load_id) FROM loads), (SELECT COUNT(*) FROM loads), "
+        "SELECT (SELECT MAX(load_id) FROM loads WHERE rows_loaded + rows_updated > 0), "
+        "(SELECT COUNT(*) FROM loads WHERE rows_loaded + rows_updated > 0), "
         "(SELECT MAX(created_at) FROM prediction_runs), (SELECT COUNT(*) FROM prediction_runs), "
         "(SELECT MAX(resolved_at) FROM identity_map), (SELECT COUNT(*) FROM identity_map), "
-        "(SELECT MAX(raised_at) FROM alerts), (SELECT COUNT(*) FROM alerts), "
+        "(SELECT MAX(last_day) FROM alerts), (SELECT COUNT(*) FROM alerts), (SELECT SUM(observed) FROM alerts), "
         "(SELECT MAX(enriched_at) FROM enrichment), (SELECT COUNT(*) FROM enrichment), "
         "(SELECT COUNT(*) FROM customer_golden)")[0]
     config = {name: play.model_dump(mode="json") for name, play in sorted(plays.items())}
@@ -122,7 +124,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
     with wh.transaction():
         for name, play in plays.items():
             frame, note = found[name]
-            result = PlayResult(name, note=note if isinstance(note, str) else None)
+            result = PlayResult(name, ran=frame is not None, note=note if isinstance(note, str) else None)
             if frame is not None:
                 result.matched = len(frame)
                 _apply(wh, name, play, frame, result, at, run_id, as_of, write=not dry_run)

@@ -243,3 +243,73 @@ def fields(subject: Annotated[str | None, typer.Option("--subject", help="custom
     table("What a play's condition may read", ["subject", "field", "type", "meaning"],
           [[r["subject"], r["field"], r["type"], r["meaning"] + (f" (needs a {r['needs']} run)" if r["needs"] else "")]
            for r in rows], drop=["before"])
+
+
+@app.command("import")
+def import_plays(file: Annotated[Path, typer.Argument(help="CSV: play, customer, arm (treated or holdout), "
+                                                           "assigned_on; optionally title, owner, status, "
+                                                           "closed_on, reason.")],
+                 system: Annotated[str, typer.Option("--system", help="The system whose ids the customer column "
+                                                                      "holds (a source's system in patron.yml).")],
+                 who: AsOpt = None, config: ConfigOpt = Path("patron.yml"), db: DbOpt = None,
+                 fmt: FormatOpt = Format.table) -> None:
+    """Bring in plays run before patron: who was treated and who held out, so their uplift shows here."""
+    with Project.open(config, db) as project:
+        r = project.act.import_plays(file, system, me(who))
+    if fmt is Format.json:
+        emit_json(r.to_dict())
+        return
+    say(f"{r.file}: {counted(r.rows, 'row')}, {counted(r.assigned, 'new assignment')} and "
+        f"{counted(r.items, 'new item')}; {r.already:,} already there.")
+
+
+@app.command("uplift")
+def uplift(months: Annotated[int, typer.Option("--months", min=1, max=36, help="The window after each "
+                                                                              "assignment.")] = 6,
+           play: Annotated[str | None, typer.Option("--play", help="Only this play.")] = None,
+           config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Did each play work? Treated against its random holdout: churn, NPS and MRR, with 95% intervals and n."""
+    from patron.cli.scores import read_currency
+
+    with Project.open(config, db) as project:
+        results = project.act.uplift(months, play)
+        read_currency(project)
+    if fmt is Format.json:
+        emit_json({"months": months, "plays": [r.to_dict() for r in results]})
+        return
+    if not results:
+        say("No play has held customers out yet: give a play `holdout: 0.2` in patron.yml (a fifth of eligible "
+            "customers left untreated, drawn at random) to measure whether it works.")
+        return
+    for r in results:
+        _say_uplift(r)
+
+
+def _say_uplift(r) -> None:
+    from patron.cli.scores import money
+
+    done = "" if r.done is None else f"; {r.done:.0%} of the treated items done"
+    say(f"{r.play}: {r.treated:,} treated and {r.holdout:,} held out with {r.months} months behind them "
+        f"({r.assigned:,} assigned{done}).", "bold")
+    if r.note:
+        say(r.note)
+        return
+
+    def show(o, v):
+        if v is None:
+            return ""
+        return f"{v:.1%}" if o.unit == "share" else f"{v:+.1f}" if o.unit == "points" else money(v)
+
+    table(None, ["outcome", "treated", "held out", "difference", "n", "verdict"],
+          [[o.name, show(o, o.treated), show(o, o.holdout), _diff(o), f"{o.difference.n_a:,}/{o.difference.n_b:,}",
+            o.verdict] for o in r.outcomes], {"treated", "held out", "difference", "n"}, drop=["n", "difference"])
+    say("Treated and held out were drawn at random, so a significant difference is the play's effect.", "dim")
+
+
+def _diff(o) -> str:
+    d = o.difference
+    if d.value is None:
+        return ""
+    scale = 100 if o.unit == "share" else 1
+    unit = " pts" if o.unit in ("share", "points") else ""
+    return f"{d.value * scale:+,.1f}{unit}"

@@ -63,6 +63,8 @@ def demo(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Generate a company, load it, run every stage, and write briefing.html."""
+    from patron.demo.plays import EXPORT as PLAYS_EXPORT
+    from patron.pipeline import STAGES
     from patron.report import build, render_html
 
     if directory.exists() and any(directory.iterdir()):
@@ -74,8 +76,13 @@ def demo(
     with Project.open(directory / "patron.yml", require_config=True) as project:
         with progress() as bar:
             task = bar.add_task("scoring texts", total=None, visible=False)
+            # every stage but the plays; then the success team's earlier plays, then the plays, which
+            # keep the customers those held out
+            stages = [s for s in STAGES if s != "plays"]
             ran = project.run(IngestBar(bar), lambda done, total: bar.update(task, completed=done, total=total,
-                                                                              visible=True), seal=True)
+                                                                              visible=True), seal=True, stages=stages)
+        project.act.import_plays(directory / "exports" / PLAYS_EXPORT, "crm", "demo")
+        ran.stages += project.run(stages=["plays"]).stages
         result, identities, scored, themes = ran.ingest, ran.identity, ran.enrich, ran.themes
         b = build(project.warehouse, project.metrics.catalog())
         db = project.db

@@ -11,7 +11,21 @@ import sys
 
 import typer
 
-from patron.cli import actions, customer, demo, identity, listen, load, metrics, outlook, predict, serve, value
+from patron.cli import (
+    actions,
+    customer,
+    demo,
+    identity,
+    invest,
+    listen,
+    load,
+    metrics,
+    outlook,
+    predict,
+    programs,
+    serve,
+    value,
+)
 from patron.cli import run as pipeline
 from patron.cli.render import err, error_json, problem
 from patron.errors import PatronError
@@ -23,7 +37,7 @@ app = typer.Typer(
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
                 predict.predict, predict.risk, outlook.renewals, outlook.health, value.drivers, value.clv,
-                demo.generate, demo.demo, serve.serve):
+                invest.invest, programs.programs, demo.generate, demo.demo, serve.serve):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
 app.add_typer(metrics.app, name="metrics")

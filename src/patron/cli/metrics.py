@@ -167,7 +167,7 @@ def metrics_run(
     if not rows:
         # no metric has a value (a warehouse of usage, costs or contacts alone): say so, and what each needs
         why = sorted({str(n).removeprefix("not available: ") for n in df.get("note", pd.Series(dtype=object))
-                      if isinstance(n, str) and n})
+                      if isinstance(n, str) and n}, key=lambda w: (w.endswith(" yet") or " yet (" in w, w))
         say(f"Catalog evaluated ({len(df):,} values stored): no metric has a value yet."
             + (f" Missing: {'; '.join(why[:6])}{' and more' if len(why) > 6 else ''}." if why else ""))
         return

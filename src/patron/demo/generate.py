@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from patron.demo import activity
+from patron.demo import activity, plays, programs
 from patron.demo.identities import coded, company_names, domains, name_variant, person_names
 from patron.demo.project_file import project_yaml
 from patron.demo.simulate import (
@@ -122,6 +122,8 @@ def generate(
                   "first_day": str(np.datetime64(spike[0], "D")), "last_day": str(np.datetime64(spike[1], "D"))},
         "duplicates": totals.duplicates,
         "churned": totals.churned,
+        "program": programs.planted(today, sink.rows.get(programs.EXPORT, 0)),
+        "plays": totals.plays.planted(today),
     }
     (truth_dir / "planted.json").write_text(json.dumps(planted, indent=2) + "\n", encoding="utf-8")
     files = {f"exports/{k}": v for k, v in sink.rows.items()} | {f"truth/{k}": v for k, v in truth.rows.items()}
@@ -135,6 +137,7 @@ class _Totals:
         self.services = np.zeros(MONTHS)
         self.duplicates = 0
         self.churned = {c: 0 for c in CAUSES}
+        self.plays = plays.Truth()
 
     def costs(self, today: np.datetime64) -> pd.DataFrame:
         months = activity.iso(month_starts(today))
@@ -157,7 +160,8 @@ def _block(
     idx = np.arange(lo, hi)
     n = len(idx)
     acc = make_accounts(rng, idx, today)
-    subs = simulate_billing(rng, acc, today)
+    subs = simulate_billing(rng, acc, today, plays=plays.rng_for(seed, b, plays.ASSIGN_STREAM))
+    totals.plays.add(subs)
     names, slugs = company_names(idx, seed)
     regions = [REGIONS[r] for r in acc.region]
     doms = domains(slugs, regions)
@@ -291,6 +295,10 @@ def _block(
             _ids("product_workspaces", wdups["workspace_id"], [true_id[i] for i in wdup])]
     totals.duplicates += len(wdup)
     sink.write(f"product/usage/part-{b:05d}.parquet", activity.usage(ctx, usage_days))
+    sink.write(plays.EXPORT, plays.export(plays.rng_for(seed, b), subs, today, refs["crm"], refs["owner"]))
+    # the certification program, drawn from its own generator: no other export moves
+    sink.write(programs.EXPORT, programs.export(programs.rng_for(seed, b), acc, subs, today, refs["crm"],
+                                                contact_cust, emails, responses))
 
     # the truth, beside the exports and never in the warehouse
     for frame in ids:

@@ -147,6 +147,14 @@ sources:
     customer_ref: workspace_id
     columns: {{day: date}}
 
+  # academy (an LMS): who took the certification program; its account column holds CRM ids
+  academy_programs:
+    system: crm
+    path: exports/academy/programs.csv
+    table: programs
+    customer_ref: account_id
+    columns: {{participant: learner_email, joined_at: enrolled_on, left_at: left_on}}
+
   finance_costs:
     path: exports/finance/costs.csv
     table: costs
@@ -172,6 +180,53 @@ listen:
     Billing and invoices:
       examples: ["We got billed twice this month and the invoice is wrong",
                  "Please send the invoice to our finance team"]
+
+# plays: rules that turn signals into action items someone owns (`patron actions run`; `patron
+# actions fields` lists what a condition may read). A holdout leaves a random share of eligible
+# customers untreated, so `patron actions uplift` can tell whether the play works. The success
+# team's earlier plays are in exports/success/plays.csv (`patron actions import ... --system crm`).
+plays:
+  detractor_callback:
+    label: Call back a detractor
+    subject: response
+    when: survey = 'nps' AND score <= 6
+    action: Call the customer back about their score
+    owner_from: owner      # the account owner; the team where the account has none
+    owner: Customer Success team
+    due_days: 2
+    priority: high
+  save_plan:
+    label: Save plan for a valuable account turning red
+    when: health_band = 'red' AND health_band_before <> 'red' AND arr >= 10000
+    action: Write and run a save plan
+    owner_from: owner
+    owner: Customer Success team
+    priority: high
+    holdout: 0.3
+  renewal_sponsor:
+    label: Executive sponsor for a renewal at risk
+    when: risk_band IN ('high', 'medium') AND months_to_renewal <= 3 AND arr >= 20000
+    action: Name an executive sponsor for the renewal
+    owner: VP Customer Success
+    due_days: 5
+    priority: high
+  spike_owner:
+    label: An owner for a spiking issue
+    subject: alert
+    when: ratio >= 2 AND days_ago <= 14
+    action: Own the issue until it is back to its usual volume
+    owner: Head of Support
+    due_days: 3
+    priority: high
+  reference_request:
+    label: Ask a promoter for a reference
+    when: promoter AND health_band = 'green' AND paying
+    action: Ask for a reference or a review
+    owner_from: owner
+    owner: Customer Success team
+    due_days: 14
+    priority: low
+    holdout: 0.5
 
 # the customer journey: stages in order, and the touchpoints where customers meet the company
 journey:

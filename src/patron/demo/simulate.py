@@ -27,6 +27,14 @@ DRIVER = "implementation"  # the touchpoint whose experience drives relationship
 DRIVER_EFFECT = 1.6  # NPS points per standard deviation of experience there (others: 0.3)
 CAUSES = ("low_usage", "support_pain", "price")
 RISE_MONTH = 14  # the month of the window the list price rises (the last is the as-of month, 23)
+# Two plays the success team ran, each with a random holdout. The save plan went to accounts at
+# risk (hidden health below SAVE_BELOW at the end of the month before) and cut their chance of
+# leaving at a renewal by SAVE_EFFECT for PLAY_WINDOW months; the reference request went to healthy
+# accounts and changed nothing.
+PLAY_MONTH = MONTHS - 9
+PLAY_WINDOW = 6
+SAVE_BELOW, SAVE_HOLDOUT, SAVE_EFFECT = 0.5, 0.3, 0.6
+REFERENCE_ABOVE, REFERENCE_HOLDOUT = 0.8, 0.5
 
 
 @dataclass
@@ -59,6 +67,9 @@ class Subscriptions:
     cause: np.ndarray  # per customer: index into CAUSES, -1 if none
     active: np.ndarray  # (n, MONTHS) a paying customer at the month's end
     risen: np.ndarray  # per customer: month of its price rise, negative if none
+    save_arm: np.ndarray  # per customer: -1 not eligible for the save plan, 0 held out, 1 treated
+    reference_arm: np.ndarray  # the same for the reference request
+    leave_odds: np.ndarray  # (n, 2): chance of leaving within the window untreated and treated (save plan)
 
 
 def month_starts(as_of: np.datetime64) -> np.ndarray:
@@ -115,8 +126,10 @@ def make_accounts(rng: np.random.Generator, idx: np.ndarray, as_of: np.datetime6
                     quality, pain, price_sensitive, health)
 
 
-def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime64) -> Subscriptions:
-    """Month by month: churn (three competing causes), upgrades, downgrades, price rises, returns."""
+def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime64,
+                     plays: np.random.Generator | None = None) -> Subscriptions:
+    """Month by month: churn (three competing causes), upgrades, downgrades, price rises, returns;
+    with `plays` (a generator of their own), the two plays' holdouts and the save plan's effect."""
     n = len(acc.idx)
     starts, days, share = month_starts(as_of), month_days(as_of), month_share(as_of)
     cap = n * 6
@@ -150,12 +163,20 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
     left_month = np.full(n, -999, np.int64)
     risen = np.full(n, -1, np.int64)  # month of the account's price rise, -1 before it
     active = np.zeros((n, MONTHS), bool)
+    save_arm, reference_arm = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    survive = np.ones((n, 2))  # chance of staying through the window, untreated and treated
 
     early = acc.start_month < 0
     cur[early] = open_rows(np.flatnonzero(early), acc.start_day[early], value[early], sub)
     for m in range(MONTHS):
         first, last = starts[m], starts[m] + days[m] - 1
         h = acc.health[:, m]
+        if plays is not None and m == PLAY_MONTH:  # paying at the end of the month before, by health then
+            paying = cur >= 0
+            at_risk = np.flatnonzero(paying & (acc.health[:, m - 1] < SAVE_BELOW))
+            save_arm[at_risk] = (plays.random(len(at_risk)) >= SAVE_HOLDOUT).astype(np.int64)
+            healthy = np.flatnonzero(paying & (acc.health[:, m - 1] > REFERENCE_ABOVE))
+            reference_arm[healthy] = (plays.random(len(healthy)) >= REFERENCE_HOLDOUT).astype(np.int64)
         joining = acc.start_month == m
         if joining.any():
             w = np.flatnonzero(joining)
@@ -173,6 +194,13 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         k_price = np.where(renewal & acc.price_sensitive & (risen >= 0) & (m > risen),
                            np.where(acc.term == 1, 0.25, 0.6), 0.0)
         total = k_usage + k_support + k_price
+        if PLAY_MONTH <= m < PLAY_MONTH + PLAY_WINDOW and plays is not None:
+            # what the window would hold for each account at its renewals, either way (the truth)
+            due = ~joining & ((acc.term == 1) | ((tenure > 0) & (tenure % 12 == 0)))
+            odds = np.where(due, np.minimum(total * share[m], 1.0), 0.0)
+            survive[:, 0] *= 1 - odds
+            survive[:, 1] *= 1 - odds * (1 - SAVE_EFFECT)
+            total = np.where(save_arm == 1, total * (1 - SAVE_EFFECT), total)
         leaves = renewal & (rng.random(n) < total * share[m])
         if leaves.any():
             w = np.flatnonzero(leaves)
@@ -214,7 +242,7 @@ def simulate_billing(rng: np.random.Generator, acc: Accounts, as_of: np.datetime
         active[:, m] = cur >= 0
     sl = slice(0, rows)
     return Subscriptions(cust[sl], seq[sl], start[sl], end[sl], mrr[sl], plan[sl], term[sl],
-                         churned_on, cause, active, risen)
+                         churned_on, cause, active, risen, save_arm, reference_arm, 1 - survive)
 
 
 def plan_names(plan_idx: np.ndarray) -> list[str]:

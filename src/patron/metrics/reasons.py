@@ -33,7 +33,12 @@ def empty_slice(spec: MetricSpec) -> str:
 
 
 def _rows(n: int, what: str) -> str:
-    return f"{n:,} {what} row{'s are' if n != 1 else ' is'} loaded"
+    kept = "there" if what in MADE_HERE else "loaded"
+    return f"{n:,} {what} row{'s are' if n != 1 else ' is'} {kept}"
+
+
+# tables patron writes itself rather than loads: "none yet" says what to run
+MADE_HERE = {"action_items": "no action items yet (`patron actions run` runs the plays)"}
 
 
 def _fact(wh: Warehouse, spec: MetricSpec) -> str:
@@ -44,7 +49,7 @@ def _fact(wh: Warehouse, spec: MetricSpec) -> str:
         f"SELECT count(*), count({t}), count(CASE WHEN {rows} THEN 1 END), "
         f"count(CASE WHEN {rows} THEN {value} END) FROM {table} AS t")[0]
     if not total:
-        return f"no {table} are loaded"
+        return MADE_HERE.get(table, f"no {table} are loaded")
     if not dated:
         return f"{_rows(total, table)}, but none has a {spec.time}"
     if spec.filter and not matching:

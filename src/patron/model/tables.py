@@ -285,7 +285,8 @@ TABLES: dict[str, Table] = {
                 _ref,
                 _master,
                 _c("program", "text", "The program, e.g. certification, community, loyalty.", required=True),
-                _c("participant", "text", "Who takes part: a person's email or name (empty: the account)."),
+                _c("participant", "text", "Who takes part: a person's email or name, or `account` where the "
+                   "account itself is the member (part of the row's key, so never empty).", required=True),
                 _c("joined_at", "date", "The day they joined (for the holdout: the day they were held out).",
                    required=True),
                 _c("left_at", "date", "The day they left (empty while they take part)."),

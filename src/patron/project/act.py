@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from patron.act.imported import ImportResult
     from patron.act.items import Filter
     from patron.act.plays import PlaysRun
+    from patron.act.uplift import PlayUplift
     from patron.config import PlayConfig
     from patron.project import Project
 
@@ -84,6 +87,19 @@ class Act:
                               f"({', '.join(sorted(found)[:5])})", str(query)[:60])
         return found[0]
 
+    def import_plays(self, file: str | Path, system: str, by: str) -> ImportResult:
+        """Plays run before patron (who was treated, who held out, what became of each item)."""
+        from patron.act.imported import import_plays
+
+        return import_plays(self._project.existing_warehouse(), file, system, by)
+
+    def uplift(self, months: int = 6, play: str | None = None) -> list[PlayUplift]:
+        """Each play with a holdout: treated against held-out customers on churn, NPS and revenue over
+        the `months` after assignment, with 95% intervals and n."""
+        from patron.act.uplift import measure
+
+        return measure(self._project.existing_warehouse(), months, play)
+
     @staticmethod
     def due(text: str) -> datetime:
         """A due date typed by a person: YYYY-MM-DD (end of that day) or YYYY-MM-DD HH:MM."""
@@ -97,4 +113,34 @@ class Act:
 
     # -- invest --
 
+    if TYPE_CHECKING:
+        from patron.act.invest import Investment
+
+    def invest(self, owner: str | None = None, segment: str | None = None) -> Investment:
+        """Where to invest, from the latest runs: the customers to protect (value times the
+        probability of losing it, with the reasons), the expansion candidates (with the criteria
+        each meets) and the people who matter at each; for one owner or segment where given."""
+        from patron.act.invest import plan
+
+        return plan(self._project.existing_warehouse(), owner=owner, segment=segment)
+
+    @staticmethod
+    def invest_by(found: Investment, column: str) -> pd.DataFrame:
+        """Per owner or segment: accounts to protect, value at stake, expansion candidates."""
+        from patron.act.invest import totals
+
+        return totals(found, column)
+
     # -- programs --
+
+    if TYPE_CHECKING:
+        from patron.act.programs import ProgramsReport
+
+    def programs(self, months: int = 6) -> ProgramsReport:
+        """Each program's participants against comparable customers who did not take part (matched on
+        segment, tenure, size and prior health), or against its holdout: retention `months` after
+        joining and NPS, with 95% intervals."""
+        from patron.act.programs import analyse
+
+        return analyse(self._project.existing_warehouse(), months)
+
