@@ -92,3 +92,15 @@ def test_importing_plays_checks_every_row_first_and_twice_adds_nothing(tmp_path)
     assert "row 4, field 'arm': 'maybe' is neither treated nor holdout" in text
     assert project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments") == 3
     project.close()
+
+
+def test_the_briefing_says_who_owns_what_and_whether_each_play_works(demo):
+    from patron.report import build, render_html
+
+    project, _, found = demo
+    b = build(project.warehouse, project.metrics.catalog())
+    assert b.actions["open"] > 0 and b.actions["owners"]
+    plays = {p[0]: p for p in b.actions["plays"]}
+    assert plays["save_plan"][5] == next(o for o in found["save_plan"].outcomes if o.name == "churn").verdict
+    html = render_html(b)
+    assert "Do the plays work?" in html and "reference_request" in html

@@ -106,6 +106,10 @@ class Briefing:
     # as_of, renewals, arr_due, expected_arr, at_stake, note (why there are none) and the accounts
     # with most at risk: name, owner, renewal day, ARR, probability of renewing, at risk, band, reasons
     renewals: dict | None = None
+    # action items and the plays (once any exist): open, overdue, closed in the last 30 days, per
+    # owner (owner, open, overdue) most overdue first, and per play with a holdout its churn
+    # against the holdout's (play, treated, held out, churn treated, churn held out, verdict)
+    actions: dict | None = None
     attributes: int = 0  # customer attributes kept (names), for an export of customers alone
 
     @property
@@ -169,6 +173,7 @@ def build(wh: Warehouse, catalog: dict[str, MetricSpec] | None = None) -> Briefi
     b.attributes = wh.scalar("SELECT count(DISTINCT name) FROM customer_attributes") or 0
     # what the models said needs no dated data: a churn flag on a customer list is enough
     _risk(wh, b)
+    _actions(wh, b)
     if as_of is None:
         return b
     _headlines(wh, b, as_of, catalog if catalog is not None else builtin_catalog())
@@ -253,6 +258,30 @@ def _renewals(wh: Warehouse, b: Briefing, run: dict) -> None:
                  float(r["p_renew"]), float(r["at_stake"]), str(r["band"]),
                  "; ".join(x["says"] for x in r["reasons"] or []) if r["band"] != "low" else "") for r in s["top"]]
     b.renewals = s
+
+
+def _actions(wh: Warehouse, b: Briefing) -> None:
+    """Who owns what, what is late, and whether the plays with a holdout work (as `patron actions
+    list` and `patron actions uplift` read them)."""
+    from patron.act.items import now
+    from patron.act.uplift import measure
+
+    if not wh.scalar("SELECT count(*) FROM action_items") and not wh.scalar("SELECT count(*) FROM play_assignments"):
+        return
+    at = now()
+    open_, overdue, closed = wh.rows(
+        "SELECT count(*) FILTER (WHERE status IN ('open', 'in_progress')), "
+        "count(*) FILTER (WHERE status IN ('open', 'in_progress') AND due_at < ?), "
+        "count(*) FILTER (WHERE closed_at >= ?) FROM action_items", [at, at - timedelta(days=30)])[0]
+    owners = [(_text(o) or "(nobody)", int(n), int(late)) for o, n, late in wh.rows(
+        "SELECT owner, count(*), count(*) FILTER (WHERE due_at < ?) FROM action_items "
+        "WHERE status IN ('open', 'in_progress') GROUP BY owner ORDER BY 3 DESC, 2 DESC, owner LIMIT 8", [at])]
+    plays = []
+    for u in measure(wh, 6):
+        churn = next((o for o in u.outcomes if o.name == "churn"), None)
+        plays.append((_text(u.play), u.treated, u.holdout, churn.treated if churn else None,
+                      churn.holdout if churn else None, churn.verdict if churn else (u.note or "")))
+    b.actions = {"open": open_, "overdue": overdue, "closed_30d": closed, "owners": owners, "plays": plays}
 
 
 def _voice(wh: Warehouse, b: Briefing, as_of: date) -> None:
