@@ -257,7 +257,7 @@ def _items(play: PlayConfig, name: str, frame: pd.DataFrame, ids: list[str], at:
     out = pd.DataFrame({
         "item_id": ids, "play": name,
         "customer_id": frame["customer_id"].values if "customer_id" in frame else None,
-        "subject": frame["subject"].values, "signal": [_signal(play, r) for r in frame.to_dict("records")],
+        "subject": frame["subject"].values, "signal": _signals(play, frame),
         "title": play.action, "owner": owner.values, "priority": play.priority, "status": "open",
         "due_at": at + timedelta(days=play.due_days), "created_at": at, "created_by": f"play:{name}",
         "updated_at": at})
@@ -268,7 +268,12 @@ def _items(play: PlayConfig, name: str, frame: pd.DataFrame, ids: list[str], at:
     return out
 
 
-def _signal(play: PlayConfig, row: dict[str, Any]) -> str:
+def _signals(play: PlayConfig, frame: pd.DataFrame) -> list[str]:
+    shown = [c for c in sorted(columns_read(play.when)) if c in frame.columns]  # read once, not per row
+    return [_signal(play, r, shown) for r in frame.to_dict("records")]
+
+
+def _signal(play: PlayConfig, row: dict[str, Any], shown: list[str]) -> str:
     """What a person reads: the facts behind the item, short and bounded."""
     if play.subject == "response":
         text = f"{str(row.get('survey') or '').upper()} {row.get('score')} on {_day(row.get('submitted_at'))}"
@@ -279,7 +284,6 @@ def _signal(play: PlayConfig, row: dict[str, Any]) -> str:
     if play.subject == "alert":
         return (f"{row.get('name')}: {row.get('observed')} texts against {row.get('expected') or 0:.0f} expected, "
                 f"{_day(row.get('first_day'))} to {_day(row.get('last_day'))}")
-    shown = [c for c in sorted(columns_read(play.when)) if c in row]
     return "; ".join(f"{c} {_value(c, row[c])}" for c in shown)[:500] or "meets the condition"
 
 
