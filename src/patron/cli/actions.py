@@ -30,7 +30,15 @@ ITEM_COLUMNS = ["item_id", "play", "customer_id", "customer", "title", "owner", 
 
 
 def me(name: str | None) -> str:
-    return name or os.environ.get("PATRON_USER") or getpass.getuser()
+    """Who is acting, for the history: --as, else $PATRON_USER, else the login name."""
+    if name or os.environ.get("PATRON_USER"):
+        return name or os.environ["PATRON_USER"]
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container): the history must still say who
+        from patron.errors import ActionError
+
+        raise ActionError("cannot tell who you are; give --as NAME or set PATRON_USER", "--as") from None
 
 
 @app.command("run")

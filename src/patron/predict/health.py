@@ -24,6 +24,7 @@ from patron.errors import PredictError
 from patron.predict import features as F
 from patron.predict.churn import labelled_snapshots
 from patron.predict.evaluation import Evaluation, evaluate
+from patron.predict.store import json_text
 
 if TYPE_CHECKING:
     from patron.warehouse import Warehouse
@@ -153,7 +154,9 @@ def learn(wh: Warehouse, settings: HealthSettings, snapshots: int = 12, as_of: d
 class HealthRun:
     run_id: str
     as_of: date
-    scores: pd.DataFrame  # customer, month, score, band, components
+    # customer, month, score, band, details, reasons: today's details and reasons as read, the
+    # month ends' before as the JSON text they are stored as
+    scores: pd.DataFrame
     check: Check | None
     note: str = ""
 
@@ -168,18 +171,27 @@ def run(wh: Warehouse, settings: HealthSettings, as_of: date | None = None) -> H
         raise PredictError("needs subscriptions: the score is kept for each paying account", "health")
     days = [F.month_end(F.add_months(day, -k)) for k in range(MONTHS, 0, -1)] + [day]
     frames = []
-    every = F.snapshot(wh, list(dict.fromkeys(days)))
-    for stamp, f in every.groupby("snapshot", sort=True):
-        d = pd.Timestamp(stamp).date()
+    # one month end at a time, each kept as its scores alone: a million accounts over thirteen days
+    # held at once, features and all, would not fit in memory; the month ends before today keep
+    # their details and reasons as the JSON text they are stored as (nothing reads them back here)
+    for d in sorted(dict.fromkeys(days)):
+        f = F.snapshot(wh, [d])
+        if f.empty:
+            continue
         f = f.reset_index(drop=True)
         parts = components(f)
         f = f.assign(score=score(parts, settings.weights))
         f["band"] = band(f["score"], settings)
-        f["details"] = [{"month": d.isoformat(), "components": {c: None if pd.isna(v) else round(float(v), 1)
-                                                                for c, v in row.items()}}
-                        for row in parts.to_dict("records")]
-        f["reasons"] = [_weakest(row) for row in parts.to_dict("records")]
-        frames.append(f.assign(month=d))
+        rows = parts.to_dict("records")
+        details = [{"month": d.isoformat(), "components": {c: None if pd.isna(v) else round(float(v), 1)
+                                                           for c, v in row.items()}} for row in rows]
+        reasons = [_weakest(row) for row in rows]
+        if d != day:
+            details, reasons = [json_text(x) for x in details], [json_text(x) for x in reasons]
+        keep = f[["customer"]].assign(score=f["score"], band=f["band"], month=d)
+        keep["details"], keep["reasons"] = details, reasons
+        frames.append(keep)
+        del f, parts, rows
     if not frames:
         raise PredictError(f"no account was paying in the {MONTHS} months to {day}", "health")
     scores = pd.concat(frames, ignore_index=True)

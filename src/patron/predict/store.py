@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 COLUMNS = ("score", "band", "value", "at_stake", "reasons", "details")
 
 
+def json_text(value: Any) -> str:
+    """A value as the compact JSON text the predictions table keeps."""
+    return _json(value)
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
@@ -36,7 +41,8 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
         if col not in scores:
             out[col] = None
         elif col in ("reasons", "details"):
-            out[col] = [None if v is None else _json(v) for v in scores[col]]
+            # text is JSON already (a run that built it as it went, to hold less in memory)
+            out[col] = [None if v is None else v if isinstance(v, str) else _json(v) for v in scores[col]]
         else:
             out[col] = scores[col]
     with wh.transaction():
