@@ -348,3 +348,35 @@ def test_the_closed_loop_metrics_follow_the_items(tiny, tmp_path):
     assert overdue.loc["Ben", "value"] == 1  # c01's owner
     improved = tiny.metrics.evaluate("loop_score_improved")
     assert (improved["n"].iloc[0], improved["value"].iloc[0]) == (1, 1.0)
+
+
+def test_answers_with_the_same_id_in_two_survey_tools_each_get_their_item(tiny, tmp_path):
+    tiny.act.run_plays()
+    other = pd.DataFrame({"response_id": ["r11", "r12"], "customer_ref": ["c11", "c12"], "survey": ["nps", "nps"],
+                          "score": [1, 2], "submitted_at": ["2026-11-20", "2026-11-21"]})
+    other.to_csv(tmp_path / "other_tool.csv", index=False)  # r11 and r12 are ids the first tool used too
+    tiny.ingest.file(tmp_path / "other_tool.csv", "responses")
+    r = tiny.act.run_plays()
+    assert {x.play: x.created for x in r.results}["detractor_callback"] == 2
+
+
+def test_an_owner_read_from_an_attribute_the_condition_does_not_name_is_found(tmp_path):
+    yml = tiny_company(tmp_path, {"big": {"when": "arr >= 24000", "action": "Review", "owner_from": "csm",
+                                          "owner": "team"}})
+    data = yaml.safe_load(yml.read_text())
+    data["sources"]["customers"]["attributes"] = {"csm": {"column": "owner"}}
+    yml.write_text(yaml.safe_dump(data))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.act.run_plays()
+        owners = set(_items(project)["owner"])
+    assert owners == {"Ana", "Ben", "Cy"}
+
+
+def test_an_outcome_the_same_for_everyone_cannot_be_measured_and_says_so():
+    from patron.act.uplift import _verdict
+    from patron.stats import mean_difference
+
+    flat = mean_difference([0.0] * 25, [0.0] * 25)
+    assert _verdict("MRR", flat, "money") == "cannot be measured: the outcome is the same for every customer in " \
+                                             "both groups"

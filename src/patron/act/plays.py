@@ -81,7 +81,8 @@ def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
         "(SELECT MAX(resolved_at) FROM identity_map), (SELECT COUNT(*) FROM identity_map), "
         "(SELECT MAX(last_day) FROM alerts), (SELECT COUNT(*) FROM alerts), (SELECT SUM(observed) FROM alerts), "
         "(SELECT MAX(enriched_at) FROM enrichment), (SELECT COUNT(*) FROM enrichment), "
-        "(SELECT COUNT(*) FROM customer_golden)")[0]
+        "(SELECT COUNT(*) FROM customer_golden), "
+        "(SELECT MAX(loaded_at) FROM customer_attributes), (SELECT COUNT(*) FROM customer_attributes)")[0]
     config = {name: play.model_dump(mode="json") for name, play in sorted(plays.items())}
     text = json.dumps([__version__, [str(v) for v in state], config], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -147,7 +148,8 @@ def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, st
     needs_customers = any(p.subject in ("customer", "response") for p in plays.values())
     if needs_customers:
         relation = S.customer_relation(wh, runs)
-        used = {c for p in plays.values() if p.subject == "customer" for c in columns_read(p.when)}
+        used = {c for p in plays.values() if p.subject == "customer"
+                for c in columns_read(p.when) | ({p.owner_from} if p.owner_from else set())}
         extra = {n: t for n, t in attributes.items() if n in used}
         wh.execute(f"CREATE OR REPLACE TEMP TABLE {CUSTOMERS} AS {S.with_attributes(relation, extra)}")
     total = wh.scalar(f"SELECT COUNT(*) FROM {CUSTOMERS}") if needs_customers else 0
@@ -316,7 +318,7 @@ def upkeep(wh: Warehouse) -> int:
                "AND due_at < ?", [I.now()])
     wh.execute("UPDATE action_items SET signal_sentiment = e.sentiment_score FROM enrichment AS e "
                "WHERE action_items.signal_sentiment IS NULL AND action_items.subject LIKE 'response:%' "
-               "AND e.source_table = 'responses' AND e.item_id = SUBSTRING(action_items.subject, 10) "
+               "AND e.source_table = 'responses' AND action_items.subject LIKE '%:' || e.item_id "
                "AND e.sentiment_score IS NOT NULL")
     before = wh.scalar("SELECT COUNT(*) FROM action_items WHERE next_score IS NOT NULL")
     wh.execute(

@@ -97,7 +97,8 @@ ALERT_FIELDS: tuple[Field, ...] = (
 FIELDS: dict[str, tuple[Field, ...]] = {"customer": CUSTOMER_FIELDS, "response": RESPONSE_FIELDS,
                                         "alert": ALERT_FIELDS}
 # how each subject's rows are keyed in the items (the key column), and the customer each is about
-KEY = {"customer": "customer_id", "response": "response_id", "alert": "alert_id"}
+# (a response's id is unique within its source only: two survey tools may both have an answer "1")
+KEY = {"customer": "customer_id", "response": "response_key", "alert": "alert_id"}
 
 
 def field_types(subject: Subject) -> dict[str, str]:
@@ -208,7 +209,8 @@ def response_relation(customers: str, within_days: int) -> str:
     mine = ", ".join(f"c.{f.name}" for f in RESPONSE_FIELDS if f.name in {g.name for g in CUSTOMER_FIELDS})
     return f"""
 WITH d AS ({DATA_LAST_DAY})
-SELECT r.response_id, r.survey, CAST(r.score AS BIGINT) AS score, CAST(r.submitted_at AS DATE) AS submitted_at,
+SELECT r.source || ':' || r.response_id AS response_key,
+    r.response_id, r.survey, CAST(r.score AS BIGINT) AS score, CAST(r.submitted_at AS DATE) AS submitted_at,
     r.touchpoint, r.journey_stage, r.channel, r.contact_email, r.comment,
     CAST(d.last_day - CAST(r.submitted_at AS DATE) AS BIGINT) AS days_ago, {mine}
 FROM responses AS r CROSS JOIN d

@@ -142,8 +142,8 @@ def _verdict(what: str, d: Difference, kind: str) -> str:
     if d.n_a < MIN_ARM or d.n_b < MIN_ARM:
         return (f"too small to tell: {d.n_a:,} treated and {d.n_b:,} held out with an outcome "
                 f"(at least {MIN_ARM} in each)")
-    if d.value is None:
-        return "cannot be measured: no spread in the outcome"
+    if d.value is None or d.p_value is None:
+        return "cannot be measured: the outcome is the same for every customer in both groups"
 
     def amount(v: float) -> str:
         if kind == "share":
