@@ -380,3 +380,11 @@ def test_an_outcome_the_same_for_everyone_cannot_be_measured_and_says_so():
     flat = mean_difference([0.0] * 25, [0.0] * 25)
     assert _verdict("MRR", flat, "money") == "cannot be measured: the outcome is the same for every customer in " \
                                              "both groups"
+
+
+def test_a_condition_that_fails_only_on_real_rows_is_named_and_the_other_plays_run(tiny):
+    plays = {**_plays(), "bad": PlayConfig(when="CAST(name AS INTEGER) > 0", action="x", owner="me")}
+    r = P.run(tiny.warehouse, plays)
+    bad = {x.play: x for x in r.results}["bad"]
+    assert not bad.ran and bad.note.startswith("its condition failed on the data: Conversion Error")
+    assert {x.play: x.created for x in r.results}["detractor_callback"] == 7

@@ -28,6 +28,7 @@ from patron._version import __version__
 from patron.act import items as I
 from patron.act import rules
 from patron.act import signals as S
+from patron.errors import QueryFailed
 from patron.expressions import columns_read
 
 if TYPE_CHECKING:
@@ -164,7 +165,11 @@ def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, st
             continue
         condition = sqlglot.parse_one(play.when, read="duckdb").sql(dialect="duckdb")  # what was checked runs
         relation = _relation(play)
-        frame = wh.df(f"SELECT * FROM ({relation}) AS s WHERE ({condition})")
+        try:
+            frame = wh.df(f"SELECT * FROM ({relation}) AS s WHERE ({condition})")
+        except QueryFailed as e:  # what only real rows reveal (a cast that fails): this play alone, named
+            out[name] = (None, f"its condition failed on the data: {str(e).splitlines()[0][:200]}")
+            continue
         if play.subject == "customer" and total >= MIN_FOR_ALL and len(frame) == total:
             out[name] = (None, f"matches every one of the {total:,} customers; a play picks some of them "
                                "(add a condition)")
