@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 
 from conftest import PATRON
 from patron.act import plays as P
+from patron.act.items import Filter
+from patron.act.rekey import first_draws
 from patron.config import ConfigProblems, PlayConfig
 from patron.errors import ActionError
 from patron.project import Project
@@ -168,10 +171,11 @@ def test_patron_check_names_every_problem_of_the_plays(tmp_path):
         "d": {"when": "upper(arr) = 'X'", "action": "x", "owner": "me"},
         "e": {"when": "promoter", "action": "x"}})
     problems = Project.check(yml).problems
-    assert any("plays.e: Value error, needs an owner" in p or "plays.e" in p for p in problems)
-    # the file's other problems are reported in one pass once e is fixed
+    assert any("plays.e" in p and "needs an owner" in p for p in problems)
+    assert any("plays.b" in p and "owner_from 'score' needs an owner too" in p for p in problems)
+    # the file's other problems are reported in one pass once b and e are fixed
     data = yaml.safe_load(yml.read_text())
-    data["plays"]["e"]["owner"] = "me"
+    data["plays"]["e"]["owner"] = data["plays"]["b"]["owner"] = "me"
     yml.write_text(yaml.safe_dump(data))
     problems = Project.check(yml).problems
     assert "plays.a.when: 'risk_bnd' is not a field of a customer (did you mean 'risk_band'?); " \
@@ -197,6 +201,21 @@ def test_a_holdout_is_drawn_once_per_customer_kept_and_given_no_item(tiny):
     P.run(tiny.warehouse, plays, force=True)
     again = tiny.warehouse.df("SELECT customer_id, arm FROM play_assignments WHERE play = 'big_accounts'")
     assert len(again) == len(arms) and set(again.loc[again["arm"] == "holdout", "customer_id"]) == held
+
+
+def test_setting_the_holdout_to_zero_ends_it_and_the_held_out_customers_get_their_items(tiny):
+    plays = {"big_accounts": PlayConfig(**{**PLAYS["big_accounts"], "when": "arr >= 2400", "holdout": 0.5})}
+    P.run(tiny.warehouse, plays)
+    held = set(tiny.warehouse.df("SELECT customer_id FROM play_assignments WHERE arm = 'holdout'")["customer_id"])
+    assert held and held.isdisjoint(_items(tiny)["customer_id"])
+    plays["big_accounts"] = PlayConfig(**{**PLAYS["big_accounts"], "when": "arr >= 2400", "holdout": 0})
+    result = P.run(tiny.warehouse, plays).results[0]
+    assert (result.released, result.created, result.held_out) == (len(held), len(held), 0)
+    assert held <= set(_items(tiny)["customer_id"])
+    released = tiny.warehouse.df("SELECT * FROM play_assignments WHERE arm = 'holdout'")
+    assert released["released_at"].notna().all() and set(released["customer_id"]) == held  # the record stays
+    again = P.run(tiny.warehouse, plays, force=True).results[0]
+    assert (again.released, again.created) == (0, 0)
 
 
 def test_a_dry_run_says_what_it_would_create_and_writes_nothing(tiny):
@@ -324,6 +343,42 @@ def test_the_command_runs_lists_shows_and_closes_items(tiny, tmp_path):
     assert "spoke to them" in shown.stdout and "History" in shown.stdout
 
 
+def test_the_commands_refuse_what_names_nothing_or_nobody(tiny, tmp_path):
+    yml, db = str(tmp_path / "patron.yml"), str(tmp_path / "w.duckdb")
+    tiny.act.run_plays()
+    item = _items(tiny)["item_id"].iloc[0]
+    with pytest.raises(ActionError, match="is how the history names the plays"):
+        tiny.act.update(item, "play:big_accounts", status="done")
+    with pytest.raises(ActionError, match="--system billing: is not a system of patron.yml's sources; they are: crm"):
+        tiny.act.import_plays(tmp_path / "customers.csv", "billing", "Ana")
+    assert tiny.act.due("2026-12-10 10:00+02:00") == datetime(2026, 12, 10, 8, 0)  # kept in UTC
+    tiny.close()
+
+    def patron(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*PATRON, *args, "--config", yml, "--db", db], capture_output=True, text=True,
+                              timeout=120, env={"PATRON_USER": "Ana", "PATH": "/usr/bin:/bin", "COLUMNS": "140"})
+
+    blank = patron("actions", "list", "--status", ",")
+    assert blank.returncode == 2 and "names no status" in blank.stderr
+    unknown = patron("actions", "uplift", "--play", "nope")
+    assert unknown.returncode == 1 and "--play nope: no customer was held out in this play" in unknown.stderr
+
+
+def test_owners_read_from_the_data_are_cleaned_and_bounded(tmp_path):
+    yml = tiny_company(tmp_path, {"big": {**PLAYS["big_accounts"], "when": "arr >= 46800"}})
+    frame = pd.read_csv(tmp_path / "customers.csv")
+    frame.loc[38, "owner"] = "\x1b[31mEve\x00 "
+    frame.loc[39, "owner"] = "Z" * 5000
+    frame.to_csv(tmp_path / "customers.csv", index=False)
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.act.run_plays()
+        owners = _items(project).set_index("customer_id")["owner"]
+    assert owners["c38"] == "[31mEve" and owners["c39"] == "Z" * 200
+    with pytest.raises(ValueError, match="a play needs a condition"):
+        PlayConfig(when="  ", action="x", owner="me")
+
+
 def test_the_closed_loop_metrics_follow_the_items(tiny, tmp_path):
     tiny.act.run_plays()
     items = _items(tiny).query("play == 'detractor_callback'").set_index("customer_id")["item_id"]
@@ -348,6 +403,65 @@ def test_the_closed_loop_metrics_follow_the_items(tiny, tmp_path):
     assert overdue.loc["Ben", "value"] == 1  # c01's owner
     improved = tiny.metrics.evaluate("loop_score_improved")
     assert (improved["n"].iloc[0], improved["value"].iloc[0]) == (1, 1.0)
+
+
+def test_reassigning_or_moving_the_due_date_is_not_acting_and_does_not_excuse_lateness(tiny):
+    tiny.act.run_plays()
+    items = _items(tiny).query("play == 'detractor_callback'").set_index("customer_id")["item_id"]
+    wh = tiny.warehouse
+    # c00's item fell due yesterday; its owner moves the due date a week on, reassigns it, then calls
+    wh.execute("UPDATE action_items SET due_at = due_at - INTERVAL 3 DAY WHERE item_id = ?", [items["c00"]])
+    tiny.act.update(items["c00"], "Ana", due_at=datetime(2099, 1, 1), owner="Ben", priority="low")
+    row = tiny.act.item(items["c00"])[0]
+    assert row["first_action_at"] is None and row["in_time"] is None  # nothing was done yet
+    tiny.act.update(items["c00"], "Ben", status="in_progress")
+    row = tiny.act.item(items["c00"])[0]
+    assert row["first_action_at"] is not None and row["in_time"] is False  # late by the due time it promised
+    with pytest.raises(ActionError, match="a note needs words"):
+        tiny.act.update(items["c01"], "Ana", note="   \x1b ")
+    assert tiny.act.item(items["c01"])[0]["first_action_at"] is None
+    # in progress but past due is overdue, in the list and in the metric alike
+    wh.execute("UPDATE action_items SET due_at = TIMESTAMP '2026-01-01 00:00:00' WHERE item_id = ?",
+               [items["c03"]])
+    tiny.act.update(items["c03"], "Ana", status="in_progress")
+    tiny.act.run_plays(force=True)
+    listed = set(tiny.act.items(Filter(overdue=True))["item_id"])
+    assert items["c03"] in listed and items["c00"] not in listed
+    counted = tiny.metrics.evaluate("actions_overdue")["value"].sum()
+    assert counted == len(listed)
+
+
+def test_items_and_draws_follow_their_customer_when_identity_resolves_and_merges(tmp_path):
+    plays = {"big_accounts": {**PLAYS["big_accounts"], "holdout": 0.5}}
+    with Project.open(tiny_company(tmp_path, plays), tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.act.run_plays()  # before identity: keyed by the source's own ids
+        before = _items(project).set_index("customer_id")
+        drawn = project.warehouse.df("SELECT customer_id, arm FROM play_assignments").set_index("customer_id")["arm"]
+        project.identity.resolve()
+        r = project.act.run_plays()
+        assert sum(x.created for x in r.results) == 0  # the same items, now under master ids
+        after = _items(project)
+        master = dict(project.warehouse.rows("SELECT ref, customer_id FROM identity_map"))
+        assert sorted(after["customer_id"]) == sorted(master[c] for c in before.index)
+        assert (after["subject"] == "customer:" + after["customer_id"]).all()
+        moved = project.warehouse.df("SELECT * FROM action_history WHERE field = 'customer'")
+        assert len(moved) == len(before) and set(moved["changed_by"]) == {"identity"}
+        # a person merges a treated customer into a held-out one: one customer, drawn first as treated
+        treated = sorted(c for c in drawn.index if drawn[c] == "treated" and c in before.index)[0]
+        held = sorted(c for c in drawn.index if drawn[c] == "holdout")[0]
+        project.identity.decide(f"crm:{treated}", f"crm:{held}", "merge")
+        project.identity.resolve()
+        survivor = project.warehouse.scalar("SELECT customer_id FROM identity_map WHERE ref = ?", [treated])
+        retired = ({master[treated], master[held]} - {survivor}).pop()
+        project.act.run_plays()
+        after = _items(project)
+        assert retired not in set(after["customer_id"])
+        assert len(after) == len(before)  # nothing duplicated, nothing lost
+        draws = project.warehouse.df(f"SELECT * FROM ({first_draws('play_assignments')}) AS d "
+                                     "WHERE customer_id = ?", [survivor])
+        assert len(draws) == 1
+        assert not project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments WHERE customer_id = ?", [retired])
 
 
 def test_answers_with_the_same_id_in_two_survey_tools_each_get_their_item(tiny, tmp_path):

@@ -104,3 +104,16 @@ def test_the_briefing_says_who_owns_what_and_whether_each_play_works(demo):
     assert plays["save_plan"][5] == next(o for o in found["save_plan"].outcomes if o.name == "churn").verdict
     html = render_html(b)
     assert "Do the plays work?" in html and "reference_request" in html
+
+
+def test_a_released_holdout_compares_only_what_ended_before_its_release(demo_copy):
+    with Project.open(demo_copy / "patron-demo" / "patron.yml") as project:
+        before = {u.play: u for u in project.act.uplift(6)}["save_plan"]
+        assert before.treated > 0 and "drawn outside patron" in before.note  # the demo's plays came in a file
+        first = project.warehouse.scalar("SELECT MIN(as_of) FROM play_assignments WHERE play = 'save_plan'")
+        project.warehouse.execute("UPDATE play_assignments SET released_at = CAST(? AS DATE) + INTERVAL 3 MONTH "
+                                  "WHERE play = 'save_plan' AND arm = 'holdout'", [first])
+        after = {u.play: u for u in project.act.uplift(6)}["save_plan"]
+        assert (after.treated, after.holdout, after.outcomes) == (0, 0, [])  # six months had not passed by then
+        assert "its holdout was released on" in after.note and after.note.startswith("no outcome yet")
+        assert {u.play: u for u in project.act.uplift(2)}["save_plan"].treated > 0

@@ -384,10 +384,21 @@ class PlayConfig(_Strict):
     within_days: int = Field(30, ge=1, le=3_650, description="For responses and alerts: only those of the last "
                              "this many days of data.")
 
+    @field_validator("when")
+    @classmethod
+    def _a_condition(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is empty: a play needs a condition, e.g. health_band = 'red' (`patron actions fields` "
+                             "lists what it may read)")
+        return v
+
     @model_validator(mode="after")
     def _an_owner(self) -> PlayConfig:
         if self.owner is None and self.owner_from is None:
             raise ValueError("needs an owner (a person) or owner_from (a field naming one), or both")
+        if self.owner_from is not None and (self.owner is None or not self.owner.strip()):
+            raise ValueError(f"owner_from {self.owner_from!r} needs an owner too: who does it where that field is "
+                             "empty (an item nobody owns is nobody's work)")
         return self
 
 

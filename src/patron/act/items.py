@@ -91,8 +91,8 @@ def add(wh: Warehouse, *, customer_id: str | None, title: str, owner: str | None
     notes = [] if not note else [{"at": at.isoformat(), "by": by, "text": _clean(note, MAX_NOTE, "note")}]
     with wh.transaction():
         wh.execute("INSERT INTO action_items (item_id, play, customer_id, subject, signal, title, owner, priority, "
-                   "status, notes, due_at, created_at, created_by, updated_at) "
-                   "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+                   "status, notes, due_at, created_at, created_by, updated_at, overdue) "
+                   "VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, FALSE)",
                    [item, customer_id, f"manual:{item}", _clean(signal, MAX_TITLE, "signal") or "added by hand",
                     title, owner, priority, json.dumps(notes) if notes else None,
                     None if due_days is None else at + timedelta(days=due_days), at, by, at])
@@ -110,11 +110,25 @@ def customers(wh: Warehouse, query: str) -> list[str]:
         "OR customer_id = ?) AS found WHERE c IS NOT NULL", [query] * 5))
 
 
+RESERVED = ("play:", "import:", "identity")  # how history names what is not a person
+
+
 def _person(name: str | None, what: str) -> str:
     out = _clean(name, MAX_NAME, what)
     if not out:
         raise ActionError("names nobody; give a person's name", what)
+    if out.lower().startswith(RESERVED):
+        raise ActionError(f"{out[:40]!r} is how the history names the plays, imports and identity, not a person",
+                          what)
     return out
+
+
+def owner_name(value: Any) -> str | None:
+    """An owner read from the data: stripped of control characters and cut to MAX_NAME; blank is nobody."""
+    if value is None or not isinstance(value, str):
+        return None if value is None or value != value else owner_name(str(value))
+    out = "".join(ch for ch in value if ord(ch) >= 32 and ord(ch) != 127).strip()[:MAX_NAME]
+    return out or None
 
 
 def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, owner: str | None = None,
@@ -140,11 +154,14 @@ def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, o
     at = now()
     rows = [(item_id, at, by, name, _text(item[name]), _text(value)) for name, value in changes.items()]
     notes = list(item["notes"])
-    if note:
+    if note is not None:
+        text = _clean(note, MAX_NOTE, "note")
+        if not text:
+            raise ActionError("a note needs words: what was done or learnt", "note")
         if len(notes) >= MAX_NOTES:
             raise ActionError(f"already holds {MAX_NOTES} notes", item_id)
-        notes.append({"at": at.isoformat(), "by": by, "text": _clean(note, MAX_NOTE, "note")})
-        rows.append((item_id, at, by, "note", None, notes[-1]["text"]))
+        notes.append({"at": at.isoformat(), "by": by, "text": text})
+        rows.append((item_id, at, by, "note", None, text))
     if not rows:
         return item
     if "status" in changes:
@@ -152,15 +169,29 @@ def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, o
         changes["closed_at"] = at if closing else None
         if closing:  # its outcome is measured afresh from this close
             changes["next_score"] = changes["next_sentiment"] = None
-    sets = {**changes, "notes": json.dumps(notes) if notes else None, "updated_at": at,
-            "first_action_at": item["first_action_at"] or at}
-    if item["first_action_at"] is None:  # the first action: was it by the due time?
-        sets["in_time"] = item["due_at"] is None or at <= item["due_at"]
+    sets = {**changes, "notes": json.dumps(notes) if notes else None, "updated_at": at}
+    # acting is working the item (a status change or a note); reassigning or moving the due date is not
+    if item["first_action_at"] is None and ("status" in changes or note is not None):
+        sets["first_action_at"] = at
+        promised = promised_at(wh, item_id, item["due_at"])
+        sets["in_time"] = promised is None or at <= promised
+    status, due = sets.get("status", item["status"]), sets.get("due_at", item["due_at"])
+    sets["overdue"] = status in OPEN and due is not None and due < at
     with wh.transaction():
         wh.execute(f"UPDATE action_items SET {', '.join(f'{k} = ?' for k in sets)} WHERE item_id = ?",
                    [*sets.values(), item_id])
         history(wh, rows)
     return get(wh, item_id)
+
+
+def promised_at(wh: Warehouse, item_id: str, due_at: datetime | None) -> datetime | None:
+    """The due time the item was created with: whether it was worked in time is judged by the time
+    it promised, not by a due date moved later."""
+    first = wh.rows("SELECT old_value FROM action_history WHERE item_id = ? AND field = 'due_at' "
+                    "ORDER BY changed_at LIMIT 1", [item_id])
+    if not first:
+        return due_at
+    return None if first[0][0] is None else datetime.fromisoformat(first[0][0])
 
 
 def _text(value: Any) -> str | None:

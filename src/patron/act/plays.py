@@ -26,7 +26,7 @@ import sqlglot
 
 from patron._version import __version__
 from patron.act import items as I
-from patron.act import rules
+from patron.act import rekey, rules
 from patron.act import signals as S
 from patron.errors import QueryFailed
 from patron.expressions import columns_read
@@ -52,6 +52,7 @@ class PlayResult:
     unchanged: int = 0
     cleared: int = 0
     returned: int = 0  # open items whose condition cleared and holds again
+    released: int = 0  # held-out customers released to be treated (the play's holdout is 0 now)
     ran: bool = True  # False where the play could not run (the scores it reads are not there)
     note: str | None = None
     examples: list[str] = field(default_factory=list)  # a few created items' ids
@@ -109,6 +110,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
         last = wh.scalar("SELECT inputs FROM play_runs ORDER BY ran_at DESC LIMIT 1")
         if last == signature:
             with wh.transaction():
+                rekey.follow(wh)
                 outcomes = upkeep(wh)
             return PlaysRun(None, as_of, [], skipped="nothing the plays read has changed since their last run",
                             seconds=time.perf_counter() - started, outcomes=outcomes)
@@ -124,6 +126,8 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
     results = []
     at = I.now()
     with wh.transaction():
+        if not dry_run:
+            rekey.follow(wh)
         for name, play in plays.items():
             frame, note = found[name]
             result = PlayResult(name, ran=frame is not None, note=note if isinstance(note, str) else None)
@@ -210,14 +214,18 @@ def _apply(wh: Warehouse, name: str, play: PlayConfig, frame: pd.DataFrame, resu
     result.returned = len(back)
     result.unchanged = int(frame["subject"].isin(holding["subject"]).sum()) + len(back)
     new = frame[~frame["subject"].isin(holding["subject"]) & ~frame["subject"].isin(back["subject"])]
-    # drawn once per customer and play, and kept
-    arms = wh.df("SELECT customer_id, arm FROM play_assignments WHERE play = ?", [name])
-    known = dict(zip(arms["customer_id"], arms["arm"], strict=True))
+    # drawn once per customer and play, and kept; a holdout ends when the play's share is set to 0
+    arms = wh.df(f"SELECT customer_id, arm, released_at FROM ({rekey.first_draws('play_assignments')}) AS a "
+                 "WHERE play = ?", [name])
+    ending = arms["arm"].eq("holdout") & arms["released_at"].isna() & (play.holdout <= 0)
+    result.released = int(ending.sum())
+    free = ending | arms["released_at"].notna()
+    known = dict(zip(arms["customer_id"], arms["arm"].where(~free, "treated"), strict=True))
     fresh = [c for c in new["customer_id"].dropna().unique() if c not in known]
     drawn = {c: "holdout" if drawn_to_holdout(name, c, play.holdout) else "treated" for c in fresh}
     arm = new["customer_id"].map(lambda c: known.get(c) or drawn.get(c) if isinstance(c, str) else "treated")
     treated = new[arm.fillna("treated") != "holdout"]
-    result.held_out = sum(1 for v in drawn.values() if v == "holdout")
+    result.held_out = len(new) - len(treated)  # matched = created + held_out + unchanged
     result.created = len(treated)
     gone = holding[~holding["subject"].isin(frame["subject"])] if play.subject == "customer" else holding.iloc[:0]
     result.cleared = len(gone)
@@ -230,6 +238,9 @@ def _apply(wh: Warehouse, name: str, play: PlayConfig, frame: pd.DataFrame, resu
         with wh.frame("_patron_assigned", assigned) as t:
             wh.execute(f"INSERT INTO play_assignments (play, customer_id, arm, assigned_at, as_of, share, source) "
                        f"SELECT play, customer_id, arm, assigned_at, CAST(as_of AS DATE), share, source FROM {t}")
+    if result.released:
+        wh.execute("UPDATE play_assignments SET released_at = ? WHERE play = ? AND arm = 'holdout' "
+                   "AND released_at IS NULL", [at, name])
     by = f"play:{name}"
     if len(gone):
         _mark(wh, gone["item_id"].tolist(), "cleared_at", at, by, "condition no longer holds")
@@ -259,15 +270,16 @@ def _mark(wh: Warehouse, ids: list[str], column: str, value: Any, by: str, words
 def _items(play: PlayConfig, name: str, frame: pd.DataFrame, ids: list[str], at: Any) -> pd.DataFrame:
     import pandas as pd
 
-    owner = frame[play.owner_from] if play.owner_from else pd.Series([None] * len(frame), index=frame.index)
-    owner = owner.where(owner.notna() & (owner.astype(str).str.strip() != ""), play.owner)
+    owner = (frame[play.owner_from].map(I.owner_name) if play.owner_from
+             else pd.Series([None] * len(frame), index=frame.index, dtype="object"))
+    owner = owner.where(owner.notna(), I.owner_name(play.owner))
     out = pd.DataFrame({
         "item_id": ids, "play": name,
         "customer_id": frame["customer_id"].values if "customer_id" in frame else None,
         "subject": frame["subject"].values, "signal": _signals(play, frame),
         "title": play.action, "owner": owner.values, "priority": play.priority, "status": "open",
         "due_at": at + timedelta(days=play.due_days), "created_at": at, "created_by": f"play:{name}",
-        "updated_at": at})
+        "updated_at": at, "overdue": False})
     if play.subject == "response":
         out["signal_at"] = pd.to_datetime(frame["submitted_at"]).values
         out["signal_score"] = frame["score"].astype("float64").values
@@ -319,8 +331,18 @@ def upkeep(wh: Warehouse) -> int:
     was not followed up in time; a comment's sentiment, once scored; and for closed items from a
     survey answer, the customer's next answer to the same survey after the close and the sentiment of
     its next text, which the closed loop is judged by. Returns how many next answers it found."""
-    wh.execute("UPDATE action_items SET in_time = FALSE WHERE in_time IS NULL AND first_action_at IS NULL "
-               "AND due_at < ?", [I.now()])
+    at = I.now()
+    # not worked by the due time it was created with (a due date moved later does not excuse it)
+    wh.execute(
+        "UPDATE action_items SET in_time = FALSE FROM (SELECT i.item_id FROM action_items AS i LEFT JOIN ("
+        "SELECT item_id, old_value, ROW_NUMBER() OVER (PARTITION BY item_id ORDER BY changed_at) AS k "
+        "FROM action_history WHERE field = 'due_at') AS h ON h.item_id = i.item_id AND h.k = 1 "
+        "WHERE i.in_time IS NULL AND i.first_action_at IS NULL "
+        "AND CASE WHEN h.item_id IS NULL THEN i.due_at ELSE CAST(h.old_value AS TIMESTAMP) END < ?) AS late "
+        "WHERE late.item_id = action_items.item_id", [at])
+    overdue = "status IN ('open', 'in_progress') AND due_at IS NOT NULL AND due_at < ?"
+    wh.execute(f"UPDATE action_items SET overdue = ({overdue}) WHERE overdue IS NULL OR overdue <> ({overdue})",
+               [at, at])
     wh.execute("UPDATE action_items SET signal_sentiment = e.sentiment_score FROM enrichment AS e "
                "WHERE action_items.signal_sentiment IS NULL AND action_items.subject LIKE 'response:%' "
                "AND e.source_table = 'responses' AND action_items.subject LIKE '%:' || e.item_id "

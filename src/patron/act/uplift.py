@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from patron.act.rekey import first_draws
 from patron.relations import CUSTOMER_MONTHS, DATA_LAST_DAY
 from patron.stats import Difference, mean_difference, nps_difference, proportion_difference
 
@@ -67,24 +68,42 @@ def _window(months: int) -> str:
     return f"CAST(a.as_of + INTERVAL {int(months)} MONTH AS DATE)"
 
 
+# the last day an outcome may be read: the data's last day, or the day the holdout was released
+# (after it the held-out customers were treated too); reads the play as the query's first parameter
+_UNTIL = ("LEAST(d.last_day, COALESCE((SELECT CAST(MIN(released_at) AS DATE) FROM play_assignments "
+          "WHERE play = ?), d.last_day))")
+
+
 def _one(wh: Warehouse, play: str, months: int) -> PlayUplift:
     frame = wh.df(f"""
 WITH d AS ({DATA_LAST_DAY}), cm AS ({CUSTOMER_MONTHS}),
-a AS (SELECT customer_id, arm, as_of, CAST(DATE_TRUNC('month', as_of) AS DATE) AS m0, share, assigned_at
-      FROM play_assignments WHERE play = ?)
-SELECT a.customer_id, a.arm, a.share, a.assigned_at, COALESCE(s.mrr, 0) AS mrr_start, COALESCE(e.mrr, 0) AS mrr_end,
-    {_window(months)} <= d.last_day AS known
+a AS (SELECT customer_id, arm, as_of, CAST(DATE_TRUNC('month', as_of) AS DATE) AS m0, share, assigned_at, source
+      FROM ({first_draws('play_assignments')}) AS f WHERE play = ?)
+SELECT a.customer_id, a.arm, a.share, a.assigned_at, a.source, COALESCE(s.mrr, 0) AS mrr_start,
+    COALESCE(e.mrr, 0) AS mrr_end, {_window(months)} <= {_UNTIL} AS known
 FROM a CROSS JOIN d
 LEFT JOIN cm AS s ON s.customer = a.customer_id AND s.month = CAST(a.m0 - INTERVAL 1 MONTH AS DATE)
 LEFT JOIN cm AS e ON e.customer = a.customer_id AND e.month = CAST(a.m0 + INTERVAL {int(months) - 1} MONTH AS DATE)
-""", [play])
+""", [play, play])
     share = frame.sort_values("assigned_at")["share"].iloc[-1] if len(frame) else None
     known = frame[frame["known"].fillna(False).astype(bool)]
     out = PlayUplift(play, months, len(frame), int((known["arm"] == "treated").sum()),
                      int((known["arm"] == "holdout").sum()), None if share is None else float(share), None)
+    notes = []
+    released = wh.scalar("SELECT CAST(MIN(released_at) AS DATE) FROM play_assignments WHERE play = ?", [play])
+    if released is not None:
+        notes.append(f"its holdout was released on {released}: only customers whose {months} months ended by then "
+                     "are compared")
+    imported = sorted({str(v).removeprefix("import:") for v in frame["source"].dropna()
+                       if str(v).startswith("import:")})
+    if imported:
+        notes.append(f"drawn outside patron (imported from {', '.join(imported)[:200]}): patron cannot check that "
+                     "the holdout was chosen at random, so a difference may not be the play's effect")
     if known.empty:
-        out.note = (f"no outcome yet: none of its {len(frame):,} customers was assigned {months} months before "
-                    "the data's last day")
+        notes.insert(0, f"no outcome yet: none of its {len(frame):,} customers was assigned {months} months before "
+                        f"{'the release' if released is not None else 'the data' + chr(39) + 's last day'}")
+    out.note = "; ".join(notes) or None
+    if known.empty:
         return out
     done = wh.df("SELECT i.customer_id, MAX(CASE WHEN i.status = 'done' THEN 1 ELSE 0 END) AS done "
                  "FROM action_items AS i WHERE i.play = ? GROUP BY i.customer_id", [play])
@@ -114,14 +133,14 @@ def _nps(wh: Warehouse, play: str, months: int) -> Any:
     customer: a customer who answers often would otherwise weigh more)."""
     return wh.df(f"""
 WITH d AS ({DATA_LAST_DAY}),
-a AS (SELECT customer_id, arm, as_of FROM play_assignments WHERE play = ?)
+a AS (SELECT customer_id, arm, as_of FROM ({first_draws('play_assignments')}) AS f WHERE play = ?)
 SELECT customer_id, arm, score FROM (
     SELECT a.customer_id, a.arm, r.score, ROW_NUMBER() OVER (PARTITION BY a.customer_id
         ORDER BY r.submitted_at, r.response_id) AS k
     FROM a CROSS JOIN d JOIN responses AS r ON COALESCE(r.customer_id, r.customer_ref) = a.customer_id
     WHERE r.survey = 'nps' AND CAST(r.submitted_at AS DATE) > a.as_of
-      AND CAST(r.submitted_at AS DATE) <= {_window(months)} AND {_window(months)} <= d.last_day) AS firsts
-WHERE k = 1""", [play])
+      AND CAST(r.submitted_at AS DATE) <= {_window(months)} AND {_window(months)} <= {_UNTIL}) AS firsts
+WHERE k = 1""", [play, play])
 
 
 def _rate(group: Any) -> float | None:

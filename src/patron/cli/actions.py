@@ -17,7 +17,7 @@ from patron.project import Project
 if TYPE_CHECKING:
     import pandas as pd
 
-    from patron.act.plays import PlaysRun
+    from patron.act.plays import PlayResult, PlaysRun
 
 app = typer.Typer(help="Action items: what the plays created and people added, who owns them, what is done.",
                   no_args_is_help=True)
@@ -56,6 +56,11 @@ def run_plays(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: For
     _say_run(result)
 
 
+def _note(x: PlayResult) -> str:
+    ended = f"holdout ended: {counted(x.released, 'held-out customer')} released to be treated" if x.released else ""
+    return "; ".join(t for t in (x.note, ended) if t)
+
+
 def _say_run(r: PlaysRun) -> None:
     for note in r.notes:
         say(note, "yellow")
@@ -67,7 +72,7 @@ def _say_run(r: PlaysRun) -> None:
     verb = "would create" if r.dry_run else "created"
     table(f"Plays on the data of {r.as_of}" + (" (dry run: nothing written)" if r.dry_run else ""),
           ["play", "signals", verb, "held out", "already there", "cleared", "note"],
-          [[x.play, x.matched, x.created, x.held_out, x.unchanged, x.cleared, x.note or ""] for x in r.results],
+          [[x.play, x.matched, x.created, x.held_out, x.unchanged, x.cleared, _note(x)] for x in r.results],
           {"signals", verb, "held out", "already there", "cleared"})
     if not r.dry_run:
         made = sum(x.created for x in r.results)
@@ -94,6 +99,8 @@ def list_items(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: Fo
     if mine and owner:
         raise typer.BadParameter("--mine and --owner both say whose; give one", param_hint="--mine")
     statuses = STATUSES if status == "all" else tuple(s.strip() for s in status.split(",") if s.strip())
+    if not statuses:
+        raise typer.BadParameter(f"names no status; give {', '.join(STATUSES)}, a list or all", param_hint="--status")
     with Project.open(config, db) as project:
         where = Filter(owner=me(who) if mine else owner, status=statuses, play=play, overdue=overdue,
                        customer_id=project.act.customer_id(customer) if customer else None,
@@ -285,6 +292,11 @@ def uplift(months: Annotated[int, typer.Option("--months", min=1, max=36, help="
     if fmt is Format.json:
         emit_json({"months": months, "plays": [r.to_dict() for r in results]})
         return
+    if not results and play is not None:
+        from patron.errors import ActionError
+
+        raise ActionError("no customer was held out in this play, so there is nothing to compare; `patron actions "
+                          "uplift` lists the plays that held customers out", f"--play {play[:60]}")
     if not results:
         say("No play has held customers out yet: give a play `holdout: 0.2` in patron.yml (a fifth of eligible "
             "customers left untreated, drawn at random) to measure whether it works.")
@@ -300,7 +312,8 @@ def _say_uplift(r) -> None:
     say(f"{r.play}: {r.treated:,} treated and {r.holdout:,} held out with {r.months} months behind them "
         f"({r.assigned:,} assigned{done}).", "bold")
     if r.note:
-        say(r.note)
+        say(r.note, "yellow" if r.outcomes else None)
+    if not r.outcomes:
         return
 
     def show(o, v):
@@ -311,7 +324,8 @@ def _say_uplift(r) -> None:
     table(None, ["outcome", "treated", "held out", "difference", "n", "verdict"],
           [[o.name, show(o, o.treated), show(o, o.holdout), _diff(o), f"{o.difference.n_a:,}/{o.difference.n_b:,}",
             o.verdict] for o in r.outcomes], {"treated", "held out", "difference", "n"}, drop=["n", "difference"])
-    say("Treated and held out were drawn at random, so a significant difference is the play's effect.", "dim")
+    if not (r.note and "drawn outside patron" in r.note):
+        say("Treated and held out were drawn at random, so a significant difference is the play's effect.", "dim")
 
 
 def _diff(o) -> str:

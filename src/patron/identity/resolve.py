@@ -97,6 +97,10 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         with wh.frame("_patron_links", links) as f:
             wh.execute(f"INSERT INTO identity_links SELECT unique_id_l, unique_id_r, method, match_probability, "
                        f"match_probability >= ? FROM {f}", [settings.match_threshold])
+        moves = retired(records["unique_id"], master, previous)
+        if len(moves):
+            with wh.frame("_patron_moves", moves) as f:
+                wh.execute(f"INSERT INTO identity_moves SELECT from_id, to_id, now()::TIMESTAMP, records FROM {f}")
         wh.execute("DELETE FROM identity_model")
         wh.execute("INSERT INTO identity_model VALUES (now()::TIMESTAMP, ?)", [json.dumps(model.params)])
         _assign(wh)
@@ -108,6 +112,17 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         to_review=len(review), alone=int(nothing.sum()), kept_ids=kept, new_ids=len(records) - kept,
         name_links=len(names), fallback=fallback,
     )
+
+
+def retired(ids: pd.Series, master: list[str], previous: dict[str, str]) -> pd.DataFrame:
+    """The master ids this resolution retired, each with the id most of its records went to: what
+    was keyed by a retired id (an action item, a play's draw) follows its customer there."""
+    now = pd.DataFrame({"old": ids.map(previous), "new": master}).dropna()
+    gone = now[~now["old"].isin(set(master))]
+    counts = gone.groupby(["old", "new"]).size().reset_index(name="records")
+    top = counts.sort_values(["old", "records", "new"], ascending=[True, False, True]).drop_duplicates("old")
+    return pd.DataFrame({"from_id": top["old"].values, "to_id": top["new"].values,
+                         "records": top["records"].astype("int64").values})
 
 
 def _fallback_line(why: str, noisy: dict[str, float]) -> str:

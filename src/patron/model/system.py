@@ -137,6 +137,14 @@ _TABLES = (
         _req("method", "VARCHAR", "How it was linked."),
         _req("resolved_at", "TIMESTAMP", "When (UTC)."),
     )),
+    SystemTable("identity_moves", "identity", "every master id a resolution retired (its records merged into "
+                "another customer) and the id they went to, so what was keyed by the old id can follow; never "
+                "deleted", (
+        _req("from_id", "VARCHAR", "The retired master id (or, at the first resolution, a source's own id)."),
+        _req("to_id", "VARCHAR", "The master id its records went to (most of them, where they split)."),
+        _req("moved_at", "TIMESTAMP", "When (UTC)."),
+        _req("records", "BIGINT", "Its records that went there."),
+    )),
     SystemTable("identity_links", "identity", "every scored pair of records (`system:ref`) with its method, match "
                 "probability and whether it was linked", (
         _req("record_l", "VARCHAR", "One record, as system:ref."),
@@ -291,6 +299,8 @@ _TABLES = (
              "acted on nor due."),
         _opt("next_score", "DOUBLE", "The customer's next answer to the same survey after the item closed."),
         _opt("next_sentiment", "DOUBLE", "The sentiment of the customer's next text after the item closed (-1 to 1)."),
+        _opt("overdue", "BOOLEAN", "Open (or in progress) past its due time, as of the last run of the plays or "
+             "the item's last change.", added=True),
     )),
     SystemTable("action_history", "act", "every change of every action item: who, when, what (field, before, "
                 "after); nothing is ever deleted from it", (
@@ -310,6 +320,8 @@ _TABLES = (
         _req("as_of", "DATE", "The data's day when it was assigned."),
         _req("share", "DOUBLE", "The holdout share the play had then."),
         _opt("source", "VARCHAR", "Where the assignment came from: a plays run's id, or an imported file."),
+        _opt("released_at", "TIMESTAMP", "When a held-out customer was released to be treated (its play's holdout "
+             "set to 0); outcomes after it are not compared (UTC).", added=True),
     )),
     SystemTable("play_runs", "act", "every run of the plays: per play, how many signals it saw, and what it "
                 "created, held out, left as it was and found cleared", (
@@ -318,7 +330,7 @@ _TABLES = (
         _req("play", "VARCHAR", "The play."),
         _req("matched", "BIGINT", "Signals that met the condition."),
         _req("created", "BIGINT", "Items created."),
-        _req("held_out", "BIGINT", "Customers newly held out."),
+        _req("held_out", "BIGINT", "Signals left without an item because their customer is held out."),
         _req("unchanged", "BIGINT", "Signals whose item was already there."),
         _req("cleared", "BIGINT", "Items whose condition no longer held."),
         _opt("note", "VARCHAR", "Why the play did not run, where it did not."),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +90,13 @@ class Act:
     def import_plays(self, file: str | Path, system: str, by: str) -> ImportResult:
         """Plays run before patron (who was treated, who held out, what became of each item)."""
         from patron.act.imported import import_plays
+        from patron.errors import ActionError
 
+        cfg = self._project.config
+        known = sorted(set(cfg.systems().values())) if cfg is not None else []
+        if known and system not in known:
+            raise ActionError(f"is not a system of patron.yml's sources; they are: {', '.join(known)}",
+                              f"--system {system[:60]}")
         return import_plays(self._project.existing_warehouse(), file, system, by)
 
     def uplift(self, months: int = 6, play: str | None = None) -> list[PlayUplift]:
@@ -109,7 +115,10 @@ class Act:
             when = datetime.fromisoformat(text)
         except ValueError:
             raise ActionError(f"{text!r} is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", "due") from None
-        return when.replace(hour=23, minute=59, second=59) if len(text.strip()) == 10 else when.replace(tzinfo=None)
+        if len(text.strip()) == 10:
+            return when.replace(hour=23, minute=59, second=59)
+        # the warehouse keeps UTC without a zone: a time given with its zone is moved to UTC first
+        return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
 
     # -- invest --
 
