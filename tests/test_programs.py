@@ -230,3 +230,16 @@ def test_the_program_draws_on_its_own_stream_so_no_other_export_changes(tmp_path
     assert with_.keys() == without.keys() and len(with_) > len(mine)
     assert {k: v for k, v in with_.items() if k not in mine} == {k: v for k, v in without.items() if k not in mine}
     assert with_[f"exports/{demo_programs.EXPORT}"] != without[f"exports/{demo_programs.EXPORT}"]
+
+
+def test_a_customer_held_out_and_enrolled_later_counts_in_the_holdout_it_was_drawn_to(tmp_path):
+    rows = [{"customer_ref": "a", "program": "p", "participant": "x", "joined_at": "2025-01-15", "arm": "holdout"},
+            {"customer_ref": "a", "program": "p", "participant": "x", "joined_at": "2025-03-01", "arm": "participant"},
+            {"customer_ref": "b", "program": "p", "participant": "x", "joined_at": "2025-01-15", "arm": "participant"},
+            {"customer_ref": "b", "program": "p", "participant": "x", "joined_at": "2025-04-01", "arm": "holdout"},
+            {"customer_ref": "c", "program": "p", "participant": "x", "joined_at": "2025-02-01", "arm": ""}]
+    with Project.open(None, tmp_path / "w.duckdb") as project:
+        project.ingest.file(_write(tmp_path / "programs.csv", rows), "programs")
+        members = project.warehouse.df(f"SELECT * FROM ({P._MEMBERS}) AS m ORDER BY customer", ["p"])
+    assert members["holdout"].tolist() == [True, False, False]
+    assert [str(d)[:10] for d in members["joined_at"]] == ["2025-01-15", "2025-01-15", "2025-02-01"]

@@ -120,7 +120,8 @@ def method(months: int) -> str:
             f"exact matching, weighted to the participants); a program with a holdout is compared with it. "
             f"Retention: still paying at the end of the month {months} months after the month of joining, counted "
             f"only for those whose {months} months have passed. NPS: answers in the {months} whole months after "
-            f"the month of joining. 95% intervals; a difference is significant when its interval leaves out 0.")
+            f"the month of joining (so far, for those who joined recently: their comparison is read over the same "
+            f"months). A customer held out and enrolled later counts in the holdout. 95% intervals; a difference is significant when its interval leaves out 0.")
 
 
 def analyse(wh: Warehouse, months: int = MONTHS) -> ProgramsReport:
@@ -150,13 +151,16 @@ def _program(wh: Warehouse, name: str, months: int, golden: bool) -> ProgramResu
     return result(name, frame, months, randomized, int(takes_part or 0), int(held_out or 0))
 
 
-# each customer in a program: the day it joined (its first participant row; a customer only held out:
-# the day it was held out) and whether it was held out rather than taking part
+# each customer in a program, by its first row: held out if it was held out first (one enrolled
+# later anyway still counts in the holdout it was drawn to, as a randomised comparison must count it),
+# and the day of that first row
+_HELD = "CASE WHEN COALESCE(arm, 'participant') = 'holdout' THEN joined_at END"
+_TOOK = "CASE WHEN COALESCE(arm, 'participant') <> 'holdout' THEN joined_at END"
 _MEMBERS = (
-    "SELECT COALESCE(customer_id, customer_ref) AS customer, "
-    "COALESCE(MIN(CASE WHEN COALESCE(arm, 'participant') <> 'holdout' THEN joined_at END), MIN(joined_at)) "
-    "AS joined_at, MIN(CASE WHEN COALESCE(arm, 'participant') = 'holdout' THEN 1 ELSE 0 END) = 1 AS holdout "
-    "FROM programs WHERE program = ? GROUP BY COALESCE(customer_id, customer_ref)")
+    f"SELECT customer, CASE WHEN holdout THEN held ELSE took END AS joined_at, holdout FROM ("
+    f"SELECT COALESCE(customer_id, customer_ref) AS customer, MIN({_HELD}) AS held, MIN({_TOOK}) AS took, "
+    f"MIN({_HELD}) IS NOT NULL AND (MIN({_TOOK}) IS NULL OR MIN({_HELD}) <= MIN({_TOOK})) AS holdout "
+    "FROM programs WHERE program = ? GROUP BY COALESCE(customer_id, customer_ref)) AS firsts")
 
 
 def _segments(golden: bool) -> str:
