@@ -502,3 +502,11 @@ def test_a_condition_that_fails_only_on_real_rows_is_named_and_the_other_plays_r
     bad = {x.play: x for x in r.results}["bad"]
     assert not bad.ran and bad.note.startswith("its condition failed on the data: Conversion Error")
     assert {x.play: x.created for x in r.results}["detractor_callback"] == 7
+
+
+def test_a_run_refuses_a_literal_the_engine_cannot_read_before_writing_anything(tiny):
+    plays = {**_plays(), "stale": PlayConfig(when="nps_last_at < DATE '2026-02-30'", action="x", owner="me")}
+    with pytest.raises(ConfigProblems, match=r"plays.stale.when: CAST\('2026-02-30' AS DATE\) cannot be evaluated"):
+        P.run(tiny.warehouse, plays)
+    assert tiny.warehouse.scalar("SELECT COUNT(*) FROM action_items") == 0
+    assert tiny.warehouse.scalar("SELECT COUNT(*) FROM play_runs") == 0

@@ -4,12 +4,15 @@ out, and what became of each item, so their uplift can be measured here too.
 The file is CSV with a header: play, customer (its id in `system`), arm (treated or holdout),
 assigned_on (YYYY-MM-DD), and optionally title, owner, status, closed_on, reason. Every row is
 checked before anything is written; one bad row refuses the file, naming the row and the field.
+A day is exactly YYYY-MM-DD, from 1970-01-01 to today (UTC); a done or dismissed item needs the day
+it closed, not before it was assigned. Text is stripped of control characters, as a person's is.
 A customer already assigned to a play keeps its first assignment: importing twice adds nothing.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -28,6 +31,9 @@ OPTIONAL = ("title", "owner", "status", "closed_on", "reason")
 MAX_ROWS = 5_000_000
 MAX_PROBLEMS = 20
 _PLAY = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+FIRST_DAY = date(1970, 1, 1)
+TEXTS = (("title", I.MAX_TITLE), ("owner", I.MAX_NAME), ("reason", I.MAX_NOTE))
 
 
 @dataclass
@@ -50,8 +56,12 @@ def import_plays(wh: Warehouse, file: str | Path, system: str, by: str) -> Impor
         raise SourceError("no such file", str(path))
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=MAX_ROWS + 1)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+    except pd.errors.EmptyDataError:
+        raise SourceError("holds no rows (an empty file)", str(path)) from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
         raise SourceError(f"cannot be read as CSV ({str(e).splitlines()[0][:120]})", str(path)) from None
+    if frame.empty:
+        raise SourceError("holds no rows, only a header", str(path))
     if len(frame) > MAX_ROWS:
         raise SourceError(f"holds more than {MAX_ROWS:,} rows", str(path))
     missing = [c for c in REQUIRED if c not in frame.columns]
@@ -62,6 +72,8 @@ def import_plays(wh: Warehouse, file: str | Path, system: str, by: str) -> Impor
         if c not in frame.columns:
             frame[c] = ""
     frame = frame.apply(lambda s: s.str.strip())
+    for name, _ in TEXTS:  # bounded in _problems, so that every row's problems are told together
+        frame[name] = [I._clean(t, sys.maxsize, name) for t in frame[name]]
     frame["customer_id"] = _customers(wh, system, frame["customer"])
     problems = _problems(frame)
     if problems:
@@ -87,6 +99,7 @@ def _customers(wh: Warehouse, system: str, refs: pd.Series) -> pd.Series:
 
 def _problems(frame: pd.DataFrame) -> list[str]:
     out = []
+    today = I.now().date()
     for i, r in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
         at = f"row {i}"
         if not _PLAY.fullmatch(r["play"]):
@@ -96,8 +109,13 @@ def _problems(frame: pd.DataFrame) -> list[str]:
         if r["arm"] not in ("treated", "holdout"):
             out.append(f"{at}, field 'arm': {r['arm'][:20]!r} is neither treated nor holdout")
         for name in ("assigned_on", "closed_on"):
-            if r[name] and _day(r[name]) is None:
-                out.append(f"{at}, field {name!r}: {r[name][:20]!r} is not a date (YYYY-MM-DD)")
+            if r[name]:
+                problem = _day_problem(r[name], today)
+                if problem:
+                    out.append(f"{at}, field {name!r}: {problem}")
+        start, end = _day(r["assigned_on"]), _day(r["closed_on"])
+        if start and end and end < start:
+            out.append(f"{at}, field 'closed_on': {end} is before the day it was assigned ({start})")
         if not r["assigned_on"]:
             out.append(f"{at}, field 'assigned_on': empty")
         if r["status"] and r["status"] not in I.STATUSES:
@@ -108,7 +126,9 @@ def _problems(frame: pd.DataFrame) -> list[str]:
             out.append(f"{at}, field 'reason': a dismissed item needs one")
         if r["closed_on"] and r["status"] not in ("done", "dismissed"):
             out.append(f"{at}, field 'closed_on': only a done or dismissed item is closed")
-        for name, limit in (("title", I.MAX_TITLE), ("owner", I.MAX_NAME), ("reason", I.MAX_NOTE)):
+        if r["status"] in ("done", "dismissed") and r["arm"] != "holdout" and not r["closed_on"]:
+            out.append(f"{at}, field 'closed_on': a {r['status']} item needs the day it was closed")
+        for name, limit in TEXTS:
             if len(r[name]) > limit:
                 out.append(f"{at}, field {name!r}: longer than {limit:,} characters")
         if len(out) > MAX_PROBLEMS * 2:
@@ -120,10 +140,26 @@ def _problems(frame: pd.DataFrame) -> list[str]:
 
 
 def _day(text: str) -> date | None:
+    """The day `text` is written as, exactly YYYY-MM-DD (no time, nothing after it), else None."""
+    if not _DAY.fullmatch(text):
+        return None
     try:
-        return date.fromisoformat(text[:10])
+        return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def _day_problem(text: str, today: date) -> str | None:
+    """Why `text` is not a day a play could have happened on: not a date, or before 1970 or after
+    today (a typo's year, which would otherwise stretch every uplift window)."""
+    day = _day(text)
+    if day is None:
+        return f"{text[:20]!r} is not a date (YYYY-MM-DD)"
+    if day < FIRST_DAY:
+        return f"{day} is before {FIRST_DAY}"
+    if day > today:
+        return f"{day} is after today ({today}, UTC)"
+    return None
 
 
 def _write(wh: Warehouse, frame: pd.DataFrame, name: str, by: str) -> ImportResult:

@@ -100,7 +100,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
         return PlaysRun(None, as_of, [], notes=["no plays in patron.yml (see `patron actions fields` and the "
                                                 "README's plays section)"], dry_run=dry_run)
     attributes = S.attribute_fields(wh)
-    bad = rules.problems(plays, attributes)
+    bad = rules.problems(plays, attributes) or rules.engine_problems(wh, plays, attributes)
     if bad:
         from patron.config import ConfigProblems
 

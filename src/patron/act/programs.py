@@ -121,7 +121,8 @@ def method(months: int) -> str:
             f"Retention: still paying at the end of the month {months} months after the month of joining, counted "
             f"only for those whose {months} months have passed. NPS: answers in the {months} whole months after "
             f"the month of joining (so far, for those who joined recently: their comparison is read over the same "
-            f"months). A customer held out and enrolled later counts in the holdout. 95% intervals; a difference is significant when its interval leaves out 0.")
+            f"months). A customer held out and enrolled later counts in the holdout. 95% intervals; a difference "
+            f"is significant when its interval leaves out 0.")
 
 
 def analyse(wh: Warehouse, months: int = MONTHS) -> ProgramsReport:

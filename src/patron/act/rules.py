@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 _NUMBERS = {"BIGINT", "DOUBLE", "INTEGER", "INT", "FLOAT", "DECIMAL"}
 _COMPARISONS = (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+MAX_CONSTANTS = 50  # constant parts of one condition evaluated by the engine
 
 
 def fields_of(play: PlayConfig, attributes: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -152,19 +153,49 @@ def configured_attributes(cfg: ProjectConfig) -> dict[str, str]:
 
 def engine_problems(wh: Warehouse, plays: Mapping[str, PlayConfig],
                     attributes: Mapping[str, str] | None = None) -> list[str]:
-    """What the engine itself refuses in a condition that passed the checks above (a function given
-    the wrong kind of value), bound over an empty row of the subject's fields: nothing is read."""
-    from patron.errors import QueryFailed
-
-    out = []
+    """What the engine itself refuses in a condition that passed the checks above: a function given
+    the wrong kind of value (the condition bound over an empty row of the subject's fields), and a
+    constant part it cannot evaluate (`DATE '2020-02-30'`), which the engine skips when the other
+    side of a comparison is NULL and so must be evaluated on its own. Nothing is read."""
+    out: list[str] = []
+    failed: dict[str, str | None] = {}  # each distinct constant's engine message (None: it evaluates)
     for name, play in plays.items():
         if play_problems(name, play, attributes):
             continue
         fields = fields_of(play, attributes)
         row = ", ".join(f'CAST(NULL AS {t}) AS "{f}"' for f, t in fields.items())
-        condition = sqlglot.parse_one(play.when, read="duckdb").sql(dialect="duckdb")
-        try:
-            wh.rows(f"SELECT COUNT(*) FROM (SELECT {row}) AS s WHERE ({condition})")
-        except QueryFailed as e:
-            out.append(f"plays.{name}.when: the engine cannot run {play.when!r}: {str(e).splitlines()[0][:200]}")
+        tree = sqlglot.parse_one(play.when, read="duckdb")
+        said = set()
+        for text in _refused_constants(wh, tree, failed):
+            said.add(failed[text])
+            out.append(f"plays.{name}.when: {text[:120]} cannot be evaluated: {failed[text]}")
+        why = _refusal(wh, f"SELECT COUNT(*) FROM (SELECT {row}) AS s WHERE ({tree.sql(dialect='duckdb')})")
+        if why and why not in said:
+            out.append(f"plays.{name}.when: the engine cannot run {play.when!r}: {why}")
     return out
+
+
+def _refused_constants(wh: Warehouse, tree: exp.Expression, seen: dict[str, str | None]) -> list[str]:
+    """The parts of a condition that read no column and could fail (casts, typed literals, calls;
+    not TRY_CAST, which never does) that the engine refuses, each evaluated on its own, innermost
+    first and once (`seen` keeps every answer); a part holding one already refused is not told again."""
+    parts = [n for n in tree.walk() if isinstance(n, exp.Func) and not isinstance(n, exp.TryCast)
+             and n.find(exp.Column) is None]
+    out: list[str] = []
+    for text in list(dict.fromkeys(n.sql(dialect="duckdb") for n in reversed(parts)))[:MAX_CONSTANTS]:
+        if text not in seen:
+            seen[text] = _refusal(wh, f"SELECT {text}")
+        if seen[text] and not any(inner in text for inner in out):
+            out.append(text)
+    return out
+
+
+def _refusal(wh: Warehouse, sql: str) -> str | None:
+    """The first line of the engine's message when it refuses `sql`, else None."""
+    from patron.errors import QueryFailed
+
+    try:
+        wh.rows(sql)
+    except QueryFailed as e:
+        return str(e).splitlines()[0][:200]
+    return None
