@@ -249,6 +249,23 @@ def taxonomy(entries: Mapping[str, object] | None) -> dict[str, TaxonomyTheme]:
         raise ConfigError("; ".join(_pydantic_problems(e))) from None
 
 
+class SparkWarehouse(_Strict):
+    """A warehouse on Apache Spark: its tables as Parquet under `path`, read by the session at `master`."""
+
+    engine: Literal["spark"] = Field(description="spark (a warehouse: file name is DuckDB's).")
+    path: str = Field(min_length=1, max_length=2_000, description="Where the tables lie: a folder, or any URL "
+                      "Spark reads (hdfs://, s3a://...), as `patron export --engine spark --to` writes them.")
+    master: str = Field("local[2]", min_length=1, max_length=500, description="The Spark master URL: local[N] on "
+                        "this machine, spark://host:7077, yarn...")
+
+    @field_validator("path", "master")
+    @classmethod
+    def _no_control(cls, v: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in v) or "'" in v:
+            raise ValueError(f"{v[:80]!r} holds a control character or a quote")
+        return v
+
+
 class IngestSettings(_Strict):
     future_tolerance_days: int = Field(1, ge=0, description="How far ahead a date may be.")
     max_reject_share: float = Field(
@@ -403,12 +420,13 @@ class PlayConfig(_Strict):
 
 
 class ProjectConfig(_Strict):
-    warehouse: str = "patron.duckdb"
+    # a DuckDB file's name (the default engine), or a `engine: spark` section
+    warehouse: str | SparkWarehouse = "patron.duckdb"
 
     @field_validator("warehouse")
     @classmethod
-    def _a_file_name(cls, v: str) -> str:
-        if not v.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in v):
+    def _a_file_name(cls, v: str | SparkWarehouse) -> str | SparkWarehouse:
+        if isinstance(v, str) and (not v.strip() or any(ord(ch) < 32 or ord(ch) == 127 for ch in v)):
             raise ValueError(f"{v!r} is not a file name (empty, or holds a control character)")
         return v
     ingest: IngestSettings = Field(default_factory=IngestSettings)

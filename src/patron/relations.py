@@ -38,14 +38,21 @@ bounds AS (
     SELECT CAST(DATE_TRUNC('month', MIN(start_date)) AS DATE) AS first_month,
            (SELECT CAST(DATE_TRUNC('month', e.last_day) AS DATE) FROM ({DATA_LAST_DAY}) AS e) AS last_month
     FROM subscriptions
-), sub_months AS (
+), sub_spans AS (
     -- a period is active at the end of each month from its start month to the month before it ends
     SELECT s.subscription_id, COALESCE(s.customer_id, s.customer_ref) AS customer, s.term_months, s.mrr,
-           CAST(UNNEST(GENERATE_SERIES(CAST(DATE_TRUNC('month', s.start_date) AS DATE),
-               LEAST(COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
-                     b.last_month),
-               INTERVAL 1 MONTH)) AS DATE) AS month
+           CAST(DATE_TRUNC('month', s.start_date) AS DATE) AS first_active,
+           LEAST(COALESCE(CAST(DATE_TRUNC('month', s.end_date) - INTERVAL 1 MONTH AS DATE), b.last_month),
+                 b.last_month) AS last_active
     FROM subscriptions AS s CROSS JOIN bounds AS b
+), sub_months AS (
+    -- one row per active month; the series stands alone in its select (an engine may not nest a
+    -- generator in an expression) and only over spans that have a month (one may refuse a
+    -- backwards series rather than give none)
+    SELECT subscription_id, customer, term_months, mrr, CAST(month_start AS DATE) AS month FROM (
+        SELECT subscription_id, customer, term_months, mrr,
+               UNNEST(GENERATE_SERIES(first_active, last_active, INTERVAL 1 MONTH)) AS month_start
+        FROM sub_spans WHERE first_active <= last_active) AS expanded
 ), customer_months AS (
     SELECT customer, month, SUM(mrr) AS mrr FROM sub_months GROUP BY customer, month HAVING SUM(mrr) > 0
 ), firsts AS (

@@ -15,6 +15,7 @@ from patron.cli import (
     actions,
     customer,
     demo,
+    export,
     identity,
     invest,
     listen,
@@ -37,7 +38,7 @@ app = typer.Typer(
 
 for command in (load.init, load.check, load.ingest, pipeline.run, load.quarantine, load.status, load.briefing,
                 predict.predict, predict.risk, outlook.renewals, outlook.health, value.drivers, value.clv,
-                invest.invest, programs.programs, demo.generate, demo.demo, serve.serve):
+                invest.invest, programs.programs, demo.generate, demo.demo, serve.serve, export.export):
     app.command()(command)
 app.add_typer(identity.app, name="identity")
 app.add_typer(metrics.app, name="metrics")

@@ -21,12 +21,13 @@ from patron.project.metrics import Metrics
 from patron.project.predict import Predict
 
 if TYPE_CHECKING:
-    from patron.config import ProjectConfig
+    from patron.config import ProjectConfig, SparkWarehouse
     from patron.ingest.load import Progress
     from patron.pipeline import RunResult
     from patron.project.check import CheckResult
     from patron.report.customer360 import Customer360, CustomerMatches
     from patron.warehouse import Warehouse
+    from patron.warehouse.layout import Copied
 
 __all__ = ["Act", "Identity", "Ingest", "Listen", "Metrics", "Predict", "Project", "TableStatus"]
 
@@ -34,11 +35,14 @@ __all__ = ["Act", "Identity", "Ingest", "Listen", "Metrics", "Predict", "Project
 class Project:
     """A patron.yml (optional: one-off loads need none) and the warehouse it points to."""
 
-    def __init__(self, config: ProjectConfig | None, db: Path, warehouse: Warehouse | None = None):
+    def __init__(self, config: ProjectConfig | None, db: Path, warehouse: Warehouse | None = None,
+                 spark: SparkWarehouse | None = None):
         """`warehouse`: one already open on `db`, for a caller that opens it its own way (the
-        service's loader waits for it, and lets it go after each pass)."""
+        service's loader waits for it, and lets it go after each pass). `spark`: patron.yml's
+        Spark warehouse, used instead of `db`."""
         self.config = config
         self.db = db
+        self.spark = spark
         self._wh = warehouse
         self.ingest = Ingest(self)
         self.identity = Identity(self)
@@ -55,24 +59,47 @@ class Project:
         cfg = None
         if config is not None and (Path(config).exists() or require_config):
             cfg = load_project(config)
+        # a --db file is DuckDB's, whatever patron.yml chose
+        spark = cfg.warehouse if cfg is not None and db is None and not isinstance(cfg.warehouse, str) else None
         if db is None:
-            db = (cfg.root / cfg.warehouse) if cfg else Path("patron.duckdb")
-        return cls(cfg, Path(db))
+            db = (cfg.root / cfg.warehouse) if cfg and isinstance(cfg.warehouse, str) else Path("patron.duckdb")
+        return cls(cfg, Path(db), spark=spark)
 
     @property
     def warehouse(self) -> Warehouse:
         if self._wh is None:
-            from patron.warehouse import open_warehouse
+            from patron.warehouse import open_spark_warehouse, open_warehouse
 
-            self._wh = open_warehouse(self.db)
+            spark = self.spark
+            self._wh = open_spark_warehouse(spark.path, spark.master) if spark else open_warehouse(self.db)
         return self._wh
 
     def existing_warehouse(self) -> Warehouse:
         """For commands that only read: a missing file is a mistake, not a cue to create one."""
-        if self._wh is None and not self.db.exists():
+        if self._wh is None and self.spark is None and not self.db.exists():
             raise WarehouseError(f"{self.db}: no warehouse here yet; load data with `patron ingest` "
                                  "(or point --db at an existing file)")
         return self.warehouse
+
+    def export(self, engine: str, to: str | Path, source: str | Path | None = None) -> Copied:
+        """Copy the warehouse to another engine's layout: `spark` writes this DuckDB warehouse as
+        Parquet folders under `to`; `duckdb` reads a Spark layout (`source`, else patron.yml's
+        Spark path) into a new DuckDB file `to`. Every table's rows are counted on both sides."""
+        from patron.warehouse.layout import from_spark_layout, to_spark_layout
+
+        if engine == "spark":
+            if self.spark is not None:
+                raise WarehouseError(f"{self.spark.path}: this warehouse is on Spark already; `--engine duckdb` "
+                                     "copies it back")
+            return to_spark_layout(self.existing_warehouse(), Path(to))
+        if engine == "duckdb":
+            where = source if source is not None else (self.spark.path if self.spark is not None else None)
+            if where is None:
+                raise WarehouseError("--from: the Spark layout to copy (patron.yml's warehouse is not on Spark)")
+            if "://" in str(where) and not str(where).startswith("file://"):
+                raise WarehouseError(f"{where}: copying back reads a local folder; copy the layout here first")
+            return from_spark_layout(Path(str(where).removeprefix("file://")), Path(to))
+        raise WarehouseError(f"--engine {engine[:40]}: one of spark, duckdb")
 
     def close(self) -> None:
         if self._wh is not None:

@@ -20,7 +20,7 @@ from patron.warehouse.engines.duckdb import DuckDBEngine
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["QueryFailed", "Warehouse", "WarehouseBusy", "open_warehouse"]
+__all__ = ["QueryFailed", "Warehouse", "WarehouseBusy", "open_spark_warehouse", "open_warehouse"]
 
 
 class Warehouse:
@@ -114,6 +114,14 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_spark_warehouse(path: str, master: str = "local[2]") -> Warehouse:
+    """The Spark layout at `path` (see layout.py) through a session at `master`; nothing is
+    created or upgraded there."""
+    from patron.warehouse.engines.spark import SparkEngine
+
+    return Warehouse(SparkEngine.open(path, master), None)
 
 
 WAIT_S = 60.0  # how long a command waits for another process to let go of the warehouse

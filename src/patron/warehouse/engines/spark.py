@@ -1,0 +1,265 @@
+"""Apache Spark, for a warehouse that outgrows one machine: the same tables, as Parquet under a path
+Spark reads (a local folder, HDFS, S3...), and the same SQL, transpiled from DuckDB's dialect by
+SQLGlot before Spark runs it.
+
+What Spark lacks is said, not imitated. A Parquet table is appended to, never updated in place,
+and Spark has no transactions: statements that would change rows (UPDATE, DELETE, a sequence)
+are refused with the operation named, and `BEGIN`/`COMMIT` group nothing. A construct SQLGlot
+cannot carry into Spark's dialect is refused by name before Spark sees it. pyspark is an optional
+extra (`pip install "patron[spark]"`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlglot
+from sqlglot.errors import ErrorLevel, SqlglotError
+
+from patron.errors import QueryFailed, WarehouseError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+INSTALL = 'pip install "patron[spark]" (pyspark, and Java 17 on the machine)'
+# statements a Spark warehouse of Parquet tables cannot run (nothing is changed in place)
+_REFUSED = re.compile(r"^\s*(UPDATE|DELETE|MERGE|ALTER|CREATE\s+SEQUENCE)\b", re.IGNORECASE)
+_NO_TX = re.compile(r"^\s*(BEGIN(\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*;?\s*$", re.IGNORECASE)
+
+
+def session(master: str = "local[2]") -> Any:
+    """The process's Spark session (one per process, as Spark allows), in UTC, without its web UI."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise WarehouseError(f"the spark engine needs pyspark: {INSTALL}") from None
+    if master.startswith("local"):  # a machine's own address, not the one its name resolves to
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    import logging
+
+    # Spark's own messages, terminal-wide by default, are ours to say in one line
+    logging.getLogger("SQLQueryContextLogger").disabled = True
+    try:
+        spark = (SparkSession.builder.master(master).appName("patron")
+                 .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log_config()}")
+                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                 .config("spark.sql.session.timeZone", "UTC")
+                 .config("spark.sql.catalogImplementation", "in-memory")
+                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                 .config("spark.sql.shuffle.partitions", "8" if master.startswith("local") else "200")
+                 .config("spark.sql.ansi.enabled", "false")
+                 .getOrCreate())
+    except Exception as e:  # no Java, a master that does not answer: said in one line
+        raise WarehouseError(f"cannot start Spark at {master} ({str(e).strip().splitlines()[0][:200]})") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+_QUIET = """status = error
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %m%n
+rootLogger.level = error
+rootLogger.appenderRef.console.ref = console
+"""
+
+
+def _quiet_log_config() -> str:
+    """A log4j2 file that lets only Spark's errors through (its default prints start-up notes and
+    warnings on every command)."""
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / "patron-spark-log4j2.properties"
+    if not path.exists() or path.read_text() != _QUIET:
+        path.write_text(_QUIET)
+    return str(path)
+
+
+class _Result:
+    """A statement's rows: read when asked (Spark plans lazily), as tuples or as a frame."""
+
+    def __init__(self, frame: Any):
+        self._frame = frame
+
+    def fetchall(self) -> list[tuple]:
+        return [] if self._frame is None else [tuple(r) for r in _guarded(self._frame.collect)]
+
+    def df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame() if self._frame is None else _guarded(self._frame.toPandas)
+
+
+def _guarded(call: Any) -> Any:
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        return call()
+    except (PySparkException, Py4JJavaError) as e:
+        raise QueryFailed(_first_line(e)) from e
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+class SparkEngine:
+    """A Spark session over one warehouse path. Open one with `SparkEngine.open`."""
+
+    dialect = "spark"
+
+    def __init__(self, spark: Any, root: str):
+        self.spark = spark
+        self.root = root.rstrip("/")
+
+    @classmethod
+    def open(cls, root: str | Path, master: str = "local[2]") -> SparkEngine:
+        """The warehouse at `root` (one Parquet folder per table, as `patron export --engine spark`
+        writes it), each table registered under its name."""
+        from patron.model import SYSTEM_TABLES, TABLES
+
+        engine = cls(session(master), str(root))
+        for name in (*TABLES, *SYSTEM_TABLES):
+            engine._register(name)
+        return engine
+
+    def _register(self, name: str) -> None:
+        where = f"{self.root}/{name}"
+        if not _exists(self.spark, where):
+            return
+        self.spark.sql(f"DROP TABLE IF EXISTS {name}")
+        self.spark.sql(f"CREATE TABLE {name} USING parquet LOCATION '{_quoted(where)}'")
+
+    def transpile(self, sql: str) -> str:
+        """DuckDB's dialect, as the stages write it, in Spark's; a construct with no Spark form is
+        refused by name."""
+        try:
+            trees = sqlglot.parse(sql, read="duckdb")
+            if len(trees) != 1 or trees[0] is None:
+                raise QueryFailed("one statement at a time")
+            return trees[0].transform(_exact_percentile).sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+        except SqlglotError as e:
+            raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
+
+    def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> _Result:
+        if _NO_TX.match(sql):
+            return _Result(None)
+        found = _REFUSED.match(sql)
+        if found:
+            raise QueryFailed(f"the spark engine cannot run {found.group(1).upper()}: its Parquet tables are "
+                              "appended to, never changed in place")
+        text = self.transpile(sql)
+        args = list(params) if isinstance(params, Sequence) and not isinstance(params, str) else params
+        return _Result(_guarded(lambda: self.spark.sql(text, args=args or None)))
+
+    @contextmanager
+    def frame(self, name: str, df: pd.DataFrame) -> Iterator[str]:
+        self.spark.createDataFrame(df if len(df.columns) else df.assign(_empty=[])).createOrReplaceTempView(name)
+        try:
+            yield name
+        finally:
+            self.spark.catalog.dropTempView(name)
+
+    def progress(self) -> float:
+        return -1.0
+
+    def forbid_file_access(self) -> None:
+        """Spark reads files by design; configured SQL is held back by the allow-list alone
+        (patron.expressions), which refuses every table function and subquery."""
+
+    def cursor(self) -> SparkEngine:
+        return self  # one session serves every thread
+
+    def close(self) -> None:
+        """The session stays for the process: starting Spark costs seconds."""
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.spark.catalog.tableExists(name))
+
+    def columns(self, name: str) -> list[str]:
+        return list(self.spark.table(name).columns)
+
+    def columns_of(self, sql: str) -> list[str]:
+        text = self.transpile(sql)
+        return list(_guarded(lambda: self.spark.sql(text).columns))
+
+    def _unsupported(self, what: str) -> QueryFailed:
+        return QueryFailed(f"the spark engine does not {what} yet: run it on DuckDB and copy the warehouse with "
+                           "`patron export --engine spark`")
+
+    def read_file(self, file: Path, fmt: str, *, encoding: str = "utf-8", delimiter: str | None = None,
+                  max_line_size: int | None = None, keep_rejects: bool = False) -> str:
+        raise self._unsupported("load files")
+
+    def rejected_lines(self) -> list[tuple[int, str, str | None, str | None]]:
+        return []
+
+    def drop_rejected(self) -> None:
+        return None
+
+    def new_load_ids(self, n: int) -> list[int]:
+        raise self._unsupported("load files")
+
+    def row_hash(self, values: Sequence[str]) -> str:
+        return f"xxhash64({', '.join(values)})"
+
+    def row_number(self, table: str) -> str:
+        raise self._unsupported("load files")
+
+    def row_record(self, alias: str) -> str:
+        return f"struct({alias}.*)"
+
+    def record(self, fields: Mapping[str, str]) -> str:
+        return f"named_struct({', '.join(f'{_literal(name)}, {value}' for name, value in fields.items())})"
+
+    def json_text(self, value: str) -> str:
+        return f"to_json({value})"
+
+    def non_null(self, items: Sequence[str]) -> str:
+        return f"filter(array({', '.join(items)}), x -> x IS NOT NULL)"
+
+    def temp_table(self, name: str, types: Mapping[str, str], values: Mapping[str, Sequence[Any]]) -> None:
+        import pandas as pd
+        from sqlglot import exp
+
+        schema = ", ".join(f"{c} {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}"
+                           for c, t in types.items())
+        frame = pd.DataFrame({c: list(v) for c, v in values.items()}, columns=list(types))
+        self.spark.createDataFrame(frame, schema=schema).createOrReplaceTempView(name)
+
+    def linkage(self, memory_share: float) -> AbstractContextManager[Any]:
+        raise self._unsupported("resolve identities")
+
+
+def _exact_percentile(node: Any) -> Any:
+    """DuckDB's quantile_cont(v, q) is Spark's percentile(v, q), exact; SQLGlot would write
+    percentile_cont with two arguments, which Spark refuses, or the approximate percentile."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.PercentileCont) and node.args.get("expression") is not None:
+        return exp.Anonymous(this="percentile", expressions=[node.this, node.expression])
+    return node
+
+
+def _exists(spark: Any, path: str) -> bool:
+    """Whether a folder exists where Spark reads (any file system Hadoop knows)."""
+    jvm = spark.sparkContext._jvm
+    target = jvm.org.apache.hadoop.fs.Path(path)
+    return bool(target.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(target))
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _literal(text: str) -> str:
+    return "'" + _quoted(text) + "'"

@@ -1,0 +1,118 @@
+"""Moving a warehouse between engines: a DuckDB file to the Spark layout (one Parquet folder per
+table under a path, and a manifest of counts) and back.
+
+Every table is copied whole and counted on both sides; a count that differs undoes nothing that was
+there before (the target is always new) and names the table. DuckDB writes and reads the Parquet
+itself, so the copy needs no Spark.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from patron._version import __version__
+from patron.errors import WarehouseError
+from patron.model import SYSTEM_TABLES, TABLES
+from patron.warehouse.engine import Warehouse, open_warehouse
+
+MANIFEST = "_patron.json"
+
+
+@dataclass
+class Copied:
+    source: str
+    target: str
+    tables: dict[str, int]  # table -> rows, the same on both sides
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "target": self.target, "tables": self.tables, "rows": self.rows}
+
+
+def _names(wh: Warehouse) -> list[str]:
+    return [n for n in (*SYSTEM_TABLES, *TABLES) if wh.has_table(n)]
+
+
+def _literal(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _new_folder(root: Path) -> None:
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise WarehouseError(f"{root}: already holds files; the Spark layout goes in a new or empty folder")
+    if not root.parent.exists():
+        raise WarehouseError(f"{root}: folder {root.parent} does not exist")
+
+
+def to_spark_layout(wh: Warehouse, root: Path) -> Copied:
+    """Each table of `wh` as root/<table>/part-0.parquet, counted back from the files."""
+    _new_folder(root)
+    root.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(root, 0o700)  # customers' data and key hashes: the owner's alone
+    counts: dict[str, int] = {}
+    try:
+        for name in _names(wh):
+            folder = root / name
+            folder.mkdir()
+            target = folder / "part-0.parquet"
+            wh.execute(f"COPY (SELECT * FROM {name}) TO {_literal(target)} (FORMAT parquet)")
+            want = wh.scalar(f"SELECT COUNT(*) FROM {name}")
+            got = wh.scalar(f"SELECT COUNT(*) FROM read_parquet({_literal(target)})")
+            if want != got:
+                raise WarehouseError(f"{name}: {want:,} rows in the warehouse but {got:,} in {target}")
+            counts[name] = int(got)
+    except BaseException:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    (root / MANIFEST).write_text(json.dumps({"patron": __version__, "tables": counts}, indent=2, sort_keys=True))
+    return Copied(str(wh.path or "in-memory"), str(root), counts)
+
+
+def from_spark_layout(root: Path, target: Path) -> Copied:
+    """A new DuckDB warehouse at `target` holding every table of the Spark layout at `root`, with
+    the counts checked against the files and against the manifest."""
+    manifest = root / MANIFEST
+    if not manifest.is_file():
+        raise WarehouseError(f"{root}: not a patron Spark layout (no {MANIFEST}; `patron export --engine spark` "
+                             "writes one)")
+    if target.exists():
+        raise WarehouseError(f"{target}: already exists; the copy goes to a new file")
+    try:
+        listed = json.loads(manifest.read_text())["tables"]
+    except (ValueError, KeyError, TypeError):
+        raise WarehouseError(f"{manifest}: not a manifest patron can read") from None
+    known = set(SYSTEM_TABLES) | set(TABLES)
+    counts: dict[str, int] = {}
+    try:
+        with open_warehouse(target) as wh, wh.transaction():
+            for name in _names(wh):
+                folder = root / name
+                if name not in listed:
+                    continue
+                if name not in known or not folder.is_dir():
+                    raise WarehouseError(f"{folder}: listed in the manifest but not there")
+                files = _literal(folder / "*.parquet")
+                if name == "patron_schema":  # the new file has its own row; the layout's history follows
+                    wh.execute("DELETE FROM patron_schema")
+                columns = ", ".join(wh.columns(name))
+                wh.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM read_parquet({files})")
+                got = wh.scalar(f"SELECT COUNT(*) FROM {name}")
+                if got != listed[name]:
+                    raise WarehouseError(f"{name}: the manifest lists {listed[name]:,} rows but {got:,} were "
+                                         "read back")
+                counts[name] = int(got)
+            last = wh.scalar("SELECT MAX(load_id) FROM loads") if "loads" in counts else None
+            if last:  # new loads are numbered after the copied ones
+                wh.execute("DROP SEQUENCE load_ids")
+                wh.execute(f"CREATE SEQUENCE load_ids START {int(last) + 1}")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return Copied(str(root), str(target), counts)

@@ -1,0 +1,132 @@
+"""The Spark engine: the same catalog gives the same values and n on Spark as on DuckDB, a warehouse
+moves to the Spark layout and back with every count checked, and what Spark cannot run is named."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import PATRON
+from patron.errors import MetricError, WarehouseError
+from patron.metrics.compile import inputs
+from patron.metrics.evaluate import evaluate_catalog
+from patron.metrics.spec import builtin_catalog, with_overrides
+from patron.project import Project
+from patron.warehouse import open_spark_warehouse, open_warehouse
+
+pytestmark = pytest.mark.spark
+needs_spark = pytest.mark.skipif(
+    shutil.which("java") is None or importlib.util.find_spec("pyspark") is None,
+    reason="Spark needs Java 17 on the PATH and pyspark (pip install 'patron[spark]')")
+
+
+@pytest.fixture(scope="module")
+def layout(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo warehouse and its Spark layout, written by `patron export --engine spark`."""
+    root = tmp_path_factory.mktemp("spark")
+    folder = demo_project / "patron-demo"
+    r = subprocess.run([*PATRON, "export", "--engine", "spark", "--to", str(root / "layout"), "--format", "json"],
+                       cwd=folder, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    copied = json.loads(r.stdout)
+    assert copied["tables"]["subscriptions"] > 0 and copied["rows"] == sum(copied["tables"].values())
+    return folder / "patron.duckdb", root / "layout"
+
+
+def _by_metric(frame: pd.DataFrame, by: list[str]) -> dict[tuple, tuple]:
+    """(metric, slice..., period) -> (value, n); a period as its day, whatever type the engine gave."""
+    keys = ["metric", *by, *(["period"] if "period" in frame.columns else [])]
+    return {tuple(str(r[k])[:10] if k == "period" else str(r[k]) for k in keys): (r["value"], int(r["n"]))
+            for r in frame.to_dict("records")}
+
+
+@needs_spark
+@pytest.mark.parametrize("by,period", [([], None), (["segment"], "month")])
+def test_every_catalog_metric_gives_the_same_value_and_n_on_spark(layout, by, period):
+    db, root = layout
+    catalog = builtin_catalog()
+    if by:  # the metrics that can be sliced so (a formula, with its inputs)
+        catalog = {n: s for n, s in catalog.items() if set(by) <= set(s.dimensions)}
+        catalog = {n: s for n, s in catalog.items() if s.kind != "formula" or set(inputs(s)) <= set(catalog)}
+    with open_warehouse(db) as wh:
+        duck = evaluate_catalog(wh, catalog, by, period, store=False)
+    spark = evaluate_catalog(open_spark_warehouse(str(root)), catalog, by, period, store=False)
+    a, b = _by_metric(duck, by), _by_metric(spark, by)
+    assert len(a) == len(duck) and set(a) == set(b)
+    differ = [k for k in a if a[k][1] != b[k][1] or not (
+        (pd.isna(a[k][0]) and pd.isna(b[k][0])) or a[k][0] == pytest.approx(b[k][0], rel=1e-9, abs=1e-9))]
+    assert not differ, [(k, a[k], b[k]) for k in differ[:10]]
+    assert {k[0] for k in a} == set(catalog)
+
+
+@needs_spark
+def test_a_construct_spark_cannot_run_is_named_with_its_metric(layout):
+    _, root = layout
+    odd = with_overrides(builtin_catalog(), {"plain_names": {
+        "label": "Plain names", "definition": "Customers whose name has no accent.", "kind": "count",
+        "table": "customers", "filter": "strip_accents(name) = name", "time": "created_at", "unit": "count",
+        "better": "higher"}})["plain_names"]
+    with pytest.raises(MetricError, match=r"plain_names: the warehouse cannot evaluate it: .*STRIP_ACCENTS"):
+        evaluate_catalog(open_spark_warehouse(str(root)), {"plain_names": odd}, store=False)
+
+
+@needs_spark
+def test_a_project_on_spark_runs_the_catalog_and_keeps_its_values(layout, tmp_path):
+    _, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": str(copy)}}))
+    r = subprocess.run([*PATRON, "metrics", "run", "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    stored = pd.read_parquet(copy / "metric_values")
+    before = pd.read_parquet(root / "metric_values")
+    assert len(stored) > len(before)  # this run's values appended beside the demo's
+
+
+def test_a_warehouse_goes_to_the_spark_layout_and_back_with_every_count(layout, tmp_path):
+    db, root = layout
+    r = subprocess.run([*PATRON, "export", "--engine", "duckdb", "--from", str(root), "--to",
+                        str(tmp_path / "back.duckdb"), "--format", "json"], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    with open_warehouse(db) as a, open_warehouse(tmp_path / "back.duckdb") as b:
+        for name, rows in json.loads(r.stdout)["tables"].items():
+            assert a.scalar(f"SELECT COUNT(*) FROM {name}") == b.scalar(f"SELECT COUNT(*) FROM {name}") == rows
+        assert a.df("SELECT * FROM subscriptions ORDER BY subscription_id, load_id").equals(
+            b.df("SELECT * FROM subscriptions ORDER BY subscription_id, load_id"))
+        assert b.engine.new_load_ids(1)[0] > a.scalar("SELECT MAX(load_id) FROM loads")
+    again = subprocess.run([*PATRON, "export", "--engine", "duckdb", "--from", str(root), "--to",
+                            str(tmp_path / "back.duckdb")], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "already exists; the copy goes to a new file" in again.stderr
+
+
+def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_layout_is_refused(tmp_path, layout):
+    db, root = layout
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with Project.open(None, db) as project:
+        with pytest.raises(WarehouseError, match="already holds files"):
+            project.export("spark", tmp_path / "full")
+        with pytest.raises(WarehouseError, match="not a patron Spark layout"):
+            project.export("duckdb", tmp_path / "x.duckdb", tmp_path / "full")
+        with pytest.raises(WarehouseError, match="--engine oracle: one of spark, duckdb"):
+            project.export("oracle", tmp_path / "y")
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine" and not (tmp_path / "x.duckdb").exists()
+
+
+def test_choosing_spark_without_pyspark_says_how_to_install_it(monkeypatch):
+    from patron.warehouse.engines import spark
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(WarehouseError, match=r'the spark engine needs pyspark: pip install "patron\[spark\]"'):
+        spark.session()
