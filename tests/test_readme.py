@@ -121,10 +121,12 @@ def test_every_readme_patron_yml_example_loads_its_data(datasets, tmp_path):
     from patron.warehouse import open_warehouse
 
     snippets = blocks("yaml")
-    assert len(snippets) == 3
+    assert len(snippets) == 4
     plays = [t for t in snippets if t.startswith("plays:")]
     assert len(plays) == 1 and not problems(parse_project(yaml.safe_load(plays[0])).plays)
-    for i, text in enumerate(t for t in snippets if t not in plays):
+    spark = [t for t in snippets if t.startswith("warehouse:")]
+    assert len(spark) == 1 and parse_project(yaml.safe_load(spark[0])).warehouse.engine == "spark"
+    for i, text in enumerate(t for t in snippets if t not in plays + spark):
         bank = "bank_churn_modelling.csv" in text
         cfg = parse_project(yaml.safe_load(text), root=datasets / ("bank_churn" if bank else "online_retail"))
         with open_warehouse(tmp_path / f"w{i}.duckdb") as wh:

@@ -123,6 +123,15 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine" and not (tmp_path / "x.duckdb").exists()
 
 
+def test_a_stage_that_runs_on_duckdb_only_says_so_on_a_spark_warehouse(tmp_path):
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "hdfs://x/w"}}))
+    for command in (["predict"], ["identity", "resolve"], ["briefing"], ["run"]):
+        r = subprocess.run([*PATRON, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, \
+            (command, r.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["patron.yml"]  # nothing made
+
+
 def test_choosing_spark_without_pyspark_says_how_to_install_it(monkeypatch):
     from patron.warehouse.engines import spark
 

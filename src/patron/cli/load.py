@@ -146,7 +146,7 @@ def status(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: Format
     """Rows in each canonical table, and when they were last loaded."""
     with Project.open(config, db) as project:
         data = project.ingest.status()
-        where = str(project.db)
+        where = f"{project.spark.path} (spark)" if project.spark else str(project.db)
     if fmt is Format.json:
         emit_json({"warehouse": where, "tables": as_dicts(data)})
     else:

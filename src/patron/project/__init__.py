@@ -67,6 +67,14 @@ class Project:
 
     @property
     def warehouse(self) -> Warehouse:
+        return self._open(on_spark=False)
+
+    def _open(self, on_spark: bool) -> Warehouse:
+        if self.spark is not None and not on_spark:
+            raise WarehouseError(
+                f"{self.spark.path}: this warehouse is on Spark, where patron runs the metric catalog (metrics run, "
+                "metrics show, status) for now; this command runs on DuckDB: copy the warehouse with `patron export "
+                "--engine duckdb --to FILE` and run it with --db FILE")
         if self._wh is None:
             from patron.warehouse import open_spark_warehouse, open_warehouse
 
@@ -74,12 +82,13 @@ class Project:
             self._wh = open_spark_warehouse(spark.path, spark.master) if spark else open_warehouse(self.db)
         return self._wh
 
-    def existing_warehouse(self) -> Warehouse:
-        """For commands that only read: a missing file is a mistake, not a cue to create one."""
+    def existing_warehouse(self, on_spark: bool = False) -> Warehouse:
+        """For commands that only read: a missing file is a mistake, not a cue to create one.
+        `on_spark`: the caller's work is known to run on Spark as well (the metric catalog)."""
         if self._wh is None and self.spark is None and not self.db.exists():
             raise WarehouseError(f"{self.db}: no warehouse here yet; load data with `patron ingest` "
                                  "(or point --db at an existing file)")
-        return self.warehouse
+        return self._open(on_spark)
 
     def export(self, engine: str, to: str | Path, source: str | Path | None = None) -> Copied:
         """Copy the warehouse to another engine's layout: `spark` writes this DuckDB warehouse as

@@ -56,7 +56,7 @@ class Ingest:
 
     def status(self) -> list[TableStatus]:
         """Rows in each canonical table, from how many sources, and when last loaded."""
-        wh = self._project.existing_warehouse()
+        wh = self._project.existing_warehouse(on_spark=True)
         out = []
         for name in TABLES:
             rows, sources, last = wh.rows(
