@@ -38,22 +38,25 @@ def session(master: str = "local[2]") -> Any:
         from pyspark.sql import SparkSession
     except ImportError:
         raise WarehouseError(f"the spark engine needs pyspark: {INSTALL}") from None
-    if master.startswith("local"):  # a machine's own address, not the one its name resolves to
+    local = master.startswith("local")
+    if local:  # a machine's own address, not the one its name resolves to
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     import logging
 
     # Spark's own messages, terminal-wide by default, are ours to say in one line
     logging.getLogger("SQLQueryContextLogger").disabled = True
     try:
-        spark = (SparkSession.builder.master(master).appName("patron")
-                 .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log_config()}")
-                 .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-                 .config("spark.sql.session.timeZone", "UTC")
-                 .config("spark.sql.catalogImplementation", "in-memory")
-                 .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                 .config("spark.sql.shuffle.partitions", "8" if master.startswith("local") else "200")
-                 .config("spark.sql.ansi.enabled", "false")
-                 .getOrCreate())
+        builder = (SparkSession.builder.master(master).appName("patron")
+                   .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_quiet_log_config()}")
+                   .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.catalogImplementation", "in-memory")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.sql.shuffle.partitions", "8" if local else "200")
+                   .config("spark.sql.ansi.enabled", "false"))
+        if local:  # the driver does the work: half the machine, not Spark's 1 GB
+            builder = builder.config("spark.driver.memory", f"{_half_memory_mb()}m")
+        spark = builder.getOrCreate()
     except Exception as e:  # no Java, a master that does not answer: said in one line
         raise WarehouseError(f"cannot start Spark at {master} ({str(e).strip().splitlines()[0][:200]})") from None
     spark.sparkContext.setLogLevel("ERROR")
@@ -69,6 +72,13 @@ appender.console.layout.pattern = %m%n
 rootLogger.level = error
 rootLogger.appenderRef.console.ref = console
 """
+
+
+def _half_memory_mb() -> int:
+    try:
+        return max(1024, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**21)
+    except (ValueError, OSError, AttributeError):
+        return 4096
 
 
 def _quiet_log_config() -> str:
