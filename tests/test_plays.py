@@ -411,12 +411,14 @@ def test_reassigning_or_moving_the_due_date_is_not_acting_and_does_not_excuse_la
     wh = tiny.warehouse
     # c00's item fell due yesterday; its owner moves the due date a week on, reassigns it, then calls
     wh.execute("UPDATE action_items SET due_at = due_at - INTERVAL 3 DAY WHERE item_id = ?", [items["c00"]])
-    tiny.act.update(items["c00"], "Ana", due_at=datetime(2099, 1, 1), owner="Ben", priority="low")
+    tiny.act.update(items["c00"], "Ana", due_at=datetime(2030, 1, 1), owner="Ben", priority="low")
     row = tiny.act.item(items["c00"])[0]
     assert row["first_action_at"] is None and row["in_time"] is None  # nothing was done yet
     tiny.act.update(items["c00"], "Ben", status="in_progress")
     row = tiny.act.item(items["c00"])[0]
     assert row["first_action_at"] is not None and row["in_time"] is False  # late by the due time it promised
+    with pytest.raises(ActionError, match="0001-01-01 is not a due date from 1970 to ten years from now"):
+        tiny.act.update(items["c00"], "Ana", due_at=datetime(1, 1, 1))
     with pytest.raises(ActionError, match="a note needs words"):
         tiny.act.update(items["c01"], "Ana", note="   \x1b ")
     assert tiny.act.item(items["c01"])[0]["first_action_at"] is None
@@ -510,3 +512,89 @@ def test_a_run_refuses_a_literal_the_engine_cannot_read_before_writing_anything(
         P.run(tiny.warehouse, plays)
     assert tiny.warehouse.scalar("SELECT COUNT(*) FROM action_items") == 0
     assert tiny.warehouse.scalar("SELECT COUNT(*) FROM play_runs") == 0
+
+
+def test_overdue_is_told_as_of_now_in_the_list_and_the_item(tiny):
+    tiny.act.run_plays()
+    item = _items(tiny).query("play == 'detractor_callback'")["item_id"].iloc[0]
+    tiny.warehouse.execute("UPDATE action_items SET due_at = TIMESTAMP '2026-01-01 00:00:00' WHERE item_id = ?",
+                           [item])  # fell due since the plays last ran: the stored flag does not know yet
+    listed = tiny.act.items(Filter(overdue=True)).set_index("item_id")
+    assert list(listed.index) == [item] and bool(listed.loc[item, "overdue"])
+    assert tiny.act.item(item)[0]["overdue"] is True
+
+
+def test_merged_customers_keep_one_open_item_and_a_mixed_draw_is_left_out_of_the_uplift(tmp_path):
+    plays = {"big_accounts": {**PLAYS["big_accounts"], "when": "arr >= 2400", "holdout": 0.5}}
+    with Project.open(tiny_company(tmp_path, plays), tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.identity.resolve()
+        project.act.run_plays()
+        draws = project.warehouse.df("SELECT m.ref, a.arm FROM play_assignments AS a JOIN identity_map AS m "
+                                     "ON m.customer_id = a.customer_id").set_index("ref")["arm"]
+        treated = sorted(r for r in draws.index if draws[r] == "treated")
+        held = sorted(r for r in draws.index if draws[r] == "holdout")
+        project.identity.decide(f"crm:{treated[0]}", f"crm:{treated[1]}", "merge")
+        project.identity.decide(f"crm:{treated[2]}", f"crm:{held[0]}", "merge")
+        project.identity.resolve()
+        project.act.run_plays()
+        items = _items(project)
+        open_ = items[items["status"].isin(["open", "in_progress"])]
+        assert not open_.duplicated(["play", "subject"]).any()
+        twin = items[items["status"] == "dismissed"]
+        assert len(twin) == 1 and twin["reason"].iloc[0].startswith("the same customer as A-")
+        mixed = project.warehouse.df(f"SELECT * FROM ({first_draws('play_assignments')}) AS d WHERE mixed")
+        assert len(mixed) == 1
+        survivor = mixed["customer_id"].iloc[0]
+        assert survivor in set(open_["customer_id"])  # treated in part: the plays treat it
+
+
+def test_a_loop_s_outcome_stays_the_one_found_after_the_first_close(tiny, tmp_path):
+    tiny.act.run_plays()
+    item = _items(tiny).query("play == 'detractor_callback'").set_index("customer_id")["item_id"]["c03"]
+    tiny.act.update(item, "Ana", status="done", note="called")
+    tiny.warehouse.execute("UPDATE action_items SET closed_at = TIMESTAMP '2026-11-10 09:00:00' WHERE item_id = ?",
+                           [item])
+    pd.DataFrame({"response_id": ["r80"], "customer_ref": ["c03"], "survey": ["nps"], "score": [1],
+                  "submitted_at": ["2026-11-20"]}).to_csv(tmp_path / "a.csv", index=False)
+    tiny.ingest.file(tmp_path / "a.csv", "responses")
+    tiny.act.run_plays()
+    tiny.act.update(item, "Ana", status="open")
+    tiny.act.update(item, "Ana", status="done")  # closing again does not wipe the answer found
+    assert tiny.act.item(item)[0]["next_score"] == 1
+
+
+def test_a_condition_whose_work_grows_without_bound_is_refused(tiny):
+    grow = "length(replace(replace(name, 'a', 'aaaaaaaaaa'), 'a', 'aaaaaaaaaa')) > 5"
+    deep = "abs(abs(abs(abs(abs(abs(abs(arr))))))) > 1"
+    plays = {"grow": PlayConfig(when=grow, action="x", owner="me"), "deep": PlayConfig(when=deep, action="x",
+                                                                                        owner="me")}
+    with pytest.raises(ConfigProblems) as e:
+        P.run(tiny.warehouse, plays)
+    text = str(e.value)
+    assert "plays.grow.when: a text-building function" in text and "plays.deep.when: functions are nested 7" in text
+
+
+def test_a_response_s_hostile_text_is_cleaned_and_bounded_in_its_item(tiny, tmp_path):
+    pd.DataFrame({"response_id": ["r90"], "customer_ref": ["c20"], "survey": ["nps"], "score": [0],
+                  "submitted_at": ["2026-11-29"], "touchpoint": ["\x1b]0;pwned\x07" + "t" * 100_000],
+                  "comment": ["\x1b[31mawful\u202e " + "x" * 5_000]}).to_csv(tmp_path / "h.csv", index=False)
+    tiny.ingest.file(tmp_path / "h.csv", "responses")
+    tiny.act.run_plays()
+    signal = _items(tiny).set_index("customer_id").query("play == 'detractor_callback'").loc["c20", "signal"]
+    assert len(signal) <= P.MAX_SIGNAL and "\x1b" not in signal and "\x07" not in signal and "\u202e" not in signal
+
+
+def test_uplift_verdicts_are_read_after_holm_s_adjustment_and_intervals_stay_in_range():
+    from patron.act.uplift import Outcome, _holm
+    from patron.stats import Difference, mean_difference, nps_difference
+
+    outcomes = [Outcome(n, "u", None, None, Difference(0.1, 0.01, 0.2, p, 100, 100), "")
+                for n, p in (("churn", 0.03), ("revenue", 0.02), ("nps", 0.5))]
+    _holm(outcomes)
+    assert [o.p_adjusted for o in outcomes] == pytest.approx([0.06, 0.06, 0.5])
+    assert all(o.verdict.startswith("no significant difference") for o in outcomes)
+    wide = nps_difference((19, 0, 1), (1, 0, 19))
+    assert -200 <= wide.ci_low <= wide.ci_high <= 200
+    flat = mean_difference([100.0] * 30, [0.0] * 30)
+    assert (flat.value, flat.p_value, flat.ci_low) == (100.0, None, None)

@@ -117,3 +117,19 @@ def test_a_released_holdout_compares_only_what_ended_before_its_release(demo_cop
         assert (after.treated, after.holdout, after.outcomes) == (0, 0, [])  # six months had not passed by then
         assert "its holdout was released on" in after.note and after.note.startswith("no outcome yet")
         assert {u.play: u for u in project.act.uplift(2)}["save_plan"].treated > 0
+
+
+def test_a_release_before_a_customer_was_drawn_does_not_hide_its_outcome(demo_copy):
+    with Project.open(demo_copy / "patron-demo" / "patron.yml") as project:
+        before = {u.play: u for u in project.act.uplift(6)}["save_plan"]
+        first = project.warehouse.scalar("SELECT MIN(assigned_at) FROM play_assignments WHERE play = 'save_plan'")
+        # an earlier holdout of the play, released a month before these customers were drawn
+        project.warehouse.execute(
+            "INSERT INTO play_assignments (play, customer_id, arm, assigned_at, as_of, share, source, released_at) "
+            "VALUES ('save_plan', 'someone-else', 'holdout', ? - INTERVAL 90 DAY, CAST(? AS DATE) - INTERVAL 90 DAY, "
+            "0.3, 'run:old', ? - INTERVAL 30 DAY)", [first, first, first])
+        after = {u.play: u for u in project.act.uplift(6)}["save_plan"]
+    assert (after.treated, after.holdout) == (before.treated, before.holdout)
+    for a, b in zip(after.outcomes, before.outcomes, strict=True):
+        assert (a.difference.n_a, a.difference.n_b) == (b.difference.n_a, b.difference.n_b)
+        assert a.difference.value == pytest.approx(b.difference.value)

@@ -121,8 +121,10 @@ def mean_difference(a: list[float], b: list[float]) -> Difference:
     n_a, n_b = len(a), len(b)
     if n_a < 2 or n_b < 2:
         return Difference(None, None, None, None, n_a, n_b)
-    result = st.ttest_ind(a, b, equal_var=False)
     ma, mb = sum(a) / n_a, sum(b) / n_b
+    if len(set(a)) == 1 and len(set(b)) == 1:  # no spread in either group: nothing to test it against
+        return Difference(ma - mb, None, None, None, n_a, n_b)
+    result = st.ttest_ind(a, b, equal_var=False)
     ci = result.confidence_interval(0.95)
     p = None if math.isnan(result.pvalue) else float(result.pvalue)
     low = None if math.isnan(ci.low) else float(ci.low)
@@ -145,4 +147,6 @@ def nps_difference(a: tuple[int, int, int], b: tuple[int, int, int]) -> Differen
     (va, vara), (vb, varb) = parts(a), parts(b)
     half = Z95 * math.sqrt(vara + varb)
     d = va - vb
-    return Difference(100 * d, 100 * (d - half), 100 * (d + half), nps_change_p_value(a, b), n_a, n_b)
+    # an NPS difference lies between -200 and +200: the normal interval is cut there
+    return Difference(100 * d, 100 * max(d - half, -2.0), 100 * min(d + half, 2.0), nps_change_p_value(a, b),
+                      n_a, n_b)

@@ -55,11 +55,20 @@ def next_ids(wh: Warehouse, n: int) -> list[str]:
 
 
 def get(wh: Warehouse, item_id: str) -> dict[str, Any]:
-    frame = wh.df("SELECT i.*, g.name AS customer FROM action_items AS i LEFT JOIN customer_golden AS g "
-                  "ON g.customer_id = i.customer_id WHERE i.item_id = ?", [item_id])
+    frame = wh.df(f"SELECT i.*, g.name AS customer, {_OVERDUE_NOW} AS overdue_now FROM action_items AS i "
+                  "LEFT JOIN customer_golden AS g ON g.customer_id = i.customer_id WHERE i.item_id = ?",
+                  [now(), item_id])
     if frame.empty:
         raise ActionError("no such action item; `patron actions list` shows them", str(item_id)[:40])
-    return _record(frame.iloc[0].to_dict())
+    return _record(_live(frame).iloc[0].to_dict())
+
+
+# overdue now (the stored flag is as of the last run of the plays, for the metric); one parameter: now
+_OVERDUE_NOW = "(i.status IN ('open', 'in_progress') AND i.due_at IS NOT NULL AND i.due_at < ?)"
+
+
+def _live(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(overdue=frame["overdue_now"].fillna(False).astype(bool)).drop(columns="overdue_now")
 
 
 
@@ -164,11 +173,12 @@ def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, o
         rows.append((item_id, at, by, "note", None, text))
     if not rows:
         return item
+    if due_at is not None and not (datetime(1970, 1, 1) <= due_at <= at + timedelta(days=3650)):
+        raise ActionError(f"{due_at.date().isoformat()} is not a due date from 1970 to ten years from now", "due")
     if "status" in changes:
-        closing = changes["status"] not in OPEN
-        changes["closed_at"] = at if closing else None
-        if closing:  # its outcome is measured afresh from this close
-            changes["next_score"] = changes["next_sentiment"] = None
+        # the loop's outcome (the customer's next answer) stays the one found after the first close:
+        # reopening and closing again does not fish for a better one
+        changes["closed_at"] = at if changes["status"] not in OPEN else None
     sets = {**changes, "notes": json.dumps(notes) if notes else None, "updated_at": at}
     # acting is working the item (a status change or a note); reassigning or moving the due date is not
     if item["first_action_at"] is None and ("status" in changes or note is not None):
@@ -240,11 +250,11 @@ def listing(wh: Warehouse, where: Filter = Filter()) -> pd.DataFrame:
         params.append(at)
     if where.cleared is not None:
         conds.append("i.cleared_at IS NOT NULL" if where.cleared else "i.cleared_at IS NULL")
-    sql = ("SELECT i.*, g.name AS customer, i.status IN ('open', 'in_progress') AND i.due_at < ? AS overdue "
+    sql = (f"SELECT i.*, g.name AS customer, {_OVERDUE_NOW} AS overdue_now "
            "FROM action_items AS i LEFT JOIN customer_golden AS g ON g.customer_id = i.customer_id"
            + (f" WHERE {' AND '.join(conds)}" if conds else "") +
-           " ORDER BY overdue DESC, CASE i.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, "
+           " ORDER BY overdue_now DESC, CASE i.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, "
            "i.due_at NULLS LAST, CAST(SUBSTRING(i.item_id, 3) AS BIGINT)")
-    frame = wh.df(sql, [at, *params])
+    frame = _live(wh.df(sql, [at, *params]))
     frame["notes"] = [json.loads(v) if isinstance(v, str) else [] for v in frame["notes"]]
     return frame

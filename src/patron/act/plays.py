@@ -215,11 +215,11 @@ def _apply(wh: Warehouse, name: str, play: PlayConfig, frame: pd.DataFrame, resu
     result.unchanged = int(frame["subject"].isin(holding["subject"]).sum()) + len(back)
     new = frame[~frame["subject"].isin(holding["subject"]) & ~frame["subject"].isin(back["subject"])]
     # drawn once per customer and play, and kept; a holdout ends when the play's share is set to 0
-    arms = wh.df(f"SELECT customer_id, arm, released_at FROM ({rekey.first_draws('play_assignments')}) AS a "
-                 "WHERE play = ?", [name])
+    arms = wh.df(f"SELECT customer_id, arm, released_at, mixed FROM ({rekey.first_draws('play_assignments')}) "
+                 "AS a WHERE play = ?", [name])
     ending = arms["arm"].eq("holdout") & arms["released_at"].isna() & (play.holdout <= 0)
     result.released = int(ending.sum())
-    free = ending | arms["released_at"].notna()
+    free = ending | arms["released_at"].notna() | arms["mixed"].fillna(False).astype(bool)
     known = dict(zip(arms["customer_id"], arms["arm"].where(~free, "treated"), strict=True))
     fresh = [c for c in new["customer_id"].dropna().unique() if c not in known]
     drawn = {c: "holdout" if drawn_to_holdout(name, c, play.holdout) else "treated" for c in fresh}
@@ -287,9 +287,19 @@ def _items(play: PlayConfig, name: str, frame: pd.DataFrame, ids: list[str], at:
     return out
 
 
+MAX_SIGNAL = 500
+
+
 def _signals(play: PlayConfig, frame: pd.DataFrame) -> list[str]:
+    """What each item says about its signal: customers' own text, so stripped of control characters
+    and bounded."""
     shown = [c for c in sorted(columns_read(play.when)) if c in frame.columns]  # read once, not per row
-    return [_signal(play, r, shown) for r in frame.to_dict("records")]
+    out = []
+    for r in frame.to_dict("records"):
+        text = "".join(ch for ch in _signal(play, r, shown) if ord(ch) >= 32 and ord(ch) != 127
+                       and not 0x202A <= ord(ch) <= 0x202E and not 0x2066 <= ord(ch) <= 0x2069)
+        out.append(text if len(text) <= MAX_SIGNAL else text[:MAX_SIGNAL - 1] + "…")
+    return out
 
 
 def _signal(play: PlayConfig, row: dict[str, Any], shown: list[str]) -> str:
@@ -297,12 +307,12 @@ def _signal(play: PlayConfig, row: dict[str, Any], shown: list[str]) -> str:
     if play.subject == "response":
         text = f"{str(row.get('survey') or '').upper()} {row.get('score')} on {_day(row.get('submitted_at'))}"
         if row.get("touchpoint"):
-            text += f" ({row['touchpoint']})"
+            text += f" ({str(row['touchpoint'])[:100]})"
         comment = " ".join(str(row.get("comment") or "").split())
         return text + (f': "{comment[:200]}{"…" if len(comment) > 200 else ""}"' if comment else "")
     if play.subject == "alert":
-        return (f"{row.get('name')}: {row.get('observed')} texts against {row.get('expected') or 0:.0f} expected, "
-                f"{_day(row.get('first_day'))} to {_day(row.get('last_day'))}")
+        return (f"{str(row.get('name'))[:200]}: {row.get('observed')} texts against {row.get('expected') or 0:.0f} "
+                f"expected, {_day(row.get('first_day'))} to {_day(row.get('last_day'))}")
     return "; ".join(f"{c} {_value(c, row[c])}" for c in shown)[:500] or "meets the condition"
 
 
@@ -343,10 +353,14 @@ def upkeep(wh: Warehouse) -> int:
     overdue = "status IN ('open', 'in_progress') AND due_at IS NOT NULL AND due_at < ?"
     wh.execute(f"UPDATE action_items SET overdue = ({overdue}) WHERE overdue IS NULL OR overdue <> ({overdue})",
                [at, at])
-    wh.execute("UPDATE action_items SET signal_sentiment = e.sentiment_score FROM enrichment AS e "
-               "WHERE action_items.signal_sentiment IS NULL AND action_items.subject LIKE 'response:%' "
-               "AND e.source_table = 'responses' AND action_items.subject LIKE '%:' || e.item_id "
-               "AND e.sentiment_score IS NOT NULL")
+    # the answer's own comment, matched by its exact key; an id two survey tools share is left out
+    # (the scores are kept by id alone, so which comment one belongs to cannot be told)
+    wh.execute("UPDATE action_items SET signal_sentiment = s.score FROM (SELECT 'response:' || r.source || ':' || "
+               "r.response_id AS subject, MAX(e.sentiment_score) AS score FROM responses AS r JOIN enrichment AS e "
+               "ON e.source_table = 'responses' AND e.item_id = r.response_id WHERE e.sentiment_score IS NOT NULL "
+               "AND r.response_id IN (SELECT response_id FROM responses GROUP BY response_id "
+               "HAVING COUNT(DISTINCT source) = 1) GROUP BY 1) AS s "
+               "WHERE action_items.signal_sentiment IS NULL AND action_items.subject = s.subject")
     before = wh.scalar("SELECT COUNT(*) FROM action_items WHERE next_score IS NOT NULL")
     wh.execute(
         "UPDATE action_items SET next_score = n.score FROM ("

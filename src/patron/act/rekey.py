@@ -68,11 +68,35 @@ def follow(wh: Warehouse) -> int:
         with wh.frame("_patron_rekeyed", moved) as t:
             wh.execute("INSERT INTO action_history (item_id, changed_at, changed_by, field, old_value, new_value) "
                        f"SELECT item_id, ?, ?, 'customer', old, new FROM {t}", [at, BY])
+        _one_open_item_each(wh, at)
     return len(moved)
+
+
+def _one_open_item_each(wh: Warehouse, at: object) -> None:
+    """Two customers merged with an open item each from one play: one customer, one item. The
+    first created stays; the other is dismissed with the reason, its notes and history kept."""
+    twins = wh.df(
+        "SELECT item_id, first FROM (SELECT item_id, FIRST_VALUE(item_id) OVER (PARTITION BY play, subject ORDER BY "
+        "created_at, CAST(SUBSTRING(item_id, 3) AS BIGINT)) AS first, ROW_NUMBER() OVER (PARTITION BY play, "
+        "subject ORDER BY created_at, CAST(SUBSTRING(item_id, 3) AS BIGINT)) AS k FROM action_items "
+        "WHERE play IS NOT NULL AND subject LIKE 'customer:%' AND status IN ('open', 'in_progress') "
+        "AND cleared_at IS NULL) AS o WHERE k > 1")
+    if twins.empty:
+        return
+    twins["reason"] = "the same customer as " + twins["first"] + " since identity merged them"
+    with wh.frame("_patron_twins", twins) as t:
+        wh.execute("INSERT INTO action_history (item_id, changed_at, changed_by, field, old_value, new_value) "
+                   f"SELECT i.item_id, ?, ?, 'status', i.status, 'dismissed' FROM action_items AS i JOIN {t} AS w "
+                   "ON w.item_id = i.item_id", [at, BY])
+        wh.execute(f"UPDATE action_items SET status = 'dismissed', reason = w.reason, closed_at = ?, updated_at = ? "
+                   f"FROM {t} AS w WHERE action_items.item_id = w.item_id", [at, at])
 
 
 def first_draws(assignments: str) -> str:
     """SQL: `assignments` (a table or query of play_assignments) with one row per play and customer,
-    its first draw: two customers merged after both were drawn count once, as they were first drawn."""
+    its first draw, and `mixed` where identity merged customers drawn to different arms into one
+    (such a customer was treated in part: the plays treat it, the uplift leaves it out)."""
     return (f"SELECT * FROM (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.play, a.customer_id ORDER BY "
-            f"a.assigned_at, a.arm DESC) AS first_k FROM {assignments} AS a) AS d WHERE first_k = 1")
+            f"a.assigned_at, a.arm DESC) AS first_k, MIN(a.arm) OVER (PARTITION BY a.play, a.customer_id) <> "
+            f"MAX(a.arm) OVER (PARTITION BY a.play, a.customer_id) AS mixed FROM {assignments} AS a) AS d "
+            "WHERE first_k = 1")

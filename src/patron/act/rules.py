@@ -42,7 +42,7 @@ def play_problems(name: str, play: PlayConfig, attributes: Mapping[str, str] | N
     out = [f"{at}.when: {_named(p, play.subject, fields)}"
            for p in refused(play.when, set(fields), aggregates=False, where="in a play")]
     if not out:
-        out += [f"{at}.when: {p}" for p in _type_problems(play.when, fields)]
+        out += [f"{at}.when: {p}" for p in _size_problems(play.when) + _type_problems(play.when, fields)]
     if play.owner_from is not None:
         if play.owner_from not in fields:
             out.append(f"{at}.owner_from: {play.owner_from!r} is not a field of a {play.subject}; "
@@ -53,6 +53,33 @@ def play_problems(name: str, play: PlayConfig, attributes: Mapping[str, str] | N
     if play.holdout > 0 and play.subject == "alert":
         out.append(f"{at}.holdout: an alert is about a theme or channel, not a customer; a holdout is drawn "
                    "among customers")
+    return out
+
+
+MAX_DEPTH = 6  # functions within functions in one condition
+_GROWING = (exp.Replace, exp.RegexpReplace, exp.Concat, exp.ConcatWs)  # text that can grow with each call
+
+
+def _size_problems(sql: str) -> list[str]:
+    """A condition runs on every customer at every run: one whose work grows without bound (a replace
+    within a replace multiplies a text's length each time) is refused before it can hold the engine."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    out = []
+    deepest = max((sum(1 for p in _ancestors(n) if isinstance(p, exp.Func)) for n in tree.walk()
+                   if isinstance(n, exp.Func)), default=0) + 1
+    if deepest > MAX_DEPTH:
+        out.append(f"functions are nested {deepest} deep; at most {MAX_DEPTH}")
+    if any(isinstance(n, _GROWING) and any(isinstance(p, _GROWING) for p in _ancestors(n)) for n in tree.walk()):
+        out.append("a text-building function (replace, regexp_replace, concat) inside another can grow a text "
+                   "without bound; use one")
+    return out
+
+
+def _ancestors(node: exp.Expression) -> list[exp.Expression]:
+    out, at = [], node.parent
+    while at is not None:
+        out.append(at)
+        at = at.parent
     return out
 
 

@@ -30,6 +30,7 @@ class Outcome:
     holdout: float | None
     difference: Difference
     verdict: str
+    p_adjusted: float | None = None  # Holm's, over the play's three outcomes: what the verdict reads
 
     def to_dict(self) -> dict[str, Any]:
         return {**{k: v for k, v in asdict(self).items() if k != "difference"},
@@ -68,32 +69,36 @@ def _window(months: int) -> str:
     return f"CAST(a.as_of + INTERVAL {int(months)} MONTH AS DATE)"
 
 
-# the last day an outcome may be read: the data's last day, or the day the holdout was released
-# (after it the held-out customers were treated too); reads the play as the query's first parameter
-_UNTIL = ("LEAST(d.last_day, COALESCE((SELECT CAST(MIN(released_at) AS DATE) FROM play_assignments "
-          "WHERE play = ?), d.last_day))")
+# the last day a customer's outcome may be read: the data's last day, or the first release of the
+# holdout after the customer was drawn (from then on the held-out customers were treated too)
+_UNTIL = ("LEAST(d.last_day, COALESCE((SELECT CAST(MIN(r.released_at) AS DATE) FROM play_assignments AS r "
+          "WHERE r.play = a.play AND r.released_at >= a.assigned_at), d.last_day))")
 
 
 def _one(wh: Warehouse, play: str, months: int) -> PlayUplift:
     frame = wh.df(f"""
 WITH d AS ({DATA_LAST_DAY}), cm AS ({CUSTOMER_MONTHS}),
-a AS (SELECT customer_id, arm, as_of, CAST(DATE_TRUNC('month', as_of) AS DATE) AS m0, share, assigned_at, source
-      FROM ({first_draws('play_assignments')}) AS f WHERE play = ?)
-SELECT a.customer_id, a.arm, a.share, a.assigned_at, a.source, COALESCE(s.mrr, 0) AS mrr_start,
+a AS (SELECT play, customer_id, arm, mixed, as_of, CAST(DATE_TRUNC('month', as_of) AS DATE) AS m0, share,
+      assigned_at, source FROM ({first_draws('play_assignments')}) AS f WHERE play = ?)
+SELECT a.customer_id, a.arm, a.mixed, a.share, a.assigned_at, a.source, COALESCE(s.mrr, 0) AS mrr_start,
     COALESCE(e.mrr, 0) AS mrr_end, {_window(months)} <= {_UNTIL} AS known
 FROM a CROSS JOIN d
 LEFT JOIN cm AS s ON s.customer = a.customer_id AND s.month = CAST(a.m0 - INTERVAL 1 MONTH AS DATE)
 LEFT JOIN cm AS e ON e.customer = a.customer_id AND e.month = CAST(a.m0 + INTERVAL {int(months) - 1} MONTH AS DATE)
-""", [play, play])
+""", [play])
     share = frame.sort_values("assigned_at")["share"].iloc[-1] if len(frame) else None
-    known = frame[frame["known"].fillna(False).astype(bool)]
+    mixed = frame["mixed"].fillna(False).astype(bool)
+    known = frame[frame["known"].fillna(False).astype(bool) & ~mixed]
     out = PlayUplift(play, months, len(frame), int((known["arm"] == "treated").sum()),
                      int((known["arm"] == "holdout").sum()), None if share is None else float(share), None)
     notes = []
     released = wh.scalar("SELECT CAST(MIN(released_at) AS DATE) FROM play_assignments WHERE play = ?", [play])
     if released is not None:
-        notes.append(f"its holdout was released on {released}: only customers whose {months} months ended by then "
-                     "are compared")
+        notes.append(f"its holdout was released on {released}: a customer drawn before a release counts only if "
+                     f"its {months} months ended by then")
+    if mixed.any():
+        notes.append(f"{int(mixed.sum()):,} customers left out: identity merged customers drawn to different arms "
+                     "into one")
     imported = sorted({str(v).removeprefix("import:") for v in frame["source"].dropna()
                        if str(v).startswith("import:")})
     if imported:
@@ -125,7 +130,22 @@ LEFT JOIN cm AS e ON e.customer = a.customer_id AND e.month = CAST(a.m0 + INTERV
     diff = nps_difference(counts["treated"], counts["holdout"])
     out.outcomes.append(Outcome("nps", "points", _nps_value(counts["treated"]), _nps_value(counts["holdout"]), diff,
                                 _verdict("NPS", diff, "points")))
+    _holm(out.outcomes)
     return out
+
+
+def _holm(outcomes: list[Outcome]) -> None:
+    """Three outcomes tested at once would call one in seven plays with no effect significant:
+    each p-value is adjusted by Holm's step-down method, and the verdicts read the adjusted one."""
+    tested = sorted((o for o in outcomes if o.difference.p_value is not None), key=lambda o: o.difference.p_value)
+    running = 0.0
+    for rank, o in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - rank) * o.difference.p_value))
+        o.p_adjusted = running
+    for o in outcomes:
+        kind = {"churn": "share", "nps": "points"}.get(o.name, "money")
+        what = {"churn": "churn", "nps": "NPS"}.get(o.name, "MRR change per customer")
+        o.verdict = _verdict(what, o.difference, kind, o.p_adjusted)
 
 
 def _nps(wh: Warehouse, play: str, months: int) -> Any:
@@ -133,14 +153,15 @@ def _nps(wh: Warehouse, play: str, months: int) -> Any:
     customer: a customer who answers often would otherwise weigh more)."""
     return wh.df(f"""
 WITH d AS ({DATA_LAST_DAY}),
-a AS (SELECT customer_id, arm, as_of FROM ({first_draws('play_assignments')}) AS f WHERE play = ?)
+a AS (SELECT play, customer_id, arm, as_of, assigned_at FROM ({first_draws('play_assignments')}) AS f
+      WHERE play = ? AND NOT mixed)
 SELECT customer_id, arm, score FROM (
     SELECT a.customer_id, a.arm, r.score, ROW_NUMBER() OVER (PARTITION BY a.customer_id
         ORDER BY r.submitted_at, r.response_id) AS k
     FROM a CROSS JOIN d JOIN responses AS r ON COALESCE(r.customer_id, r.customer_ref) = a.customer_id
     WHERE r.survey = 'nps' AND CAST(r.submitted_at AS DATE) > a.as_of
       AND CAST(r.submitted_at AS DATE) <= {_window(months)} AND {_window(months)} <= {_UNTIL}) AS firsts
-WHERE k = 1""", [play, play])
+WHERE k = 1""", [play])
 
 
 def _rate(group: Any) -> float | None:
@@ -156,12 +177,16 @@ def _nps_value(c: tuple[int, int, int]) -> float | None:
     return None if n == 0 else 100.0 * (c[0] - c[2]) / n
 
 
-def _verdict(what: str, d: Difference, kind: str) -> str:
-    """A person's sentence: the difference, whether it is real, or why it cannot be told."""
+def _verdict(what: str, d: Difference, kind: str, p_adjusted: float | None = None) -> str:
+    """A person's sentence: the difference, whether it is real (by the adjusted p-value, where
+    given), or why it cannot be told."""
     if d.n_a < MIN_ARM or d.n_b < MIN_ARM:
         return (f"too small to tell: {d.n_a:,} treated and {d.n_b:,} held out with an outcome "
                 f"(at least {MIN_ARM} in each)")
     if d.value is None or d.p_value is None:
+        if d.value:
+            return (f"cannot be tested: every customer's {what} is the same within each group, treated and held "
+                    "out apart; there is no spread to judge the difference by")
         return "cannot be measured: the outcome is the same for every customer in both groups"
 
     def amount(v: float) -> str:
@@ -175,6 +200,9 @@ def _verdict(what: str, d: Difference, kind: str) -> str:
         return ("-" if v < 0 else "+") + amount(v)
 
     ci = "" if d.ci_low is None else f" (95% interval {signed(d.ci_low)} to {signed(d.ci_high)})"
-    if d.significant:
-        return f"treated customers' {what} was {amount(d.value)} {'lower' if d.value < 0 else 'higher'}{ci}"
-    return f"no significant difference in {what}: {signed(d.value)}{ci}, p = {d.p_value:.2f}"
+    p = d.p_value if p_adjusted is None else p_adjusted
+    told = "" if p_adjusted is None else " adjusted for the play's three outcomes"
+    if p < 0.05:
+        return (f"treated customers' {what} was {amount(d.value)} {'lower' if d.value < 0 else 'higher'}{ci}, "
+                f"p = {p:.3f}{told}")
+    return f"no significant difference in {what}: {signed(d.value)}{ci}, p = {p:.2f}{told}"

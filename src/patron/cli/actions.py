@@ -74,6 +74,9 @@ def _say_run(r: PlaysRun) -> None:
           ["play", "signals", verb, "held out", "already there", "cleared", "note"],
           [[x.play, x.matched, x.created, x.held_out, x.unchanged, x.cleared, _note(x)] for x in r.results],
           {"signals", verb, "held out", "already there", "cleared"})
+    for x in r.results:  # a play that could not run is not a play that found nothing
+        if not x.ran:
+            say(f"{x.play} did not run: {x.note}", "yellow")
     if not r.dry_run:
         made = sum(x.created for x in r.results)
         say(f"{counted(made, 'new action item')}; `patron actions list` shows the open ones.")
@@ -289,14 +292,14 @@ def uplift(months: Annotated[int, typer.Option("--months", min=1, max=36, help="
     with Project.open(config, db) as project:
         results = project.act.uplift(months, play)
         read_currency(project)
-    if fmt is Format.json:
-        emit_json({"months": months, "plays": [r.to_dict() for r in results]})
-        return
     if not results and play is not None:
         from patron.errors import ActionError
 
         raise ActionError("no customer was held out in this play, so there is nothing to compare; `patron actions "
                           "uplift` lists the plays that held customers out", f"--play {play[:60]}")
+    if fmt is Format.json:
+        emit_json({"months": months, "plays": [r.to_dict() for r in results]})
+        return
     if not results:
         say("No play has held customers out yet: give a play `holdout: 0.2` in patron.yml (a fifth of eligible "
             "customers left untreated, drawn at random) to measure whether it works.")

@@ -115,7 +115,7 @@ class Act:
             when = datetime.fromisoformat(text)
         except ValueError:
             raise ActionError(f"{text!r} is not a date (YYYY-MM-DD, or YYYY-MM-DD HH:MM)", "due") from None
-        if len(text.strip()) == 10:
+        if not any(mark in text.strip() for mark in (" ", "T", ":")):  # a day alone (2026-12-31, 20261231)
             return when.replace(hour=23, minute=59, second=59)
         # the warehouse keeps UTC without a zone: a time given with its zone is moved to UTC first
         return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
