@@ -109,8 +109,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
     if not force and not dry_run:
         last = wh.scalar("SELECT inputs FROM play_runs ORDER BY ran_at DESC LIMIT 1")
         if last == signature:
-            with wh.transaction():
-                rekey.follow(wh)
+            with wh.transaction():  # identity has not changed since the run that followed it
                 outcomes = upkeep(wh)
             return PlaysRun(None, as_of, [], skipped="nothing the plays read has changed since their last run",
                             seconds=time.perf_counter() - started, outcomes=outcomes)
