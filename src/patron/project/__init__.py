@@ -147,7 +147,7 @@ class Project:
         """The last day the data covers (its latest event); a period after it began is partial."""
         from patron.warehouse.as_of import data_as_of
 
-        return data_as_of(self.existing_warehouse())
+        return data_as_of(self.existing_warehouse(on_spark=True))
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> CheckResult:
