@@ -50,7 +50,8 @@ PLAYS = {
     "big_accounts": {"when": "arr >= 24000", "action": "Plan a business review", "owner_from": "owner",
                      "owner": "cs-team"},
     "detractor_callback": {"subject": "response", "when": "survey = 'nps' AND score <= 6",
-                           "action": "Call back within 48 hours", "owner_from": "owner", "owner": "cs-team",
+                           "label": "Call back a detractor", "action": "Call back within 48 hours",
+                           "owner_from": "owner", "owner": "cs-team",
                            "due_days": 2, "priority": "high"},
 }
 
@@ -159,6 +160,10 @@ def test_bad_rules_are_refused_with_every_problem_named_before_anything_is_writt
     with pytest.raises(ConfigProblems, match=r"plays.everyone.when: matches every one of the 40 customers"):
         P.run(tiny.warehouse, {"everyone": PlayConfig(when="arr > 0", action="x", owner="me"),
                                **_plays()})
+    with pytest.raises(ConfigProblems, match=r"plays.everyone.when: matches every one of the 40 survey answers "
+                                             r"of the last 30 days"):
+        P.run(tiny.warehouse, {"everyone": PlayConfig(subject="response", when="score >= 0", action="x",
+                                                      owner="me"), **_plays()})
     assert tiny.warehouse.scalar("SELECT COUNT(*) FROM action_items") == 0
     assert tiny.warehouse.scalar("SELECT COUNT(*) FROM play_runs") == 0
 
@@ -328,6 +333,7 @@ def test_the_command_runs_lists_shows_and_closes_items(tiny, tmp_path):
     ran = patron("actions", "run")
     assert ran.returncode == 0, ran.stderr
     assert "28 new action items" in ran.stdout
+    assert "Call back a detractor" in ran.stdout  # the play as a person names it, beside its key
     mine = json.loads(patron("actions", "list", "--mine", "--format", "json").stdout)["items"]
     assert mine and {i["owner"] for i in mine} == {"Ana"}
     first = mine[0]["item_id"]
@@ -341,6 +347,7 @@ def test_the_command_runs_lists_shows_and_closes_items(tiny, tmp_path):
     assert refused.returncode == 1 and "needs a reason" in json.loads(refused.stderr)["error"]
     shown = patron("actions", "show", first)
     assert "spoke to them" in shown.stdout and "History" in shown.stdout
+    assert "Call back a detractor (detractor_callback)" in shown.stdout
 
 
 def test_the_commands_refuse_what_names_nothing_or_nobody(tiny, tmp_path):
@@ -349,6 +356,12 @@ def test_the_commands_refuse_what_names_nothing_or_nobody(tiny, tmp_path):
     item = _items(tiny)["item_id"].iloc[0]
     with pytest.raises(ActionError, match="is how the history names the plays"):
         tiny.act.update(item, "play:big_accounts", status="done")
+    with pytest.raises(ActionError, match="is how the history names the plays"):
+        tiny.act.update(item, "ｐｌａｙ:big_accounts", status="done")  # fullwidth letters
+    with pytest.raises(ActionError, match="mixes Cyrillic and Latin letters in one word"):
+        tiny.act.update(item, "pl\u0430y:big_accounts", status="done")  # a Cyrillic а
+    noted = tiny.act.update(item, "Алёна Ковалёва", note="called")  # one alphabet throughout: a person
+    assert "Алёна Ковалёва" in json.dumps(noted["notes"], ensure_ascii=False)
     with pytest.raises(ActionError, match="--system billing: is not a system of patron.yml's sources; they are: crm"):
         tiny.act.import_plays(tmp_path / "customers.csv", "billing", "Ana")
     assert tiny.act.due("2026-12-10 10:00+02:00") == datetime(2026, 12, 10, 8, 0)  # kept in UTC

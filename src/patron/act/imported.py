@@ -131,9 +131,9 @@ def _problems(frame: pd.DataFrame) -> list[str]:
         for name, limit in TEXTS:
             if len(r[name]) > limit:
                 out.append(f"{at}, field {name!r}: longer than {limit:,} characters")
-        if r["owner"].lower().startswith(I.RESERVED):
-            out.append(f"{at}, field 'owner': {r['owner'][:40]!r} is how the history names the plays, imports and "
-                       "identity, not a person")
+        impostor = I.impostor(r["owner"])
+        if impostor:
+            out.append(f"{at}, field 'owner': {impostor}")
         if len(out) > MAX_PROBLEMS * 2:
             break
     duplicated = frame.duplicated(["play", "customer_id"], keep="first") & frame["customer_id"].notna()

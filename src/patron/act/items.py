@@ -9,6 +9,7 @@ status, an owner, a due date or a note.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -120,15 +121,32 @@ def customers(wh: Warehouse, query: str) -> list[str]:
 
 
 RESERVED = ("play:", "import:", "identity")  # how history names what is not a person
+_LOOKALIKE_SCRIPTS = {"LATIN", "CYRILLIC", "GREEK"}  # alphabets with letters drawn alike (а and a)
+
+
+def impostor(name: str) -> str | None:
+    """Why a person's name cannot be told from what the history writes for the plays, imports and
+    identity, or None. Compared after Unicode compatibility folding (ｐｌａｙ: is play:), and a word
+    mixing Latin with Cyrillic or Greek letters is refused, as Unicode's mixed-script test does
+    (plаy: with a Cyrillic а)."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    if folded.startswith(RESERVED):
+        return f"{name[:40]!r} is how the history names the plays, imports and identity, not a person"
+    for word in folded.split():
+        scripts = {unicodedata.name(ch, "?").split()[0] for ch in word if ch.isalpha()} & _LOOKALIKE_SCRIPTS
+        if len(scripts) > 1:
+            return (f"{name[:40]!r} mixes {' and '.join(sorted(s.title() for s in scripts))} letters in one word, "
+                    "as a name made to pass for another does")
+    return None
 
 
 def _person(name: str | None, what: str) -> str:
     out = _clean(name, MAX_NAME, what)
     if not out:
         raise ActionError("names nobody; give a person's name", what)
-    if out.lower().startswith(RESERVED):
-        raise ActionError(f"{out[:40]!r} is how the history names the plays, imports and identity, not a person",
-                          what)
+    why = impostor(out)
+    if why:
+        raise ActionError(why, what)
     return out
 
 

@@ -46,6 +46,7 @@ MIN_FOR_ALL = 10  # a condition true for every one of at least this many custome
 @dataclass
 class PlayResult:
     play: str
+    label: str | None = None  # the play's name as a person reads it (patron.yml's label)
     matched: int = 0
     created: int = 0
     held_out: int = 0
@@ -129,7 +130,8 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
             rekey.follow(wh)
         for name, play in plays.items():
             frame, note = found[name]
-            result = PlayResult(name, ran=frame is not None, note=note if isinstance(note, str) else None)
+            result = PlayResult(name, play.label, ran=frame is not None,
+                                note=note if isinstance(note, str) else None)
             if frame is not None:
                 result.matched = len(frame)
                 _apply(wh, name, play, frame, result, at, run_id, as_of, write=not dry_run)
@@ -177,6 +179,13 @@ def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, st
             out[name] = (None, f"matches every one of the {total:,} customers; a play picks some of them "
                                "(add a condition)")
             continue
+        if play.subject == "response" and len(frame) >= MIN_FOR_ALL:
+            answers = wh.scalar(f"SELECT COUNT(*) FROM ({relation}) AS s")
+            if len(frame) == answers:
+                out[name] = (None, f"matches every one of the {answers:,} survey answers of the last "
+                                   f"{play.within_days} days; a play picks some of them (add a condition)")
+                continue
+        # an alert play may take every spike: each is already a selection (a theme above its baseline)
         out[name] = (frame, None if len(frame) else "no signal meets the condition")
     return out
 

@@ -72,7 +72,8 @@ def _say_run(r: PlaysRun) -> None:
     verb = "would create" if r.dry_run else "created"
     table(f"Plays on the data of {r.as_of}" + (" (dry run: nothing written)" if r.dry_run else ""),
           ["play", "signals", verb, "held out", "already there", "cleared", "note"],
-          [[x.play, x.matched, x.created, x.held_out, x.unchanged, x.cleared, _note(x)] for x in r.results],
+          [[f"{x.play}\n{x.label}" if x.label else x.play, x.matched, x.created, x.held_out, x.unchanged, x.cleared,
+            _note(x)] for x in r.results],
           {"signals", verb, "held out", "already there", "cleared"})
     for x in r.results:  # a play that could not run is not a play that found nothing
         if not x.ran:
@@ -165,7 +166,8 @@ def _show(item: dict, history: pd.DataFrame, fmt: Format) -> None:
         emit_json({"item": {k: _py(v) for k, v in item.items()}, "history": rows})
         return
     who = " ".join(filter(None, [item.get("customer"), item["customer_id"] and f"({item['customer_id']})"]))
-    facts = [("item", item["item_id"]), ("to do", item["title"]), ("customer", who),
+    play = item["play"] and " ".join(filter(None, [item.get("play_label"), f"({item['play']})"]))
+    facts = [("item", item["item_id"]), ("to do", item["title"]), ("play", play or ""), ("customer", who),
              ("owner", item["owner"] or ""), ("priority", item["priority"]), ("status", _status(item)),
              ("due", cell(_py(item["due_at"]))), ("signal", item["signal"]),
              ("created", f"{cell(_py(item['created_at']))} by {item['created_by']}"),

@@ -59,7 +59,10 @@ class Act:
         from patron.act.items import changes, get
 
         wh = self._project.existing_warehouse()
-        return get(wh, item_id), changes(wh, item_id)
+        item = get(wh, item_id)
+        play = self._project.config.plays.get(item["play"]) if self._project.config and item["play"] else None
+        item["play_label"] = play.label if play else None  # a play gone from patron.yml keeps its name
+        return item, changes(wh, item_id)
 
     def add(self, customer: str | None, title: str, owner: str | None, by: str, due_days: float | None = 7,
             priority: str = "medium", note: str | None = None) -> str:
