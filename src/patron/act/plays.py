@@ -363,11 +363,17 @@ def upkeep(wh: Warehouse) -> int:
                [at, at])
     # the answer's own comment, matched by its exact key; an id two survey tools share is left out
     # (the scores are kept by id alone, so which comment one belongs to cannot be told)
-    wh.execute("UPDATE action_items SET signal_sentiment = s.score FROM (SELECT 'response:' || r.source || ':' || "
-               "r.response_id AS subject, MAX(e.sentiment_score) AS score FROM responses AS r JOIN enrichment AS e "
-               "ON e.source_table = 'responses' AND e.item_id = r.response_id WHERE e.sentiment_score IS NOT NULL "
-               "AND r.response_id IN (SELECT response_id FROM responses GROUP BY response_id "
-               "HAVING COUNT(DISTINCT source) = 1) GROUP BY 1) AS s "
+    # only the answers of items still waiting for it, found by source and id (a key built for every
+    # answer is a pass over the whole table at every run)
+    wh.execute("UPDATE action_items SET signal_sentiment = s.score FROM (WITH src AS (SELECT DISTINCT source "
+               "FROM responses), w AS (SELECT i.subject, src.source, substr(i.subject, length(src.source) + 11) "
+               "AS response_id FROM action_items AS i JOIN src ON starts_with(i.subject, 'response:' || src.source "
+               "|| ':') WHERE i.signal_sentiment IS NULL) "
+               "SELECT w.subject, MAX(e.sentiment_score) AS score FROM w JOIN responses AS r ON r.source = w.source "
+               "AND r.response_id = w.response_id JOIN enrichment AS e ON e.source_table = 'responses' "
+               "AND e.item_id = r.response_id WHERE e.sentiment_score IS NOT NULL AND w.response_id IN ("
+               "SELECT response_id FROM responses WHERE response_id IN (SELECT response_id FROM w) "
+               "GROUP BY response_id HAVING COUNT(DISTINCT source) = 1) GROUP BY 1) AS s "
                "WHERE action_items.signal_sentiment IS NULL AND action_items.subject = s.subject")
     before = wh.scalar("SELECT COUNT(*) FROM action_items WHERE next_score IS NOT NULL")
     wh.execute(
