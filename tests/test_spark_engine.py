@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from conftest import PATRON
-from patron.errors import MetricError, WarehouseError
+from patron.errors import MetricError, QueryFailed, WarehouseError
 from patron.metrics.compile import inputs
 from patron.metrics.evaluate import evaluate_catalog
 from patron.metrics.spec import builtin_catalog, with_overrides
@@ -125,7 +125,7 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
 
 def test_a_stage_that_runs_on_duckdb_only_says_so_on_a_spark_warehouse(tmp_path):
     (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "hdfs://x/w"}}))
-    for command in (["predict"], ["identity", "resolve"], ["briefing"], ["run"]):
+    for command in (["predict"], ["ingest"], ["briefing"], ["run"]):
         r = subprocess.run([*PATRON, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, \
             (command, r.stderr)
@@ -139,3 +139,78 @@ def test_choosing_spark_without_pyspark_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(WarehouseError, match=r'the spark engine needs pyspark: pip install "patron\[spark\]"'):
         spark.session()
+
+
+CHANGES = [  # what the stages do to tables, in DuckDB's dialect
+    ("CREATE TABLE t (id INTEGER, name VARCHAR, score DOUBLE, seen TIMESTAMP)", None),
+    ("INSERT INTO t VALUES (1, 'a', 1.5, TIMESTAMP '2026-01-01 00:00:00'), (2, 'b', NULL, NULL), (3, 'c', 3.0, NULL), "
+     "(4, NULL, 4.0, NULL), (5, 'e', 5.0, NULL)", None),
+    ("CREATE TABLE m (id INTEGER, new_name VARCHAR)", None),
+    ("INSERT INTO m VALUES (1, 'A'), (3, 'C'), (3, 'C'), (9, 'Z')", None),
+    ("UPDATE t AS x SET name = m.new_name, score = x.score * 2 FROM m WHERE m.id = x.id", None),
+    ("UPDATE t SET seen = ? WHERE id = ?", ["2026-02-03 04:05:06", 2]),
+    ("UPDATE t SET name = 'never' WHERE score > 100", None),
+    ("DELETE FROM t WHERE name IS NULL OR id = ?", [3]),
+    ("DELETE FROM t WHERE id IN (SELECT id + 4 FROM m WHERE new_name = 'A')", None),
+    ("CREATE OR REPLACE TEMP TABLE tt AS SELECT id, name FROM t", None),
+    ("INSERT INTO tt VALUES (7, 'g')", None),
+    ("UPDATE tt SET name = upper(name) WHERE id > 1", None),
+    ("CREATE OR REPLACE TEMP TABLE tt AS SELECT id * 10 AS id, name FROM tt", None),
+    ("CREATE TABLE IF NOT EXISTS m (other INTEGER)", None),
+    ("CREATE TABLE gone (id INTEGER)", None),
+    ("DROP TABLE gone", None),
+]
+
+
+@needs_spark
+def test_statements_that_change_tables_leave_the_rows_duckdb_leaves(tmp_path):
+    from patron.warehouse.engines.duckdb import DuckDBEngine
+    from patron.warehouse.engines.spark import SparkEngine
+
+    spark, duck = SparkEngine.open(tmp_path / "w"), DuckDBEngine.open(None)
+    for sql, args in CHANGES:
+        spark.execute(sql, args)
+        duck.execute(sql, args)
+    for query in ("SELECT * FROM t ORDER BY id", "SELECT * FROM tt ORDER BY id", "SELECT * FROM m ORDER BY id"):
+        assert spark.execute(query).fetchall() == duck.execute(query).fetchall(), query
+    assert spark.execute("SELECT name FROM t ORDER BY id").fetchall() == [("A",), ("b",)]
+    assert not spark.has_table("gone") and not (tmp_path / "w" / "gone").exists()
+    spark.execute("DELETE FROM m")
+    assert spark.execute("SELECT count(*) FROM m").fetchall() == [(0,)] and spark.columns("m") == ["id", "new_name"]
+    with pytest.raises(QueryFailed, match="cannot run ALTER"):
+        spark.execute("ALTER TABLE t ADD COLUMN x INTEGER")
+    with pytest.raises(QueryFailed, match="t has no column nope"):
+        spark.execute("UPDATE t SET nope = 1")
+    assert spark.execute("SELECT count(*) FROM t").fetchall() == [(2,)]  # a refused change changed nothing
+
+
+@needs_spark
+def test_identity_resolves_on_spark_as_on_duckdb_and_a_persons_decision_wins_there_too(layout, tmp_path):
+    db, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    shutil.copy(db, tmp_path / "duck.duckdb")
+    config = yaml.safe_load((db.parent / "patron.yml").read_text())
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({**config, "warehouse": {"engine": "spark",
+                                                                                 "path": str(copy)}}))
+    pair = ["crm:ACC-0000530981", "billing:cus_00s3uq6"]
+    results = {}
+    for engine, db_opt in (("spark", []), ("duckdb", ["--db", str(tmp_path / "duck.duckdb")])):
+        decided = subprocess.run([*PATRON, "identity", "decide", *pair, "--merge", *db_opt], cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=300)
+        assert decided.returncode == 0, decided.stderr
+        r = subprocess.run([*PATRON, "identity", "resolve", "--format", "json", *db_opt], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        results[engine] = json.loads(r.stdout)
+    assert results["spark"] == results["duckdb"]
+    assert results["spark"]["records"] > 0 and results["spark"]["model_links"] > 0
+    spark = open_spark_warehouse(str(copy))
+    with open_warehouse(tmp_path / "duck.duckdb") as duck:
+        for query in ("SELECT system, ref, customer_id, method FROM identity_map ORDER BY 1, 2",
+                      "SELECT source, customer_ref, customer_id FROM subscriptions ORDER BY 1, 2, 3",
+                      "SELECT customer_id, name, domain, records FROM customer_golden ORDER BY 1"):
+            assert spark.rows(query) == duck.rows(query), query
+        merged = spark.rows("SELECT count(DISTINCT customer_id) FROM identity_map WHERE system || ':' || ref IN (?, ?)",
+                            pair)
+        assert merged == [(1,)]

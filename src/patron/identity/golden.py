@@ -8,9 +8,16 @@ from patron.warehouse import Warehouse
 FIELDS = ("name", "domain", "segment", "region", "industry", "plan", "owner", "created_at", "email", "phone")
 DEFAULT_RULE = {"created_at": "earliest"}
 
+# Ties are broken the same way on every engine (a source's rows all share a load time): the most
+# trusted source, then the latest load, then the highest source and ref. The keys are fixed-width
+# text, so one comparison orders them everywhere.
+_RECENT = ("coalesce(strftime(loaded_at, '%Y%m%d%H%M%S%f'), '00000000000000000000') || '|' || source || '|' "
+           "|| coalesce(customer_ref, '')")
+_TRUSTED = f"lpad(CAST(9999999 - _trust AS VARCHAR), 7, '0') || {_RECENT}"
+
 RULES = {
-    "most_trusted": "arg_min({f}, _trust) FILTER (WHERE {f} IS NOT NULL)",
-    "most_recent": "arg_max({f}, loaded_at) FILTER (WHERE {f} IS NOT NULL)",
+    "most_trusted": "arg_max({f}, _trusted) FILTER (WHERE {f} IS NOT NULL)",
+    "most_recent": "arg_max({f}, _recent) FILTER (WHERE {f} IS NOT NULL)",
     "most_frequent": "mode({f})",
     "earliest": "min({f})",
 }
@@ -29,7 +36,8 @@ def build_golden(wh: Warehouse, cfg: ProjectConfig) -> int:
     wh.execute(
         f"INSERT INTO customer_golden SELECT customer_id, {picks}, count(*) AS records, "
         "list(DISTINCT source ORDER BY source) AS sources, now()::TIMESTAMP "
-        "FROM (SELECT c.*, coalesce(t.rank, 1000000) AS _trust FROM customers c "
-        "LEFT JOIN _patron_trust t USING (source) WHERE c.customer_id IS NOT NULL) GROUP BY customer_id"
+        f"FROM (SELECT *, {_TRUSTED} AS _trusted, {_RECENT} AS _recent FROM (SELECT c.*, "
+        "coalesce(t.rank, 1000000) AS _trust FROM customers c LEFT JOIN _patron_trust t USING (source) "
+        "WHERE c.customer_id IS NOT NULL) AS ranked) AS keyed GROUP BY customer_id"
     )
     return wh.scalar("SELECT count(*) FROM customer_golden")

@@ -2,11 +2,11 @@
 Spark reads (a local folder, HDFS, S3...), and the same SQL, transpiled from DuckDB's dialect by
 SQLGlot before Spark runs it.
 
-What Spark lacks is said, not imitated. A Parquet table is appended to, never updated in place,
-and Spark has no transactions: statements that would change rows (UPDATE, DELETE, a sequence)
-are refused with the operation named, and `BEGIN`/`COMMIT` group nothing. A construct SQLGlot
-cannot carry into Spark's dialect is refused by name before Spark sees it. pyspark is an optional
-extra (`pip install "patron[spark]"`).
+A Parquet file is never changed in place: DELETE, UPDATE and CREATE OR REPLACE write the
+table's new rows and put them in the old ones' place (spark_tables.py). Spark has no
+transactions: `BEGIN`/`COMMIT` group nothing. What has no form here (ALTER, MERGE, a sequence,
+a construct SQLGlot cannot carry into Spark's dialect) is refused by name before Spark sees it.
+pyspark is an optional extra (`pip install "patron[spark]"`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 INSTALL = 'pip install "patron[spark]" (pyspark, and Java 17 on the machine)'
-# statements a Spark warehouse of Parquet tables cannot run (nothing is changed in place)
-_REFUSED = re.compile(r"^\s*(UPDATE|DELETE|MERGE|ALTER|CREATE\s+SEQUENCE)\b", re.IGNORECASE)
+# statements a Spark warehouse of Parquet tables has no form of
+_REFUSED = re.compile(r"^\s*(MERGE|ALTER|CREATE\s+SEQUENCE)\b", re.IGNORECASE)
 _NO_TX = re.compile(r"^\s*(BEGIN(\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -56,6 +56,9 @@ def session(master: str = "local[2]") -> Any:
                    .config("spark.sql.ansi.enabled", "false"))
         if local:  # the driver does the work: half the machine, not Spark's 1 GB
             builder = builder.config("spark.driver.memory", f"{_half_memory_mb()}m")
+        jar = _similarity_jar()
+        if jar:  # Splink's string comparisons (Jaro-Winkler) as Spark functions, from its own jar
+            builder = builder.config("spark.jars", jar)
         spark = builder.getOrCreate()
     except Exception as e:  # no Java, a master that does not answer: said in one line
         raise WarehouseError(f"cannot start Spark at {master} ({str(e).strip().splitlines()[0][:200]})") from None
@@ -79,6 +82,14 @@ def _half_memory_mb() -> int:
         return max(1024, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**21)
     except (ValueError, OSError, AttributeError):
         return 4096
+
+
+def _similarity_jar() -> str | None:
+    try:
+        from splink.internals.spark.jar_location import similarity_jar_location
+    except ImportError:
+        return None
+    return similarity_jar_location()
 
 
 def _quiet_log_config() -> str:
@@ -128,8 +139,11 @@ class SparkEngine:
     dialect = "spark"
 
     def __init__(self, spark: Any, root: str):
+        from patron.warehouse.engines.spark_tables import Tables
+
         self.spark = spark
         self.root = root.rstrip("/")
+        self.tables = Tables(spark, self.root, self._spark_sql, self._frame_of)
 
     @classmethod
     def open(cls, root: str | Path, master: str = "local[2]") -> SparkEngine:
@@ -144,32 +158,56 @@ class SparkEngine:
 
     def _register(self, name: str) -> None:
         where = f"{self.root}/{name}"
-        if not _exists(self.spark, where):
-            return
-        self.spark.sql(f"DROP TABLE IF EXISTS {name}")
-        self.spark.sql(f"CREATE TABLE {name} USING parquet LOCATION '{_quoted(where)}'")
+        if _exists(self.spark, where):
+            self.tables.register(name, where)
+
+    def _parse(self, sql: str) -> Any:
+        try:
+            trees = sqlglot.parse(sql, read="duckdb")
+        except SqlglotError as e:
+            raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
+        if len(trees) != 1 or trees[0] is None:
+            raise QueryFailed("one statement at a time")
+        return trees[0]
+
+    def _spark_sql(self, tree: Any) -> str:
+        try:
+            return tree.transform(_exact_percentile).sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+        except SqlglotError as e:
+            raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
+
+    def _frame_of(self, text: str, args: Sequence[Any] | dict | None) -> Any:
+        return _guarded(lambda: self.spark.sql(text, args=args or None))
 
     def transpile(self, sql: str) -> str:
         """DuckDB's dialect, as the stages write it, in Spark's; a construct with no Spark form is
         refused by name."""
-        try:
-            trees = sqlglot.parse(sql, read="duckdb")
-            if len(trees) != 1 or trees[0] is None:
-                raise QueryFailed("one statement at a time")
-            return trees[0].transform(_exact_percentile).sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
-        except SqlglotError as e:
-            raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
+        return self._spark_sql(self._parse(sql))
 
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> _Result:
+        from sqlglot import exp
+
         if _NO_TX.match(sql):
             return _Result(None)
         found = _REFUSED.match(sql)
         if found:
             raise QueryFailed(f"the spark engine cannot run {found.group(1).upper()}: its Parquet tables are "
-                              "appended to, never changed in place")
-        text = self.transpile(sql)
+                              "written anew, never altered in place")
         args = list(params) if isinstance(params, Sequence) and not isinstance(params, str) else params
-        return _Result(_guarded(lambda: self.spark.sql(text, args=args or None)))
+        tree = self._parse(sql)
+        if isinstance(tree, exp.Delete):
+            self.tables.delete(tree, args)
+        elif isinstance(tree, exp.Update):
+            self.tables.update(tree, args)
+        elif isinstance(tree, exp.Create) and str(tree.args.get("kind", "")).upper() == "TABLE":
+            self.tables.create(tree, args)
+        elif isinstance(tree, exp.Drop) and str(tree.args.get("kind", "")).upper() == "TABLE":
+            for table in tree.args.get("tables") or [tree.this]:
+                self.tables.drop(table.name, bool(tree.args.get("exists")))
+        else:
+            text = self._spark_sql(tree)
+            return _Result(_guarded(lambda: self.spark.sql(text, args=args or None)))
+        return _Result(None)
 
     @contextmanager
     def frame(self, name: str, df: pd.DataFrame) -> Iterator[str]:
@@ -246,8 +284,18 @@ class SparkEngine:
         frame = pd.DataFrame({c: list(v) for c, v in values.items()}, columns=list(types))
         self.spark.createDataFrame(frame, schema=schema).createOrReplaceTempView(name)
 
-    def linkage(self, memory_share: float) -> AbstractContextManager[Any]:
-        raise self._unsupported("resolve identities")
+    @contextmanager
+    def linkage(self, memory_share: float) -> Iterator[Any]:
+        """Splink's Spark backend on this session: its working tables are Parquet in this process's
+        scratch folder (Spark's memory is the session's, so `memory_share` is not Splink's to set)."""
+        from splink import SparkAPI
+
+        where = f"{self.tables.scratch}/linkage"
+        self.spark.sparkContext.setCheckpointDir(where)
+        try:
+            yield SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
+        finally:
+            self.tables.remove(where)
 
 
 def _exact_percentile(node: Any) -> Any:
