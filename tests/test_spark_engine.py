@@ -214,3 +214,22 @@ def test_identity_resolves_on_spark_as_on_duckdb_and_a_persons_decision_wins_the
         merged = spark.rows("SELECT count(DISTINCT customer_id) FROM identity_map WHERE system || ':' || ref IN (?, ?)",
                             pair)
         assert merged == [(1,)]
+
+
+@needs_spark
+def test_texts_are_scored_beside_the_rows_on_spark_and_give_duckdbs_sentiments(layout, tmp_path):
+    _, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": str(copy)}}))
+    query = ("SELECT source_table, item_id, customer_id, channel, touchpoint, occurred_at, round(sentiment_score, 9), "
+             "sentiment_label, complaint, model, unscored FROM enrichment ORDER BY 1, 2")
+    spark = open_spark_warehouse(str(copy))
+    scored_on_duckdb = spark.rows(query)
+    spark.execute("DELETE FROM enrichment WHERE source_table IN ('tickets', 'responses')")
+    r = subprocess.run([*PATRON, "listen", "enrich", "--format", "json"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    done = json.loads(r.stdout)
+    assert done["by_table"]["tickets"] > 0 and done["by_table"]["responses"] > 0 and done["by_table"]["feedback"] == 0
+    assert open_spark_warehouse(str(copy)).rows(query) == scored_on_duckdb

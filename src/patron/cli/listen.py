@@ -45,10 +45,11 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
     with Project.open(config, db) as project, progress() as bar:
         task = bar.add_task("scoring texts", total=None)
         result = project.listen.enrich(lambda done, total: bar.update(task, completed=done, total=total))
-        summary = project.warehouse.rows(
+        wh = project.existing_warehouse(on_spark=True)
+        summary = wh.rows(
             "SELECT source_table, count(*), avg(sentiment_score), count(*) FILTER (sentiment_label = 'negative'), "
             "count(*) FILTER (complaint), count(*) FILTER (unscored IS NOT NULL) FROM enrichment GROUP BY 1 ORDER BY 1")
-        none = None if summary else _no_texts(project.warehouse)
+        none = None if summary else _no_texts(wh)
     if fmt is Format.json:
         keys = ["table", "items", "mean_score", "negative", "complaints", "unscored"]
         emit_json(result.to_dict() | {"tables": [dict(zip(keys, r, strict=True)) for r in summary]})

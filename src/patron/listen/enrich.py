@@ -10,6 +10,7 @@ it still counts as a text, never as a neutral one, and it is a complaint only by
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable
@@ -66,6 +67,15 @@ def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None, ta
                f"WHERE NOT EXISTS (SELECT 1 FROM enrichment AS e WHERE e.source_table = '{t}' "
                f"AND e.item_id = x.item_id AND e.model = '{version}')"
             for t in tables}
+    if wh.engine.distributed:  # scored beside the data, a frame at a time, then written once per table
+        for table, query in todo.items():
+            with wh.engine.map_rows(query, functools.partial(enriched, table=table, scorer=scorer),
+                                    ENRICHED) as f:
+                by_table[table] = _write(wh, table, f, version)
+        done = sum(by_table.values())
+        if progress:
+            progress(done, done)
+        return EnrichResult(done, time.perf_counter() - t0, by_table, version)
     total = sum(wh.scalar(f"SELECT count(*) FROM ({q})") for q in todo.values())
     done = 0
     for table, query in todo.items():
@@ -73,23 +83,38 @@ def enrich(wh: Warehouse, progress: Callable[[int, int], None] | None = None, ta
         by_table[table] = len(frame)
         for start in range(0, len(frame), CHUNK):
             part = frame.iloc[start:start + CHUNK]
-            s = scorer(part["text"].tolist())
-            out = pd.DataFrame({
-                "source_table": table, "item_id": part["item_id"].astype(str), "customer_id": part["customer_id"],
-                "channel": part["channel"], "touchpoint": part["touchpoint"], "at": part["at"],
-                "sentiment_score": s.score, "sentiment_label": pd.array(s.label, dtype="string"),
-                "complaint": (s.label == "negative") | part["bad_score"].fillna(False).astype(bool).to_numpy(),
-                "unscored": pd.array(s.unscored, dtype="string"),
-            })
+            out = enriched(part, table=table, scorer=scorer)
             with wh.transaction(), wh.frame("_patron_enriched", out) as f:
-                wh.execute("DELETE FROM enrichment WHERE source_table = ? AND item_id IN (SELECT item_id FROM "
-                           f"{f})", [table])
-                wh.execute("INSERT INTO enrichment (source_table, item_id, customer_id, channel, touchpoint, "
-                           "occurred_at, sentiment_score, sentiment_label, complaint, model, enriched_at, unscored) "
-                           "SELECT source_table, item_id, customer_id, channel, touchpoint, CAST(\"at\" AS TIMESTAMP), "
-                           f"sentiment_score, sentiment_label, complaint, ?, now()::TIMESTAMP, unscored FROM {f}",
-                           [version])
+                _write(wh, table, f, version)
             done += len(part)
             if progress:
                 progress(done, total)
     return EnrichResult(done, time.perf_counter() - t0, by_table, version)
+
+
+# the columns `enriched` gives, for an engine that needs them before it sees any row
+ENRICHED = {"source_table": "VARCHAR", "item_id": "VARCHAR", "customer_id": "VARCHAR", "channel": "VARCHAR",
+            "touchpoint": "VARCHAR", "at": "TIMESTAMP", "sentiment_score": "DOUBLE", "sentiment_label": "VARCHAR",
+            "complaint": "BOOLEAN", "unscored": "VARCHAR"}
+
+
+def enriched(part: pd.DataFrame, *, table: str, scorer: Callable[[list[str]], Sentiments] = score) -> pd.DataFrame:
+    """Texts' sentiment and complaint flag, for rows of `texts_of(table)`."""
+    s = scorer(part["text"].tolist())
+    return pd.DataFrame({
+        "source_table": table, "item_id": part["item_id"].astype(str), "customer_id": part["customer_id"],
+        "channel": part["channel"], "touchpoint": part["touchpoint"], "at": part["at"],
+        "sentiment_score": s.score, "sentiment_label": pd.array(s.label, dtype="string"),
+        "complaint": (s.label == "negative") | part["bad_score"].fillna(False).astype(bool).to_numpy(),
+        "unscored": pd.array(s.unscored, dtype="string"),
+    }, columns=list(ENRICHED))
+
+
+def _write(wh: Warehouse, table: str, f: str, version: str) -> int:
+    """`f`'s rows in place of any earlier ones of the same texts; returns how many."""
+    wh.execute(f"DELETE FROM enrichment WHERE source_table = ? AND item_id IN (SELECT item_id FROM {f})", [table])
+    wh.execute("INSERT INTO enrichment (source_table, item_id, customer_id, channel, touchpoint, "
+               "occurred_at, sentiment_score, sentiment_label, complaint, model, enriched_at, unscored) "
+               "SELECT source_table, item_id, customer_id, channel, touchpoint, CAST(\"at\" AS TIMESTAMP), "
+               f"sentiment_score, sentiment_label, complaint, ?, now()::TIMESTAMP, unscored FROM {f}", [version])
+    return int(wh.scalar(f"SELECT count(*) FROM {f}"))

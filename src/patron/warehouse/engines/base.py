@@ -10,7 +10,7 @@ backend) is asked of the engine instead, through the methods below. DuckDB is th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +37,9 @@ class Engine(Protocol):
     """One connection to one engine. Operations raise QueryFailed when the engine refuses them."""
 
     dialect: str  # SQLGlot's name for the dialect this engine runs
+    # whether the rows live on many machines: work done in Python then goes to the rows (map_rows)
+    # rather than the rows to this process
+    distributed: bool
 
     # the connection
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> Result:
@@ -121,6 +124,13 @@ class Engine(Protocol):
         ...
 
     # data from Python
+    def map_rows(self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame],
+                 types: Mapping[str, str]) -> AbstractContextManager[str]:
+        """The rows of `sql` passed through `fn` a frame at a time (`fn` gives the columns `types`
+        names, with those SQL types), readable as a table for the block; where the engine is
+        distributed, `fn` runs beside the rows."""
+        ...
+
     def temp_table(self, name: str, types: Mapping[str, str], values: Mapping[str, Sequence[Any]]) -> None:
         """(Re)create temp table `name` with columns `types` (name -> SQL type) holding `values`
         (column -> its values, all of one length)."""

@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ class DuckDBEngine:
     """A DuckDB connection behind the engine interface. Open one with `DuckDBEngine.open`."""
 
     dialect = "duckdb"
+    distributed = False
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -135,6 +136,18 @@ class DuckDBEngine:
 
     def non_null(self, items: Sequence[str]) -> str:
         return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
+
+    @contextmanager
+    def map_rows(self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame],
+                 types: Mapping[str, str]) -> Iterator[str]:
+        import pandas as pd
+
+        frame = self.execute(sql).df()
+        parts = [fn(frame.iloc[i:i + 100_000]) for i in range(0, len(frame), 100_000)]
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(types))
+        name = "_patron_mapped"
+        with self.frame(name, out):
+            yield name
 
     def temp_table(self, name: str, types: Mapping[str, str], values: Mapping[str, Sequence[Any]]) -> None:
         self.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in types.items())})")

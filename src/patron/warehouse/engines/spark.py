@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +42,9 @@ def session(master: str = "local[2]") -> Any:
     local = master.startswith("local")
     if local:  # a machine's own address, not the one its name resolves to
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python work sent to the rows runs in this interpreter, where patron is installed (on a
+        # cluster, the executors' Python needs patron installed too)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     import logging
 
     # Spark's own messages, terminal-wide by default, are ours to say in one line
@@ -129,14 +133,23 @@ def _guarded(call: Any) -> Any:
 
 
 def _first_line(e: Exception) -> str:
+    """What went wrong, in one line: for Python work that failed beside the rows, the worker's own
+    error (Spark's first line only says that a worker failed)."""
     text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
+    if not text:
+        return type(e).__name__
+    if "Python worker" in text.splitlines()[0]:
+        errors = [line for line in text.splitlines() if re.match(r"^[A-Za-z_.]+(Error|Exception): ", line)]
+        if errors:
+            return f"Python work beside the rows failed: {errors[-1][:300]}"
+    return text.splitlines()[0]
 
 
 class SparkEngine:
     """A Spark session over one warehouse path. Open one with `SparkEngine.open`."""
 
     dialect = "spark"
+    distributed = True
 
     def __init__(self, spark: Any, root: str):
         from patron.warehouse.engines.spark_tables import Tables
@@ -275,6 +288,26 @@ class SparkEngine:
     def non_null(self, items: Sequence[str]) -> str:
         return f"filter(array({', '.join(items)}), x -> x IS NOT NULL)"
 
+    @contextmanager
+    def map_rows(self, sql: str, fn: Callable[[pd.DataFrame], pd.DataFrame],
+                 types: Mapping[str, str]) -> Iterator[str]:
+        """`fn` runs in Spark's Python workers, on each partition's rows as Arrow batches become
+        frames (mapInPandas): the rows never come to this process. The result is written once, to
+        this process's scratch folder, so reading it twice does not run `fn` twice."""
+        import uuid
+
+        def each(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+            for frame in frames:
+                yield fn(frame)
+
+        name = f"_patron_mapped_{uuid.uuid4().hex[:8]}"
+        rows = _guarded(lambda: self.spark.sql(self.transpile(sql)))
+        self.tables.materialize(name, rows.mapInPandas(each, _ddl(types)))
+        try:
+            yield name
+        finally:
+            self.tables.drop(name, True)
+
     def temp_table(self, name: str, types: Mapping[str, str], values: Mapping[str, Sequence[Any]]) -> None:
         import pandas as pd
         from sqlglot import exp
@@ -296,6 +329,13 @@ class SparkEngine:
             yield SparkAPI(spark_session=self.spark, break_lineage_method="parquet")
         finally:
             self.tables.remove(where)
+
+
+def _ddl(types: Mapping[str, str]) -> str:
+    """Columns and DuckDB types, as a Spark schema string."""
+    from sqlglot import exp
+
+    return ", ".join(f"`{c}` {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for c, t in types.items())
 
 
 def _exact_percentile(node: Any) -> Any:

@@ -83,6 +83,10 @@ class Tables:
             frame = self.spark.createDataFrame([], _schema(tree.this))
         self._write(name, frame, path)
 
+    def materialize(self, name: str, frame: Any) -> None:
+        """A DataFrame's rows, computed once, as temporary table `name`."""
+        self._write(name, frame, f"{self.scratch}/{name}")
+
     def drop(self, name: str, if_exists: bool) -> None:
         if not self.spark.catalog.tableExists(name):
             if if_exists:
@@ -180,11 +184,12 @@ def _guard(call: Callable[[], Any]) -> Any:
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
+    from patron.warehouse.engines.spark import _first_line
+
     try:
         return call()
     except (PySparkException, Py4JJavaError) as e:
-        text = str(e).strip()
-        raise QueryFailed(text.splitlines()[0] if text else type(e).__name__) from e
+        raise QueryFailed(_first_line(e)) from e
 
 
 def quoted(text: str) -> str:
