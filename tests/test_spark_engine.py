@@ -3,6 +3,7 @@ moves to the Spark layout and back with every count checked, and what Spark cann
 
 from __future__ import annotations
 
+import html
 import importlib.util
 import json
 import shutil
@@ -125,7 +126,7 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
 
 def test_a_stage_that_runs_on_duckdb_only_says_so_on_a_spark_warehouse(tmp_path):
     (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "hdfs://x/w"}}))
-    for command in (["predict"], ["ingest"], ["briefing"], ["run"]):
+    for command in (["predict"], ["ingest"], ["listen", "themes"], ["run"]):
         r = subprocess.run([*PATRON, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, \
             (command, r.stderr)
@@ -233,3 +234,32 @@ def test_texts_are_scored_beside_the_rows_on_spark_and_give_duckdbs_sentiments(l
     done = json.loads(r.stdout)
     assert done["by_table"]["tickets"] > 0 and done["by_table"]["responses"] > 0 and done["by_table"]["feedback"] == 0
     assert open_spark_warehouse(str(copy)).rows(query) == scored_on_duckdb
+
+
+@needs_spark
+def test_the_briefing_on_spark_says_what_it_says_on_duckdb(layout, tmp_path):
+    db, root = layout
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({**yaml.safe_load((db.parent / "patron.yml").read_text()),
+                                                         "warehouse": {"engine": "spark", "path": str(root)}}))
+    briefings = {}
+    for engine, db_opt in (("spark", []), ("duckdb", ["--db", str(db)])):
+        r = subprocess.run([*PATRON, "briefing", "--out", str(tmp_path / f"{engine}.html"), "--format", "json",
+                            *db_opt], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+        briefings[engine] = json.loads(r.stdout)["briefing"]
+    assert briefings["spark"]["themes"] and briefings["spark"]["headlines"]
+    differ = [d for d in _differences(briefings["duckdb"], briefings["spark"]) if not d.startswith(".generated_at")]
+    assert not differ, differ[:10]
+    page = (tmp_path / "spark.html").read_text()
+    assert "<script src=\"http" not in page and html.escape(briefings["spark"]["themes"][0][0]) in page
+
+
+def _differences(a: object, b: object, at: str = "") -> list[str]:
+    """Where two JSON documents differ, numbers compared to 9 significant digits."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in _differences(a.get(k), b.get(k), f"{at}.{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in _differences(x, y, f"{at}[{i}]")]
+    if isinstance(a, float) and isinstance(b, float) and a == pytest.approx(b, rel=1e-9, abs=1e-9):
+        return []
+    return [] if a == b else [f"{at}: {a!r:.80} against {b!r:.80}"]

@@ -371,19 +371,24 @@ def summary(wh: Warehouse) -> pd.DataFrame:
         f"CAST(e.occurred_at AS DATE) > last_day.d - {2 * PERIOD_DAYS} "
         f"AND CAST(e.occurred_at AS DATE) <= last_day.d - {PERIOD_DAYS} AS before FROM last_day, text_themes AS tt "
         "LEFT JOIN enrichment AS e ON e.source_table = tt.source_table AND e.item_id = tt.item_id "
-        "LEFT JOIN owners AS o ON o.t = tt.source_table AND o.id = tt.item_id) "
+        "LEFT JOIN owners AS o ON o.t = tt.source_table AND o.id = tt.item_id), "
+        # each theme's customers' ARR, each customer once (a join, not a subquery per theme: the
+        # same SQL runs on every engine)
+        "theme_arr AS (SELECT x.theme_id, sum(a.arr) AS arr FROM (SELECT DISTINCT theme_id, customer_id "
+        "FROM raised) AS x JOIN arr AS a ON a.customer_id = x.customer_id GROUP BY x.theme_id) "
         "SELECT t.theme_id, t.name, coalesce(t.top_words, '') AS top_words, count(r.theme_id) AS items, "
         "count(r.theme_id) / ? AS share, "
         "avg(r.sentiment_score) AS sentiment, count(*) FILTER (r.complaint) AS complaints, "
         "count(DISTINCT r.customer_id) AS customers, count(*) FILTER (r.recent) AS last_period, "
         "count(*) FILTER (r.before) AS period_before, "
-        "(SELECT coalesce(sum(a.arr), 0) FROM arr AS a WHERE a.customer_id IN "
-        " (SELECT customer_id FROM raised AS x WHERE x.theme_id = t.theme_id)) AS arr, "
+        "coalesce(ta.arr, 0) AS arr, "
         # new: first found by the latest run, when an earlier run had found others
-        "t.first_seen_at = t.last_seen_at AND EXISTS (SELECT 1 FROM themes AS o "
-        "WHERE o.first_seen_at < t.first_seen_at) AS new, t.examples "
-        "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id WHERE t.items > 0 "
-        "GROUP BY t.theme_id, t.name, t.top_words, t.first_seen_at, t.last_seen_at, t.examples ORDER BY items DESC",
+        "t.first_seen_at = t.last_seen_at AND t.first_seen_at > (SELECT min(o.first_seen_at) FROM themes AS o) "
+        "AS new, t.examples "
+        "FROM themes AS t LEFT JOIN raised AS r ON r.theme_id = t.theme_id "
+        "LEFT JOIN theme_arr AS ta ON ta.theme_id = t.theme_id WHERE t.items > 0 "
+        "GROUP BY t.theme_id, t.name, t.top_words, t.first_seen_at, t.last_seen_at, t.examples, ta.arr "
+        "ORDER BY items DESC, t.theme_id",
         [data_as_of(wh), max(total, 1)])
     if not wh.scalar("SELECT count(*) FROM subscriptions"):
         # no subscriptions, no ARR to know: not available (None), never $0
