@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -611,3 +611,19 @@ def test_uplift_verdicts_are_read_after_holm_s_adjustment_and_intervals_stay_in_
     assert -200 <= wide.ci_low <= wide.ci_high <= 200
     flat = mean_difference([100.0] * 30, [0.0] * 30)
     assert (flat.value, flat.p_value, flat.ci_low) == (100.0, None, None)
+
+
+def test_a_holdout_play_runs_on_data_with_no_dates_and_says_what_it_is_dated_by(tmp_path):
+    """A bank's customer list (no dates anywhere): the draws are dated by the run, and the run says so."""
+    pd.DataFrame({"customer": [f"b{i}" for i in range(30)], "name": [f"Client {i}" for i in range(30)],
+                  "balance": [1000 * i for i in range(30)]}).to_csv(tmp_path / "bank.csv", index=False)
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"sources": {"bank": {
+        "path": "bank.csv", "table": "customers", "customer_ref": "customer",
+        "attributes": {"balance": {"column": "balance", "type": "float"}}}}}))
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        r = P.run(project.warehouse, {"rich": PlayConfig(when="balance >= 10000", action="Call", owner="Desk",
+                                                         holdout=0.3)})
+        assert r.as_of == datetime.now(UTC).date() and any("holds no dates" in n for n in r.notes)
+        drawn = project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments WHERE as_of = ?", [r.as_of])
+        assert drawn == 20 == r.results[0].created + r.results[0].held_out

@@ -97,6 +97,9 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
 
     started = time.perf_counter()
     as_of = data_as_of(wh)
+    undated = as_of is None
+    if undated:  # a snapshot with no dates (a bank's customer list): the draws are dated by the run
+        as_of = I.now().date()
     if not plays:
         return PlaysRun(None, as_of, [], notes=["no plays in patron.yml (see `patron actions fields` and the "
                                                 "README's plays section)"], dry_run=dry_run)
@@ -115,6 +118,9 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
             return PlaysRun(None, as_of, [], skipped="nothing the plays read has changed since their last run",
                             seconds=time.perf_counter() - started, outcomes=outcomes)
     runs, notes = S.usable_runs(wh)
+    if undated:
+        notes = [*notes, f"the data holds no dates, so this run is dated by today ({as_of}); an uplift needs "
+                         "dated outcomes (subscriptions, survey answers) to compare"]
     found = _evaluate(wh, plays, runs, attributes)
     problems = [f"plays.{name}.when: {why}" for name, (_, why) in found.items() if isinstance(why, str)
                 and why.startswith("matches every")]
