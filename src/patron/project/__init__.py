@@ -73,8 +73,8 @@ class Project:
         if self.spark is not None and not on_spark:
             raise WarehouseError(
                 f"{self.spark.path}: this warehouse is on Spark, where patron runs the metric catalog (metrics run, "
-                "metrics show, status), identity (identity resolve, review, decide), listen enrich and the briefing for "
-                "now; this command runs on DuckDB: copy the warehouse with `patron export "
+                "metrics show, status), identity (identity resolve, review, decide), listen enrich and the briefing "
+                "for now; this command runs on DuckDB: copy the warehouse with `patron export "
                 "--engine duckdb --to FILE` and run it with --db FILE")
         if self._wh is None:
             from patron.warehouse import open_spark_warehouse, open_warehouse
