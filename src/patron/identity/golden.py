@@ -9,15 +9,15 @@ FIELDS = ("name", "domain", "segment", "region", "industry", "plan", "owner", "c
 DEFAULT_RULE = {"created_at": "earliest"}
 
 # Ties are broken the same way on every engine (a source's rows all share a load time): the most
-# trusted source, then the latest load, then the highest source and ref. The keys are fixed-width
-# text, so one comparison orders them everywhere.
-_RECENT = ("coalesce(strftime(loaded_at, '%Y%m%d%H%M%S%f'), '00000000000000000000') || '|' || source || '|' "
-           "|| coalesce(customer_ref, '')")
-_TRUSTED = f"lpad(CAST(9999999 - _trust AS VARCHAR), 7, '0') || {_RECENT}"
+# trusted source, then the latest load, then the first source and ref in order. The keys are
+# fixed-width text, so one comparison orders them everywhere.
+_RECENT = ("lpad(CAST(dense_rank() OVER (PARTITION BY customer_id ORDER BY loaded_at DESC NULLS LAST) AS VARCHAR), "
+           "10, '0') || '|' || source || '|' || coalesce(customer_ref, '')")
+_TRUSTED = f"lpad(CAST(_trust AS VARCHAR), 7, '0') || {_RECENT}"
 
 RULES = {
-    "most_trusted": "arg_max({f}, _trusted) FILTER (WHERE {f} IS NOT NULL)",
-    "most_recent": "arg_max({f}, _recent) FILTER (WHERE {f} IS NOT NULL)",
+    "most_trusted": "arg_min({f}, _trusted) FILTER (WHERE {f} IS NOT NULL)",
+    "most_recent": "arg_min({f}, _recent) FILTER (WHERE {f} IS NOT NULL)",
     "most_frequent": "mode({f})",
     "earliest": "min({f})",
 }
