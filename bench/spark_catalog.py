@@ -65,8 +65,9 @@ def _tree_rss_mb(root: int) -> float:
     return total / 2**20
 
 
-def run(engine: str, folder: Path) -> dict:
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, engine, str(folder)], stdout=subprocess.PIPE,
+def sampled(child: str, engine: str, folder: Path) -> dict:
+    """Run a child script on one engine; its last line of JSON, with the process tree's peak memory."""
+    proc = subprocess.Popen([sys.executable, "-c", child, engine, str(folder)], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     peak = 0.0
     while proc.poll() is None:
@@ -76,6 +77,10 @@ def run(engine: str, folder: Path) -> dict:
         raise SystemExit(f"{engine} failed")
     out = json.loads(proc.stdout.read().strip().splitlines()[-1])
     return {"engine": engine, **out, "peak_mb": round(peak)}
+
+
+def run(engine: str, folder: Path) -> dict:
+    return sampled(CHILD, engine, folder)
 
 
 def compare(folder: Path) -> tuple[int, list[str]]:

@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from spark_catalog import _tree_rss_mb  # noqa: E402  (the same memory sampling)
+from spark_catalog import sampled  # noqa: E402  (the same process and memory sampling)
 
 OUT = Path(__file__).parent / "out"
 CHILD = r"""
@@ -76,16 +76,7 @@ def run(engine: str, folder: Path) -> dict:
         shutil.copytree(folder / "spark-base", folder / "spark-work")
     else:
         shutil.copy(folder / "patron.duckdb", folder / "work.duckdb")
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, engine, str(folder)], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
-        time.sleep(0.2)
-    if proc.returncode != 0:
-        raise SystemExit(f"{engine} failed")
-    out = json.loads(proc.stdout.read().strip().splitlines()[-1])
-    return {"engine": engine, **out, "peak_mb": round(peak)}
+    return sampled(CHILD, engine, folder)
 
 
 def differ(folder: Path) -> tuple[int, int]:
