@@ -18,6 +18,7 @@ from patron.errors import PatronError
 
 if TYPE_CHECKING:
     from patron.act.plays import PlaysRun
+    from patron.config import ProjectConfig
     from patron.identity import ResolveResult
     from patron.ingest import IngestResult
     from patron.ingest.intake import IntakeResult
@@ -100,13 +101,21 @@ def run(project: Project, stages: Collection[str] | None = None, *, ingest_progr
     return steps.out
 
 
-def _identity_has_work(wh: Warehouse) -> bool:
-    """Rows were loaded or changed since identity last ran (or it never ran). A resolution fits
-    its model each time it runs; a record keeps the time it got its master id while it keeps it."""
+def _identity_work(wh: Warehouse, cfg: ProjectConfig) -> str | None:
+    """Why identity must run again, or None: rows were loaded or changed since it last ran (or it
+    never ran), or patron.yml moved a source to another system. A resolution fits its model each
+    time it runs; a record keeps the time it got its master id while it keeps it."""
+    from patron.identity.resolve import moved_systems
+
     last = wh.scalar("SELECT max(t) FROM (SELECT max(fitted_at) AS t FROM identity_model "
                      "UNION ALL SELECT max(resolved_at) FROM identity_map) AS runs")
-    return last is None or bool(wh.scalar(
-        "SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]))
+    if last is None:
+        return "never resolved"
+    if wh.scalar("SELECT count(*) FROM loads WHERE finished_at > ? AND rows_loaded + rows_updated > 0", [last]):
+        return "new rows loaded"
+    moved = moved_systems(wh, cfg)
+    return ("patron.yml moved a source to another system (" + ", ".join(f"{a} to {b}" for a, b in moved) + ")"
+            if moved else None)
 
 
 class _Steps:
@@ -133,11 +142,12 @@ class _Steps:
                 f"{t['quarantined']:,} quarantined{refused}")
 
     def identity(self) -> str:
-        if not _identity_has_work(self.wh):
+        why = None if self.project.config is None else _identity_work(self.wh, self.project.config)
+        if why is None:
             return "nothing new loaded since the last run"
         self.out.identity = r = self.project.identity.resolve()
         return (f"{r.records:,} records, {r.customers:,} customers"
-                + (f" ({r.fallback})" if r.fallback else ""))
+                + (f" ({r.fallback})" if r.fallback else "") + (f"; {why}" if why.startswith("patron.yml") else ""))
 
     def enrich(self) -> str:
         self.out.enrich = r = self.project.listen.enrich(self.enrich_progress, **self.only)

@@ -67,7 +67,7 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
     labels = (components_keeping_apart(records["unique_id"], accepted, apart) if apart
               else components(records["unique_id"], accepted))
     before = wh.rows("SELECT system || ':' || ref, customer_id, resolved_at FROM identity_map")
-    previous = {key: cid for key, cid, _ in before}
+    previous = carried_over({key: cid for key, cid, _ in before}, moved_systems(wh, cfg))
     master = stable_ids(records["unique_id"], labels, previous)
     # a record keeps the time it was given its master id while it keeps the id: a later resolution
     # that changes nothing leaves predictions made since matching their accounts
@@ -101,6 +101,11 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         if len(moves):
             with wh.frame("_patron_moves", moves) as f:
                 wh.execute(f"INSERT INTO identity_moves SELECT from_id, to_id, now()::TIMESTAMP, records FROM {f}")
+        wh.execute("DELETE FROM identity_sources")
+        systems = cfg.systems()
+        if systems:
+            wh.execute("INSERT INTO identity_sources VALUES " + ", ".join("(?, ?, now()::TIMESTAMP)" for _ in systems),
+                       [v for pair in systems.items() for v in pair])
         wh.execute("DELETE FROM identity_model")
         wh.execute("INSERT INTO identity_model VALUES (now()::TIMESTAMP, ?)", [json.dumps(model.params)])
         _assign(wh)
@@ -112,6 +117,26 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         to_review=len(review), alone=int(nothing.sum()), kept_ids=kept, new_ids=len(records) - kept,
         name_links=len(names), fallback=fallback,
     )
+
+
+def moved_systems(wh: Warehouse, cfg: ProjectConfig) -> list[tuple[str, str]]:
+    """(system before, system now) of each source patron.yml has moved to another system since the
+    last resolution (none known before it first ran)."""
+    now = cfg.systems()
+    return sorted({(was, now[source]) for source, was in wh.rows("SELECT source, system FROM identity_sources")
+                   if source in now and now[source] != was})
+
+
+def carried_over(previous: dict[str, str], moves: list[tuple[str, str]]) -> dict[str, str]:
+    """The master ids before, with each moved source's refs also known in its new system: a source
+    renamed in patron.yml carries the same customers, who keep their ids (and what is keyed by them)."""
+    out = dict(previous)
+    for was, now in moves:
+        prefix = f"{was}:"
+        for key, cid in previous.items():
+            if key.startswith(prefix):
+                out.setdefault(f"{now}:{key[len(prefix):]}", cid)
+    return out
 
 
 def retired(ids: pd.Series, master: list[str], previous: dict[str, str]) -> pd.DataFrame:

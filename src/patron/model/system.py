@@ -172,6 +172,13 @@ _TABLES = (
         _opt("note", "VARCHAR", "Why, in the person's words."),
         _req("decided_at", "TIMESTAMP", "When (UTC)."),
     )),
+    SystemTable("identity_sources", "identity", "the system whose customer ids each configured source carried at "
+                "the last resolution: a source patron.yml moves to another system is resolved again, and its "
+                "customers keep their master ids", (
+        _req("source", "VARCHAR", "The source, as named in patron.yml."),
+        _req("system", "VARCHAR", "The system its customer refs were read in."),
+        _req("resolved_at", "TIMESTAMP", "When (UTC)."),
+    )),
     SystemTable("identity_model", "identity", "the fitted linkage model (Splink's JSON settings with its m and u "
                 "probabilities)", (
         _req("fitted_at", "TIMESTAMP", "When it was fitted (UTC)."),
