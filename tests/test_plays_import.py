@@ -113,3 +113,23 @@ def test_a_good_file_imports_and_importing_it_twice_adds_nothing(tmp_path):
         items = before[1].set_index("customer_id")
         assert items.loc["c01", "status"] == "done" and str(items.loc["c01", "closed_at"]) == "2026-05-09 12:00:00"
         assert items.loc["c04", "status"] == "open" and pd.isna(items.loc["c04", "owner"])
+        # a closed imported item is told as closed, not as a condition that cleared, with its close in its history
+        assert items[["cleared_at"]].isna().all().all()
+        c03 = items.loc["c03", "item_id"]
+        history = project.warehouse.df("SELECT changed_at, field, old_value, new_value FROM action_history "
+                                       "WHERE item_id = ? ORDER BY changed_at, field", [c03])
+        assert [(str(r.changed_at), r.field, r.new_value) for r in history.itertuples()] == [
+            ("2026-05-01 00:00:00", "created", "imported from plays.csv"),
+            ("2026-05-01 12:00:00", "reason", "declined"), ("2026-05-01 12:00:00", "status", "dismissed")]
+
+
+def test_a_live_play_of_the_same_name_starts_anew_where_an_imported_item_was_closed(tmp_path):
+    plays = {"win_back": {"when": "arr >= 2400", "action": "Win them back", "owner": "Ana"}}
+    with Project.open(tiny_company(tmp_path, plays), tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.act.import_plays(_write(tmp_path / "plays.csv", [
+            {**GOOD, "customer": "c01"}, {**GOOD, "customer": "c04", "status": "", "closed_on": ""}]), "crm", "Ana")
+        r = project.act.run_plays()
+        assert (r.results[0].created, r.results[0].unchanged) == (38, 1)  # all but c00; c04's open item goes on
+        items = project.warehouse.df("SELECT customer_id, status, created_by FROM action_items ORDER BY item_id")
+        assert len(items[items["customer_id"] == "c01"]) == 2 and len(items[items["customer_id"] == "c04"]) == 1

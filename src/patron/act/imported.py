@@ -198,10 +198,15 @@ def _write(wh: Warehouse, frame: pd.DataFrame, name: str, by: str) -> ImportResu
                 "due_at": [a + timedelta(days=14) for a in at], "created_at": at, "created_by": source,
                 "updated_at": [c or a for a, c in zip(at, closed, strict=True)], "closed_at": closed,
                 "first_action_at": closed})
-            items["cleared_at"] = pd.Timestamp(I.now())  # an old episode: a live play starts a new one
             with wh.frame("_patron_import_items", items) as t:
                 cols = ", ".join(items.columns)
                 wh.execute(f"INSERT INTO action_items ({cols}) SELECT {cols} FROM {t}")
-                wh.execute("INSERT INTO action_history (item_id, changed_at, changed_by, field, old_value, new_value) "
-                           f"SELECT item_id, CAST(now() AS TIMESTAMP), ?, 'created', NULL, signal FROM {t}", [by])
+                # the history as the file tells it: made the day it was assigned, closed the day it closed
+                history = "INSERT INTO action_history (item_id, changed_at, changed_by, field, old_value, new_value) "
+                wh.execute(f"{history} SELECT item_id, CAST(created_at AS TIMESTAMP), ?, 'created', NULL, signal "
+                           f"FROM {t}", [by])
+                wh.execute(f"{history} SELECT item_id, CAST(closed_at AS TIMESTAMP), ?, 'status', 'open', status "
+                           f"FROM {t} WHERE closed_at IS NOT NULL", [by])
+                wh.execute(f"{history} SELECT item_id, CAST(closed_at AS TIMESTAMP), ?, 'reason', NULL, reason "
+                           f"FROM {t} WHERE closed_at IS NOT NULL AND reason IS NOT NULL", [by])
     return ImportResult(name, len(frame), len(assigned), len(treated), len(frame) - len(new))

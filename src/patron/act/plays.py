@@ -219,8 +219,12 @@ def _apply(wh: Warehouse, name: str, play: PlayConfig, frame: pd.DataFrame, resu
     key = S.KEY[play.subject]
     frame = frame.sort_values(key, kind="stable")  # items numbered in the same order on every engine
     frame = frame.assign(subject=[f"{play.subject}:{k}" for k in frame[key]])
-    existing = wh.df("SELECT item_id, subject, status, cleared_at FROM action_items WHERE play = ?", [name])
-    holding = existing[existing["cleared_at"].isna()]
+    existing = wh.df("SELECT item_id, subject, status, cleared_at, created_by FROM action_items WHERE play = ?",
+                     [name])
+    # an imported item closed before patron ran the play was an episode of its own: the live play
+    # starts a new one where its condition holds (a closed item of its own never makes another)
+    past = existing["created_by"].str.startswith("import:") & ~existing["status"].isin(I.OPEN)
+    holding = existing[existing["cleared_at"].isna() & ~past]
     # an open item whose condition had cleared and holds again: the same episode goes on
     back = existing[existing["cleared_at"].notna() & existing["status"].isin(I.OPEN)
                     & existing["subject"].isin(frame["subject"])]
