@@ -627,3 +627,40 @@ def test_a_holdout_play_runs_on_data_with_no_dates_and_says_what_it_is_dated_by(
         assert r.as_of == datetime.now(UTC).date() and any("holds no dates" in n for n in r.notes)
         drawn = project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments WHERE as_of = ?", [r.as_of])
         assert drawn == 20 == r.results[0].created + r.results[0].held_out
+
+
+def test_a_project_with_only_tickets_acts_on_the_customers_its_tickets_name(tmp_path):
+    """A complaints export with no customer list: the companies it names are the customers."""
+    companies = ["Acme"] * 25 + ["Globex"] * 3 + ["Initech"] * 21
+    pd.DataFrame({"id": range(len(companies)), "company": companies,
+                  "received": "2026-11-20"}).to_csv(tmp_path / "complaints.csv", index=False)
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"sources": {"complaints": {
+        "path": "complaints.csv", "table": "tickets", "customer_ref": "company",
+        "columns": {"ticket_id": "id", "opened_at": "received"}}}}))
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        r = P.run(project.warehouse, {"many": PlayConfig(when="tickets_90d >= 20", action="Call", owner="Desk")})
+        assert r.results[0].created == 2, r.results[0]
+        assert sorted(project.warehouse.df("SELECT customer_id FROM action_items")["customer_id"]) == \
+            ["Acme", "Initech"]
+
+
+def test_moving_a_source_to_another_system_is_resolved_on_the_next_run_and_customers_keep_their_ids(tmp_path):
+    yml = tiny_company(tmp_path, {"big_accounts": PLAYS["big_accounts"]})
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        project.run(stages=("ingest", "identity", "plays"))
+        before = dict(project.warehouse.rows("SELECT ref, customer_id FROM identity_map"))
+        items = _items(project)[["item_id", "customer_id", "status"]]
+    config = yaml.safe_load(yml.read_text())
+    for source in config["sources"].values():
+        source["system"] = "hub"
+    yml.write_text(yaml.safe_dump(config))
+    with Project.open(yml, tmp_path / "w.duckdb", require_config=True) as project:
+        ran = project.run(stages=("ingest", "identity", "plays"))
+        did = {s.stage: s.did for s in ran.stages}
+        assert "moved a source to another system (crm to hub)" in did["identity"], did
+        assert project.warehouse.rows("SELECT DISTINCT system FROM identity_map") == [("hub",)]
+        assert dict(project.warehouse.rows("SELECT ref, customer_id FROM identity_map")) == before
+        assert _items(project)[["item_id", "customer_id", "status"]].equals(items)
+        again = project.run(stages=("identity",))
+        assert again.stages[0].did == "nothing new loaded since the last run"

@@ -144,7 +144,7 @@ def customer_relation(wh: Warehouse, runs: dict[str, str]) -> str:
     health = runs.get("health")
     return f"""
 WITH d AS ({DATA_LAST_DAY}),
-base AS ({base}),
+records AS ({base}),
 arr AS ({ARR_NOW}),
 firsts AS (SELECT customer, MIN(first_day) AS first_day FROM (
     SELECT {who} AS customer, MIN(start_date) AS first_day FROM subscriptions WHERE mrr > 0 GROUP BY 1
@@ -173,7 +173,14 @@ tix AS (SELECT {who} AS customer, COUNT(*) FILTER (WHERE resolved_at IS NULL) AS
     COUNT(*) FILTER (WHERE CAST(opened_at AS DATE) > d.last_day - 90) AS tickets_90d
     FROM tickets CROSS JOIN d GROUP BY 1),
 neg AS (SELECT e.customer_id AS customer, COUNT(*) AS negative_texts_90d FROM enrichment AS e CROSS JOIN d
-    WHERE e.sentiment_label = 'negative' AND CAST(e.occurred_at AS DATE) > d.last_day - 90 GROUP BY 1)
+    WHERE e.sentiment_label = 'negative' AND CAST(e.occurred_at AS DATE) > d.last_day - 90 GROUP BY 1),
+-- every customer the data names, not only those with a customer record: a project whose only
+-- source is tickets or surveys still has customers to act on (with no name or owner to show)
+named AS (SELECT customer FROM arr UNION SELECT customer FROM firsts UNION SELECT customer FROM nps
+    UNION SELECT customer FROM csat UNION SELECT customer FROM use UNION SELECT customer FROM tix),
+base AS (SELECT * FROM records UNION ALL
+    SELECT n.customer, NULL, NULL, NULL, NULL, NULL, NULL FROM named AS n
+    WHERE n.customer IS NOT NULL AND n.customer NOT IN (SELECT customer_id FROM records WHERE customer_id IS NOT NULL))
 SELECT b.customer_id, b.name, b.owner, b.segment, b.region, b.industry, b.plan,
     COALESCE(a.arr, 0) > 0 AS paying, COALESCE(a.arr, 0) AS arr,
     CAST(d.last_day - f.first_day AS BIGINT) AS tenure_days,
