@@ -374,7 +374,19 @@ def test_the_commands_refuse_what_names_nothing_or_nobody(tiny, tmp_path):
     blank = patron("actions", "list", "--status", ",")
     assert blank.returncode == 2 and "names no status" in blank.stderr
     unknown = patron("actions", "uplift", "--play", "nope")
-    assert unknown.returncode == 1 and "--play nope: no customer was held out in this play" in unknown.stderr
+    assert unknown.returncode == 1 and ("--play nope: no play of that name has run or been imported; plays: "
+                                        "big_accounts, detractor_callback") in unknown.stderr, unknown.stderr
+    none_held = patron("actions", "uplift", "--play", "big_accounts")
+    assert none_held.returncode == 1 and "no customer was held out in this play" in none_held.stderr
+    uplift = patron("actions", "uplift")
+    assert "Not compared, no customer held out: big_accounts, detractor_callback." in uplift.stdout, uplift.stdout
+    assert json.loads(patron("actions", "uplift", "--format", "json").stdout)["without_holdout"] == [
+        "big_accounts", "detractor_callback"]
+    typo = patron("actions", "list", "--play", "big_acounts", "--owner", "nobody")
+    assert "--play big_acounts: no item has it; items have: big_accounts, detractor_callback" in typo.stdout
+    assert "--owner nobody: no item has it; items have: Ana, Ben, Cy" in typo.stdout, typo.stdout
+    bad = patron("actions", "list", "--status", "closed")
+    assert bad.returncode == 1 and "statuses are: open, in_progress, done, dismissed, or all" in bad.stderr
 
 
 def test_owners_read_from_the_data_are_cleaned_and_bounded(tmp_path):
@@ -664,3 +676,36 @@ def test_moving_a_source_to_another_system_is_resolved_on_the_next_run_and_custo
         assert _items(project)[["item_id", "customer_id", "status"]].equals(items)
         again = project.run(stages=("identity",))
         assert again.stages[0].did == "nothing new loaded since the last run"
+
+
+def test_a_play_matching_customers_who_left_says_so_and_churned_leaves_them_out(tmp_path):
+    """A bank's snapshot with an Exited flag (predict.churn.outcome): `churned` reads the flag."""
+    pd.DataFrame({"customer": [f"b{i}" for i in range(30)], "name": "x", "balance": [1000 * i for i in range(30)],
+                  "exited": [i % 3 == 0 for i in range(30)]}).to_csv(tmp_path / "bank.csv", index=False)
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({
+        "sources": {"bank": {"path": "bank.csv", "table": "customers", "customer_ref": "customer",
+                             "attributes": {"balance": {"column": "balance", "type": "int"},
+                                            "exited": {"column": "exited", "type": "bool"}}}},
+        "predict": {"churn": {"outcome": "exited"}},
+        "plays": {"rich": {"when": "balance >= 10000", "action": "Call", "owner": "Desk"},
+                  "rich_now": {"when": "balance >= 10000 AND NOT churned", "action": "Call", "owner": "Desk"}}}))
+    with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        r = {x.play: x for x in project.act.run_plays().results}
+        assert r["rich"].matched == 20 and r["rich"].note == (
+            "6 of the 20 customers it matches have left; add `AND NOT churned` to act only on current customers")
+        assert r["rich_now"].matched == 14 and r["rich_now"].note is None
+    shown = subprocess.run([*PATRON, "actions", "fields", "--subject", "customer", "--format", "json", "--config",
+                            str(tmp_path / "patron.yml"), "--db", str(tmp_path / "w.duckdb")],
+                           capture_output=True, text=True, timeout=120)
+    types = {f["field"]: f["type"] for f in json.loads(shown.stdout)["fields"]}
+    assert (types["balance"], types["exited"], types["churned"]) == ("bigint", "boolean", "boolean"), types
+
+
+def test_a_customer_that_paid_and_pays_nothing_now_has_churned(tiny):
+    tiny.warehouse.execute("UPDATE subscriptions SET end_date = DATE '2026-06-30' WHERE customer_ref IN ('c30', 'c31')")
+    r = P.run(tiny.warehouse, {"late": PlayConfig(when="customer_id >= 'c20'", action="Call", owner="Desk")})
+    assert r.results[0].matched == 20 and "2 of the 20 customers it matches have left" in r.results[0].note
+    r = P.run(tiny.warehouse, {"late": PlayConfig(when="customer_id >= 'c20' AND paying", action="Call",
+                                                   owner="Desk")}, force=True)
+    assert r.results[0].matched == 18 and r.results[0].note is None

@@ -125,7 +125,7 @@ def capacity_fields(attributes: dict[str, str]) -> dict[str, str] | None:
     """The numeric attributes that say a plan's limit and how much of it is used (seats used and a
     seat limit), when a source keeps them; None when it keeps no limit. Without a `used` one, the
     limit is compared with the most people active on one day (product usage)."""
-    numbers = sorted(n for n, t in attributes.items() if t == "DOUBLE")
+    numbers = sorted(n for n, t in attributes.items() if t in ("DOUBLE", "BIGINT"))
     limit = next((n for n in numbers if LIMIT_NAME.match(n)), None)
     if limit is None:
         return None

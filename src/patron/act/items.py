@@ -12,7 +12,7 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from patron.errors import ActionError
 
@@ -255,7 +255,7 @@ def listing(wh: Warehouse, where: Filter = Filter()) -> pd.DataFrame:
     """Items matching `where`, the overdue and most urgent first, with the customer's name."""
     for s in where.status:
         if s not in STATUSES:
-            raise ActionError(f"{s!r} is not a status; statuses are: {', '.join(STATUSES)}", "status")
+            raise ActionError(f"{s!r} is not a status; statuses are: {', '.join(STATUSES)}, or all", "status")
     conds = [f"i.status IN ({', '.join('?' * len(where.status))})"] if where.status else []
     params: list[Any] = list(where.status)
     for column, value in (("owner", where.owner), ("play", where.play), ("customer_id", where.customer_id)):
@@ -276,3 +276,13 @@ def listing(wh: Warehouse, where: Filter = Filter()) -> pd.DataFrame:
     frame = _live(wh.df(sql, [at, *params]))
     frame["notes"] = [json.loads(v) if isinstance(v, str) else [] for v in frame["notes"]]
     return frame
+
+
+def named(wh: Warehouse, column: Literal["play", "owner"], value: str, limit: int = 20) -> tuple[bool, list[str], int]:
+    """Whether any item has `value` as its play (or owner), and else the first `limit` there are and
+    how many: what a filter naming none of them could have meant."""
+    if wh.scalar(f"SELECT COUNT(*) FROM action_items WHERE {column} = ?", [value]):
+        return True, [], 0
+    rows = wh.rows(f"SELECT {column}, COUNT(*) OVER () FROM action_items WHERE {column} IS NOT NULL "
+                   f"GROUP BY {column} ORDER BY {column} LIMIT {int(limit)}")
+    return False, [r[0] for r in rows], (rows[0][1] if rows else 0)

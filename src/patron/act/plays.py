@@ -91,8 +91,10 @@ def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False, force: bool = False) -> PlaysRun:
-    """Every play, checked, evaluated, then written at once (nothing with `dry_run`)."""
+def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False, force: bool = False,
+        left_flag: str | None = None) -> PlaysRun:
+    """Every play, checked, evaluated, then written at once (nothing with `dry_run`). `left_flag`:
+    the attribute that says a customer left (predict.churn.outcome), for the `churned` field."""
     from patron.warehouse.as_of import data_as_of
 
     started = time.perf_counter()
@@ -121,7 +123,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
     if undated:
         notes = [*notes, f"the data holds no dates, so this run is dated by today ({as_of}); an uplift needs "
                          "dated outcomes (subscriptions, survey answers) to compare"]
-    found = _evaluate(wh, plays, runs, attributes)
+    found = _evaluate(wh, plays, runs, attributes, left_flag)
     problems = [f"plays.{name}.when: {why}" for name, (_, why) in found.items() if isinstance(why, str)
                 and why.startswith("matches every")]
     if problems:
@@ -154,12 +156,12 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
                     outcomes=outcomes)
 
 
-def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, str],
-              attributes: dict[str, str]) -> dict[str, tuple[pd.DataFrame | None, str | None]]:
+def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, str], attributes: dict[str, str],
+              left_flag: str | None = None) -> dict[str, tuple[pd.DataFrame | None, str | None]]:
     """Each play's matching signals, or why it did not run; before anything is written."""
     needs_customers = any(p.subject in ("customer", "response") for p in plays.values())
     if needs_customers:
-        relation = S.customer_relation(wh, runs)
+        relation = S.customer_relation(wh, runs, left_flag)
         used = {c for p in plays.values() if p.subject == "customer"
                 for c in columns_read(p.when) | ({p.owner_from} if p.owner_from else set())}
         extra = {n: t for n, t in attributes.items() if n in used}
@@ -192,7 +194,12 @@ def _evaluate(wh: Warehouse, plays: Mapping[str, PlayConfig], runs: dict[str, st
                                    f"{play.within_days} days; a play picks some of them (add a condition)")
                 continue
         # an alert play may take every spike: each is already a selection (a theme above its baseline)
-        out[name] = (frame, None if len(frame) else "no signal meets the condition")
+        note = None if len(frame) else "no signal meets the condition"
+        gone = int(frame["churned"].fillna(False).sum()) if play.subject == "customer" and len(frame) else 0
+        if gone and not read & {"churned", "paying"}:  # acting on customers who left is seldom what was meant
+            note = (f"{gone:,} of the {len(frame):,} customers it matches have left; add `AND NOT churned` to "
+                    "act only on current customers")
+        out[name] = (frame, note)
     return out
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlglot
 from sqlglot import exp
 
-from patron.act.signals import field_types
+from patron.act.signals import ATTRIBUTE_TYPES, field_types
 from patron.expressions import refused
 
 if TYPE_CHECKING:
@@ -172,9 +172,8 @@ def _example(sql: str, sql_type: str) -> str:
 def configured_attributes(cfg: ProjectConfig) -> dict[str, str]:
     """The attributes patron.yml's sources keep (personal ones left out) with their engine types,
     for checking plays before any data is loaded."""
-    types = {"text": "VARCHAR", "int": "DOUBLE", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
     taken = set(field_types("customer"))
-    return {name: types[a.type] for src in cfg.sources.values() for name, a in src.attributes.items()
+    return {name: ATTRIBUTE_TYPES[a.type] for src in cfg.sources.values() for name, a in src.attributes.items()
             if not a.personal and name not in taken}
 
 

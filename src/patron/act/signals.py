@@ -40,6 +40,8 @@ CUSTOMER_FIELDS: tuple[Field, ...] = (
     _f("industry", "VARCHAR", "Its industry."),
     _f("plan", "VARCHAR", "Its plan."),
     _f("paying", "BOOLEAN", "It pays in the month of the data's last day."),
+    _f("churned", "BOOLEAN", "It has left: it paid before and pays nothing in the data's last month or, for an export "
+                          "with a churn flag (predict.churn.outcome), the flag says so."),
     _f("arr", "DOUBLE", "Its ARR (twelve times the MRR of the data's last month); 0 when it pays nothing."),
     _f("tenure_days", "BIGINT", "Days since its first paid period (else its first purchase)."),
     _f("churn_risk", "DOUBLE", "Probability of leaving, from the latest churn run (0-1).", "churn"),
@@ -128,12 +130,18 @@ def _scores(model: str, run: str | None, columns: str) -> str:
     return f"SELECT p.customer_id, {columns} FROM predictions AS p WHERE {where}"
 
 
-def customer_relation(wh: Warehouse, runs: dict[str, str]) -> str:
+def customer_relation(wh: Warehouse, runs: dict[str, str], left_flag: str | None = None) -> str:
     """SQL: one row per customer with every CUSTOMER_FIELDS column. `runs`: model -> run id, from
-    `usable_runs` (its ids are patron's own hex, never user text)."""
+    `usable_runs` (its ids are patron's own hex, never user text); `left_flag`: the bool attribute
+    that says a customer left (predict.churn.outcome, a checked name), where there is one."""
     for run in runs.values():
         if not run.isalnum():
             raise ValueError(f"not a run id: {run!r}")
+    if left_flag is not None and not left_flag.isidentifier():
+        raise ValueError(f"not an attribute name: {left_flag!r}")
+    flags = ("SELECT CAST(NULL AS VARCHAR) AS customer, CAST(NULL AS BOOLEAN) AS flag WHERE FALSE"
+             if left_flag is None else f"SELECT a.customer, MAX(a.flag) AS flag FROM ({CURRENT_ATTRIBUTES}) AS a "
+             f"WHERE a.name = '{left_flag}' GROUP BY a.customer")
     golden = wh.scalar("SELECT COUNT(*) FROM customer_golden") > 0
     base = ("SELECT customer_id, name, owner, segment, region, industry, plan FROM customer_golden" if golden else
             # before identity is resolved: each source's own ids, as the predictions key them
@@ -146,6 +154,8 @@ def customer_relation(wh: Warehouse, runs: dict[str, str]) -> str:
 WITH d AS ({DATA_LAST_DAY}),
 records AS ({base}),
 arr AS ({ARR_NOW}),
+billed AS (SELECT {who} AS customer, TRUE AS billed FROM subscriptions WHERE mrr > 0 GROUP BY 1),
+flags AS ({flags}),
 firsts AS (SELECT customer, MIN(first_day) AS first_day FROM (
     SELECT {who} AS customer, MIN(start_date) AS first_day FROM subscriptions WHERE mrr > 0 GROUP BY 1
     UNION ALL SELECT {who}, MIN(CAST(ordered_at AS DATE)) FROM orders WHERE amount > 0 GROUP BY 1) AS f GROUP BY 1),
@@ -182,7 +192,8 @@ base AS (SELECT * FROM records UNION ALL
     SELECT n.customer, NULL, NULL, NULL, NULL, NULL, NULL FROM named AS n
     WHERE n.customer IS NOT NULL AND n.customer NOT IN (SELECT customer_id FROM records WHERE customer_id IS NOT NULL))
 SELECT b.customer_id, b.name, b.owner, b.segment, b.region, b.industry, b.plan,
-    COALESCE(a.arr, 0) > 0 AS paying, COALESCE(a.arr, 0) AS arr,
+    COALESCE(a.arr, 0) > 0 AS paying,
+    COALESCE(fl.flag, COALESCE(bl.billed, FALSE) AND COALESCE(a.arr, 0) = 0) AS churned, COALESCE(a.arr, 0) AS arr,
     CAST(d.last_day - f.first_day AS BIGINT) AS tenure_days,
     c.churn_risk, c.risk_band, c.at_stake, c.months_to_renewal,
     hn.health, hn.health_band, hb.health_band AS health_band_before, v.clv,
@@ -197,6 +208,8 @@ SELECT b.customer_id, b.name, b.owner, b.segment, b.region, b.industry, b.plan,
     CAST(COALESCE(g.negative_texts_90d, 0) AS BIGINT) AS negative_texts_90d
 FROM base AS b CROSS JOIN d
 LEFT JOIN arr AS a ON a.customer = b.customer_id
+LEFT JOIN billed AS bl ON bl.customer = b.customer_id
+LEFT JOIN flags AS fl ON fl.customer = b.customer_id
 LEFT JOIN firsts AS f ON f.customer = b.customer_id
 LEFT JOIN churn AS c ON c.customer_id = b.customer_id
 LEFT JOIN health_now AS hn ON hn.customer_id = b.customer_id AND hn.k = 1
@@ -235,11 +248,15 @@ SELECT a.series || '@' || CAST(a.first_day AS VARCHAR) AS alert_id, a.series, a.
 FROM alerts AS a CROSS JOIN d WHERE a.last_day > d.last_day - {int(within_days)}"""
 
 
+# an attribute's declared type as a condition reads it
+ATTRIBUTE_TYPES = {"text": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+
+
 def attribute_fields(wh: Warehouse) -> dict[str, str]:
     """The customer attributes patron.yml's sources keep (not personal ones) and their types, so a
     play may read them by name as well; a name a field already has is left to the field."""
     taken = {f.name for f in CUSTOMER_FIELDS}
-    types = {"text": "VARCHAR", "int": "DOUBLE", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+    types = ATTRIBUTE_TYPES
     rows = wh.rows(f"SELECT name, MIN(type), BOOL_OR(personal) FROM ({CURRENT_ATTRIBUTES}) AS a GROUP BY name")
     return {n: types.get(t, "VARCHAR") for n, t, personal in rows if not personal and n not in taken}
 
@@ -249,7 +266,8 @@ def with_attributes(relation: str, fields: dict[str, str]) -> str:
     the warehouse's own attribute names, each checked to be a word) as columns of their types."""
     if not fields:
         return relation
-    value = {"DOUBLE": "a.number", "DATE": "a.day", "BOOLEAN": "a.flag", "VARCHAR": "a.value"}
+    value = {"DOUBLE": "a.number", "BIGINT": "CAST(a.number AS BIGINT)", "DATE": "a.day", "BOOLEAN": "a.flag",
+             "VARCHAR": "a.value"}
     cols, outer = [], []
     for name, sql_type in fields.items():
         if not name.isidentifier():

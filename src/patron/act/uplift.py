@@ -65,6 +65,12 @@ def measure(wh: Warehouse, months: int = 6, play: str | None = None) -> list[Pla
     return [_one(wh, p, months) for p in plays]
 
 
+def without_holdout(wh: Warehouse) -> list[str]:
+    """Plays that assigned customers (run here or imported) but held none out: nothing to compare."""
+    return [r[0] for r in wh.rows("SELECT play FROM play_assignments GROUP BY play "
+                                  "HAVING SUM(CASE WHEN arm = 'holdout' THEN 1 ELSE 0 END) = 0 ORDER BY play")]
+
+
 def _window(months: int) -> str:
     return f"CAST(a.as_of + INTERVAL {int(months)} MONTH AS DATE)"
 

@@ -110,11 +110,18 @@ def list_items(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt: Fo
                        customer_id=project.act.customer_id(customer) if customer else None,
                        cleared=True if cleared else None)
         frame = project.act.items(where)
+        # a filter naming a play or owner no item has is likely a typo: say which there are
+        unknown = [(flag, value, project.act.named(column, value)) for flag, column, value in
+                   (("--play", "play", play), ("--owner", "owner", where.owner)) if value is not None and frame.empty]
     if fmt is Format.json:
         emit_json({"items": _records(frame), "filter": {"owner": where.owner, "status": list(where.status),
                                                         "play": play, "customer_id": where.customer_id,
                                                         "overdue": overdue, "cleared": cleared}})
         return
+    for flag, value, (has, names, n) in unknown:
+        if not has:
+            listed = ", ".join(names) + (f" and {n - len(names)} more" if n > len(names) else "")
+            say(f"{flag} {clip(value, 60)}: no item has it; items have: {listed or '(no items yet)'}", "yellow")
     if frame.empty:
         say("No action item matches." + ("" if status != "open,in_progress" else
                                          " (`patron actions run` runs the plays; --status all shows closed ones.)"))
@@ -293,21 +300,30 @@ def uplift(months: Annotated[int, typer.Option("--months", min=1, max=36, help="
 
     with Project.open(config, db) as project:
         results = project.act.uplift(months, play)
+        uncompared = project.act.without_holdout()
+        named = set(project.config.plays) if project.config else set()
         read_currency(project)
     if not results and play is not None:
         from patron.errors import ActionError
 
+        if play not in uncompared and play not in named:
+            known = sorted(named | set(uncompared))
+            raise ActionError(f"no play of that name has run or been imported; plays: {', '.join(known) or '(none)'}",
+                              f"--play {play[:60]}")
         raise ActionError("no customer was held out in this play, so there is nothing to compare; `patron actions "
                           "uplift` lists the plays that held customers out", f"--play {play[:60]}")
+    if play is not None:
+        uncompared = []
     if fmt is Format.json:
-        emit_json({"months": months, "plays": [r.to_dict() for r in results]})
+        emit_json({"months": months, "plays": [r.to_dict() for r in results], "without_holdout": uncompared})
         return
     if not results:
         say("No play has held customers out yet: give a play `holdout: 0.2` in patron.yml (a fifth of eligible "
             "customers left untreated, drawn at random) to measure whether it works.")
-        return
     for r in results:
         _say_uplift(r)
+    if uncompared:
+        say(f"Not compared, no customer held out: {', '.join(uncompared)}.", "dim")
 
 
 def _say_uplift(r) -> None:
@@ -337,6 +353,8 @@ def _diff(o) -> str:
     d = o.difference
     if d.value is None:
         return ""
-    scale = 100 if o.unit == "share" else 1
-    unit = " pts" if o.unit in ("share", "points") else ""
-    return f"{d.value * scale:+,.1f}{unit}"
+    if o.unit not in ("share", "points"):  # money a month
+        from patron.cli.scores import money
+
+        return ("+" if d.value > 0 else "") + money(d.value)
+    return f"{d.value * (100 if o.unit == 'share' else 1):+,.1f} pts"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +36,9 @@ class Act:
         `force`, a run on inputs unchanged since the last says so and reads nothing more."""
         from patron.act.plays import run
 
-        return run(self._project.existing_warehouse(), self.plays(), dry_run=dry_run, force=force)
+        cfg = self._project.config
+        return run(self._project.existing_warehouse(), self.plays(), dry_run=dry_run, force=force,
+                   left_flag=cfg.predict.churn.outcome if cfg else None)
 
     def problems(self) -> list[str]:
         """Every problem of patron.yml's plays, against the warehouse's attributes where there is one."""
@@ -53,6 +55,12 @@ class Act:
         from patron.act.items import Filter, listing
 
         return listing(self._project.existing_warehouse(), where or Filter())
+
+    def named(self, column: Literal["play", "owner"], value: str) -> tuple[bool, list[str], int]:
+        """Whether an item has this play (or owner); else the first 20 there are, and how many."""
+        from patron.act.items import named
+
+        return named(self._project.existing_warehouse(), column, value)
 
     def item(self, item_id: str) -> tuple[dict[str, Any], pd.DataFrame]:
         """One item and its history, oldest change first."""
@@ -108,6 +116,12 @@ class Act:
         from patron.act.uplift import measure
 
         return measure(self._project.existing_warehouse(), months, play)
+
+    def without_holdout(self) -> list[str]:
+        """Plays that assigned customers but held none out, so `uplift` cannot compare them."""
+        from patron.act.uplift import without_holdout
+
+        return without_holdout(self._project.existing_warehouse())
 
     @staticmethod
     def due(text: str) -> datetime:
