@@ -188,6 +188,17 @@ def test_patron_check_names_every_problem_of_the_plays(tmp_path):
     assert "plays.b.owner_from: 'score' is a number, not a person's name" in problems
     assert "plays.c.when: nps_last_at is a date; 'soon' is not one (YYYY-MM-DD)" in problems
     assert any(p.startswith("plays.d.when: the engine cannot run") for p in problems)
+    data["plays"] = {"f": {"when": "1 = 1", "action": "x", "owner": "me"},
+                     "g": {"when": "random() < 0.5", "action": "x", "owner": "me"},
+                     "h": {"when": 1, "action": "x", "owner": "me"}}
+    yml.write_text(yaml.safe_dump(data))
+    assert Project.check(yml).problems == ["plays.h.when: is 1, not a condition: write SQL over the subject's "
+                                           "fields, e.g. arr >= 10000 (`patron actions fields` lists what it may read)"]
+    data["plays"]["h"]["when"] = "arr >= 1"
+    yml.write_text(yaml.safe_dump(data))
+    assert Project.check(yml).problems == [
+        "plays.f.when: reads no field, so it holds for every customer or for none; compare a field, e.g. arr >= 10000",
+        "plays.g.when: function RANDOM() is not allowed in a play"]
 
 
 def test_a_holdout_is_drawn_once_per_customer_kept_and_given_no_item(tiny):
@@ -242,7 +253,7 @@ def test_a_play_that_reads_scores_not_yet_there_says_so_and_runs_the_others(tiny
 def test_people_add_update_and_close_items_and_every_change_is_in_the_history(tiny):
     item = tiny.act.add("c05", "Invite to the customer advisory board", None, "Cy", due_days=14, note="met at expo")
     tiny.act.update(item, "Cy", status="in_progress", owner="Ana")
-    tiny.act.update(item, "Ana", note="sent the invitation")
+    tiny.act.update(f" {item.lower()}", "Ana", note="sent the invitation")  # an id typed by hand
     with pytest.raises(ActionError, match="dismissing an item needs a reason"):
         tiny.act.update(item, "Ana", status="dismissed")
     done = tiny.act.update(item, "Ana", status="done")
@@ -636,7 +647,8 @@ def test_a_holdout_play_runs_on_data_with_no_dates_and_says_what_it_is_dated_by(
         project.ingest()
         r = P.run(project.warehouse, {"rich": PlayConfig(when="balance >= 10000", action="Call", owner="Desk",
                                                          holdout=0.3)})
-        assert r.as_of == datetime.now(UTC).date() and any("holds no dates" in n for n in r.notes)
+        assert r.as_of == datetime.now(UTC).date() and any("holds no dated activity, so this run is dated by today" in n
+                                                             for n in r.notes)
         drawn = project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments WHERE as_of = ?", [r.as_of])
         assert drawn == 20 == r.results[0].created + r.results[0].held_out
 
@@ -684,6 +696,7 @@ def test_a_play_matching_customers_who_left_says_so_and_churned_leaves_them_out(
                   "exited": [i % 3 == 0 for i in range(30)]}).to_csv(tmp_path / "bank.csv", index=False)
     (tmp_path / "patron.yml").write_text(yaml.safe_dump({
         "sources": {"bank": {"path": "bank.csv", "table": "customers", "customer_ref": "customer",
+                             "snapshot_date": "2024-06-30",
                              "attributes": {"balance": {"column": "balance", "type": "int"},
                                             "exited": {"column": "exited", "type": "bool"}}}},
         "predict": {"churn": {"outcome": "exited"}},
@@ -691,7 +704,10 @@ def test_a_play_matching_customers_who_left_says_so_and_churned_leaves_them_out(
                   "rich_now": {"when": "balance >= 10000 AND NOT churned", "action": "Call", "owner": "Desk"}}}))
     with Project.open(tmp_path / "patron.yml", tmp_path / "w.duckdb", require_config=True) as project:
         project.ingest()
-        r = {x.play: x for x in project.act.run_plays().results}
+        ran = project.act.run_plays()
+        assert str(ran.as_of) == "2024-06-30" and any(
+            "dated by sources.bank.snapshot_date (2024-06-30)" in n for n in ran.notes), ran.notes
+        r = {x.play: x for x in ran.results}
         assert r["rich"].matched == 20 and r["rich"].note == (
             "6 of the 20 customers it matches have left; add `AND NOT churned` to act only on current customers")
         assert r["rich_now"].matched == 14 and r["rich_now"].note is None

@@ -401,6 +401,14 @@ class PlayConfig(_Strict):
     within_days: int = Field(30, ge=1, le=3_650, description="For responses and alerts: only those of the last "
                              "this many days of data.")
 
+    @field_validator("when", mode="before")
+    @classmethod
+    def _text(cls, v: object) -> object:
+        if not isinstance(v, str):  # YAML reads `when: 1` or `when: true` as a number or a bool
+            raise ValueError(f"is {v!r}, not a condition: write SQL over the subject's fields, e.g. arr >= 10000 "
+                             "(`patron actions fields` lists what it may read)")
+        return v
+
     @field_validator("when")
     @classmethod
     def _a_condition(cls, v: str) -> str:

@@ -153,7 +153,9 @@ def _problem(node: exp.Expression, columns: set[str] | frozenset[str] | None,
     if isinstance(node, exp.Query | exp.Subquery | exp.Table | exp.Command):
         return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed {where}"
     if isinstance(node, exp.Func) and not isinstance(node, functions + _NODES):
-        return f"function {node.sql_name()}() is not allowed {where}"
+        # the name as the engine spells it (random(), not sqlglot's own RAND)
+        said = node.sql(dialect="duckdb").split("(", 1)[0]
+        return f"function {said if said.isidentifier() else node.sql_name()}() is not allowed {where}"
     if not isinstance(node, _NODES + functions + (exp.Func,)):
         return f"{type(node).__name__.lower()} ({node.sql(dialect='duckdb')[:40]!r}) is not allowed {where}"
     return None

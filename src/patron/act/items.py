@@ -56,6 +56,7 @@ def next_ids(wh: Warehouse, n: int) -> list[str]:
 
 
 def get(wh: Warehouse, item_id: str) -> dict[str, Any]:
+    item_id = str(item_id).strip().upper()  # ids are A-12; a-12 typed by hand names the same item
     frame = wh.df(f"SELECT i.*, g.name AS customer, {_OVERDUE_NOW} AS overdue_now FROM action_items AS i "
                   "LEFT JOIN customer_golden AS g ON g.customer_id = i.customer_id WHERE i.item_id = ?",
                   [now(), item_id])
@@ -165,6 +166,7 @@ def update(wh: Warehouse, item_id: str, by: str, *, status: str | None = None, o
     Dismissing needs a reason. Done or dismissed closes the item; back to open reopens it."""
     by = _person(by, "by")
     item = get(wh, item_id)
+    item_id = item["item_id"]
     if status is not None and status not in STATUSES:
         raise ActionError(f"{status!r} is not a status; statuses are: {', '.join(STATUSES)}", "status")
     if priority is not None and priority not in PRIORITIES:

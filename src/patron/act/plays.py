@@ -92,16 +92,17 @@ def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
 
 
 def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False, force: bool = False,
-        left_flag: str | None = None) -> PlaysRun:
+        left_flag: str | None = None, snapshot: tuple[str, Any] | None = None) -> PlaysRun:
     """Every play, checked, evaluated, then written at once (nothing with `dry_run`). `left_flag`:
-    the attribute that says a customer left (predict.churn.outcome), for the `churned` field."""
+    the attribute that says a customer left (predict.churn.outcome), for the `churned` field;
+    `snapshot`: (source, day) the latest snapshot_date patron.yml gives a dateless export."""
     from patron.warehouse.as_of import data_as_of
 
     started = time.perf_counter()
     as_of = data_as_of(wh)
     undated = as_of is None
-    if undated:  # a snapshot with no dates (a bank's customer list): the draws are dated by the run
-        as_of = I.now().date()
+    if undated:  # a snapshot with no dates (a bank's customer list): the draws are dated by its day, else the run
+        as_of = snapshot[1] if snapshot else I.now().date()
     if not plays:
         return PlaysRun(None, as_of, [], notes=["no plays in patron.yml (see `patron actions fields` and the "
                                                 "README's plays section)"], dry_run=dry_run)
@@ -121,8 +122,9 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
                             seconds=time.perf_counter() - started, outcomes=outcomes)
     runs, notes = S.usable_runs(wh)
     if undated:
-        notes = [*notes, f"the data holds no dates, so this run is dated by today ({as_of}); an uplift needs "
-                         "dated outcomes (subscriptions, survey answers) to compare"]
+        by = f"sources.{snapshot[0]}.snapshot_date" if snapshot else "today"
+        notes = [*notes, f"the data holds no dated activity, so this run is dated by {by} ({as_of}); an uplift "
+                         "needs dated outcomes (subscriptions, survey answers) to compare"]
     found = _evaluate(wh, plays, runs, attributes, left_flag)
     problems = [f"plays.{name}.when: {why}" for name, (_, why) in found.items() if isinstance(why, str)
                 and why.startswith("matches every")]

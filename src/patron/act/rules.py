@@ -16,7 +16,7 @@ import sqlglot
 from sqlglot import exp
 
 from patron.act.signals import ATTRIBUTE_TYPES, field_types
-from patron.expressions import refused
+from patron.expressions import columns_read, refused
 
 if TYPE_CHECKING:
     from patron.config import PlayConfig, ProjectConfig
@@ -43,6 +43,10 @@ def play_problems(name: str, play: PlayConfig, attributes: Mapping[str, str] | N
            for p in refused(play.when, set(fields), aggregates=False, where="in a play")]
     if not out:
         out += [f"{at}.when: {p}" for p in _size_problems(play.when) + _type_problems(play.when, fields)]
+    if not out and not columns_read(play.when):
+        out.append(f"{at}.when: reads no field, so it holds for every {play.subject} or for none; compare a "
+                   "field, e.g. " + {"customer": "arr >= 10000", "response": "score <= 6",
+                                     "alert": "ratio >= 2"}[play.subject])
     if play.owner_from is not None:
         if play.owner_from not in fields:
             out.append(f"{at}.owner_from: {play.owner_from!r} is not a field of a {play.subject}; "

@@ -37,8 +37,11 @@ class Act:
         from patron.act.plays import run
 
         cfg = self._project.config
+        days = sorted(((s.snapshot_date, n) for n, s in cfg.sources.items() if s.snapshot_date), reverse=True) \
+            if cfg else []
         return run(self._project.existing_warehouse(), self.plays(), dry_run=dry_run, force=force,
-                   left_flag=cfg.predict.churn.outcome if cfg else None)
+                   left_flag=cfg.predict.churn.outcome if cfg else None,
+                   snapshot=(days[0][1], days[0][0]) if days else None)
 
     def problems(self) -> list[str]:
         """Every problem of patron.yml's plays, against the warehouse's attributes where there is one."""
@@ -70,7 +73,7 @@ class Act:
         item = get(wh, item_id)
         play = self._project.config.plays.get(item["play"]) if self._project.config and item["play"] else None
         item["play_label"] = play.label if play else None  # a play gone from patron.yml keeps its name
-        return item, changes(wh, item_id)
+        return item, changes(wh, item["item_id"])
 
     def add(self, customer: str | None, title: str, owner: str | None, by: str, due_days: float | None = 7,
             priority: str = "medium", note: str | None = None) -> str:
