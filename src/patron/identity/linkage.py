@@ -20,6 +20,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import pandas as pd
 
@@ -188,9 +189,12 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
         comparisons=spec.comparisons(),
         retain_intermediate_calculation_columns=False,
     )
-    with linkage_api(engine, 0.3) as db:
+    # the model is fitted in this process on every engine: the records are a frame here already, and
+    # the samples it draws (u's random pairs, EM's share of records above 200,000) are then the
+    # same draws whichever engine scores the pairs, so both engines link the same records
+    with linkage_api(None, 0.3) as local:
         try:
-            linker = Linker(db.register(data), settings, log_level=logging.ERROR)
+            linker = Linker(local.register(data), settings, log_level=logging.ERROR)
             linker.training.estimate_probability_two_random_records_match(
                 [block_on(*r) for r in spec.prior_rules], recall=spec.prior_recall)
             linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
@@ -198,17 +202,33 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*rule), record_sample_proportion=1.0 if len(data) < 200_000 else 0.2)
             params = linker.misc.save_model_to_json()
-            if predict_on is not None:
-                linker = Linker(db.register(targets), params, log_level=logging.ERROR)
-            scored = linker.inference.predict(threshold_match_probability=review_below)
-            pairs = linker.misc.query_sql(
-                f"SELECT unique_id_l, unique_id_r, 'model' AS method, match_probability FROM {scored.physical_name}",
-                output_type="pandas")
         except EMTrainingException as e:
             # the checks above should leave Splink nothing to refuse; sampling at scale still can
             first = str(e).splitlines()[0].split(".  ")[0]  # Splink's first sentence, without the advice
             return Links(_empty(), {}, f"Splink's training failed ({first})")
+    # scoring the pairs is the part that grows with the records squared: on the warehouse's engine
+    with linkage_api(engine, 0.3) as db:
+        linker = Linker(db.register(targets), _in_dialect(params, settings, db.sql_dialect.sql_dialect_str),
+                        log_level=logging.ERROR)
+        scored = linker.inference.predict(threshold_match_probability=review_below)
+        pairs = linker.misc.query_sql(
+            f"SELECT unique_id_l, unique_id_r, 'model' AS method, match_probability FROM {scored.physical_name}",
+            output_type="pandas")
     return Links(pairs, params)
+
+
+def _in_dialect(params: dict, settings: Any, dialect: str) -> dict:
+    """The fitted model with its SQL written for `dialect`: the same comparisons and levels in the
+    same order, each level keeping its fitted probabilities (a function such as Jaro-Winkler has
+    another name on each engine)."""
+    if params.get("sql_dialect") == dialect:
+        return params
+    out = settings.get_settings(dialect).as_dict()
+    out["probability_two_random_records_match"] = params["probability_two_random_records_match"]
+    for mine, fitted in zip(out["comparisons"], params["comparisons"], strict=True):
+        for level, fitted_level in zip(mine["comparison_levels"], fitted["comparison_levels"], strict=True):
+            level.update({k: v for k, v in fitted_level.items() if k != "sql_condition"})
+    return out
 
 
 # names identify nobody in a system where more than this share of its records repeat one (surnames,
