@@ -275,6 +275,17 @@ def test_customer_text_in_an_item_is_bounded_and_control_characters_are_dropped(
     assert tiny.act.item(item)[0]["title"] == "Call [31mthem"
     with pytest.raises(ActionError, match="longer than 2,000 characters"):
         tiny.act.update(item, "Cy", note="x" * 2001)
+    assert tiny.act.update(item, "Cy", owner="\u202eliamE \x9bAna")["owner"] == "liamE Ana"  # no reordering
+    # a play's text and a customer's name from the data: cleaned and bounded as a person's
+    tiny.warehouse.execute("UPDATE customers SET name = 'Evil\x1b[2J Corp\u202e' || repeat('Z', 3000) "
+                           "WHERE customer_ref = 'c39'")
+    tiny.identity.resolve()
+    r = P.run(tiny.warehouse, {"x": PlayConfig(when="name LIKE 'Evil%'", action="Act\x1b]8;;http://x\x1b\\ now\r",
+                                               label="\x1b[31mRed", owner="Desk")})
+    assert r.results[0].label == "[31mRed"
+    listed = tiny.act.items(Filter(play="x")).iloc[0]
+    assert listed["title"] == "Act]8;;http://x\\ now" and listed["customer"].startswith("Evil[2J Corp")
+    assert len(listed["customer"]) == 200
 
 
 # a random sequence of runs (with a bar that moves, so conditions clear and return) and of people's
@@ -382,6 +393,10 @@ def test_the_commands_refuse_what_names_nothing_or_nobody(tiny, tmp_path):
         return subprocess.run([*PATRON, *args, "--config", yml, "--db", db], capture_output=True, text=True,
                               timeout=120, env={"PATRON_USER": "Ana", "PATH": "/usr/bin:/bin", "COLUMNS": "140"})
 
+    nobody = patron("actions", "update", "A-1", "--note", "x", "--as", " ")
+    assert nobody.returncode == 1 and "--as: names nobody" in nobody.stderr, nobody.stderr
+    device = patron("actions", "import", "/dev/zero", "--system", "crm")
+    assert device.returncode == 1 and "/dev/zero: is not a regular file" in device.stderr, device.stderr
     blank = patron("actions", "list", "--status", ",")
     assert blank.returncode == 2 and "names no status" in blank.stderr
     unknown = patron("actions", "uplift", "--play", "nope")

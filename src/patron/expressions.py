@@ -33,7 +33,8 @@ _SCALARS: tuple[type[exp.Expression], ...] = (
     exp.Trim, exp.Concat, exp.ConcatWs, exp.StrPosition, exp.StartsWith, exp.DateTrunc, exp.DateDiff,
     exp.DateAdd, exp.DateSub, exp.Extract, exp.TimestampTrunc, exp.TimestampDiff, exp.Year, exp.Month,
     exp.Day, exp.DayOfWeek, exp.RegexpReplace, exp.RegexpLike, exp.RegexpExtract, exp.Split, exp.SplitPart,
-    exp.StrToTime, exp.StrToDate, exp.Replace,
+    exp.StrToTime, exp.StrToDate, exp.Replace, exp.TimeToUnix, exp.TimeToStr, exp.LastDay, exp.DateFromParts,
+    exp.Left, exp.Right,
 )
 # ...and aggregates, which only a metric may use: a source's expressions are about one row.
 _AGGREGATES: tuple[type[exp.Expression], ...] = (
@@ -44,7 +45,8 @@ _AGGREGATES: tuple[type[exp.Expression], ...] = (
 # Functions SQLGlot knows only by name (exp.Anonymous) that are plain scalars in DuckDB.
 _NAMED = frozenset({"epoch", "date_part", "datediff", "date_diff", "isoyear", "week", "quarter", "dayofyear",
                     "to_days", "to_hours", "to_minutes", "to_seconds", "regexp_matches", "contains", "ends_with",
-                    "left", "right", "lpad", "rpad", "strip_accents", "nullif", "ifnull", "round_even", "to_weeks",
+                    # lpad and rpad are left out: a width of a billion builds a text of a billion characters
+                    "left", "right", "strip_accents", "nullif", "ifnull", "round_even", "to_weeks",
                     "to_months", "to_years", "make_date", "last_day", "strftime", "try_strptime", "regexp_full_match"})
 
 

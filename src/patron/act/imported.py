@@ -53,7 +53,8 @@ def import_plays(wh: Warehouse, file: str | Path, system: str, by: str) -> Impor
 
     path = Path(file)
     if not path.is_file():
-        raise SourceError("no such file", str(path))
+        raise SourceError("no such file" if not path.exists() else "is not a regular file (a folder or a device)",
+                          str(path))
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=MAX_ROWS + 1)
     except pd.errors.EmptyDataError:

@@ -38,11 +38,22 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# characters that steer a terminal or reorder text rather than show: C0 and C1 controls, and the
+# bidirectional overrides and isolates that make a name read as another
+_HIDDEN = frozenset([*map(chr, range(32)), *map(chr, range(127, 160)), "\u061c", "\u200e", "\u200f",
+                     *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))])
+
+
+def printable(text: str, keep: str = "") -> str:
+    """`text` without the characters that steer a terminal or reorder text (except those in `keep`)."""
+    return "".join(ch for ch in text if ch in keep or ch not in _HIDDEN)
+
+
 def _clean(text: str | None, limit: int, what: str) -> str | None:
     """Customer and user text is bounded and stripped of control characters before it is kept."""
     if text is None:
         return None
-    out = "".join(ch for ch in str(text) if ch in "\n\t" or (ord(ch) >= 32 and ord(ch) != 127)).strip()
+    out = printable(str(text), keep="\n\t").strip()
     if len(out) > limit:
         raise ActionError(f"longer than {limit:,} characters", what)
     return out
@@ -70,8 +81,9 @@ _OVERDUE_NOW = "(i.status IN ('open', 'in_progress') AND i.due_at IS NOT NULL AN
 
 
 def _live(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(overdue=frame["overdue_now"].fillna(False).astype(bool)).drop(columns="overdue_now")
-
+    """As of now, with the customer's name (the data's, so hostile) cleaned and bounded as an owner's."""
+    return frame.assign(overdue=frame["overdue_now"].fillna(False).astype(bool),
+                        customer=frame["customer"].map(owner_name)).drop(columns="overdue_now")
 
 
 def _record(row: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +167,7 @@ def owner_name(value: Any) -> str | None:
     """An owner read from the data: stripped of control characters and cut to MAX_NAME; blank is nobody."""
     if value is None or not isinstance(value, str):
         return None if value is None or value != value else owner_name(str(value))
-    out = "".join(ch for ch in value if ord(ch) >= 32 and ord(ch) != 127).strip()[:MAX_NAME]
+    out = printable(value).strip()[:MAX_NAME]
     return out or None
 
 

@@ -140,7 +140,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
             rekey.follow(wh)
         for name, play in plays.items():
             frame, note = found[name]
-            result = PlayResult(name, play.label, ran=frame is not None,
+            result = PlayResult(name, I.printable(play.label) if play.label else None, ran=frame is not None,
                                 note=note if isinstance(note, str) else None)
             if frame is not None:
                 result.matched = len(frame)
@@ -304,7 +304,8 @@ def _items(play: PlayConfig, name: str, frame: pd.DataFrame, ids: list[str], at:
         "item_id": ids, "play": name,
         "customer_id": frame["customer_id"].values if "customer_id" in frame else None,
         "subject": frame["subject"].values, "signal": _signals(play, frame),
-        "title": play.action, "owner": owner.values, "priority": play.priority, "status": "open",
+        "title": I.printable(play.action).strip() or name, "owner": owner.values, "priority": play.priority,
+        "status": "open",
         "due_at": at + timedelta(days=play.due_days), "created_at": at, "created_by": f"play:{name}",
         "updated_at": at, "overdue": False})
     if play.subject == "response":

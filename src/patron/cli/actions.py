@@ -31,6 +31,10 @@ ITEM_COLUMNS = ["item_id", "play", "customer_id", "customer", "title", "owner", 
 
 def me(name: str | None) -> str:
     """Who is acting, for the history: --as, else $PATRON_USER, else the login name."""
+    if name is not None and not name.strip():
+        from patron.errors import ActionError
+
+        raise ActionError("names nobody; give a person's name or leave --as out", "--as")
     if name or os.environ.get("PATRON_USER"):
         return name or os.environ["PATRON_USER"]
     try:
