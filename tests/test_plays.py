@@ -190,7 +190,8 @@ def test_patron_check_names_every_problem_of_the_plays(tmp_path):
     assert any(p.startswith("plays.d.when: the engine cannot run") for p in problems)
     data["plays"] = {"f": {"when": "1 = 1", "action": "x", "owner": "me"},
                      "g": {"when": "random() < 0.5", "action": "x", "owner": "me"},
-                     "h": {"when": 1, "action": "x", "owner": "me"}}
+                     "h": {"when": 1, "action": "x", "owner": "me"},
+                     "i": {"when": "promoter = yes", "action": "x", "owner": "me"}}
     yml.write_text(yaml.safe_dump(data))
     assert Project.check(yml).problems == ["plays.h.when: is 1, not a condition: write SQL over the subject's "
                                            "fields, e.g. arr >= 10000 (`patron actions fields` lists what it may read)"]
@@ -198,7 +199,12 @@ def test_patron_check_names_every_problem_of_the_plays(tmp_path):
     yml.write_text(yaml.safe_dump(data))
     assert Project.check(yml).problems == [
         "plays.f.when: reads no field, so it holds for every customer or for none; compare a field, e.g. arr >= 10000",
-        "plays.g.when: function RANDOM() is not allowed in a play"]
+        "plays.g.when: function RANDOM() is not allowed in a play",
+        "plays.i.when: 'yes' is not a field of a customer; a yes/no field is compared with true or false (or read "
+        "alone: `active`, `NOT active`), and a text value is quoted: 'yes'"]
+    yml.write_text(yml.read_text().replace("when: arr >= 1", "when: no"))
+    assert Project.check(yml).problems == ["plays.h.when: YAML read it as false, not a condition: put the condition "
+                                           "in quotes, or write SQL over the subject's fields, e.g. arr >= 10000"]
 
 
 def test_a_holdout_is_drawn_once_per_customer_kept_and_given_no_item(tiny):
@@ -666,6 +672,8 @@ def test_a_holdout_play_runs_on_data_with_no_dates_and_says_what_it_is_dated_by(
                                                              for n in r.notes)
         drawn = project.warehouse.scalar("SELECT COUNT(*) FROM play_assignments WHERE as_of = ?", [r.as_of])
         assert drawn == 20 == r.results[0].created + r.results[0].held_out
+        (uplift,) = project.act.uplift()
+        assert uplift.note.startswith("no outcome to compare: the data holds no dated activity"), uplift.note
 
 
 def test_a_project_with_only_tickets_acts_on_the_customers_its_tickets_name(tmp_path):
@@ -682,6 +690,14 @@ def test_a_project_with_only_tickets_acts_on_the_customers_its_tickets_name(tmp_
         assert r.results[0].created == 2, r.results[0]
         assert sorted(project.warehouse.df("SELECT customer_id FROM action_items")["customer_id"]) == \
             ["Acme", "Initech"]
+        # once identity gives them master ids (with no golden record), the items follow, named by the company
+        project.identity.resolve()
+        again = P.run(project.warehouse, {"many": PlayConfig(when="tickets_90d >= 20", action="Call", owner="Desk")})
+        assert (again.results[0].created, again.results[0].unchanged, again.results[0].cleared) == (0, 2, 0)
+        listed = project.act.items(Filter())
+        assert sorted(listed["customer"]) == ["Acme", "Initech"] and listed["customer_id"].str.startswith("C").all()
+        item = project.act.item(listed["item_id"].iloc[0])[0]
+        assert item["customer_refs"] == [f"complaints:{item['customer']}"]
 
 
 def test_moving_a_source_to_another_system_is_resolved_on_the_next_run_and_customers_keep_their_ids(tmp_path):

@@ -404,7 +404,10 @@ class PlayConfig(_Strict):
     @field_validator("when", mode="before")
     @classmethod
     def _text(cls, v: object) -> object:
-        if not isinstance(v, str):  # YAML reads `when: 1` or `when: true` as a number or a bool
+        if isinstance(v, bool):  # YAML reads `when: no` (yes, on, off, true, false) as a yes-or-no value
+            raise ValueError(f"YAML read it as {str(v).lower()}, not a condition: put the condition in quotes, "
+                             "or write SQL over the subject's fields, e.g. arr >= 10000")
+        if not isinstance(v, str):  # YAML reads `when: 1` as a number
             raise ValueError(f"is {v!r}, not a condition: write SQL over the subject's fields, e.g. arr >= 10000 "
                              "(`patron actions fields` lists what it may read)")
         return v

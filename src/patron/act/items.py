@@ -68,12 +68,23 @@ def next_ids(wh: Warehouse, n: int) -> list[str]:
 
 def get(wh: Warehouse, item_id: str) -> dict[str, Any]:
     item_id = str(item_id).strip().upper()  # ids are A-12; a-12 typed by hand names the same item
-    frame = wh.df(f"SELECT i.*, g.name AS customer, {_OVERDUE_NOW} AS overdue_now FROM action_items AS i "
+    frame = wh.df(f"SELECT i.*, {_NAME} AS customer, {_OVERDUE_NOW} AS overdue_now FROM action_items AS i "
                   "LEFT JOIN customer_golden AS g ON g.customer_id = i.customer_id WHERE i.item_id = ?",
                   [now(), item_id])
     if frame.empty:
         raise ActionError("no such action item; `patron actions list` shows them", str(item_id)[:40])
-    return _record(_live(frame).iloc[0].to_dict())
+    out = _record(_live(frame).iloc[0].to_dict())
+    # the ids people know the customer by in their own systems (the bank's CustomerId, the CRM's)
+    out["customer_refs"] = [owner_name(f"{system}:{ref}") for system, ref in wh.rows(
+        "SELECT system, ref FROM identity_map WHERE customer_id = ? ORDER BY system, ref LIMIT ?",
+        [out["customer_id"], MAX_REFS])] if out["customer_id"] else []
+    return out
+
+
+MAX_REFS = 10
+# the customer's name: the golden record's, else (a customer no source names: a complaints export's
+# company) the id its records carry, which is the name people use
+_NAME = "COALESCE(g.name, (SELECT MIN(m.ref) FROM identity_map AS m WHERE m.customer_id = i.customer_id))"
 
 
 # overdue now (the stored flag is as of the last run of the plays, for the metric); one parameter: now
@@ -282,7 +293,7 @@ def listing(wh: Warehouse, where: Filter = Filter()) -> pd.DataFrame:
         params.append(at)
     if where.cleared is not None:
         conds.append("i.cleared_at IS NOT NULL" if where.cleared else "i.cleared_at IS NULL")
-    sql = (f"SELECT i.*, g.name AS customer, {_OVERDUE_NOW} AS overdue_now "
+    sql = (f"SELECT i.*, {_NAME} AS customer, {_OVERDUE_NOW} AS overdue_now "
            "FROM action_items AS i LEFT JOIN customer_golden AS g ON g.customer_id = i.customer_id"
            + (f" WHERE {' AND '.join(conds)}" if conds else "") +
            " ORDER BY overdue_now DESC, CASE i.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, "

@@ -28,10 +28,12 @@ def moves(wh: Warehouse) -> pd.DataFrame:
     identity mapped to exactly one master customer."""
     import pandas as pd
 
+    # a master id is one identity gave (a customer no customer record names has no golden record:
+    # a complaints export's company)
     held = wh.df("SELECT DISTINCT customer_id FROM (SELECT customer_id FROM action_items UNION ALL "
                  "SELECT customer_id FROM play_assignments) AS k WHERE customer_id IS NOT NULL "
-                 "AND customer_id NOT IN (SELECT customer_id FROM customer_golden)")
-    if held.empty or not wh.scalar("SELECT COUNT(*) FROM customer_golden"):
+                 "AND customer_id NOT IN (SELECT customer_id FROM identity_map)")
+    if held.empty or not wh.scalar("SELECT COUNT(*) FROM identity_map"):
         return pd.DataFrame({"old": [], "new": []}, dtype="object")
     step = dict(wh.rows("SELECT from_id, to_id FROM (SELECT from_id, to_id, ROW_NUMBER() OVER (PARTITION BY from_id "
                         "ORDER BY moved_at DESC, to_id) AS k FROM identity_moves) AS m WHERE k = 1"))

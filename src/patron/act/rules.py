@@ -95,6 +95,9 @@ def _named(problem: str, subject: str, fields: Mapping[str, str]) -> str:
     if not problem.endswith(end):
         return problem
     name = problem.removesuffix(end).strip("'\"")
+    if name.lower() in ("yes", "no", "on", "off", "y", "n"):
+        return (f"{name!r} is not a field of a {subject}; a yes/no field is compared with true or false "
+                f"(or read alone: `active`, `NOT active`), and a text value is quoted: '{name}'")
     near = difflib.get_close_matches(name, list(fields), n=1, cutoff=0.6)
     return (f"{name!r} is not a field of a {subject}" + (f" (did you mean {near[0]!r}?)" if near else "") +
             "; `patron actions fields` lists them")

@@ -110,9 +110,15 @@ LEFT JOIN cm AS e ON e.customer = a.customer_id AND e.month = CAST(a.m0 + INTERV
     if imported:
         notes.append(f"drawn outside patron (imported from {', '.join(imported)[:200]}): patron cannot check that "
                      "the holdout was chosen at random, so a difference may not be the play's effect")
-    if known.empty:
+    if known.empty and wh.scalar(f"SELECT last_day FROM ({DATA_LAST_DAY}) AS d") is None:
+        notes.insert(0, "no outcome to compare: the data holds no dated activity (subscriptions, orders, survey "
+                        "answers), so nothing says what became of the customers after they were drawn")
+    elif known.empty:
         notes.insert(0, f"no outcome yet: none of its {len(frame):,} customers was assigned {months} months before "
                         f"{'the release' if released is not None else 'the data' + chr(39) + 's last day'}")
+    elif len(known) > len(known[known["mrr_start"] > 0]):
+        notes.append("churn and revenue count only the customers that paid in the month before they were drawn "
+                     f"({int((known['mrr_start'] > 0).sum()):,} of {len(known):,})")
     out.note = "; ".join(notes) or None
     if known.empty:
         return out

@@ -177,8 +177,12 @@ def _show(item: dict, history: pd.DataFrame, fmt: Format) -> None:
         emit_json({"item": {k: _py(v) for k, v in item.items()}, "history": rows})
         return
     who = " ".join(filter(None, [item.get("customer"), item["customer_id"] and f"({item['customer_id']})"]))
-    play = item["play"] and " ".join(filter(None, [item.get("play_label"), f"({item['play']})"]))
+    play = item["play"] and (f"{item['play_label']} ({item['play']})" if item.get("play_label") else item["play"])
+    from patron.act.items import MAX_REFS
+
+    refs = item.get("customer_refs") or []
     facts = [("item", item["item_id"]), ("to do", item["title"]), ("play", play or ""), ("customer", who),
+             ("known as", ", ".join(refs) + (" …" if len(refs) >= MAX_REFS else "")),
              ("owner", item["owner"] or ""), ("priority", item["priority"]), ("status", _status(item)),
              ("due", cell(_py(item["due_at"]))), ("signal", item["signal"]),
              ("created", f"{cell(_py(item['created_at']))} by {item['created_by']}"),

@@ -83,11 +83,11 @@ def _protect(found: Investment, limit: int) -> None:
             "lifetime value": "lifetime value (CLV)"}.get(found.value or "", found.value)
     prob = "the probability of leaving (the latest churn run's)"
     table("Customers to protect, " + ("most value at stake first" if known else "most likely to leave first"),
-          ["customer", "name", "owner", "segment", "risk", "CLV", "ARR", "at stake", "renews", "why"],
-          [[r.customer_id, r.name, r.owner, r.segment, f"{r.band} {r.risk:.0%}",
+          ["customer", "id", "owner", "segment", "risk", "CLV", "ARR", "at stake", "renews", "why"],
+          [[r.name or r.customer_id, r.customer_id, r.owner, r.segment, f"{r.band} {r.risk:.0%}",
             cash(r.clv) if r.value_basis == "clv" else "", cash(r.arr) if r.arr else "", cash(r.at_stake),
             renews(r.months_to_renewal, r.term), clip(reasons(r.reasons), 160)] for r in shown.itertuples()],
-          {"risk", "CLV", "ARR", "at stake"}, drop=["segment", "owner", "name", "CLV", "renews"],
+          {"risk", "CLV", "ARR", "at stake"}, drop=["segment", "id", "owner", "CLV", "renews"],
           notes=[shown_of(len(shown), len(frame)),
                  f"at stake: value times {prob}; value: {what}" if known else
                  f"no value known, so ranked by {prob} alone"])
@@ -100,11 +100,11 @@ def _expand(found: Investment, limit: int) -> None:
     shown = frame if limit == 0 else frame.head(limit)
     n = len(found.criteria)
     table("Expansion candidates, most criteria met first",
-          ["customer", "name", "owner", "segment", "meets", "CLV", "ARR", "why"],
-          [[r.customer_id, r.name, r.owner, r.segment, f"{r.met} of {n}",
+          ["customer", "id", "owner", "segment", "meets", "CLV", "ARR", "why"],
+          [[r.name or r.customer_id, r.customer_id, r.owner, r.segment, f"{r.met} of {n}",
             money(r.clv) if r.value_basis == "clv" else "", money(r.arr) if r.arr else "",
             clip(reasons(r.reasons), 200)] for r in shown.itertuples()],
-          {"meets", "CLV", "ARR"}, drop=["segment", "owner", "name", "CLV"],
+          {"meets", "CLV", "ARR"}, drop=["segment", "id", "owner", "CLV"],
           notes=[shown_of(len(shown), len(frame)), f"Ranked {found.ranking['expand']}."])
 
 
@@ -121,9 +121,10 @@ def _people(found: Investment, limit: int) -> None:
     if people.empty:
         say("No champion, economic buyer or detractor among the contacts of the accounts shown.")
         return
-    table("The people who matter at these accounts", ["customer", "name", "contact", "role", "why it matters"],
-          [[r.customer_id, names.get(r.customer_id), r.name, r.role, r.why] for r in people.itertuples()],
-          drop=["name"], notes=["champion: latest NPS 9-10, or a role such as champion, admin or power user; "
+    table("The people who matter at these accounts", ["customer", "id", "contact", "role", "why it matters"],
+          [[names.get(r.customer_id) or r.customer_id, r.customer_id, r.name, r.role, r.why]
+           for r in people.itertuples()],
+          drop=["id"], notes=["champion: latest NPS 9-10, or a role such as champion, admin or power user; "
                                 "economic buyer: a role that holds the budget; detractor: latest NPS 0-6"])
 
 

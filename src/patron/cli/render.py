@@ -150,7 +150,9 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     console = console or out
     texts = [[cell(v) for v in r] for r in rows]
     fit = layout(columns, texts, console.width, numeric, drop)
-    t = Table(title=plain(title) if title else None, title_justify="left", header_style="bold", show_lines=lines)
+    if title:  # on a line of its own: as the table's title it would wrap to a narrow table's width, mid-word
+        console.print(plain(title), style="table.title")
+    t = Table(header_style="bold", show_lines=lines)
     for i, w in zip(fit.shown, fit.widths, strict=True):
         num = columns[i] in numeric
         t.add_column(plain(columns[i]), justify="right" if num else "left", no_wrap=num, overflow="fold", width=w)
