@@ -186,8 +186,8 @@ neg AS (SELECT e.customer_id AS customer, COUNT(*) AS negative_texts_90d FROM en
     WHERE e.sentiment_label = 'negative' AND CAST(e.occurred_at AS DATE) > d.last_day - 90 GROUP BY 1),
 -- every customer the data names, not only those with a customer record: a project whose only
 -- source is tickets or surveys still has customers to act on (with no name or owner to show)
-named AS (SELECT customer FROM arr UNION SELECT customer FROM firsts UNION SELECT customer FROM nps
-    UNION SELECT customer FROM csat UNION SELECT customer FROM use UNION SELECT customer FROM tix),
+named AS (SELECT customer FROM arr UNION SELECT customer FROM firsts UNION SELECT customer FROM nps WHERE k = 1
+    UNION SELECT customer FROM csat WHERE k = 1 UNION SELECT customer FROM use UNION SELECT customer FROM tix),
 base AS (SELECT * FROM records UNION ALL
     SELECT n.customer, NULL, NULL, NULL, NULL, NULL, NULL FROM named AS n
     WHERE n.customer IS NOT NULL AND n.customer NOT IN (SELECT customer_id FROM records WHERE customer_id IS NOT NULL))
