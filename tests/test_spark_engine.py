@@ -126,7 +126,7 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
 
 def test_a_stage_that_runs_on_duckdb_only_says_so_on_a_spark_warehouse(tmp_path):
     (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "hdfs://x/w"}}))
-    for command in (["predict"], ["ingest"], ["listen", "themes"], ["run"]):
+    for command in (["predict"], ["listen", "themes"], ["run"]):
         r = subprocess.run([*PATRON, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, \
             (command, r.stderr)

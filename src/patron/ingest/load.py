@@ -3,6 +3,12 @@
 Every row read ends up in exactly one of: loaded (new or changed), already loaded (the same
 key with the same values is in the warehouse), or quarantined (with every reason). The counts
 are checked to add up before the transaction commits.
+
+On an engine without transactions (Spark) nothing is written before a file is known to load, and
+a source's files are all checked before any is loaded, so a refused source leaves nothing behind.
+A load stopped half-way (a crash, ^C) keeps what it wrote: its `loads` row without finished_at, and
+possibly the file's changed rows deleted, its new rows inserted, its quarantine rows; loading the
+file again loads what is missing (rows whose key and values are there count as already loaded).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from patron.ingest.stage import (
     sha256,
 )
 from patron.model import LINEAGE, TABLES
-from patron.warehouse import Engine, Warehouse
+from patron.warehouse import FILE_ROW, Engine, Warehouse
 
 Progress = Callable[[str, str, float], None]  # (file, step, percent)
 
@@ -132,9 +138,10 @@ def _errors_sql(engine: Engine, plan: Plan) -> str:
 
 def load_file(
     wh: Warehouse, name: str, src: SourceConfig, file: Path, root: Path, tolerance_days: int,
-    progress: Progress | None = None, max_reject_share: float = 1.0, trust: int = 0,
+    progress: Progress | None = None, max_reject_share: float = 1.0, trust: int = 0, check_only: bool = False,
 ) -> FileLoad:
-    """Check and load one file inside the caller's transaction.
+    """Check and load one file inside the caller's transaction (`check_only`: read and check it,
+    raising TooManyRejected as the load would, and write nothing).
 
     The file is read, mapped, typed and checked in one pass into one temp table (in file order,
     so the engine's row number there is the file's); the file is read a second time only when
@@ -148,8 +155,8 @@ def load_file(
     plan = plan_load(TABLES[src.table], src, reader.columns, shown, tolerance_days, name)
     plan.check_expressions(wh, reader.sql(keep_rejects=False), shown)
     report.ignored_columns = plan.ignored
-    (load_id,) = engine.new_load_ids(1)
-    report.load_id = load_id
+    # where the engine's read numbers the file's rows, the number rides along as _line
+    position = f"{ROW}.{FILE_ROW}" if reader.numbered else None
     with ThreadPoolExecutor(1) as pool:  # hash the file while the engine reads it
         digest = pool.submit(sha256, file)
         cols = list(plan.typed)
@@ -162,19 +169,20 @@ def load_file(
         skip, bad = (", _skip", f"NOT _skip AND ({_bad_sql(plan)})") if plan.keep else ("", _bad_sql(plan))
         read_as(
             wh, reader, "_patron_checked_t",
-            f"SELECT {typed}{carried}, _key, _hash, _bad{skip}, CASE WHEN _bad THEN {texts} END AS _m, "
+            f"SELECT {'_row AS _line, ' if position else ''}{typed}{carried}, _key, _hash, _bad{skip}, "
+            f"CASE WHEN _bad THEN {texts} END AS _m, "
             f"CASE WHEN _bad THEN {engine.json_text('_raw')} END AS _rec FROM ("
             f"SELECT *, {key_expr} AS _key, {engine.row_hash([f't_{c}' for c in cols])} AS _hash, ({bad}) AS _bad "
-            f"FROM ({plan.checked_sql(reader.sql(), raw=engine.row_record(ROW))}))",
+            f"FROM ({plan.checked_sql(reader.sql(), position, raw=engine.row_record(ROW, reader.columns))}))",
             plan.params.values, (lambda p: progress(shown, "read", p)) if progress else None,
         )
         rejected = rejected_lines(wh, reader)
         file_hash = digest.result()
     if progress:
         progress(shown, "check", 0)
-    # the file's row number: the table's own while it holds the file's rows in order; a filter
-    # or a roll-up keeps it as a column of its own instead
-    row = engine.row_number("_patron_checked_t")
+    # the file's row number: the read's own (_line), else the table's while it holds the file's rows
+    # in order; a filter or a roll-up keeps it as a column of its own (_line) instead
+    row = "_line" if position else engine.row_number("_patron_checked_t")
     filtered = rolled_up = 0
     lines_read = wh.scalar("SELECT count(*) FROM _patron_checked_t")
     if plan.keep or plan.rollup is not None:
@@ -183,11 +191,6 @@ def load_file(
     wh.execute(f"CREATE OR REPLACE TEMP VIEW _patron_checked AS SELECT {row} AS _row, * "
                "FROM _patron_checked_t")
     target = src.table
-    wh.execute(
-        "INSERT INTO loads (load_id, source, table_name, file, file_sha256, started_at) "
-        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [load_id, name, target, shown, file_hash],
-    )
     # duplicate keys inside the file: the first good row wins, later ones are quarantined
     # (grouping 64-bit hashes of the keys first is much cheaper than grouping the key strings;
     # only rows whose hash repeats are then compared by their real key)
@@ -217,6 +220,18 @@ def load_file(
     if offered and bad_n + dup_n + len(rejected) > max_reject_share * offered:
         raise TooManyRejected(Refusal(name, shown, offered, bad_n + dup_n + len(rejected), max_reject_share,
                                       _top_reasons(wh, plan, dup_n, rejected, src.date_format)))
+    if check_only:
+        _drop_working(wh)
+        return report
+    # nothing is written before the file is known to be loaded (an engine without transactions
+    # keeps every change it makes)
+    (load_id,) = engine.new_load_ids(1)
+    report.load_id = load_id
+    wh.execute(
+        "INSERT INTO loads (load_id, source, table_name, file, file_sha256, started_at) "
+        "VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [load_id, name, target, shown, file_hash],
+    )
     if progress:
         progress(shown, "load", 0)
     if changed:
@@ -267,13 +282,17 @@ def load_file(
         [report.read, report.loaded, report.updated, report.quarantined, report.already_loaded, report.filtered,
          report.rolled_up, load_id],
     )
+    _drop_working(wh)
+    if progress:
+        progress(shown, "done", 100)
+    return report
+
+
+def _drop_working(wh: Warehouse) -> None:
     wh.execute("DROP VIEW IF EXISTS _patron_checked")
     for t in ("_patron_checked_t", "_patron_dups", "_patron_old"):
         wh.execute(f"DROP TABLE IF EXISTS {t}")
     drop_staging(wh)
-    if progress:
-        progress(shown, "done", 100)
-    return report
 
 
 def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Rejected],
@@ -284,7 +303,7 @@ def _top_reasons(wh: Warehouse, plan: Plan, duplicates: int, rejected: list[Reje
         fields = ", ".join(f"_m.m_{c} AS m_{c}" for c in plan.checked)
         typed = ", ".join(f"t_{c}" for c in plan.checked)
         found = wh.rows(
-            f"SELECT err.field, err.reason, count(*), list(DISTINCT err.value)[:200] FROM (SELECT "
+            f"SELECT err.field, err.reason, count(*), array_slice(list(DISTINCT err.value), 1, 200) FROM (SELECT "
             f"unnest({_errors_sql(wh.engine, plan)}) AS err FROM (SELECT {fields}, {typed} FROM _patron_checked "
             "WHERE _bad)) "
             "GROUP BY ALL")
@@ -316,7 +335,7 @@ def _shape(wh: Warehouse, plan: Plan, row: str) -> tuple[int, int]:
     as `_line`; returns (rows filtered out, rows merged into another). A bad row is never rolled
     into a good one: it stays on its own, for quarantine."""
     types = {c.name: c.sql_type for c in plan.table.columns}
-    kept = f"SELECT {row} AS _line, * FROM _patron_checked_t"
+    kept = f"SELECT {'' if row == '_line' else f'{row} AS _line, '}* FROM _patron_checked_t"
     if plan.keep:
         kept += " WHERE NOT _skip"
     if plan.rollup is None:
@@ -369,8 +388,8 @@ def _quarantine(
         )
     if wh.scalar("SELECT count(*) FROM _patron_dups"):
         read_as(wh, reader, RAW, reader.sql(keep_rejects=True), [])
-        raw = (f"SELECT {wh.engine.row_number(RAW)} AS _row, {wh.engine.json_text(wh.engine.row_record(RAW))} "
-               f"AS _rec FROM {RAW}")
+        record = wh.engine.json_text(wh.engine.row_record(RAW, reader.columns))
+        raw = f"SELECT {wh.engine.row_number(RAW)} AS _row, {record} AS _rec FROM {RAW}"
         key_cols = ", ".join(plan.key)
         wh.execute(
             "INSERT INTO _patron_problems SELECT d._row, ?, d._key, "
@@ -499,6 +518,11 @@ def ingest_sources(
     trust = {n: order.index(n) if n in order else len(order) for n in cfg.sources}
     # one transaction for every source; a source that rejects too much is left out and the rest
     # loaded again (DuckDB has no savepoints to undo one source inside the transaction)
+    undoes = wh.engine.transactional
+    if not undoes:
+        # nothing undoes a file loaded before its source is refused: the files of a source that has
+        # several are all checked before any is loaded (a single file is refused before it writes)
+        refused = _refused_before_loading(wh, cfg, plan)
     while True:
         loads: list[FileLoad] = []
         try:
@@ -515,12 +539,47 @@ def ingest_sources(
                         continue
                     src = cfg.sources[name]
                     share = src.max_reject_share if src.max_reject_share is not None else cfg.ingest.max_reject_share
-                    loads.append(load_file(wh, name, src, file, cfg.root, cfg.ingest.future_tolerance_days,
-                                           progress, share, trust[name]))
+                    try:
+                        loads.append(load_file(wh, name, src, file, cfg.root, cfg.ingest.future_tolerance_days,
+                                               progress, share, trust[name]))
+                    except TooManyRejected as e:
+                        if undoes:
+                            raise
+                        _drop_working(wh)
+                        _refused_while_loading(e.refusal, [f.file for f in loads if f.source == name])
+                        refused.append(e.refusal)
         except TooManyRejected as e:
             refused.append(e.refusal)
             continue
         return IngestResult(loads, refused, dropped)
+
+
+def _refused_before_loading(wh: Warehouse, cfg: ProjectConfig, plan: list[tuple[str, Path]]) -> list[Refusal]:
+    """The sources with several files that one of their files would have refused (each file read and
+    checked, nothing written)."""
+    refused: list[Refusal] = []
+    several = {n for n, _ in plan if sum(1 for m, _ in plan if m == n) > 1}
+    for name, file in plan:
+        if name not in several or name in {r.source for r in refused}:
+            continue
+        src = cfg.sources[name]
+        share = src.max_reject_share if src.max_reject_share is not None else cfg.ingest.max_reject_share
+        try:
+            load_file(wh, name, src, file, cfg.root, cfg.ingest.future_tolerance_days, None, share, check_only=True)
+        except TooManyRejected as e:
+            _drop_working(wh)
+            refused.append(e.refusal)
+    return refused
+
+
+def _refused_while_loading(refusal: Refusal, loaded: list[str]) -> None:
+    """A source refused after some of its files were loaded, on an engine that cannot undo them: only
+    when a file changed between its check and its load. Said as it is, not as a clean refusal."""
+    if loaded:
+        raise PatronError(
+            f"{refusal.message()}. Its files {', '.join(loaded)} were loaded before, and this warehouse's engine "
+            "has no transactions to undo them (the file changed since it was checked?): fix the file and run "
+            "`patron ingest` again")
 
 
 def ingest_file(

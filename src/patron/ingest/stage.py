@@ -19,7 +19,7 @@ from pathlib import Path
 
 from patron.config import SourceConfig
 from patron.errors import SourceError
-from patron.warehouse import Engine, QueryFailed, Warehouse
+from patron.warehouse import FILE_ROW, Engine, QueryFailed, Warehouse
 
 RAW = "_patron_raw"
 _REJECT_REASONS = {
@@ -66,6 +66,8 @@ class Reader:
     # what the engine reads in place of `file`: a copy with one kind of line ending, where the file
     # mixes CRLF and LF (line numbers are the same; messages name `file`)
     read_from: Path | None = None
+    # whether the engine's read numbers the file's rows (FILE_ROW), which the load then keeps
+    numbered: bool = False
 
     def sql(self, keep_rejects: bool = True) -> str:
         # max_line_size: patron.yml's, for fields longer than the reader's default
@@ -271,10 +273,11 @@ def open_reader(wh: Warehouse, src: SourceConfig, file: Path) -> Reader:
             raise SourceError(f"mixes CRLF and LF line endings, and a copy with one kind cannot be written ({e})",
                               str(file)) from None
     try:
-        reader.columns = wh.engine.columns_of(reader.sql(keep_rejects=True))
+        read = wh.engine.columns_of(reader.sql(keep_rejects=True))
     except QueryFailed as e:
         raise SourceError(_explain(str(e), fmt, src, file), str(file)) from None
-    columns = reader.columns
+    reader.numbered = FILE_ROW in read
+    reader.columns = columns = [c for c in read if c != FILE_ROW]
     if fmt == "csv" and len(columns) == 1 and not src.delimiter and any(d in columns[0] for d in ",;\t|"):
         opened = _open_quote(file, src.encoding)  # the engine's guess when a quote never closes: one column
         if opened:

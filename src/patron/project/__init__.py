@@ -69,13 +69,18 @@ class Project:
     def warehouse(self) -> Warehouse:
         return self._open(on_spark=False)
 
+    def writable_warehouse(self, on_spark: bool = False) -> Warehouse:
+        """The warehouse, a DuckDB file created where there is none yet. `on_spark`: the caller's work
+        is known to run on Spark as well (loading files)."""
+        return self._open(on_spark)
+
     def _open(self, on_spark: bool) -> Warehouse:
         if self.spark is not None and not on_spark:
             raise WarehouseError(
-                f"{self.spark.path}: this warehouse is on Spark, where patron runs the metric catalog (metrics run, "
-                "metrics show, status), identity (identity resolve, review, decide), listen enrich and the briefing "
-                "for now; this command runs on DuckDB: copy the warehouse with `patron export "
-                "--engine duckdb --to FILE` and run it with --db FILE")
+                f"{self.spark.path}: this warehouse is on Spark, where patron runs loading files (ingest), the "
+                "metric catalog (metrics run, metrics show, status), identity (identity resolve, review, decide), "
+                "listen enrich and the briefing for now; this command runs on DuckDB: copy the warehouse with "
+                "`patron export --engine duckdb --to FILE` and run it with --db FILE")
         if self._wh is None:
             from patron.warehouse import open_spark_warehouse, open_warehouse
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from patron.errors import ConfigError
+from patron.errors import ConfigError, WarehouseError
 from patron.model import TABLES
 
 if TYPE_CHECKING:
@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from patron.ingest.load import Progress
     from patron.ingest.quarantine import QuarantineSummary
     from patron.project import Project
+    from patron.warehouse import Warehouse
+
+
+# the tables a load writes besides the canonical ones
+LOADING = ("loads", "quarantine", "customer_attributes", "identity_map")
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Ingest:
         p = self._project
         if p.config is None:
             raise ConfigError("not found; run `patron init`, or load one file with --into TABLE", "patron.yml")
-        return ingest_sources(p.warehouse, p.config, sources, progress)
+        return ingest_sources(self._loadable(), p.config, sources, progress)
 
     def file(self, file: str | Path, table: str, source: str | None = None,
              progress: Progress | None = None) -> IngestResult:
@@ -49,10 +54,24 @@ class Ingest:
             raise ConfigError(f"unknown table {table!r}; tables are: {', '.join(TABLES)}", key="--into")
         p = self._project
         settings = p.config.ingest if p.config else None
-        return ingest_file(p.warehouse, Path(file), table, source,
+        return ingest_file(self._loadable(), Path(file), table, source,
                            settings.future_tolerance_days if settings else 1, progress=progress,
                            root=p.config.root if p.config else Path.cwd(),
                            max_reject_share=settings.max_reject_share if settings else 0.5)
+
+    def _loadable(self) -> Warehouse:
+        """The warehouse to load into: on Spark, a layout that already holds patron's tables (nothing
+        makes them there but `patron export --engine spark`)."""
+        p = self._project
+        wh = p.writable_warehouse(on_spark=True)
+        if p.spark is not None:
+            missing = [t for t in (*LOADING, *TABLES) if not wh.has_table(t)]
+            if missing:
+                raise WarehouseError(
+                    f"{p.spark.path}: not a patron warehouse on Spark (no table {', '.join(missing[:3])}"
+                    f"{', ...' if len(missing) > 3 else ''}); make one with `patron export --engine spark --to "
+                    "FOLDER` from a DuckDB warehouse (a new one is empty), then load into it")
+        return wh
 
     def status(self) -> list[TableStatus]:
         """Rows in each canonical table, from how many sources, and when last loaded."""

@@ -20,6 +20,10 @@ from patron.errors import WarehouseError
 if TYPE_CHECKING:
     import pandas as pd
 
+# a read that numbers the file's rows itself gives each row's place among them (from 1) in this
+# column, after the file's own: it is not one of the file's columns
+FILE_ROW = "_patron_file_row"
+
 
 class WarehouseBusy(WarehouseError):
     """Another process is writing the warehouse (an embedded engine has one writing process at a time)."""
@@ -40,6 +44,9 @@ class Engine(Protocol):
     # whether the rows live on many machines: work done in Python then goes to the rows (map_rows)
     # rather than the rows to this process
     distributed: bool
+    # whether a transaction undoes what its statements did when it fails (else each statement's
+    # change stands as soon as it is made, and a stage keeps a failure from leaving half its work)
+    transactional: bool
 
     # the connection
     def execute(self, sql: str, params: Sequence[Any] | dict | None = None) -> Result:
@@ -79,8 +86,9 @@ class Engine(Protocol):
     def read_file(self, file: Path, fmt: str, *, encoding: str = "utf-8", delimiter: str | None = None,
                   max_line_size: int | None = None, keep_rejects: bool = False) -> str:
         """A SELECT of the file's rows in file order (csv, parquet, json or jsonl; CSV values as
-        text). With keep_rejects, CSV lines that do not split into the header's columns are set
-        aside for `rejected_lines` instead of failing the read."""
+        text), and, where the engine numbers them as it reads, FILE_ROW. With keep_rejects, CSV
+        lines that do not split into the header's columns are set aside for `rejected_lines`
+        instead of failing the read."""
         ...
 
     def rejected_lines(self) -> list[tuple[int, str, str | None, str | None]]:
@@ -104,11 +112,13 @@ class Engine(Protocol):
 
     def row_number(self, table: str) -> str:
         """SQL over `table`'s rows: each row's position in it from 1, in the order the rows were
-        written (a table made by one read of a file holds the file's rows in order)."""
+        written (a table made by one read of a file holds the file's rows in order; one that keeps
+        FILE_ROW, the file's numbers)."""
         ...
 
-    def row_record(self, alias: str) -> str:
-        """SQL: the whole row of the relation `alias` as one value."""
+    def row_record(self, alias: str, columns: Sequence[str] | None = None) -> str:
+        """SQL: the whole row of the relation `alias` as one value (of `columns` only, where given:
+        a file's columns without FILE_ROW)."""
         ...
 
     def record(self, fields: Mapping[str, str]) -> str:

@@ -31,6 +31,7 @@ class DuckDBEngine:
 
     dialect = "duckdb"
     distributed = False
+    transactional = True
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
@@ -125,7 +126,7 @@ class DuckDBEngine:
         first = self._rows(f"SELECT coalesce(min(rowid), 0) FROM {table}")[0][0]
         return f"(rowid - {int(first)} + 1)"
 
-    def row_record(self, alias: str) -> str:
+    def row_record(self, alias: str, columns: Sequence[str] | None = None) -> str:
         return alias  # a relation's name, used as a value, is its row as a struct
 
     def record(self, fields: Mapping[str, str]) -> str:

@@ -4,8 +4,9 @@ SQLGlot before Spark runs it.
 
 A Parquet file is never changed in place: DELETE, UPDATE and CREATE OR REPLACE write the
 table's new rows and put them in the old ones' place (spark_tables.py). Spark has no
-transactions: `BEGIN`/`COMMIT` group nothing. What has no form here (ALTER, MERGE, a sequence,
-a construct SQLGlot cannot carry into Spark's dialect) is refused by name before Spark sees it.
+transactions: `BEGIN`/`COMMIT` group nothing. What has no form here (ALTER other than a rename,
+MERGE, a sequence, a construct SQLGlot cannot carry into Spark's dialect) is refused by name before
+Spark sees it. Files to load are parsed by DuckDB's reader and numbered (spark_files.py).
 pyspark is an optional extra (`pip install "patron[spark]"`).
 """
 
@@ -23,6 +24,7 @@ import sqlglot
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from patron.errors import QueryFailed, WarehouseError
+from patron.warehouse.engines.base import FILE_ROW
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
 INSTALL = 'pip install "patron[spark]" (pyspark, and Java 17 on the machine)'
 # statements a Spark warehouse of Parquet tables has no form of
 _REFUSED = re.compile(r"^\s*(MERGE|ALTER|CREATE\s+SEQUENCE)\b", re.IGNORECASE)
+# renaming a table moves its folder: nothing is rewritten
+_RENAME = re.compile(r"^\s*ALTER\s+TABLE\s+(\w+)\s+RENAME\s+TO\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 _NO_TX = re.compile(r"^\s*(BEGIN(\s+TRANSACTION)?|COMMIT|ROLLBACK)\s*;?\s*$", re.IGNORECASE)
 
 
@@ -57,7 +61,11 @@ def session(master: str = "local[2]") -> Any:
                    .config("spark.sql.catalogImplementation", "in-memory")
                    .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                    .config("spark.sql.shuffle.partitions", "8" if local else "200")
-                   .config("spark.sql.ansi.enabled", "false"))
+                   .config("spark.sql.ansi.enabled", "false")
+                   # a row as JSON names every field, NULL ones too, as DuckDB's to_json does
+                   .config("spark.sql.jsonGenerator.ignoreNullFields", "false")
+                   # a text that is not a date in the format given is NULL, not an error
+                   .config("spark.sql.legacy.timeParserPolicy", "CORRECTED"))
         if local:  # the driver does the work: half the machine, not Spark's 1 GB
             builder = builder.config("spark.driver.memory", f"{_half_memory_mb()}m")
         jar = _similarity_jar()
@@ -150,13 +158,17 @@ class SparkEngine:
 
     dialect = "spark"
     distributed = True
+    transactional = False
 
     def __init__(self, spark: Any, root: str):
+        from patron.warehouse.engines.spark_files import Files
         from patron.warehouse.engines.spark_tables import Tables
 
         self.spark = spark
         self.root = root.rstrip("/")
         self.tables = Tables(spark, self.root, self._spark_sql, self._frame_of)
+        self.files = Files(spark, self.tables)
+        self._last_load_id = 0
 
     @classmethod
     def open(cls, root: str | Path, master: str = "local[2]") -> SparkEngine:
@@ -173,6 +185,8 @@ class SparkEngine:
         where = f"{self.root}/{name}"
         if _exists(self.spark, where):
             self.tables.register(name, where)
+        else:  # the session's catalog may still name another warehouse's table (its files stay)
+            self.spark.sql(f"DROP TABLE IF EXISTS {name}")
 
     def _parse(self, sql: str) -> Any:
         try:
@@ -185,7 +199,8 @@ class SparkEngine:
 
     def _spark_sql(self, tree: Any) -> str:
         try:
-            return tree.transform(_exact_percentile).sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+            return tree.transform(_exact_percentile).transform(_duckdb_functions).sql(
+                dialect="spark", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as e:
             raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
 
@@ -202,12 +217,17 @@ class SparkEngine:
 
         if _NO_TX.match(sql):
             return _Result(None)
+        renamed = _RENAME.match(sql)
+        if renamed:
+            self.tables.rename(renamed.group(1), renamed.group(2))
+            return _Result(None)
+        self.files.saw(sql)
         found = _REFUSED.match(sql)
         if found:
             raise QueryFailed(f"the spark engine cannot run {found.group(1).upper()}: its Parquet tables are "
                               "written anew, never altered in place")
         args = list(params) if isinstance(params, Sequence) and not isinstance(params, str) else params
-        tree = self._parse(sql)
+        tree, args = _bind(self._parse(sql), args)
         if isinstance(tree, exp.Delete):
             self.tables.delete(tree, args)
         elif isinstance(tree, exp.Update):
@@ -253,31 +273,39 @@ class SparkEngine:
         text = self.transpile(sql)
         return list(_guarded(lambda: self.spark.sql(text).columns))
 
-    def _unsupported(self, what: str) -> QueryFailed:
-        return QueryFailed(f"the spark engine does not {what} yet: run it on DuckDB and copy the warehouse with "
-                           "`patron export --engine spark`")
-
     def read_file(self, file: Path, fmt: str, *, encoding: str = "utf-8", delimiter: str | None = None,
                   max_line_size: int | None = None, keep_rejects: bool = False) -> str:
-        raise self._unsupported("load files")
+        """The file's rows and FILE_ROW, parsed by DuckDB's reader (see spark_files.py); a CSV's
+        unreadable lines are always set aside, for `rejected_lines` after a statement reads it."""
+        return f"SELECT * FROM {self.files.view(file, fmt, encoding, delimiter, max_line_size)}"
 
     def rejected_lines(self) -> list[tuple[int, str, str | None, str | None]]:
-        return []
+        return self.files.rejected_lines()
 
     def drop_rejected(self) -> None:
-        return None
+        self.files.read = False
 
     def new_load_ids(self, n: int) -> list[int]:
-        raise self._unsupported("load files")
+        """After the highest id in `loads` and any this process handed out (Spark has no sequence;
+        two processes loading one Spark warehouse at once may take the same ids)."""
+        top = self.execute("SELECT max(load_id) FROM loads").fetchall()[0][0] if self.has_table("loads") else None
+        start = max(int(top or 0), self._last_load_id) + 1
+        self._last_load_id = start + int(n) - 1
+        return list(range(start, start + int(n)))
 
     def row_hash(self, values: Sequence[str]) -> str:
         return f"xxhash64({', '.join(values)})"
 
     def row_number(self, table: str) -> str:
-        raise self._unsupported("load files")
+        """FILE_ROW, where the table keeps it: Spark keeps no order of rows to count."""
+        if FILE_ROW in self.columns(table):
+            return FILE_ROW
+        raise QueryFailed(f"{table}: Spark keeps no order of a table's rows; only a file's read numbers them")
 
-    def row_record(self, alias: str) -> str:
-        return f"struct({alias}.*)"
+    def row_record(self, alias: str, columns: Sequence[str] | None = None) -> str:
+        if columns is None:
+            return f"struct({alias}.*)"
+        return f"struct({', '.join(f'{alias}.{_ident(c)}' for c in columns)})"
 
     def record(self, fields: Mapping[str, str]) -> str:
         return f"named_struct({', '.join(f'{_literal(name)}, {value}' for name, value in fields.items())})"
@@ -348,6 +376,107 @@ def _exact_percentile(node: Any) -> Any:
     return node
 
 
+# DuckDB's to_days(n) and the like: an interval of n units, as Spark's make_dt_interval(days, hours,
+# minutes, seconds) makes it
+_UNITS = {"to_days": 0, "to_hours": 1, "to_minutes": 2, "to_seconds": 3}
+
+
+def _duckdb_functions(node: Any) -> Any:
+    """DuckDB functions Spark has under another form: to_days and the like, regexp_full_match,
+    isfinite, strptime, try."""
+    from sqlglot import exp
+
+    name = node.sql_name().lower() if isinstance(node, exp.Func) and not isinstance(node, exp.Anonymous) else (
+        str(node.this).lower() if isinstance(node, exp.Anonymous) else "")
+    if isinstance(node, exp.Try):
+        # TRY(x): NULL where x fails on a row's values. Spark runs with ANSI mode off, where a cast or
+        # sum that cannot be done gives NULL instead of failing: x alone (so a failure is an empty
+        # value here, where DuckDB's TRY(x IS NULL) tells the two apart)
+        return exp.paren(node.this.copy())
+    if isinstance(node, exp.RegexpFullMatch):  # Spark's RLIKE finds the pattern anywhere: anchor it whole
+        whole = exp.func("concat", exp.Literal.string("^(?:"), node.expression.copy(), exp.Literal.string(")$"))
+        return exp.RegexpLike(this=node.this.copy(), expression=whole)
+    if name == "isfinite":  # NaN is above every number in Spark, so not below infinity; NULL stays NULL
+        infinity = exp.cast(exp.Literal.string("Infinity"), "DOUBLE")
+        return exp.paren(exp.LT(this=exp.Abs(this=node.expressions[0].copy()), expression=infinity))
+    if name in ("try_strptime", "strptime") and isinstance(node, exp.Anonymous | exp.StrToTime):
+        value, given = (node.expressions if isinstance(node, exp.Anonymous) else (node.this, node.args["format"]))
+        if not (isinstance(given, exp.Literal) and given.is_string):
+            raise QueryFailed("Spark has no form of a date format that is not a text written in the query")
+        return exp.Anonymous(this="try_to_timestamp" if name.startswith("try") else "to_timestamp",
+                             expressions=[value.copy(), exp.Literal.string(java_date_format(given.this))])
+    if name in _UNITS:
+        count = node.this if not isinstance(node, exp.Anonymous) else node.expressions[0]
+        parts: list[exp.Expression] = [exp.Literal.number(0) for _ in range(4)]
+        parts[_UNITS[name]] = count.copy()
+        return exp.Anonymous(this="make_dt_interval", expressions=parts)
+    return node
+
+
+# strftime's directives as DuckDB's strptime reads them -> Java's DateTimeFormatter letters, which
+# Spark reads (one letter reads one or two digits, as DuckDB does; "y" reads the year as written)
+_DIRECTIVES = {"Y": "y", "y": "yy", "m": "M", "d": "d", "-d": "d", "-m": "M", "H": "H", "-H": "H", "I": "h",
+               "-I": "h", "M": "m", "-M": "m", "S": "s", "-S": "s", "p": "a", "b": "MMM", "B": "MMMM", "a": "EEE",
+               "A": "EEEE", "f": "SSSSSS", "z": "XX", "Z": "zzz", "j": "D", "e": "d"}
+
+
+def java_date_format(strftime: str) -> str:
+    """A strptime format as Spark's datetime pattern: letters of the text itself quoted; a directive
+    with no counterpart is refused by name."""
+    out, literal, i = [], "", 0
+
+    def flush() -> None:
+        nonlocal literal
+        if literal:
+            out.append("'" + literal.replace("'", "''") + "'" if any(c.isalpha() or c == "'" for c in literal)
+                       else literal)
+            literal = ""
+
+    while i < len(strftime):
+        ch = strftime[i]
+        if ch != "%" or i + 1 == len(strftime):
+            literal += ch
+            i += 1
+            continue
+        code = strftime[i + 1:i + 3] if strftime[i + 1] == "-" else strftime[i + 1]
+        i += 1 + len(code)
+        if code == "%":
+            literal += "%"
+            continue
+        if code not in _DIRECTIVES:
+            raise QueryFailed(f"Spark has no form of the date format directive %{code} (in {strftime!r})")
+        flush()
+        out.append(_DIRECTIVES[code])
+    flush()
+    return "".join(out)
+
+
+def _bind(tree: Any, args: Sequence[Any] | dict | None) -> tuple[Any, Sequence[Any] | dict | None]:
+    """DuckDB's numbered parameters ($1) as Spark's named ones (:p1); a date format given as one is
+    written into the query instead, where it can be carried into Spark's datetime pattern."""
+    from sqlglot import exp
+
+    if not isinstance(args, list):
+        return tree, args
+
+    def number(node: Any) -> int | None:
+        return int(node.this) if isinstance(node, exp.Placeholder) and str(node.this or "").isdigit() else None
+
+    if not any(number(p) for p in tree.find_all(exp.Placeholder)):
+        return tree, args
+
+    def visit(node: Any) -> Any:
+        if isinstance(node, exp.Anonymous) and str(node.this).lower() in ("try_strptime", "strptime") \
+                and len(node.expressions) == 2 and number(node.expressions[1]) and \
+                isinstance(args[number(node.expressions[1]) - 1], str):
+            node.expressions[1].replace(exp.Literal.string(args[number(node.expressions[1]) - 1]))
+        elif number(node):
+            return exp.Placeholder(this=f"p{number(node)}")
+        return node
+
+    return tree.transform(visit), {f"p{i}": v for i, v in enumerate(args, 1)}
+
+
 def _exists(spark: Any, path: str) -> bool:
     """Whether a folder exists where Spark reads (any file system Hadoop knows)."""
     jvm = spark.sparkContext._jvm
@@ -357,6 +486,11 @@ def _exists(spark: Any, path: str) -> bool:
 
 def _quoted(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _ident(name: str) -> str:
+    """A column name as DuckDB's dialect quotes it (the stages' SQL is transpiled from it)."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _literal(text: str) -> str:

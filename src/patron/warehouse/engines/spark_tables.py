@@ -99,6 +99,22 @@ class Tables:
         if fs.exists(self._hpath(where)):
             fs.delete(self._hpath(where), True)
 
+    def rename(self, name: str, to: str) -> None:
+        """ALTER TABLE name RENAME TO to: its folder moves beside the old one (a temporary table's
+        stays in the scratch folder)."""
+        if self.spark.catalog.tableExists(to):
+            raise QueryFailed(f"Table {to} already exists")
+        where = self.path(name)
+        folder = where.rsplit("/", 1)[0]
+        target = f"{folder}/{to}"
+        self.spark.sql(f"DROP TABLE {name}")
+        self.paths.pop(name, None)
+        if self.exists(target):
+            self.remove(target)
+        if not self._fs(where).rename(self._hpath(where), self._hpath(target)):
+            raise QueryFailed(f"could not move {where} to {target}")
+        self.register(to, target)
+
     def delete(self, tree: exp.Delete, args: Sequence[Any] | None) -> None:
         """DELETE FROM t [WHERE condition]: the rows for which it is not true are kept."""
         table = tree.this
@@ -141,6 +157,8 @@ class Tables:
                 hits = hits.where(tree.args["where"].this.copy())
             # a row several rows of `other` meet takes one of their values, as DuckDB does
             changed = self._run(self._transpile(hits), args).dropDuplicates([ROW])
+            if _guard(changed.isEmpty):  # no row takes new values: the table stays as it is, unwritten
+                return
             new = {c: v for c, v, _ in sets}
             r, h = rows.alias("r"), changed.alias("h")
             out = r.join(h, r[ROW] == h[ROW], "left")
@@ -160,6 +178,13 @@ class Tables:
 
     def exists(self, path: str) -> bool:
         return bool(self._fs(path).exists(self._hpath(path)))
+
+    def put(self, local: str, path: str) -> None:
+        """Move a file of this machine to `path`, on the warehouse's file system (whatever Hadoop
+        reaches: the executors read it there)."""
+        fs = self._fs(path)
+        fs.mkdirs(self._hpath(path.rsplit("/", 1)[0]))
+        fs.copyFromLocalFile(True, True, self._hpath(local), self._hpath(path))
 
     def remove(self, path: str) -> None:
         if self.exists(path):
