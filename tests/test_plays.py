@@ -756,3 +756,12 @@ def test_a_customer_that_paid_and_pays_nothing_now_has_churned(tiny):
     r = P.run(tiny.warehouse, {"late": PlayConfig(when="customer_id >= 'c20' AND paying", action="Call",
                                                    owner="Desk")}, force=True)
     assert r.results[0].matched == 18 and r.results[0].note is None
+
+
+def test_a_warehouse_from_before_sources_systems_were_kept_still_resolves(tmp_path):
+    """A Spark layout exported by an earlier patron has no identity_sources (nothing upgrades it)."""
+    with Project.open(tiny_company(tmp_path), tmp_path / "w.duckdb", require_config=True) as project:
+        project.ingest()
+        project.warehouse.execute("DROP TABLE identity_sources")
+        assert project.identity.resolve().customers == N
+        assert project.run(stages=("identity",)).stages[0].did == "nothing new loaded since the last run"

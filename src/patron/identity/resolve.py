@@ -101,8 +101,10 @@ def resolve(wh: Warehouse, cfg: ProjectConfig) -> ResolveResult:
         if len(moves):
             with wh.frame("_patron_moves", moves) as f:
                 wh.execute(f"INSERT INTO identity_moves SELECT from_id, to_id, now()::TIMESTAMP, records FROM {f}")
-        wh.execute("DELETE FROM identity_sources")
-        systems = cfg.systems()
+        kept = wh.has_table("identity_sources")  # not in a Spark layout exported before patron kept it
+        systems = cfg.systems() if kept else {}
+        if kept:
+            wh.execute("DELETE FROM identity_sources")
         if systems:
             wh.execute("INSERT INTO identity_sources VALUES " + ", ".join("(?, ?, now()::TIMESTAMP)" for _ in systems),
                        [v for pair in systems.items() for v in pair])
@@ -123,6 +125,8 @@ def moved_systems(wh: Warehouse, cfg: ProjectConfig) -> list[tuple[str, str]]:
     """(system before, system now) of each source patron.yml has moved to another system since the
     last resolution (none known before it first ran)."""
     now = cfg.systems()
+    if not wh.has_table("identity_sources"):  # a Spark layout exported before patron kept it
+        return []
     return sorted({(was, now[source]) for source, was in wh.rows("SELECT source, system FROM identity_sources")
                    if source in now and now[source] != was})
 
