@@ -191,8 +191,9 @@ def model_links(records: pd.DataFrame, review_below: float, seed: int = 1,
     )
     # the model is fitted in this process on every engine: the records are a frame here already, and
     # the samples it draws (u's random pairs, EM's share of records above 200,000) are then the
-    # same draws whichever engine scores the pairs, so both engines link the same records
-    with linkage_api(None, 0.3) as local:
+    # same draws whichever engine scores the pairs, so both engines link the same records; on one
+    # thread, the same draws and sums at every run too
+    with linkage_api(None, 0.3, threads=1) as local:
         try:
             linker = Linker(local.register(data), settings, log_level=logging.ERROR)
             linker.training.estimate_probability_two_random_records_match(

@@ -9,7 +9,8 @@ from patron.warehouse.engines.base import Engine
 from patron.warehouse.engines.duckdb import splink_api
 
 
-def linkage_api(engine: Engine | None = None, memory_share: float = 0.3) -> AbstractContextManager[Any]:
+def linkage_api(engine: Engine | None = None, memory_share: float = 0.3,
+                threads: int | None = None) -> AbstractContextManager[Any]:
     """`engine`'s Splink backend; without one (records from a frame, not a warehouse), the default
-    engine's, in memory."""
-    return engine.linkage(memory_share) if engine is not None else splink_api(memory_share)
+    engine's, in memory (on `threads` threads: one repeats its seeded samples exactly)."""
+    return engine.linkage(memory_share) if engine is not None else splink_api(memory_share, threads)

@@ -162,14 +162,18 @@ class DuckDBEngine:
 
 
 @contextmanager
-def splink_api(memory_share: float) -> Iterator[Any]:
+def splink_api(memory_share: float, threads: int | None = None) -> Iterator[Any]:
     """Splink's DuckDB backend on an in-memory engine of its own, capped and spilling to a
-    temporary folder, so none of its working tables lands in the warehouse."""
+    temporary folder, so none of its working tables lands in the warehouse. `threads=1` makes its
+    seeded samples and summed floats the same at every run (DuckDB repeats a seeded sample only on
+    one thread)."""
     from splink import DuckDBAPI
 
     spill = tempfile.TemporaryDirectory(prefix="patron-linkage-")
     con = _connect(None, memory_share)
     con.execute(f"SET temp_directory = '{_quoted(spill.name)}'")
+    if threads is not None:
+        con.execute(f"SET threads = {int(threads)}")
     try:
         yield DuckDBAPI(connection=con)
     finally:
