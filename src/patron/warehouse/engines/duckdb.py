@@ -165,8 +165,8 @@ class DuckDBEngine:
 def splink_api(memory_share: float, threads: int | None = None) -> Iterator[Any]:
     """Splink's DuckDB backend on an in-memory engine of its own, capped and spilling to a
     temporary folder, so none of its working tables lands in the warehouse. `threads=1` makes its
-    seeded samples and summed floats the same at every run (DuckDB repeats a seeded sample only on
-    one thread)."""
+    seeded samples and summed floats the same at every run (several threads may sum in another
+    order, as DuckDB's documentation on non-deterministic behaviour says)."""
     from splink import DuckDBAPI
 
     spill = tempfile.TemporaryDirectory(prefix="patron-linkage-")
