@@ -742,6 +742,9 @@ def test_a_play_matching_customers_who_left_says_so_and_churned_leaves_them_out(
         assert r["rich"].matched == 20 and r["rich"].note == (
             "6 of the 20 customers it matches have left; add `AND NOT churned` to act only on current customers")
         assert r["rich_now"].matched == 14 and r["rich_now"].note is None
+        # the churn flag read differently (none): the plays read something else, so they run again
+        project.config.predict.churn.outcome = None
+        assert project.act.run_plays().skipped is None
     shown = subprocess.run([*PATRON, "actions", "fields", "--subject", "customer", "--format", "json", "--config",
                             str(tmp_path / "patron.yml"), "--db", str(tmp_path / "w.duckdb")],
                            capture_output=True, text=True, timeout=120)

@@ -75,8 +75,9 @@ class PlaysRun:
                 "notes": self.notes, "plays": [asdict(r) for r in self.results], "outcomes": self.outcomes}
 
 
-def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
-    """What the plays read, summed up: equal signatures give equal outcomes."""
+def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig], settings: object = None) -> str:
+    """What the plays read, summed up: equal signatures give equal outcomes. `settings`: the rest of
+    patron.yml that a run reads (the churn flag, the snapshot day)."""
     state = wh.rows(
         "SELECT (SELECT MAX(load_id) FROM loads WHERE rows_loaded + rows_updated > 0), "
         "(SELECT COUNT(*) FROM loads WHERE rows_loaded + rows_updated > 0), "
@@ -87,7 +88,7 @@ def inputs_signature(wh: Warehouse, plays: Mapping[str, PlayConfig]) -> str:
         "(SELECT COUNT(*) FROM customer_golden), "
         "(SELECT MAX(loaded_at) FROM customer_attributes), (SELECT COUNT(*) FROM customer_attributes)")[0]
     config = {name: play.model_dump(mode="json") for name, play in sorted(plays.items())}
-    text = json.dumps([__version__, [str(v) for v in state], config], sort_keys=True)
+    text = json.dumps([__version__, [str(v) for v in state], config, str(settings)], sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -112,7 +113,7 @@ def run(wh: Warehouse, plays: Mapping[str, PlayConfig], *, dry_run: bool = False
         from patron.config import ConfigProblems
 
         raise ConfigProblems("patron.yml", bad)
-    signature = inputs_signature(wh, plays)
+    signature = inputs_signature(wh, plays, (left_flag, snapshot))
     if not force and not dry_run:
         last = wh.scalar("SELECT inputs FROM play_runs ORDER BY ran_at DESC LIMIT 1")
         if last == signature:
