@@ -56,8 +56,9 @@ def test_every_row_with_a_ref_gets_a_master_id(resolved):
             "SELECT count(*), count(customer_id) FROM tickets WHERE customer_ref IS NULL")[0]
         assert orphan > 0 and attributed / orphan > 0.9
         # one customer's billing and CRM records meet under one id
-        assert wh.scalar("SELECT count(DISTINCT source) FROM customers WHERE customer_id = "
-                         "(SELECT customer_id FROM customers WHERE source = 'crm_accounts' LIMIT 1)") >= 3
+        sources = wh.rows("SELECT count(DISTINCT source) FROM customers WHERE customer_id IN "
+                          "(SELECT customer_id FROM customers WHERE source = 'crm_accounts') GROUP BY customer_id")
+        assert sum(n >= 3 for (n,) in sources) / len(sources) > 0.9
 
 
 def test_running_again_keeps_ids_and_new_data_gets_its_own(resolved, tmp_path):
@@ -65,7 +66,8 @@ def test_running_again_keeps_ids_and_new_data_gets_its_own(resolved, tmp_path):
     with Project.open(config, db) as project:
         before = dict(project.warehouse.rows("SELECT system || ':' || ref, customer_id FROM identity_map"))
         existing = project.warehouse.rows(
-            "SELECT name, domain FROM customers WHERE source = 'crm_accounts' AND domain IS NOT NULL LIMIT 1")[0]
+            "SELECT name, domain FROM customers WHERE source = 'crm_accounts' AND domain IS NOT NULL "
+            "ORDER BY customer_ref LIMIT 1")[0]
         write(tmp_path / "new.csv", (
             "customer_ref,name,domain\n"
             f"NEW-1,Zyxwvut Quasar Holdings,zyxwvutquasar.example\n"
@@ -125,7 +127,9 @@ def test_customer_360_by_id_source_id_email_and_name(resolved):
         cid, crm_ref, name = wh.rows(
             "SELECT c.customer_id, c.customer_ref, g.name FROM customers c JOIN customer_golden g USING (customer_id) "
             "WHERE c.source = 'crm_accounts' AND customer_id IN (SELECT customer_id FROM subscriptions) "
-            "AND customer_id IN (SELECT customer_id FROM contacts WHERE email IS NOT NULL) LIMIT 1")[0]
+            "AND customer_id IN (SELECT customer_id FROM contacts WHERE email IS NOT NULL) "
+            "AND g.name IN (SELECT name FROM customer_golden GROUP BY name HAVING count(*) = 1) "
+            "ORDER BY customer_id LIMIT 1")[0]
         email = wh.scalar("SELECT email FROM contacts WHERE customer_id = ? AND email IS NOT NULL LIMIT 1", [cid])
         for query in (cid, crm_ref, email.upper(), name):
             view = project.customer(query)
@@ -138,6 +142,13 @@ def test_customer_360_by_id_source_id_email_and_name(resolved):
         matches = project.customer(fragment)
         if isinstance(matches, CustomerMatches):
             assert len(matches.candidates) > 1
+        # a name two master customers share (a helpdesk organisation left for review) names both
+        shared = wh.rows("SELECT name, list(customer_id ORDER BY customer_id) FROM customer_golden "
+                         "GROUP BY name HAVING count(*) = 2 ORDER BY name LIMIT 1")
+        if shared:
+            both = project.customer(shared[0][0])
+            assert isinstance(both, CustomerMatches)
+            assert {c["customer_id"] for c in both.candidates} >= set(shared[0][1])
         nothing = project.customer("zzqx no such company")
         assert isinstance(nothing, CustomerMatches) and nothing.candidates == []
         with pytest.raises(Exception, match="say which customer"):
@@ -150,7 +161,7 @@ def test_a_persons_decision_wins_over_the_model_on_every_run(resolved):
         wh = project.warehouse
         # two records the rules linked: keep them apart
         a, b = wh.rows("SELECT record_l, record_r FROM identity_links WHERE linked AND method = 'rule:domain' "
-                       "LIMIT 1")[0]
+                       "ORDER BY record_l, record_r LIMIT 1")[0]
         # two records of different customers: merge them
         c, d = (r[0] for r in wh.rows(
             "SELECT any_value(system || ':' || ref) FROM identity_map GROUP BY customer_id ORDER BY customer_id "
