@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -103,3 +104,16 @@ def year_predicted(year_of_usage: tuple[Path, Path], tmp_path_factory: pytest.Te
     with open_warehouse(db) as wh:
         run(wh, ChurnSettings())
     return db
+
+
+@pytest.fixture(scope="session")
+def layout(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo warehouse and its Spark layout, written by `patron export --engine spark`."""
+    root = tmp_path_factory.mktemp("spark")
+    folder = demo_project / "patron-demo"
+    r = subprocess.run([*PATRON, "export", "--engine", "spark", "--to", str(root / "layout"), "--format", "json"],
+                       cwd=folder, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    copied = json.loads(r.stdout)
+    assert copied["tables"]["subscriptions"] > 0 and copied["rows"] == sum(copied["tables"].values())
+    return folder / "patron.duckdb", root / "layout"

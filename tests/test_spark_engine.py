@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -27,19 +26,6 @@ pytestmark = pytest.mark.spark
 needs_spark = pytest.mark.skipif(
     shutil.which("java") is None or importlib.util.find_spec("pyspark") is None,
     reason="Spark needs Java 17 on the PATH and pyspark (pip install 'patron[spark]')")
-
-
-@pytest.fixture(scope="module")
-def layout(demo_project: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The demo warehouse and its Spark layout, written by `patron export --engine spark`."""
-    root = tmp_path_factory.mktemp("spark")
-    folder = demo_project / "patron-demo"
-    r = subprocess.run([*PATRON, "export", "--engine", "spark", "--to", str(root / "layout"), "--format", "json"],
-                       cwd=folder, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr
-    copied = json.loads(r.stdout)
-    assert copied["tables"]["subscriptions"] > 0 and copied["rows"] == sum(copied["tables"].values())
-    return folder / "patron.duckdb", root / "layout"
 
 
 def _by_metric(frame: pd.DataFrame, by: list[str]) -> dict[tuple, tuple]:
@@ -110,6 +96,58 @@ def test_a_warehouse_goes_to_the_spark_layout_and_back_with_every_count(layout, 
     assert again.returncode == 1 and "already exists; the copy goes to a new file" in again.stderr
 
 
+@needs_spark
+def test_a_layout_changed_on_spark_comes_back_as_it_is_now_and_a_lost_table_is_named(layout, tmp_path):
+    from patron.warehouse.layout import from_spark_layout
+
+    _, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    spark = open_spark_warehouse(str(copy))
+    before, keys = spark.scalar("SELECT COUNT(*) FROM tickets"), spark.scalar("SELECT COUNT(*) FROM api_keys")
+    spark.execute("DELETE FROM tickets WHERE priority = 'low'")
+    spark.execute("INSERT INTO api_keys (name, prefix, key_hash, created_at) VALUES ('widget', 'ptr_ab', 'x', "
+                  "TIMESTAMP '2026-01-01 00:00:00')")
+    now = spark.scalar("SELECT COUNT(*) FROM tickets")
+    assert 0 < now < before
+    back = from_spark_layout(copy, tmp_path / "back.duckdb")
+    assert back.tables["tickets"] == now and back.tables["api_keys"] == keys + 1
+    with open_warehouse(tmp_path / "back.duckdb") as b:
+        assert b.scalar("SELECT COUNT(*) FROM tickets WHERE priority = 'low'") == 0
+    shutil.rmtree(copy / "usage")
+    with pytest.raises(WarehouseError, match="usage: listed in the manifest but not there"):
+        from_spark_layout(copy, tmp_path / "again.duckdb")
+    assert not (tmp_path / "again.duckdb").exists()
+
+
+@needs_spark
+def test_a_layout_an_older_patron_wrote_gains_the_tables_and_columns_this_one_declares(layout, tmp_path):
+    import duckdb
+
+    _, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    shutil.rmtree(copy / "identity_sources")  # a table, and a column, this patron added since
+    part, older = copy / "enrichment" / "part-0.parquet", tmp_path / "older.parquet"
+    rows = duckdb.sql(f"SELECT count(*) FROM read_parquet('{part}')").fetchall()[0][0]
+    duckdb.sql(f"COPY (SELECT * EXCLUDE (unscored) FROM read_parquet('{part}')) TO '{older}' (FORMAT parquet)")
+    shutil.move(older, part)
+    spark = open_spark_warehouse(str(copy))
+    assert spark.has_table("identity_sources") and spark.scalar("SELECT count(*) FROM identity_sources") == 0
+    assert "unscored" in spark.columns("enrichment")
+    assert spark.scalar("SELECT count(*) FROM enrichment") == rows > 0
+    assert spark.scalar("SELECT count(*) FROM enrichment WHERE unscored IS NOT NULL") == 0
+    # and a layout a newer patron wrote is refused, not changed
+    schema = copy / "patron_schema"
+    newer = duckdb.sql(f"SELECT * REPLACE (99 AS version) FROM read_parquet('{schema}/*.parquet')")
+    newer.write_parquet(str(tmp_path / "newer.parquet"))
+    shutil.rmtree(schema)
+    schema.mkdir()
+    shutil.move(tmp_path / "newer.parquet", schema / "part-0.parquet")
+    with pytest.raises(WarehouseError, match="written by a newer patron"):
+        open_spark_warehouse(str(copy))
+
+
 def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_layout_is_refused(tmp_path, layout):
     db, root = layout
     (tmp_path / "full").mkdir()
@@ -124,12 +162,29 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine" and not (tmp_path / "x.duckdb").exists()
 
 
-def test_a_stage_that_runs_on_duckdb_only_says_so_on_a_spark_warehouse(tmp_path):
+def test_a_name_two_withs_give_is_made_one_of_its_own_and_reads_what_it_read():
+    import duckdb
+    import sqlglot
+
+    from patron.warehouse.engines.spark import _unique_ctes
+
+    # shared relations carry their own WITH; SQLGlot lifts every WITH to the top for Spark
+    sql = ("WITH a AS (SELECT 1 AS x), b AS (WITH a AS (SELECT 2 AS x) SELECT a.x FROM a) "
+           "SELECT a.x, b.x AS y, (SELECT max(x) FROM (WITH a AS (SELECT 3 AS x), c AS (SELECT x FROM a) "
+           "SELECT x FROM c) AS q) AS z FROM a, b")
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    rewritten = _unique_ctes(tree)
+    assert duckdb.sql(rewritten.sql(dialect="duckdb")).fetchall() == duckdb.sql(sql).fetchall() == [(1, 2, 3)]
+    lifted = sqlglot.parse_one(rewritten.sql(dialect="spark"), read="spark")
+    names = [cte.alias for cte in lifted.find_all(sqlglot.exp.CTE)]
+    assert len(names) == len(set(names)) == 5
+
+
+def test_the_service_which_works_on_a_duckdb_file_says_so_on_a_spark_warehouse(tmp_path):
     (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "hdfs://x/w"}}))
-    for command in (["predict"], ["listen", "themes"], ["run"]):
-        r = subprocess.run([*PATRON, *command], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-        assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, \
-            (command, r.stderr)
+    r = subprocess.run([*PATRON, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, r.stderr
+    assert "patron serve" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["patron.yml"]  # nothing made
 
 

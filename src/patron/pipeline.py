@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from patron.warehouse import Warehouse
 
 STAGES = ("ingest", "identity", "enrich", "themes", "spikes", "metrics", "predict", "plays")  # the one order
-ON_SPARK = ("ingest", "identity", "enrich", "metrics")  # the stages that run on a Spark warehouse too
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ def run(project: Project, stages: Collection[str] | None = None, *, ingest_progr
         raise PatronError(f"no stage {', '.join(unknown)}; stages are: {', '.join(STAGES)}")
     if intake is not None and "ingest" not in chosen:
         raise PatronError("an intake stands in for the ingest stage: run it with the stages that follow")
-    steps = _Steps(project, ingest_progress, enrich_progress, seal, intake, on_spark=set(chosen) <= set(ON_SPARK))
+    steps = _Steps(project, ingest_progress, enrich_progress, seal, intake)
     for stage in (s for s in STAGES if s in chosen):
         if stage != "ingest" and intake is not None and not steps.out.intake:
             break  # nothing arrived: nothing new for the stages after the intake
@@ -123,9 +122,8 @@ class _Steps:
     """Each stage's step, named as in STAGES: does the work there is and says in one line what it did."""
 
     def __init__(self, project: Project, ingest_progress: Progress | None,
-                 enrich_progress: Callable[[int, int], None] | None, seal: bool, intake: Intake | None,
-                 on_spark: bool = False) -> None:
-        self.project, self.wh, self.out = project, project.writable_warehouse(on_spark), RunResult()
+                 enrich_progress: Callable[[int, int], None] | None, seal: bool, intake: Intake | None) -> None:
+        self.project, self.wh, self.out = project, project.writable_warehouse(), RunResult()
         self.ingest_progress, self.enrich_progress = ingest_progress, enrich_progress
         self.seal, self.intake = seal, intake
         # a pass over an intake reads only the loads after it began; a run reads every text

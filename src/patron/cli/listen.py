@@ -45,7 +45,7 @@ def listen_enrich(config: ConfigOpt = Path("patron.yml"), db: DbOpt = None, fmt:
     with Project.open(config, db) as project, progress() as bar:
         task = bar.add_task("scoring texts", total=None)
         result = project.listen.enrich(lambda done, total: bar.update(task, completed=done, total=total))
-        wh = project.existing_warehouse(on_spark=True)
+        wh = project.existing_warehouse()
         summary = wh.rows(
             "SELECT source_table, count(*), avg(sentiment_score), count(*) FILTER (sentiment_label = 'negative'), "
             "count(*) FILTER (complaint), count(*) FILTER (unscored IS NOT NULL) FROM enrichment GROUP BY 1 ORDER BY 1")

@@ -164,7 +164,7 @@ def briefing(
     from patron.report import build, render_html
 
     with Project.open(config, db) as project:
-        wh = project.existing_warehouse(on_spark=True)
+        wh = project.existing_warehouse()
         wh.forbid_file_access()
         b = build(wh, project.metrics.catalog())
     out_file.write_text(render_html(b), encoding="utf-8")

@@ -119,14 +119,14 @@ def metrics_show(
     from patron.report.money import data_currency
 
     with Project.open(config, db) as project:
-        project.existing_warehouse(on_spark=True).forbid_file_access()
+        project.existing_warehouse().forbid_file_access()
         df = project.metrics.evaluate(name, by or [], period)
         if fmt is Format.json:
             emit_json(records(df))
             return
         specs = project.metrics.catalog()
         grain = effective_period(specs[name], period, specs)
-        currency = data_currency(project.existing_warehouse(on_spark=True))
+        currency = data_currency(project.existing_warehouse())
         as_of = project.as_of() if grain else None
     show_values(df, specs[name], by or [], grain, as_of, limit, currency)
 
@@ -142,10 +142,10 @@ def metrics_run(
     from patron.report.money import data_currency
 
     with Project.open(config, db) as project:
-        project.existing_warehouse(on_spark=True).forbid_file_access()
+        project.existing_warehouse().forbid_file_access()
         df = project.metrics(period=period)
         specs = project.metrics.catalog()
-        currency = data_currency(project.existing_warehouse(on_spark=True))
+        currency = data_currency(project.existing_warehouse())
         as_of = project.as_of() if "period" in df.columns else None
     import pandas as pd
 

@@ -70,8 +70,9 @@ def serve(
     from patron.api.app import create_app
 
     with Project.open(config, db) as project:
-        project.warehouse  # noqa: B018 (created or upgraded now; the service opens it only while it loads)
-        path = project.db
+        # created or upgraded now; the service opens it only while it loads
+        path = project.duckdb_file("patron serve", "keeps its intake log and lock beside a DuckDB file, which it "
+                                   "opens only while it loads")
         settings = project.config.api if project.config else None
         tolerance = project.config.ingest.future_tolerance_days if project.config else 1
     from patron.config import ApiSettings

@@ -258,8 +258,8 @@ def store(wh: Warehouse, alerts: list[Alert]) -> int:
     with wh.transaction(), wh.frame("_patron_alerts", frame) as f:
         new = wh.scalar(f"SELECT count(*) FROM {f} AS n WHERE NOT EXISTS (SELECT 1 FROM alerts AS a "
                         "WHERE a.series = n.series AND a.first_day = CAST(n.first_day AS DATE))")
-        wh.execute(f"DELETE FROM alerts WHERE (series, first_day) IN (SELECT (series, CAST(first_day AS DATE)) "
-                   f"FROM {f})")
+        wh.execute(f"DELETE FROM alerts WHERE EXISTS (SELECT 1 FROM {f} AS n WHERE n.series = alerts.series "
+                   "AND CAST(n.first_day AS DATE) = alerts.first_day)")
         wh.execute(f"INSERT INTO alerts SELECT series, name, CAST(first_day AS DATE), CAST(last_day AS DATE), "
                    f"observed, expected, p_value, channels, examples, now()::TIMESTAMP FROM {f}")
     return int(new)

@@ -158,8 +158,8 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         "SUM(CASE WHEN t.resolved_at IS NULL OR t.resolved_at >= s.ts THEN 1 ELSE 0 END) AS open_tickets, "
         "SUM(CASE WHEN (t.resolved_at IS NULL OR t.resolved_at >= s.ts) AND lower(t.priority) IN ('urgent', 'high') "
         "THEN 1 ELSE 0 END) AS urgent_open, "
-        "AVG(CASE WHEN t.opened_at >= s.t90 THEN CASE WHEN t.sentiment_label = 'negative' THEN 1.0 "
-        "WHEN t.sentiment_label IS NOT NULL THEN 0.0 END END) AS negative_tickets_90d, "
+        "AVG(CAST(CASE WHEN t.opened_at >= s.t90 THEN CASE WHEN t.sentiment_label = 'negative' THEN 1 "
+        "WHEN t.sentiment_label IS NOT NULL THEN 0 END END AS DOUBLE)) AS negative_tickets_90d, "
         "AVG(CASE WHEN t.resolved_at < s.ts AND t.resolved_at >= s.t180 THEN t.csat END) AS ticket_csat_180d "
         "FROM te AS t JOIN snaps AS s ON t.opened_at < s.ts "
         f"AND (t.opened_at >= s.t180 OR t.resolved_at IS NULL OR t.resolved_at >= s.t180){keep('t', 't.customer')} "
@@ -171,7 +171,8 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         f"FROM responses AS r JOIN snaps AS s ON r.submitted_at < s.ts AND r.submitted_at >= s.t180{keep('r')} "
         f"GROUP BY s.snapshot, {cust('r')})",
         f"fb AS (SELECT s.snapshot, {cust('f')} AS customer, COUNT(*) AS feedback_90d, "
-        "AVG(CASE WHEN e.sentiment_label = 'negative' THEN 1.0 WHEN e.sentiment_label IS NOT NULL THEN 0.0 END) "
+        "AVG(CAST(CASE WHEN e.sentiment_label = 'negative' THEN 1 WHEN e.sentiment_label IS NOT NULL THEN 0 END "
+        "AS DOUBLE)) "
         "AS negative_feedback_90d FROM feedback AS f "
         "LEFT JOIN enrichment AS e ON e.source_table = 'feedback' AND e.item_id = f.feedback_id "
         f"JOIN snaps AS s ON f.received_at < s.ts AND f.received_at >= s.t90{keep('f')} "
@@ -188,7 +189,7 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         "u AS (SELECT ud.snapshot, ud.customer, "
         "SUM(CASE WHEN ud.day > s.d30 THEN ud.events ELSE 0 END) AS events_30d, "
         "SUM(CASE WHEN ud.day <= s.d60 AND ud.day > s.d90 THEN ud.events ELSE 0 END) AS events_61_90, "
-        "SUM(CASE WHEN ud.day > s.d30 THEN ud.users ELSE 0 END) / 30.0 AS active_users_30d, "
+        "CAST(SUM(CASE WHEN ud.day > s.d30 THEN ud.users ELSE 0 END) AS DOUBLE) / 30 AS active_users_30d, "
         "MAX(ud.day) AS last_day FROM ud JOIN snaps AS s ON s.snapshot = ud.snapshot "
         "GROUP BY ud.snapshot, ud.customer)",
     ]
@@ -214,7 +215,7 @@ def snapshot_sql(snapshot: date | list[date], horizon_months: int | None = None,
         f"{used('COALESCE(fu.features_30d, 0)')} AS features_30d, "
         f"{used('COALESCE(u.active_users_30d, 0)')} AS active_users_30d, "
         + used(f"CASE WHEN u.last_day IS NULL THEN {USAGE_DAYS + 1} "
-               f"ELSE LEAST({USAGE_DAYS + 1}, p.snapshot - u.last_day) END") + " AS days_since_use, "
+               f"ELSE LEAST({USAGE_DAYS + 1}, DATE_DIFF('day', u.last_day, p.snapshot)) END") + " AS days_since_use, "
         "COALESCE(tk.tickets_90d, 0) AS tickets_90d, COALESCE(tk.billing_tickets_90d, 0) AS billing_tickets_90d, "
         "COALESCE(tk.open_tickets, 0) AS open_tickets, "
         "COALESCE(tk.urgent_open, 0) AS urgent_open, tk.negative_tickets_90d, tk.ticket_csat_180d, "

@@ -52,6 +52,8 @@ def save(wh: Warehouse, model: str, as_of: date, scores: pd.DataFrame, *, versio
                    [run, model, f"patron {__version__}; {version}", as_of, _json(settings),
                     None if trained_on is None else _json([d.isoformat() for d in trained_on]), tested_on,
                     None if evaluation is None else _json(evaluation)])
+        if not len(out):  # a run that scores no one (drivers): only its run row
+            return run
         with wh.frame("_patron_scores", out) as name:
             wh.execute(f"INSERT INTO predictions (run_id, model, customer_id, as_of, {', '.join(COLUMNS)}) "
                        f"SELECT run_id, model, customer_id, CAST(as_of AS DATE), {', '.join(COLUMNS)} FROM {name}")

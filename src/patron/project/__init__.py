@@ -67,20 +67,13 @@ class Project:
 
     @property
     def warehouse(self) -> Warehouse:
-        return self._open(on_spark=False)
+        return self._open()
 
-    def writable_warehouse(self, on_spark: bool = False) -> Warehouse:
-        """The warehouse, a DuckDB file created where there is none yet. `on_spark`: the caller's work
-        is known to run on Spark as well (loading files)."""
-        return self._open(on_spark)
+    def writable_warehouse(self) -> Warehouse:
+        """The warehouse, a DuckDB file created where there is none yet."""
+        return self._open()
 
-    def _open(self, on_spark: bool) -> Warehouse:
-        if self.spark is not None and not on_spark:
-            raise WarehouseError(
-                f"{self.spark.path}: this warehouse is on Spark, where patron runs loading files (ingest), the "
-                "metric catalog (metrics run, metrics show, status), identity (identity resolve, review, decide), "
-                "listen enrich and the briefing for now; this command runs on DuckDB: copy the warehouse with "
-                "`patron export --engine duckdb --to FILE` and run it with --db FILE")
+    def _open(self) -> Warehouse:
         if self._wh is None:
             from patron.warehouse import open_spark_warehouse, open_warehouse
 
@@ -88,13 +81,22 @@ class Project:
             self._wh = open_spark_warehouse(spark.path, spark.master) if spark else open_warehouse(self.db)
         return self._wh
 
-    def existing_warehouse(self, on_spark: bool = False) -> Warehouse:
-        """For commands that only read: a missing file is a mistake, not a cue to create one.
-        `on_spark`: the caller's work is known to run on Spark as well (the metric catalog)."""
+    def duckdb_file(self, command: str, why: str) -> Path:
+        """The DuckDB file of a command that works on the file itself (`why`); on Spark, a refusal
+        that says how to run it on a copy."""
+        if self.spark is not None:
+            raise WarehouseError(
+                f"{self.spark.path}: this warehouse is on Spark, and `{command}` {why}: copy the warehouse with "
+                "`patron export --engine duckdb --to FILE` and run it with --db FILE")
+        self._open()  # created or upgraded now
+        return self.db
+
+    def existing_warehouse(self) -> Warehouse:
+        """For commands that only read: a missing file is a mistake, not a cue to create one."""
         if self._wh is None and self.spark is None and not self.db.exists():
             raise WarehouseError(f"{self.db}: no warehouse here yet; load data with `patron ingest` "
                                  "(or point --db at an existing file)")
-        return self._open(on_spark)
+        return self._open()
 
     def export(self, engine: str, to: str | Path, source: str | Path | None = None) -> Copied:
         """Copy the warehouse to another engine's layout: `spark` writes this DuckDB warehouse as
@@ -153,7 +155,7 @@ class Project:
         """The last day the data covers (its latest event); a period after it began is partial."""
         from patron.warehouse.as_of import data_as_of
 
-        return data_as_of(self.existing_warehouse(on_spark=True))
+        return data_as_of(self.existing_warehouse())
 
     @staticmethod
     def check(config: str | Path = "patron.yml") -> CheckResult:

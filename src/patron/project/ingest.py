@@ -63,7 +63,7 @@ class Ingest:
         """The warehouse to load into: on Spark, a layout that already holds patron's tables (nothing
         makes them there but `patron export --engine spark`)."""
         p = self._project
-        wh = p.writable_warehouse(on_spark=True)
+        wh = p.writable_warehouse()
         if p.spark is not None:
             missing = [t for t in (*LOADING, *TABLES) if not wh.has_table(t)]
             if missing:
@@ -75,7 +75,7 @@ class Ingest:
 
     def status(self) -> list[TableStatus]:
         """Rows in each canonical table, from how many sources, and when last loaded."""
-        wh = self._project.existing_warehouse(on_spark=True)
+        wh = self._project.existing_warehouse()
         out = []
         for name in TABLES:
             rows, sources, last = wh.rows(

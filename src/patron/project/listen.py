@@ -31,7 +31,7 @@ class Listen:
         seen (of `tables`' loads after `after_load`, for a pass over what just arrived)."""
         from patron.listen.enrich import enrich
 
-        return enrich(self._project.existing_warehouse(on_spark=True), progress, **_only(tables, after_load))
+        return enrich(self._project.existing_warehouse(), progress, **_only(tables, after_load))
 
     def themes(self, k: int | None = None) -> tuple[ThemeResult, pd.DataFrame]:
         """Discover themes in every text (stored ids kept where a theme is found again) and sum them up."""

@@ -28,7 +28,7 @@ class Metrics:
         specs = self.catalog()
         if names is None:  # the whole catalog, less the metrics that cannot be sliced that way
             names = [n for n, s in specs.items() if set(by or []) <= set(s.dimensions)]
-        return evaluate_catalog(self._project.existing_warehouse(on_spark=True), specs, by, period, only=names)
+        return evaluate_catalog(self._project.existing_warehouse(), specs, by, period, only=names)
 
     def evaluate(self, name: str, by: list[str] | None = None, period: str | None = None) -> pd.DataFrame:
         """One metric by slice and period (stored in metric_values); a pandas table."""
@@ -37,7 +37,7 @@ class Metrics:
         specs = self.catalog()
         if name not in specs:
             raise ConfigError(f"no metric {name!r}; metrics are: {', '.join(sorted(specs))}", key="metrics")
-        return evaluate(self._project.existing_warehouse(on_spark=True), specs[name], by, period, catalog=specs)
+        return evaluate(self._project.existing_warehouse(), specs[name], by, period, catalog=specs)
 
     def catalog(self) -> dict[str, MetricSpec]:
         """The built-in metrics with patron.yml's owners, targets and definitions laid over them."""

@@ -68,6 +68,12 @@ class CustomerMatches:
 ORDERS = 20  # the latest orders a 360 holds; counts, spend and dates cover all of them
 
 
+
+def _months_to(last: date, n: int) -> list[date]:
+    """The first days of the `n` months up to `last`'s, oldest first."""
+    k = last.year * 12 + last.month - 1
+    return [date((k - i) // 12, (k - i) % 12 + 1, 1) for i in range(n - 1, -1, -1)]
+
 def _plain(v: object) -> object:
     """A cell as JSON reads it: a list column (DuckDB gives numpy arrays) becomes a list."""
     return v.tolist() if isinstance(v, np.ndarray) else v
@@ -159,7 +165,9 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
         "SELECT count(*), min(ordered_at), max(ordered_at) FROM orders WHERE customer_id = ?", cid)[0]
     as_of = as_of or data_as_of(wh) or date.today()
     billed_to = wh.scalar(f"SELECT max(month) FROM ({CUSTOMER_MONTHS}) AS c "
-                          "WHERE month <= date_trunc('month', ?::DATE)", [as_of]) or as_of
+                          "WHERE month <= ?", [date(as_of.year, as_of.month, 1)]) or as_of
+    # the 24 months to billed_to, as literals: the same SQL on every engine
+    months = ", ".join(f"(DATE '{m.isoformat()}')" for m in _months_to(billed_to, 24))
     scores = _scores(wh, customer_id, catalog if catalog is not None else builtin_catalog())
     return Customer360(
         customer_id=customer_id,
@@ -172,11 +180,10 @@ def build(wh: Warehouse, customer_id: str, as_of: date | None = None,
         # covers by the data's day: a text dated in a later month does not make MRR look like 0
         mrr_by_month=_records(
             wh,
-            "WITH months AS (SELECT CAST(unnest(generate_series(date_trunc('month', ?::DATE) - INTERVAL 23 MONTH, "
-            "date_trunc('month', ?::DATE), INTERVAL 1 MONTH)) AS DATE) AS m) "
+            f"WITH months AS (SELECT m FROM (VALUES {months}) AS v(m)) "
             f"SELECT strftime(m, '%Y-%m') AS month, coalesce(c.mrr, 0) AS mrr FROM months LEFT JOIN "
             f"({CUSTOMER_MONTHS}) AS c ON c.month = months.m AND c.customer = ? ORDER BY m",
-            [billed_to, billed_to, customer_id],
+            [customer_id],
         ),
         subscriptions=_records(wh, "SELECT subscription_id, plan, mrr, currency, start_date, end_date, term_months, "
                                    "renewal_date FROM subscriptions WHERE customer_id = ? ORDER BY start_date", cid),

@@ -117,11 +117,14 @@ class Warehouse:
 
 
 def open_spark_warehouse(path: str, master: str = "local[2]") -> Warehouse:
-    """The Spark layout at `path` (see layout.py) through a session at `master`; nothing is
-    created or upgraded there."""
+    """The Spark layout at `path` (see layout.py) through a session at `master`; a layout an older
+    patron wrote gains the tables and columns this one declares."""
     from patron.warehouse.engines.spark import SparkEngine
+    from patron.warehouse.schema import upgrade_layout
 
-    return Warehouse(SparkEngine.open(path, master), None)
+    wh = Warehouse(SparkEngine.open(path, master), None)
+    upgrade_layout(wh, path)
+    return wh
 
 
 WAIT_S = 60.0  # how long a command waits for another process to let go of the warehouse

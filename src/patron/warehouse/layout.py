@@ -76,8 +76,10 @@ def to_spark_layout(wh: Warehouse, root: Path) -> Copied:
 
 
 def from_spark_layout(root: Path, target: Path) -> Copied:
-    """A new DuckDB warehouse at `target` holding every table of the Spark layout at `root`, with
-    the counts checked against the files and against the manifest."""
+    """A new DuckDB warehouse at `target` holding every table of the Spark layout at `root`, each
+    count checked against the row counts the Parquet files record. The manifest names the layout's
+    tables when it was written; a table the warehouse gained on Spark since is copied too, one the
+    manifest lists that is gone is an error."""
     manifest = root / MANIFEST
     if not manifest.is_file():
         raise WarehouseError(f"{root}: not a patron Spark layout (no {MANIFEST}; `patron export --engine spark` "
@@ -89,23 +91,31 @@ def from_spark_layout(root: Path, target: Path) -> Copied:
     except (ValueError, KeyError, TypeError):
         raise WarehouseError(f"{manifest}: not a manifest patron can read") from None
     known = set(SYSTEM_TABLES) | set(TABLES)
+    gone = sorted(n for n in listed if n not in known or not (root / n).is_dir())
+    if gone:
+        raise WarehouseError(f"{root / gone[0]}: listed in the manifest but not there")
     counts: dict[str, int] = {}
     try:
         with open_warehouse(target) as wh, wh.transaction():
             for name in _names(wh):
                 folder = root / name
-                if name not in listed:
+                if not folder.is_dir():
                     continue
-                if name not in known or not folder.is_dir():
-                    raise WarehouseError(f"{folder}: listed in the manifest but not there")
-                files = _literal(folder / "*.parquet")
                 if name == "patron_schema":  # the new file has its own row; the layout's history follows
                     wh.execute("DELETE FROM patron_schema")
+                if not any(folder.glob("*.parquet")):  # a table Spark left with no file has no rows
+                    counts[name] = int(wh.scalar(f"SELECT COUNT(*) FROM {name}"))
+                    continue
+                files = _literal(folder / "*.parquet")
+                # what the files' footers say they hold, counted apart from the rows read
+                recorded = int(wh.scalar(
+                    "SELECT COALESCE(SUM(n), 0) FROM (SELECT DISTINCT file_name, row_group_id, row_group_num_rows "
+                    f"AS n FROM parquet_metadata({files}))"))
                 columns = ", ".join(wh.columns(name))
                 wh.execute(f"INSERT INTO {name} ({columns}) SELECT {columns} FROM read_parquet({files})")
                 got = wh.scalar(f"SELECT COUNT(*) FROM {name}")
-                if got != listed[name]:
-                    raise WarehouseError(f"{name}: the manifest lists {listed[name]:,} rows but {got:,} were "
+                if got != recorded:
+                    raise WarehouseError(f"{name}: its Parquet files hold {recorded:,} rows but {got:,} were "
                                          "read back")
                 counts[name] = int(got)
             last = wh.scalar("SELECT MAX(load_id) FROM loads") if "loads" in counts else None

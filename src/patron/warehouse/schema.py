@@ -118,3 +118,33 @@ def _is_complete(wh: Warehouse) -> bool:
     need = {(t, c.name) for t in TABLES for c in canonical_columns(t)}
     need |= {(t.name, c) for t in SYSTEM_TABLES.values() for c in t.names}
     return need <= have
+
+
+def upgrade_layout(wh: Warehouse, where: str) -> None:
+    """A Spark layout an older patron wrote, brought to this one's tables: the additive part of
+    `migrate` (Spark has no ALTER over Parquet, so a table that lacks a column is written anew
+    with it, empty). A folder that is no patron layout is left alone: loading says what it lacks."""
+    version = file_version(wh)
+    if version is None:
+        return
+    if version > SCHEMA_VERSION:
+        raise WarehouseError(f"{where}: written by a newer patron (schema version {version}; this patron reads up "
+                             f"to {SCHEMA_VERSION}); upgrade patron to open it")
+    changed = False
+    declared = [(name, [c.name for c in t.columns if c.added], None) for name, t in SYSTEM_TABLES.items()]
+    declared += [(name, [c.name for c in canonical_columns(name)], name) for name in TABLES]
+    for name, columns, canonical in declared:
+        if not wh.has_table(name):
+            wh.execute(create_table_sql(canonical) if canonical else SYSTEM_DDL[name])
+            changed = True
+            continue
+        present = set(wh.columns(name))
+        kept = canonical_columns(canonical) if canonical else SYSTEM_TABLES[name].columns
+        types = {c.name: c.sql_type for c in kept}
+        missing = [c for c in columns if c not in present]
+        if missing:
+            added = ", ".join(f"CAST(NULL AS {types[c]}) AS {c}" for c in missing)
+            wh.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT *, {added} FROM {name}")
+            changed = True
+    if changed or version < SCHEMA_VERSION:
+        wh.execute("INSERT INTO patron_schema VALUES (?, ?, CAST(now() AS TIMESTAMP))", [SCHEMA_VERSION, __version__])

@@ -75,6 +75,11 @@ def session(master: str = "local[2]") -> Any:
     except Exception as e:  # no Java, a master that does not answer: said in one line
         raise WarehouseError(f"cannot start Spark at {master} ({str(e).strip().splitlines()[0][:200]})") from None
     spark.sparkContext.setLogLevel("ERROR")
+    if jar:  # DuckDB's name for it, which the stages' SQL uses (a customer found by a name near its own)
+        from pyspark.sql.types import DoubleType
+
+        for name in ("jaro_winkler_similarity", "jarowinkler_similarity"):  # as written, as SQLGlot writes it
+            spark.udf.registerJavaFunction(name, "uk.gov.moj.dash.linkage.JaroWinklerSimilarity", DoubleType())
     return spark
 
 
@@ -127,7 +132,20 @@ class _Result:
     def df(self) -> pd.DataFrame:
         import pandas as pd
 
-        return pd.DataFrame() if self._frame is None else _guarded(self._frame.toPandas)
+        if self._frame is None:
+            return pd.DataFrame()
+        frame = _guarded(self._frame.toPandas)
+        # as DuckDB gives them, which every reader expects: a DATE column as datetime64 (Spark gives
+        # Python dates), a DECIMAL one as float64 (Spark gives Decimal objects, which JSON writes as
+        # text; `1.0 * n / m` is a decimal in Spark, a double in DuckDB)
+        for name, kind in self._frame.dtypes:
+            if name not in frame:
+                continue
+            if kind == "date":
+                frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
+            elif kind.startswith("decimal"):
+                frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+        return frame
 
 
 def _guarded(call: Any) -> Any:
@@ -199,7 +217,7 @@ class SparkEngine:
 
     def _spark_sql(self, tree: Any) -> str:
         try:
-            return tree.transform(_exact_percentile).transform(_duckdb_functions).sql(
+            return _unique_ctes(tree).transform(_exact_percentile).transform(_duckdb_functions).sql(
                 dialect="spark", unsupported_level=ErrorLevel.RAISE)
         except SqlglotError as e:
             raise QueryFailed(f"Spark has no form of this: {_first_line(e)}") from None
@@ -244,7 +262,9 @@ class SparkEngine:
 
     @contextmanager
     def frame(self, name: str, df: pd.DataFrame) -> Iterator[str]:
-        self.spark.createDataFrame(df if len(df.columns) else df.assign(_empty=[])).createOrReplaceTempView(name)
+        df = df if len(df.columns) else df.assign(_empty=[])
+        made = self.spark.createDataFrame(df) if len(df) else self.spark.createDataFrame([], _schema_of(df))
+        made.createOrReplaceTempView(name)
         try:
             yield name
         finally:
@@ -364,6 +384,48 @@ def _ddl(types: Mapping[str, str]) -> str:
     from sqlglot import exp
 
     return ", ".join(f"`{c}` {exp.DataType.build(t, dialect='duckdb').sql(dialect='spark')}" for c, t in types.items())
+
+
+def _unique_ctes(tree: Any) -> Any:
+    """A name a subquery's WITH gives again, made its own: SQLGlot writes every WITH at the top of
+    the statement for Spark, where two of one name are refused (and a reference would be ambiguous).
+    Shared relations carry their own WITH, so a stage's query that reads two of them meets this."""
+    from sqlglot import exp
+
+    withs = list(tree.find_all(exp.With))  # outermost first
+    if len(withs) < 2:
+        return tree
+    tree = tree.copy()
+    given: set[str] = set()
+    for w in tree.find_all(exp.With):
+        for cte in w.expressions:
+            name = cte.alias_or_name
+            if name.lower() not in given:
+                given.add(name.lower())
+                continue
+            new, n = name, 1
+            while new.lower() in given:
+                n, new = n + 1, f"{name}_{n + 1}"
+            given.add(new.lower())
+            scope = w.parent
+            for table in list(scope.find_all(exp.Table)):
+                if table.name.lower() == name.lower() and not table.args.get("db") and _defined_by(table, name) is w:
+                    table.set("this", exp.to_identifier(new))
+                    if not table.alias:  # its columns were qualified by the old name
+                        table.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+    return tree
+
+
+def _defined_by(table: Any, name: str) -> Any:
+    """The nearest WITH around `table` that defines `name`, which is the one it reads."""
+    node = table.parent
+    while node is not None:
+        w = node.args.get("with_") if hasattr(node, "args") else None
+        if w is not None and any(c.alias_or_name.lower() == name.lower() for c in w.expressions):
+            return w
+        node = node.parent
+    return None
 
 
 def _exact_percentile(node: Any) -> Any:
@@ -495,3 +557,15 @@ def _ident(name: str) -> str:
 
 def _literal(text: str) -> str:
     return "'" + _quoted(text) + "'"
+
+
+def _schema_of(df: pd.DataFrame) -> Any:
+    """An empty frame's columns as Spark types, by way of Arrow's reading of the pandas dtypes:
+    Spark infers types from rows, and an empty frame has none. A column of no values is text."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import from_arrow_type
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    types = pa.Schema.from_pandas(df, preserve_index=False).types
+    return StructType([StructField(str(name), StringType() if pa.types.is_null(t) else from_arrow_type(t), True)
+                       for name, t in zip(df.columns, types, strict=True)])
