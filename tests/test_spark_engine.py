@@ -162,6 +162,55 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine" and not (tmp_path / "x.duckdb").exists()
 
 
+def test_copying_back_refuses_a_newer_layout_a_strange_manifest_and_a_link_before_writing(tmp_path, layout):
+    import duckdb
+
+    from patron.warehouse.layout import MANIFEST, from_spark_layout
+
+    _, root = layout
+    copy = tmp_path / "layout"
+    shutil.copytree(root, copy)
+    (tmp_path / "elsewhere.duckdb").unlink(missing_ok=True)
+    (tmp_path / "link.duckdb").symlink_to(tmp_path / "elsewhere.duckdb")  # a link to nowhere yet
+    with pytest.raises(WarehouseError, match="already exists"):
+        from_spark_layout(copy, tmp_path / "link.duckdb")
+    assert not (tmp_path / "elsewhere.duckdb").exists()
+    manifest = json.loads((copy / MANIFEST).read_text())
+    for tables, problem in (("abc", "not names with counts"), ({**manifest["tables"], "secrets": 1},
+                                                               "'secrets', which is no table of patron's")):
+        (copy / MANIFEST).write_text(json.dumps({**manifest, "tables": tables}))
+        with pytest.raises(WarehouseError, match=problem):
+            from_spark_layout(copy, tmp_path / "out.duckdb")
+    (copy / MANIFEST).write_text(json.dumps(manifest))
+    schema = copy / "patron_schema"
+    newer = duckdb.sql(f"SELECT * REPLACE (99 AS version) FROM read_parquet('{schema}/*.parquet')")
+    newer.write_parquet(str(tmp_path / "newer.parquet"))
+    for old in schema.glob("*.parquet"):
+        old.unlink()
+    shutil.move(tmp_path / "newer.parquet", schema / "part-0.parquet")
+    with pytest.raises(WarehouseError, match="written by a newer patron"):
+        from_spark_layout(copy, tmp_path / "out.duckdb")
+    assert not (tmp_path / "out.duckdb").exists()
+
+
+@needs_spark
+def test_a_layout_named_relative_to_patron_yml_opens_from_anywhere_and_an_unreadable_one_is_one_line(layout, tmp_path):
+    _, root = layout
+    (tmp_path / "company").mkdir()
+    shutil.copytree(root, tmp_path / "company" / "spark-warehouse")
+    (tmp_path / "company" / "patron.yml").write_text(yaml.safe_dump(
+        {"warehouse": {"engine": "spark", "path": "spark-warehouse"}}))  # as the README writes it
+    r = subprocess.run([*PATRON, "status", "--format", "json", "--config", "company/patron.yml"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["tables"]
+    assert "Setting default log level" not in r.stderr
+    (tmp_path / "patron.yml").write_text(yaml.safe_dump({"warehouse": {"engine": "spark", "path": "ftp://127.0.0.1:1/w"}}))
+    r = subprocess.run([*PATRON, "status"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "cannot read a warehouse there" in r.stderr and "ftp" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
 def test_a_name_two_withs_give_is_made_one_of_its_own_and_reads_what_it_read():
     import duckdb
     import sqlglot
@@ -195,6 +244,22 @@ def test_choosing_spark_without_pyspark_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark.sql", None)
     with pytest.raises(WarehouseError, match=r'the spark engine needs pyspark: pip install "patron\[spark\]"'):
         spark.session()
+
+
+def test_a_spark_path_is_read_against_patron_yml_and_one_spark_would_misread_is_refused(tmp_path):
+    from patron.config import parse_project
+    from patron.errors import ConfigError
+
+    def warehouse(path: str) -> object:
+        return parse_project({"warehouse": {"engine": "spark", "path": path}}, root=tmp_path).warehouse
+
+    assert warehouse("sw").located(tmp_path) == str((tmp_path / "sw").resolve())
+    assert warehouse("../sw").located(tmp_path) == str((tmp_path.parent / "sw").resolve())
+    for url in ("hdfs://nn:8020/w", "s3a://bucket/w", "file:///data/w"):
+        assert warehouse(url).located(tmp_path) == url
+    for bad in ("a\\b", "it's", "a\nb"):
+        with pytest.raises(ConfigError, match="warehouse.SparkWarehouse.path: .* a control character, a quote"):
+            warehouse(bad)
 
 
 CHANGES = [  # what the stages do to tables, in DuckDB's dialect

@@ -261,9 +261,17 @@ class SparkWarehouse(_Strict):
     @field_validator("path", "master")
     @classmethod
     def _no_control(cls, v: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in v) or "'" in v:
-            raise ValueError(f"{v[:80]!r} holds a control character or a quote")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in v) or "'" in v or "\\" in v:
+            raise ValueError(f"{v[:80]!r} holds a control character, a quote or a backslash")
         return v
+
+    def located(self, root: Path) -> str:
+        """`path` as Spark must be given it: a folder on this machine relative to patron.yml's
+        folder (as every path in it), made absolute; a URL (hdfs://, s3a://, file:...) as written.
+        (Spark would read a relative folder against its own working folder, not ours.)"""
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", self.path):
+            return self.path
+        return str((root / self.path).resolve())
 
 
 class IngestSettings(_Strict):

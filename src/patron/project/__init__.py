@@ -61,6 +61,8 @@ class Project:
             cfg = load_project(config)
         # a --db file is DuckDB's, whatever patron.yml chose
         spark = cfg.warehouse if cfg is not None and db is None and not isinstance(cfg.warehouse, str) else None
+        if spark is not None and cfg is not None:
+            spark = spark.model_copy(update={"path": spark.located(cfg.root)})
         if db is None:
             db = (cfg.root / cfg.warehouse) if cfg and isinstance(cfg.warehouse, str) else Path("patron.duckdb")
         return cls(cfg, Path(db), spark=spark)

@@ -75,6 +75,21 @@ def to_spark_layout(wh: Warehouse, root: Path) -> Copied:
     return Copied(str(wh.path or "in-memory"), str(root), counts)
 
 
+def _readable_version(root: Path) -> None:
+    """Refuse, before writing anything, a layout a newer patron wrote (its tables may mean more)."""
+    import duckdb
+
+    from patron.warehouse.schema import SCHEMA_VERSION
+
+    if not any((root / "patron_schema").glob("*.parquet")):
+        return
+    files = _literal(root / "patron_schema" / "*.parquet")
+    version = duckdb.connect().execute(f"SELECT max(version) FROM read_parquet({files})").fetchall()[0][0]
+    if version is not None and version > SCHEMA_VERSION:
+        raise WarehouseError(f"{root}: written by a newer patron (schema version {version}; this patron reads up to "
+                             f"{SCHEMA_VERSION}); upgrade patron to copy it")
+
+
 def from_spark_layout(root: Path, target: Path) -> Copied:
     """A new DuckDB warehouse at `target` holding every table of the Spark layout at `root`, each
     count checked against the row counts the Parquet files record. The manifest names the layout's
@@ -84,16 +99,23 @@ def from_spark_layout(root: Path, target: Path) -> Copied:
     if not manifest.is_file():
         raise WarehouseError(f"{root}: not a patron Spark layout (no {MANIFEST}; `patron export --engine spark` "
                              "writes one)")
-    if target.exists():
+    if target.exists() or target.is_symlink():  # a link, even to nowhere, is not followed
         raise WarehouseError(f"{target}: already exists; the copy goes to a new file")
     try:
         listed = json.loads(manifest.read_text())["tables"]
     except (ValueError, KeyError, TypeError):
         raise WarehouseError(f"{manifest}: not a manifest patron can read") from None
+    if not isinstance(listed, dict) or not all(isinstance(n, int) and not isinstance(n, bool)
+                                                for n in listed.values()):
+        raise WarehouseError(f"{manifest}: not a manifest patron can read (its tables are not names with counts)")
     known = set(SYSTEM_TABLES) | set(TABLES)
-    gone = sorted(n for n in listed if n not in known or not (root / n).is_dir())
+    strange = sorted(n for n in listed if n not in known)
+    if strange:
+        raise WarehouseError(f"{manifest}: lists {strange[0][:80]!r}, which is no table of patron's")
+    gone = sorted(n for n in listed if not (root / n).is_dir())
     if gone:
         raise WarehouseError(f"{root / gone[0]}: listed in the manifest but not there")
+    _readable_version(root)
     counts: dict[str, int] = {}
     try:
         with open_warehouse(target) as wh, wh.transaction():

@@ -91,6 +91,10 @@ appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %m%n
 rootLogger.level = error
 rootLogger.appenderRef.console.ref = console
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
 """
 
 
@@ -195,8 +199,13 @@ class SparkEngine:
         from patron.model import SYSTEM_TABLES, TABLES
 
         engine = cls(session(master), str(root))
-        for name in (*TABLES, *SYSTEM_TABLES):
-            engine._register(name)
+        try:
+            for name in (*TABLES, *SYSTEM_TABLES):
+                engine._register(name)
+        except (QueryFailed, WarehouseError):
+            raise
+        except Exception as e:  # a scheme no file system serves, a folder Spark cannot read as Parquet
+            raise WarehouseError(f"{root}: cannot read a warehouse there ({_java_line(e)})") from None
         return engine
 
     def _register(self, name: str) -> None:
@@ -537,6 +546,13 @@ def _bind(tree: Any, args: Sequence[Any] | dict | None) -> tuple[Any, Sequence[A
         return node
 
     return tree.transform(visit), {f"p{i}": v for i, v in enumerate(args, 1)}
+
+
+def _java_line(e: Exception) -> str:
+    """The Java exception's own first line where there is one (py4j's says only which call failed)."""
+    java = getattr(e, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(e)
+    return (text.strip().splitlines() or [type(e).__name__])[0][:300]
 
 
 def _exists(spark: Any, path: str) -> bool:
