@@ -404,7 +404,7 @@ def _quarantine(
         )
     before = wh.scalar("SELECT count(*) FROM quarantine")
     # a problem this file had before is found again: it stays current (see quarantine.py)
-    record_hash = wh.engine.row_hash(["p.record"])
+    record_hash = wh.engine.text_hash("p.record")
     same = (f"q.source = ? AND q.file = ? AND q.record_hash = {record_hash} "
             "AND q.field IS NOT DISTINCT FROM p.field AND q.reason = p.reason")
     wh.execute(f"UPDATE quarantine AS q SET last_seen_load = ? FROM _patron_problems AS p WHERE {same}",

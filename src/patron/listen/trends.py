@@ -39,4 +39,4 @@ def trends(wh: Warehouse, by: str = "theme", period: str = "day", since: str | N
         f"SELECT grp AS {by}, period, count(*) AS texts, count(*) / sum(count(*)) OVER (PARTITION BY period) AS share, "
         "avg(sentiment_score) AS sentiment, avg(CAST(sentiment_label = 'negative' AS DOUBLE)) "  # unscored: NULL
         "AS negative_share, count(*) FILTER (complaint) AS complaints FROM x GROUP BY grp, period "
-        f"ORDER BY period, texts DESC", [since] if since else None)
+        f"ORDER BY period, texts DESC, grp", [since] if since else None)

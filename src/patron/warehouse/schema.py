@@ -19,7 +19,7 @@ from patron.model import LINEAGE, SYSTEM_TABLES, TABLES, Column, SystemTable
 if TYPE_CHECKING:
     from patron.warehouse.engine import Warehouse
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _ddl(table: SystemTable) -> str:
@@ -38,8 +38,15 @@ def _unscored_texts_have_no_sentiment(wh: Warehouse) -> None:
             wh.execute(f"ALTER TABLE enrichment ALTER COLUMN {column} DROP NOT NULL")
 
 
+def rehash_quarantine(wh: Warehouse) -> None:
+    """Quarantine's record hashes as every engine computes them (they were each engine's own hash,
+    so a row quarantined on one engine was quarantined again when the other met it)."""
+    if wh.has_table("quarantine") and "record_hash" in wh.columns("quarantine"):
+        wh.execute(f"UPDATE quarantine SET record_hash = {wh.engine.text_hash('record')} WHERE record IS NOT NULL")
+
+
 # Numbered steps for changes that are not plain additions: version -> step that reaches it.
-MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {2: _unscored_texts_have_no_sentiment}
+MIGRATIONS: dict[int, Callable[[Warehouse], None]] = {2: _unscored_texts_have_no_sentiment, 3: rehash_quarantine}
 
 
 def canonical_columns(name: str) -> tuple[Column, ...]:
@@ -146,5 +153,7 @@ def upgrade_layout(wh: Warehouse, where: str) -> None:
             added = ", ".join(f"CAST(NULL AS {types[c]}) AS {c}" for c in missing)
             wh.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT *, {added} FROM {name}")
             changed = True
+    if version < 3:  # the only step since that is not an addition (Parquet columns are nullable already)
+        rehash_quarantine(wh)
     if changed or version < SCHEMA_VERSION:
         wh.execute("INSERT INTO patron_schema VALUES (?, ?, CAST(now() AS TIMESTAMP))", [SCHEMA_VERSION, __version__])

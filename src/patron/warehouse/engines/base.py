@@ -110,6 +110,11 @@ class Engine(Protocol):
         from one run to the next: quarantine stores it)."""
         ...
 
+    def text_hash(self, value: str) -> str:
+        """SQL: a 64-bit hash of a text, the same on every engine (the first 16 hex digits of its
+        MD5, as a number from 0): quarantine keeps it, and a warehouse moves between engines."""
+        ...
+
     def row_number(self, table: str) -> str:
         """SQL over `table`'s rows: each row's position in it from 1, in the order the rows were
         written (a table made by one read of a file holds the file's rows in order; one that keeps

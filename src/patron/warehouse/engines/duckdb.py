@@ -121,6 +121,9 @@ class DuckDBEngine:
     def row_hash(self, values: Sequence[str]) -> str:
         return f"hash({', '.join(values)})"
 
+    def text_hash(self, value: str) -> str:
+        return f"CAST(('0x' || substr(md5(CAST({value} AS VARCHAR)), 1, 16)) AS UBIGINT)"
+
     def row_number(self, table: str) -> str:
         # rowid counts from where the table's first row went in: from 0 in a new temp table
         first = self._rows(f"SELECT coalesce(min(rowid), 0) FROM {table}")[0][0]

@@ -325,6 +325,10 @@ class SparkEngine:
     def row_hash(self, values: Sequence[str]) -> str:
         return f"xxhash64({', '.join(values)})"
 
+    def text_hash(self, value: str) -> str:
+        # Spark reads a Parquet UBIGINT as DECIMAL(20,0): the same numbers
+        return f"CAST(conv(substr(md5(CAST({value} AS VARCHAR)), 1, 16), 16, 10) AS DECIMAL(20, 0))"
+
     def row_number(self, table: str) -> str:
         """FILE_ROW, where the table keeps it: Spark keeps no order of rows to count."""
         if FILE_ROW in self.columns(table):
