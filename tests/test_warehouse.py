@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import duckdb
@@ -31,6 +32,20 @@ def test_an_old_file_is_upgraded_without_losing_rows(tmp_path):
     with open_warehouse(db) as wh:
         assert "phone" in wh.columns("customers") and wh.has_table("costs")
         assert wh.rows("SELECT customer_ref, name FROM customers") == [("A", "Acme")]
+        assert wh.scalar("SELECT max(version) FROM patron_schema") == SCHEMA_VERSION
+
+
+def test_quarantine_hashes_from_before_are_made_the_ones_every_engine_computes(tmp_path):
+    db = tmp_path / "v2.duckdb"
+    with open_warehouse(db) as wh:
+        wh.execute("INSERT INTO quarantine (load_id, source, table_name, file, row_number, reason, record, "
+                   "record_hash, quarantined_at) VALUES (1, 's', 'customers', 'f.csv', 2, 'bad', '{\"a\": 1}', "
+                   "hash('{\"a\": 1}'), now()::TIMESTAMP)")
+        wh.execute("UPDATE patron_schema SET version = 2")
+    with open_warehouse(db) as wh:
+        # the first 16 hex digits of the record's MD5, as Spark's conv(substr(md5(..)), 16, 10) gives it
+        expected = int(hashlib.md5(b'{"a": 1}').hexdigest()[:16], 16)
+        assert wh.rows("SELECT record_hash FROM quarantine") == [(expected,)]
         assert wh.scalar("SELECT max(version) FROM patron_schema") == SCHEMA_VERSION
 
 
