@@ -124,6 +124,10 @@ def _quiet_log_config() -> str:
     return str(path)
 
 
+# Spark's integer types, as the pandas types DuckDB gives a column of them that has gaps
+_NULLABLE_INT = {"tinyint": "Int8", "smallint": "Int16", "int": "Int32", "bigint": "Int64"}
+
+
 class _Result:
     """A statement's rows: read when asked (Spark plans lazily), as tuples or as a frame."""
 
@@ -149,6 +153,8 @@ class _Result:
                 frame[name] = pd.to_datetime(frame[name]).astype("datetime64[us]")
             elif kind.startswith("decimal"):
                 frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+            elif kind in _NULLABLE_INT and frame[name].dtype.kind == "f":  # whole numbers with gaps: not 5.0
+                frame[name] = frame[name].astype(_NULLABLE_INT[kind])
         return frame
 
 
