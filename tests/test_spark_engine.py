@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -235,6 +236,21 @@ def test_the_service_which_works_on_a_duckdb_file_says_so_on_a_spark_warehouse(t
     assert r.returncode == 1 and "this warehouse is on Spark" in r.stderr and "--engine duckdb" in r.stderr, r.stderr
     assert "patron serve" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["patron.yml"]  # nothing made
+
+
+def test_sparks_log_settings_are_written_to_this_users_file_never_through_a_link(monkeypatch, tmp_path):
+    import os
+    import tempfile
+
+    from patron.warehouse.engines.spark import _QUIET, _quiet_log_config
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    mine = tmp_path / f"patron-spark-log4j2-{os.getuid()}.properties"
+    mine.symlink_to(tmp_path / "victim")  # put there by someone else
+    written = Path(_quiet_log_config())
+    assert written != mine and written.read_text() == _QUIET and not (tmp_path / "victim").exists()
+    mine.unlink()
+    assert Path(_quiet_log_config()) == mine and oct(mine.stat().st_mode & 0o777) == "0o600"
 
 
 def test_choosing_spark_without_pyspark_says_how_to_install_it(monkeypatch):

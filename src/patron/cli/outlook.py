@@ -116,7 +116,8 @@ def health(
     say(_check_line(check, run.note))
     shown = now.head(limit) if limit else now
     table("Least healthy accounts", ["customer", "score", "band", "weakest"],
-          [[r.customer, "–" if _score(r.score) is None else f"{r.score:.0f}", r.band,
+          # a tenth shown: 39.6 is red below 40, which "40" would hide
+          [[r.customer, "–" if _score(r.score) is None else f"{r.score:.1f}", r.band,
             "; ".join(x["says"] for x in r.reasons) or "–"]
            for r in shown.itertuples()], {"score"}, notes=[shown_of(len(shown), len(now))])
     if proposal is not None:

@@ -118,9 +118,15 @@ def _quiet_log_config() -> str:
     warnings on every command)."""
     import tempfile
 
-    path = Path(tempfile.gettempdir()) / "patron-spark-log4j2.properties"
-    if not path.exists() or path.read_text() != _QUIET:
-        path.write_text(_QUIET)
+    # this user's own file, never followed through a link another user put in the shared folder
+    path = Path(tempfile.gettempdir()) / f"patron-spark-log4j2-{os.getuid()}.properties"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError:  # a link, or a file someone else owns: a fresh file of our own instead
+        fd, name = tempfile.mkstemp(prefix="patron-spark-log4j2-", suffix=".properties")
+        path = Path(name)
+    with os.fdopen(fd, "w") as f:
+        f.write(_QUIET)
     return str(path)
 
 
