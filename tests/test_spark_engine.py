@@ -121,6 +121,17 @@ def test_a_layout_changed_on_spark_comes_back_as_it_is_now_and_a_lost_table_is_n
     assert not (tmp_path / "again.duckdb").exists()
 
 
+def _as_a_newer_patron_wrote_it(layout: Path) -> None:
+    """The layout's schema history says a later version than this patron reads."""
+    import duckdb
+
+    schema = layout / "patron_schema"
+    newer = duckdb.sql(f"SELECT * REPLACE (99 AS version) FROM read_parquet('{schema}/*.parquet')").df()
+    for old in schema.glob("*.parquet"):
+        old.unlink()
+    newer.to_parquet(schema / "part-0.parquet")
+
+
 @needs_spark
 def test_a_layout_an_older_patron_wrote_gains_the_tables_and_columns_this_one_declares(layout, tmp_path):
     import duckdb
@@ -139,12 +150,7 @@ def test_a_layout_an_older_patron_wrote_gains_the_tables_and_columns_this_one_de
     assert spark.scalar("SELECT count(*) FROM enrichment") == rows > 0
     assert spark.scalar("SELECT count(*) FROM enrichment WHERE unscored IS NOT NULL") == 0
     # and a layout a newer patron wrote is refused, not changed
-    schema = copy / "patron_schema"
-    newer = duckdb.sql(f"SELECT * REPLACE (99 AS version) FROM read_parquet('{schema}/*.parquet')")
-    newer.write_parquet(str(tmp_path / "newer.parquet"))
-    shutil.rmtree(schema)
-    schema.mkdir()
-    shutil.move(tmp_path / "newer.parquet", schema / "part-0.parquet")
+    _as_a_newer_patron_wrote_it(copy)
     with pytest.raises(WarehouseError, match="written by a newer patron"):
         open_spark_warehouse(str(copy))
 
@@ -164,7 +170,6 @@ def test_exporting_into_a_folder_that_holds_files_or_from_a_folder_that_is_no_la
 
 
 def test_copying_back_refuses_a_newer_layout_a_strange_manifest_and_a_link_before_writing(tmp_path, layout):
-    import duckdb
 
     from patron.warehouse.layout import MANIFEST, from_spark_layout
 
@@ -183,12 +188,7 @@ def test_copying_back_refuses_a_newer_layout_a_strange_manifest_and_a_link_befor
         with pytest.raises(WarehouseError, match=problem):
             from_spark_layout(copy, tmp_path / "out.duckdb")
     (copy / MANIFEST).write_text(json.dumps(manifest))
-    schema = copy / "patron_schema"
-    newer = duckdb.sql(f"SELECT * REPLACE (99 AS version) FROM read_parquet('{schema}/*.parquet')")
-    newer.write_parquet(str(tmp_path / "newer.parquet"))
-    for old in schema.glob("*.parquet"):
-        old.unlink()
-    shutil.move(tmp_path / "newer.parquet", schema / "part-0.parquet")
+    _as_a_newer_patron_wrote_it(copy)
     with pytest.raises(WarehouseError, match="written by a newer patron"):
         from_spark_layout(copy, tmp_path / "out.duckdb")
     assert not (tmp_path / "out.duckdb").exists()

@@ -84,7 +84,8 @@ def _readable_version(root: Path) -> None:
     if not any((root / "patron_schema").glob("*.parquet")):
         return
     files = _literal(root / "patron_schema" / "*.parquet")
-    version = duckdb.connect().execute(f"SELECT max(version) FROM read_parquet({files})").fetchall()[0][0]
+    with duckdb.connect() as con:
+        version = con.execute(f"SELECT max(version) FROM read_parquet({files})").fetchall()[0][0]
     if version is not None and version > SCHEMA_VERSION:
         raise WarehouseError(f"{root}: written by a newer patron (schema version {version}; this patron reads up to "
                              f"{SCHEMA_VERSION}); upgrade patron to copy it")
